@@ -1,0 +1,308 @@
+/*  =========================================================================
+    config.c - endpoints and options for the three roles
+
+    Precedence is flag > environment > topology file > default. The mains
+    apply them in the reverse order (defaults, then file, then env, then
+    flags), each layer overwriting the one below.
+
+    An endpoint item without '@' (bind) or '>' (connect) takes its role's
+    natural direction: the ventilator binds tasks and connects to control,
+    the sink binds results and control, workers connect to both. So one
+    value such as SLUICE_TASKS=tcp://vent-host:5557 serves every program.
+    =========================================================================
+*/
+
+#include "private.h"
+
+#include <ctype.h>
+#include <math.h>
+
+sluice_config_t *
+sluice_config_new (sluice_role_t role)
+{
+    sluice_config_t *self = (sluice_config_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->role = role;
+    char err [256];
+    int rc = sluice_config_set_endpoint (self, "tasks", "tcp://*:5557", err, sizeof err);
+    rc |= sluice_config_set_endpoint (self, "results", "tcp://*:5558", err, sizeof err);
+    rc |= sluice_config_set_endpoint (self, "control", "tcp://*:5559", err, sizeof err);
+    assert (rc == 0);
+    self->max_size = 64 * 1024 * 1024;
+    self->window = 10000;
+    self->timeout_ms = 30000;
+    self->retries = 0;
+    self->max_attempts = 5;
+    self->input = SLUICE_INPUT_LINES;
+    self->mode = SLUICE_MODE_NONE;
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    self->jobs = cores > 0? (unsigned) cores: 1;
+    self->prefetch = SIZE_MAX;
+    self->grace_ms = 30000;
+    self->format = SLUICE_FORMAT_LINES;
+    return self;
+}
+
+void
+sluice_config_destroy (sluice_config_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        sluice_config_t *self = *self_p;
+        free (self->tasks);
+        free (self->results);
+        free (self->control);
+        free (self->journal);
+        free (self->command);
+        free (self->output);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Natural direction of an endpoint for a role: '@' bind or '>' connect.
+static char
+s_natural (sluice_role_t role, const char *name)
+{
+    if (streq (name, "tasks"))
+        return role == SLUICE_ROLE_VENTILATOR? '@': '>';
+    if (streq (name, "results"))
+        return role == SLUICE_ROLE_SINK? '@': '>';
+    return role == SLUICE_ROLE_SINK? '@': '>';
+}
+
+//  Rewrite "*" as the local host for a connecting side: a default such as
+//  tcp://*:5557 connects to tcp://localhost:5557.
+static void
+s_append_item (char *out, size_t outlen, char direction, const char *item)
+{
+    size_t used = strlen (out);
+    if (direction == '>' && strncmp (item, "tcp://*:", 8) == 0)
+        snprintf (out + used, outlen - used, "%s>tcp://localhost:%s",
+                  used? ",": "", item + 8);
+    else
+        snprintf (out + used, outlen - used, "%s%c%s", used? ",": "", direction, item);
+}
+
+//  Check one endpoint item: transport://address, with a port for tcp.
+static bool
+s_valid_item (const char *item)
+{
+    const char *sep = strstr (item, "://");
+    if (!sep || sep == item || !sep [3])
+        return false;
+    if (strncmp (item, "tcp://", 6) == 0) {
+        const char *colon = strrchr (item + 6, ':');
+        if (!colon || !colon [1])
+            return false;
+        for (const char *p = colon + 1; *p; p++)
+            if (!isdigit ((unsigned char) *p) && *p != '*')
+                return false;
+    }
+    return true;
+}
+
+int
+sluice_config_set_endpoint (sluice_config_t *self, const char *name,
+                            const char *value, char *err, size_t errlen)
+{
+    char **field = streq (name, "tasks")? &self->tasks
+                 : streq (name, "results")? &self->results
+                 : streq (name, "control")? &self->control: NULL;
+    assert (field);
+    size_t outlen = strlen (value) * 2 + 64;
+    char *out = (char *) calloc (1, outlen);
+    char *list = strdup (value);
+    assert (out && list);
+    int rc = 0;
+    char *save = NULL;
+    int items = 0;
+    for (char *item = strtok_r (list, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
+        while (isspace ((unsigned char) *item))
+            item++;
+        char *tail = item + strlen (item);
+        while (tail > item && isspace ((unsigned char) tail [-1]))
+            *--tail = 0;
+        char direction = s_natural (self->role, name);
+        if (*item == '@' || *item == '>')
+            direction = *item++;
+        if (!s_valid_item (item)) {
+            snprintf (err, errlen, "invalid %s endpoint '%s'", name, item);
+            rc = -1;
+            break;
+        }
+        s_append_item (out, outlen, direction, item);
+        items++;
+    }
+    if (rc == 0 && items == 0) {
+        snprintf (err, errlen, "invalid %s endpoint '%s'", name, value);
+        rc = -1;
+    }
+    free (list);
+    if (rc == 0) {
+        free (*field);
+        *field = out;
+    }
+    else
+        free (out);
+    return rc;
+}
+
+int
+sluice_config_load_env (sluice_config_t *self, char *err, size_t errlen)
+{
+    static const char *names [] = { "tasks", "results", "control" };
+    static const char *vars [] = { "SLUICE_TASKS", "SLUICE_RESULTS", "SLUICE_CONTROL" };
+    for (int i = 0; i < 3; i++) {
+        const char *value = getenv (vars [i]);
+        if (value && *value) {
+            char inner [256];
+            if (sluice_config_set_endpoint (self, names [i], value, inner, sizeof inner)) {
+                snprintf (err, errlen, "%s: %s", vars [i], inner);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+sluice_config_load_file (sluice_config_t *self, const char *path, char *err,
+                         size_t errlen)
+{
+    FILE *probe = fopen (path, "r");
+    if (!probe) {
+        snprintf (err, errlen, "cannot read config '%s': %s", path, strerror (errno));
+        return -1;
+    }
+    fclose (probe);
+    zconfig_t *root = zconfig_load (path);
+    if (!root) {
+        snprintf (err, errlen, "cannot parse config '%s' (not valid ZPL)", path);
+        return -1;
+    }
+    static const char *names [] = { "tasks", "results", "control" };
+    int rc = 0;
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        char key [64];
+        snprintf (key, sizeof key, "sluice/%s", names [i]);
+        const char *value = zconfig_get (root, key, NULL);
+        if (value && *value) {
+            char inner [256];
+            if (sluice_config_set_endpoint (self, names [i], value, inner, sizeof inner)) {
+                snprintf (err, errlen, "%s: %s: %s", path, key, inner);
+                rc = -1;
+            }
+        }
+    }
+    const char *max_size = zconfig_get (root, "sluice/max-size", NULL);
+    if (rc == 0 && max_size) {
+        int64_t bytes = sluice_parse_size (max_size);
+        if (bytes <= 0) {
+            snprintf (err, errlen, "%s: sluice/max-size: invalid size '%s'", path, max_size);
+            rc = -1;
+        }
+        else
+            self->max_size = (size_t) bytes;
+    }
+    zconfig_destroy (&root);
+    return rc;
+}
+
+//  Parse a non-negative decimal number with an optional fraction; returns
+//  the rest of the string in *rest, or -1.
+static double
+s_number (const char *value, char **rest)
+{
+    if (!value || !isdigit ((unsigned char) *value))
+        return -1;
+    errno = 0;
+    double number = strtod (value, rest);
+    if (errno || !isfinite (number) || number < 0)
+        return -1;
+    return number;
+}
+
+int64_t
+sluice_parse_duration (const char *value)
+{
+    char *unit;
+    double number = s_number (value, &unit);
+    if (number < 0)
+        return -1;
+    double scale;
+    if (!*unit || streq (unit, "s"))
+        scale = 1000;
+    else
+    if (streq (unit, "ms"))
+        scale = 1;
+    else
+    if (streq (unit, "m"))
+        scale = 60000;
+    else
+    if (streq (unit, "h"))
+        scale = 3600000;
+    else
+        return -1;
+    double ms = number * scale;
+    if (ms > 1e15)
+        return -1;
+    return (int64_t) (ms + 0.5);
+}
+
+int64_t
+sluice_parse_size (const char *value)
+{
+    char *unit;
+    double number = s_number (value, &unit);
+    if (number < 0)
+        return -1;
+    double scale;
+    if (!*unit || streq (unit, "B"))
+        scale = 1;
+    else
+    if (streq (unit, "k") || streq (unit, "K") || streq (unit, "KiB"))
+        scale = 1024;
+    else
+    if (streq (unit, "M") || streq (unit, "MiB"))
+        scale = 1024.0 * 1024;
+    else
+    if (streq (unit, "G") || streq (unit, "GiB"))
+        scale = 1024.0 * 1024 * 1024;
+    else
+        return -1;
+    double bytes = number * scale;
+    if (bytes > 1e15)
+        return -1;
+    return (int64_t) bytes;
+}
+
+int64_t
+sluice_parse_count (const char *value)
+{
+    if (!value || !isdigit ((unsigned char) *value))
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll (value, &end, 10);
+    if (errno || *end || n < 0 || n > INT32_MAX)
+        return -1;
+    return n;
+}
+
+int
+sluice_config_resolve (sluice_config_t *self, const char *file, const char *tasks,
+                       const char *results, const char *control, char *err, size_t errlen)
+{
+    if (file && sluice_config_load_file (self, file, err, errlen))
+        return -1;
+    if (sluice_config_load_env (self, err, errlen))
+        return -1;
+    if (tasks && sluice_config_set_endpoint (self, "tasks", tasks, err, errlen))
+        return -1;
+    if (results && sluice_config_set_endpoint (self, "results", results, err, errlen))
+        return -1;
+    if (control && sluice_config_set_endpoint (self, "control", control, err, errlen))
+        return -1;
+    return 0;
+}

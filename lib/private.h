@@ -1,0 +1,81 @@
+/*  =========================================================================
+    private.h - internal declarations shared by the libsluice sources
+
+    Every lib .c file includes this first. Names here are not part
+    of the public API: they may change without notice.
+    =========================================================================
+*/
+
+#ifndef SLUICE_PRIVATE_H_INCLUDED
+#define SLUICE_PRIVATE_H_INCLUDED
+
+#define _GNU_SOURCE
+#include <assert.h>
+#include <inttypes.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <czmq.h>
+
+#include "sluice.h"
+
+//  Debug lines are logged only with -v (CZMQ has no log level of its own).
+extern int sluice_verbose;
+#define sluice_debug(...) \
+    do { if (sluice_verbose) zsys_debug (__VA_ARGS__); } while (0)
+
+//  A warning that is logged at most once a second; the rest are counted
+//  and summarised in the next line that gets through.
+typedef struct {
+    int64_t last_ms;            //  when the last line was logged
+    uint64_t suppressed;        //  lines not logged since
+} sluice_ratelimit_t;
+
+//  Log a warning through zsys_warning unless one was logged this second.
+void
+    sluice_warn_ratelimited (sluice_ratelimit_t *limit, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Bind or connect a socket to every item of a normalized endpoint list
+//  ("@tcp://*:5557,>ipc:///tmp/x"). A bind to a host name binds the address
+//  it resolves to. Returns 0, or -1 with "cannot bind X: reason" in err.
+int
+    sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen);
+
+//  Apply the options every sluice socket shares: linger, max message size,
+//  ZMTP heartbeats for dead-peer detection.
+void
+    sluice_socket_setup (zsock_t *sock, const sluice_config_t *config);
+
+//  Milliseconds and microseconds on a monotonic clock.
+int64_t
+    sluice_now_ms (void);
+int64_t
+    sluice_now_us (void);
+
+//  "host:pid" of this process; static storage.
+const char *
+    sluice_identity (void);
+
+//  Format a batch id as 32 hex digits into buf (33 bytes).
+void
+    sluice_batch_str (const uint8_t *batch, char *buf);
+
+//  Send bytes on a raw socket with the given flags. Returns 0 or -1 (errno).
+int
+    sluice_send (void *socket, const void *data, size_t size, int flags);
+
+//  Set up zsys for a command-line program: log ident, logs to stderr,
+//  one I/O thread, signal handling via zsys_interrupted.
+void
+    sluice_init_process (const char *ident, int verbose);
+
+//  Parse one MessagePack input record (ventilator --msgpack): a bin or str
+//  is the payload; a map's "output" value is (sink --format msgpack output).
+//  Returns bytes consumed, 0 if the record is incomplete, -1 if invalid.
+long
+    sluice_record_parse (const uint8_t *data, size_t size, const uint8_t **payload,
+                         size_t *payload_size);
+
+#endif

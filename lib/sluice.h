@@ -1,0 +1,384 @@
+/*  =========================================================================
+    sluice.h - public API of libsluice, a brokerless ZeroMQ task pipeline
+
+    A ventilator hands tasks to workers over a ROUTER/DEALER credit channel,
+    workers push results to a sink, and the sink acknowledges results to the
+    ventilator over a control channel. Every message is one MessagePack
+    array; docs/PROTOCOL.md is the normative wire specification.
+
+    Modules, in the order a newcomer should read them:
+      codec      - encode and validate-then-decode every wire message
+      config     - endpoints, durations, sizes; flag > env > file > default
+      ventilator - reads input, leases tasks, re-sends what is not acked
+      worker     - takes tasks when it has free slots, runs them, pushes results
+      sink       - writes each task's result exactly once, acknowledges it
+    =========================================================================
+*/
+
+#ifndef SLUICE_H_INCLUDED
+#define SLUICE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLUICE_VERSION_STRING "0.1.0"
+
+//  Exit codes shared by the three programs and returned by the run methods
+#define SLUICE_EXIT_OK 0         //  every task succeeded
+#define SLUICE_EXIT_FAILED 1     //  the batch completed, some tasks failed
+#define SLUICE_EXIT_USAGE 2      //  bad command line or configuration
+#define SLUICE_EXIT_RUNTIME 3    //  cannot bind, cannot open a file, ...
+#define SLUICE_EXIT_ABANDONED 4  //  the batch was abandoned (SIGINT)
+
+//  ---------------------------------------------------------------------
+//  Codec: wire messages (see docs/PROTOCOL.md)
+
+#define SLUICE_SIGNATURE 0x51CE   //  first element of every message
+#define SLUICE_PROTOCOL 1         //  protocol version, second element
+#define SLUICE_BATCH_SIZE 16      //  batch ids are 16 raw bytes (a UUID)
+
+typedef enum {
+    SLUICE_MSG_TASKS = 1,      //  ventilator -> worker: one or more tasks
+    SLUICE_MSG_RESULTS = 2,    //  worker -> sink: one or more results
+    SLUICE_MSG_CREDIT = 3,     //  worker -> ventilator: free slots
+    SLUICE_MSG_PROGRESS = 4,   //  worker -> ventilator: tasks still running
+    SLUICE_MSG_BEGIN = 5,      //  ventilator -> sink: batch parameters
+    SLUICE_MSG_END = 6,        //  ventilator -> sink: batch task count
+    SLUICE_MSG_ABANDON = 7,    //  ventilator -> sink: batch abandoned
+    SLUICE_MSG_LOST = 8,       //  ventilator -> sink: tasks given up
+    SLUICE_MSG_PING = 9,       //  ventilator -> sink: heartbeat
+    SLUICE_MSG_ACK = 10,       //  sink -> ventilator: results written
+    SLUICE_MSG_RETRY = 11,     //  sink -> ventilator: failed run, retry it
+    SLUICE_MSG_COMPLETE = 12,  //  sink -> ventilator: batch complete
+    SLUICE_MSG_PONG = 13,      //  sink -> ventilator: heartbeat reply
+    SLUICE_MSG_BYE = 14,       //  ventilator -> sink: completion seen
+    SLUICE_MSG_MAX = 14
+} sluice_msg_type_t;
+
+//  Task flags, copied by the worker into the result
+#define SLUICE_FLAG_WANT_INPUT 1   //  return the input with the result
+#define SLUICE_FLAG_RETRYABLE 2    //  a failed run of this attempt may be retried
+
+//  Result status
+typedef enum {
+    SLUICE_STATUS_OK = 0,       //  command exited 0
+    SLUICE_STATUS_EXIT = 1,     //  command exited non-zero; code = exit code
+    SLUICE_STATUS_SIGNAL = 2,   //  command killed by a signal; code = signal
+    SLUICE_STATUS_TIMEOUT = 3,  //  --task-timeout expired; command killed
+    SLUICE_STATUS_LOST = 4,     //  given up after --max-attempts deliveries
+    SLUICE_STATUS_ERROR = 5,    //  command could not be started
+    SLUICE_STATUS_MAX = 5
+} sluice_status_t;
+
+//  One task, as sent by the ventilator. Data is borrowed from the message.
+typedef struct {
+    uint64_t id;            //  sequence number within the batch, from 1
+    uint32_t attempt;       //  1 on first delivery, +1 on each redelivery
+    uint32_t flags;         //  SLUICE_FLAG_*
+    const uint8_t *data;    //  payload bytes
+    size_t size;            //  payload size
+} sluice_task_t;
+
+//  One result, as sent by a worker. Byte fields are borrowed.
+typedef struct {
+    uint64_t id;            //  task id
+    uint32_t attempt;       //  attempt that produced this result
+    uint32_t flags;         //  the task's flags
+    uint32_t status;        //  sluice_status_t
+    int32_t code;           //  exit code or signal number
+    uint64_t elapsed_us;    //  processing time on the worker
+    const uint8_t *output;  //  command output
+    size_t output_size;
+    const uint8_t *input;   //  task input, or NULL when not returned
+    size_t input_size;
+} sluice_result_t;
+
+//  A validated message. Scalars are decoded; list items are read with the
+//  sluice_msg_next_* functions, which cannot fail after a successful decode.
+typedef struct {
+    int type;                           //  sluice_msg_type_t
+    bool has_batch;                     //  false when the batch is nil
+    uint8_t batch[SLUICE_BATCH_SIZE];   //  batch id
+    uint64_t arg[3];                    //  type-specific scalars
+    const uint8_t *worker;              //  RESULTS: worker identity
+    size_t worker_size;
+    uint32_t count;                     //  number of list items
+    uint32_t next;                      //  items read so far
+    const uint8_t *cur;                 //  cursor into the list
+    const uint8_t *end;                 //  end of the message
+} sluice_msg_t;
+
+//  Reusable message encoder; owns one growable buffer.
+typedef struct _sluice_encoder_t sluice_encoder_t;
+
+//  Create an encoder. Never returns NULL (aborts on out of memory).
+sluice_encoder_t *
+    sluice_encoder_new (void);
+
+//  Destroy an encoder; nulls the caller's pointer.
+void
+    sluice_encoder_destroy (sluice_encoder_t **self_p);
+
+//  Start a list message (TASKS, PROGRESS, LOST, ACK, RETRY). batch may be NULL.
+void
+    sluice_encoder_begin (sluice_encoder_t *self, int type, const uint8_t *batch);
+
+//  Start a RESULTS message from the given worker identity.
+void
+    sluice_encoder_begin_results (sluice_encoder_t *self, const uint8_t *batch,
+                                  const char *worker);
+
+//  Append one task to a TASKS message.
+void
+    sluice_encoder_task (sluice_encoder_t *self, uint64_t id, uint32_t attempt,
+                         uint32_t flags, const void *data, size_t size);
+
+//  Append one result to a RESULTS message.
+void
+    sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *result);
+
+//  Append one list item of unsigned integers (PROGRESS: 1, RETRY: 2, ACK: 3).
+void
+    sluice_encoder_uints (sluice_encoder_t *self, size_t n, const uint64_t *values);
+
+//  Append one LOST item.
+void
+    sluice_encoder_lost (sluice_encoder_t *self, uint64_t id, uint32_t attempts,
+                         const void *input, size_t size);
+
+//  Encode a scalar message (CREDIT, BEGIN, END, ABANDON, PING, COMPLETE,
+//  PONG, BYE) with n unsigned arguments. batch may be NULL.
+void
+    sluice_encoder_scalar (sluice_encoder_t *self, int type, const uint8_t *batch,
+                           size_t n, const uint64_t *args);
+
+//  Number of list items appended since begin.
+uint32_t
+    sluice_encoder_count (sluice_encoder_t *self);
+
+//  Finish the message; returns its bytes, valid until the next begin.
+const uint8_t *
+    sluice_encoder_data (sluice_encoder_t *self, size_t *size);
+
+//  Validate a whole message and decode its header. Returns 0, or -1 with a
+//  static reason in *reason when the message is malformed (not MessagePack,
+//  wrong signature or version, unknown type, wrong field types, truncated,
+//  trailing bytes). Never allocates; a message cannot claim more items than
+//  it has bytes.
+int
+    sluice_msg_decode (sluice_msg_t *msg, const void *data, size_t size,
+                       const char **reason);
+
+//  Read the next task of a TASKS message. Returns 1, or 0 at the end.
+int
+    sluice_msg_next_task (sluice_msg_t *msg, sluice_task_t *task);
+
+//  Read the next result of a RESULTS message. Returns 1, or 0 at the end.
+int
+    sluice_msg_next_result (sluice_msg_t *msg, sluice_result_t *result);
+
+//  Read the next item of PROGRESS/ACK/RETRY into values (up to 3).
+//  Returns the number of values read, or 0 at the end.
+int
+    sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values);
+
+//  Read the next LOST item. Returns 1, or 0 at the end.
+int
+    sluice_msg_next_lost (sluice_msg_t *msg, uint64_t *id, uint32_t *attempts,
+                          const uint8_t **input, size_t *size);
+
+//  Name of a message type or status, for logs ("TASKS", "ok", ...).
+const char *
+    sluice_msg_type_name (int type);
+const char *
+    sluice_status_name (int status);
+
+//  ---------------------------------------------------------------------
+//  Config: endpoints and options. One struct serves all three roles.
+
+typedef enum { SLUICE_ROLE_VENTILATOR, SLUICE_ROLE_WORKER, SLUICE_ROLE_SINK } sluice_role_t;
+typedef enum { SLUICE_INPUT_LINES, SLUICE_INPUT_NUL, SLUICE_INPUT_MSGPACK } sluice_input_t;
+typedef enum { SLUICE_MODE_ECHO, SLUICE_MODE_EXEC, SLUICE_MODE_COPROC, SLUICE_MODE_NONE } sluice_mode_t;
+typedef enum { SLUICE_FORMAT_LINES, SLUICE_FORMAT_JSONL, SLUICE_FORMAT_MSGPACK } sluice_format_t;
+
+typedef struct {
+    sluice_role_t role;
+    char *tasks;             //  tasks endpoint list, normalized with @ or >
+    char *results;           //  results endpoint list
+    char *control;           //  control endpoint list
+    size_t max_size;         //  ZMQ_MAXMSGSIZE, bytes
+    int verbose;             //  log debug lines
+    bool quiet;              //  no summary, warnings only
+    //  ventilator
+    size_t window;           //  unacknowledged tasks held at most
+    int64_t timeout_ms;      //  lease of one delivery
+    unsigned retries;        //  re-runs of a failed command
+    unsigned max_attempts;   //  deliveries before a task is lost
+    sluice_input_t input;    //  input record format
+    char *journal;           //  journal file for --resume, or NULL
+    //  worker
+    sluice_mode_t mode;      //  what a worker does with a task
+    char *command;           //  --exec / --coproc command
+    bool pipe;               //  --exec: payload on stdin
+    unsigned jobs;           //  tasks processed at once
+    size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
+    int64_t task_timeout_ms; //  0: none
+    int64_t grace_ms;        //  SIGTERM grace period
+    //  sink
+    char *output;            //  output file, or NULL for stdout
+    bool append;             //  append to output, resume from its state file
+    sluice_format_t format;  //  output format
+    bool keep_order;         //  print in input order
+} sluice_config_t;
+
+//  Create a config with the role's defaults. Never returns NULL.
+sluice_config_t *
+    sluice_config_new (sluice_role_t role);
+
+//  Destroy a config; nulls the caller's pointer.
+void
+    sluice_config_destroy (sluice_config_t **self_p);
+
+//  Load endpoints and options from a ZPL topology file. Returns 0, or -1
+//  with a one-line message in err (size errlen).
+int
+    sluice_config_load_file (sluice_config_t *self, const char *path,
+                             char *err, size_t errlen);
+
+//  Load endpoints from SLUICE_TASKS, SLUICE_RESULTS, SLUICE_CONTROL.
+//  Returns 0, or -1 with a message in err.
+int
+    sluice_config_load_env (sluice_config_t *self, char *err, size_t errlen);
+
+//  Set one endpoint ("tasks", "results", "control") from a user value:
+//  items without @ or > take the role's natural direction. Returns 0, or -1
+//  with a message in err naming the bad value.
+int
+    sluice_config_set_endpoint (sluice_config_t *self, const char *name,
+                                const char *value, char *err, size_t errlen);
+
+//  Apply the layers above the defaults: topology file (may be NULL), then
+//  environment, then endpoint flags (each may be NULL). Returns 0, or -1
+//  with a one-line message in err.
+int
+    sluice_config_resolve (sluice_config_t *self, const char *file, const char *tasks,
+                           const char *results, const char *control,
+                           char *err, size_t errlen);
+
+//  Parse a duration: "250ms", "2s", "5m", "1h", bare number = seconds.
+//  Returns milliseconds, or -1 if the value is not a duration.
+int64_t
+    sluice_parse_duration (const char *value);
+
+//  Parse a size: "65536", "64k", "64KiB", "64M", "1G". Returns bytes or -1.
+int64_t
+    sluice_parse_size (const char *value);
+
+//  Parse a positive count ("4"). Returns it, or -1.
+int64_t
+    sluice_parse_count (const char *value);
+
+//  ---------------------------------------------------------------------
+//  Ventilator: streams tasks to workers, leases and re-sends them until the
+//  sink acknowledges each one.
+
+typedef struct _sluice_ventilator_t sluice_ventilator_t;
+
+//  Create a ventilator and bind/connect its sockets. Returns NULL with a
+//  message in err on failure (e.g. cannot bind).
+sluice_ventilator_t *
+    sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen);
+
+//  Destroy a ventilator; nulls the caller's pointer.
+void
+    sluice_ventilator_destroy (sluice_ventilator_t **self_p);
+
+//  Add an input file descriptor, read in config->input format, in order.
+void
+    sluice_ventilator_add_input (sluice_ventilator_t *self, int fd, const char *name);
+
+//  Submit one task from an embedding program. Blocks (servicing the
+//  sockets) while the window is full. Returns the task id, or 0 if
+//  interrupted.
+uint64_t
+    sluice_ventilator_submit (sluice_ventilator_t *self, const void *data, size_t size);
+
+//  Read all inputs, then wait until the batch completes. Returns an exit
+//  code: SLUICE_EXIT_OK, _FAILED, _ABANDONED or _RUNTIME.
+int
+    sluice_ventilator_run (sluice_ventilator_t *self);
+
+//  ---------------------------------------------------------------------
+//  Worker: takes tasks when it has a free slot, processes them, pushes
+//  results to the sink. Embeddable: poll sluice_worker_socket, take tasks
+//  with sluice_worker_recv and answer each with sluice_worker_reply.
+
+typedef struct _sluice_worker_t sluice_worker_t;
+
+//  Create a worker and connect its sockets. Returns NULL with err on failure.
+sluice_worker_t *
+    sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen);
+
+//  Destroy a worker; nulls the caller's pointer.
+void
+    sluice_worker_destroy (sluice_worker_t **self_p);
+
+//  Run the configured mode (echo, exec, coproc) until interrupted; then
+//  finish the tasks in hand within the grace period. Returns an exit code.
+int
+    sluice_worker_run (sluice_worker_t *self);
+
+//  Raw ZeroMQ socket to poll for readability (tasks arrive on it).
+void *
+    sluice_worker_socket (sluice_worker_t *self);
+
+//  Service the sockets without blocking: read arriving tasks into the queue,
+//  send credits, progress reports and queued results. Call it when the
+//  socket is readable and at least every second.
+void
+    sluice_worker_service (sluice_worker_t *self);
+
+//  Take the next queued task. The task's bytes are owned by the worker and
+//  stay valid until the task is answered. Returns a handle, or NULL if no
+//  task is queued.
+typedef struct _sluice_job_t sluice_job_t;
+sluice_job_t *
+    sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task);
+
+//  Answer a task taken with sluice_worker_recv; frees its slot.
+void
+    sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status,
+                         int code, const void *output, size_t size);
+
+//  Stop taking tasks (SIGTERM): the ventilator is told no slots are free.
+void
+    sluice_worker_drain (sluice_worker_t *self);
+
+//  ---------------------------------------------------------------------
+//  Sink: collects results, writes each task's result exactly once and
+//  acknowledges it, exits when the batch is complete.
+
+typedef struct _sluice_sink_t sluice_sink_t;
+
+//  Create a sink, open its output and bind its sockets. NULL + err on failure.
+sluice_sink_t *
+    sluice_sink_new (const sluice_config_t *config, char *err, size_t errlen);
+
+//  Destroy a sink; nulls the caller's pointer.
+void
+    sluice_sink_destroy (sluice_sink_t **self_p);
+
+//  Collect until the batch completes. Returns an exit code.
+int
+    sluice_sink_run (sluice_sink_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
