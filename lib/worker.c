@@ -524,6 +524,27 @@ s_command (sluice_worker_t *self, sluice_job_t *job)
     return result;
 }
 
+//  Spawn attributes for commands: their own process group, so a timeout
+//  kills the whole command; default signal handling, since ours (SIGPIPE
+//  ignored) must not leak into it.
+static void
+s_spawnattr (posix_spawnattr_t *attr)
+{
+    posix_spawnattr_init (attr);
+    sigset_t defaults;
+    sigemptyset (&defaults);
+    sigaddset (&defaults, SIGPIPE);
+    sigaddset (&defaults, SIGINT);
+    sigaddset (&defaults, SIGTERM);
+    posix_spawnattr_setsigdefault (attr, &defaults);
+    sigset_t none;
+    sigemptyset (&none);
+    posix_spawnattr_setsigmask (attr, &none);
+    posix_spawnattr_setpgroup (attr, 0);
+    posix_spawnattr_setflags (attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF
+                                    | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
+}
+
 //  Start the command for a job. Returns 0, or -1 with the job answered as
 //  an error.
 static int
@@ -552,21 +573,7 @@ s_spawn (sluice_worker_t *self, sluice_job_t *job)
     else
         posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawnattr_t attr;
-    posix_spawnattr_init (&attr);
-    //  own process group, so a timeout kills the whole command; default
-    //  signal handling, since ours (SIGPIPE ignored) must not leak into it
-    sigset_t defaults;
-    sigemptyset (&defaults);
-    sigaddset (&defaults, SIGPIPE);
-    sigaddset (&defaults, SIGINT);
-    sigaddset (&defaults, SIGTERM);
-    posix_spawnattr_setsigdefault (&attr, &defaults);
-    sigset_t none;
-    sigemptyset (&none);
-    posix_spawnattr_setsigmask (&attr, &none);
-    posix_spawnattr_setpgroup (&attr, 0);
-    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF
-                                     | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
+    s_spawnattr (&attr);
     char *argv [] = { (char *) "sh", (char *) "-c", command, NULL };
     pid_t pid;
     int rc = posix_spawn (&pid, "/bin/sh", &actions, &attr, argv, environ);
@@ -791,6 +798,277 @@ s_run_exec (sluice_worker_t *self)
     return SLUICE_EXIT_OK;
 }
 
+//  --------------------------------------------------------------------------
+//  --coproc: -j long-lived copies, one record in, one record out
+
+typedef struct {
+    pid_t pid;                  //  0 when not running
+    int in_fd;                  //  its stdin, non-blocking
+    int out_fd;                 //  its stdout, non-blocking
+    zchunk_t *wbuf;             //  records not yet written to stdin
+    size_t wdone;               //  bytes of wbuf written
+    uint8_t *rbuf;              //  stdout bytes not yet split into records
+    size_t rsize;
+    size_t rcapacity;
+    sluice_job_t *head;         //  jobs in flight, in order
+    sluice_job_t *tail;
+    size_t inflight;
+    int64_t started;            //  when this copy started, ms
+} s_copy_t;
+
+//  Start (or restart) one copy of the command. Returns 0 or -1.
+static int
+s_copy_start (sluice_worker_t *self, s_copy_t *copy)
+{
+    int in [2], out [2];
+    if (pipe2 (in, O_CLOEXEC))
+        return -1;
+    if (pipe2 (out, O_CLOEXEC)) {
+        close (in [0]);
+        close (in [1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, in [0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2 (&actions, out [1], STDOUT_FILENO);
+    posix_spawnattr_t attr;
+    s_spawnattr (&attr);
+    char *argv [] = { (char *) "sh", (char *) "-c", self->config->command, NULL };
+    int rc = posix_spawn (&copy->pid, "/bin/sh", &actions, &attr, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    posix_spawnattr_destroy (&attr);
+    close (in [0]);
+    close (out [1]);
+    if (rc) {
+        zsys_error ("cannot start --coproc command: %s", strerror (rc));
+        close (in [1]);
+        close (out [0]);
+        copy->pid = 0;
+        return -1;
+    }
+    fcntl (in [1], F_SETFL, O_NONBLOCK);
+    fcntl (out [0], F_SETFL, O_NONBLOCK);
+    copy->in_fd = in [1];
+    copy->out_fd = out [0];
+    zchunk_set (copy->wbuf, NULL, 0);
+    copy->wdone = 0;
+    copy->rsize = 0;
+    copy->started = sluice_now_ms ();
+    return 0;
+}
+
+//  A copy died (or was killed): reap it, fail its first job with the exit
+//  status, put the others back in the queue, and restart it.
+static void
+s_copy_died (sluice_worker_t *self, s_copy_t *copy, bool timed_out)
+{
+    if (copy->in_fd >= 0)
+        close (copy->in_fd);
+    if (copy->out_fd >= 0)
+        close (copy->out_fd);
+    copy->in_fd = copy->out_fd = -1;
+    int wstatus = 0;
+    if (copy->pid > 0) {
+        kill (-copy->pid, SIGKILL);
+        waitpid (copy->pid, &wstatus, 0);
+    }
+    copy->pid = 0;
+    int status = timed_out? SLUICE_STATUS_TIMEOUT
+               : WIFSIGNALED (wstatus)? SLUICE_STATUS_SIGNAL: SLUICE_STATUS_EXIT;
+    int code = WIFSIGNALED (wstatus)? WTERMSIG (wstatus): WEXITSTATUS (wstatus);
+    sluice_job_t *job = copy->head;
+    copy->head = copy->tail = NULL;
+    copy->inflight = 0;
+    if (job) {
+        sluice_job_t *rest = job->next;
+        zsys_warning ("--coproc copy exited (%s %d) on task %" PRIu64 "; restarting",
+                      sluice_status_name (status), code, job->id);
+        sluice_worker_reply (self, job, status, code, NULL, 0);
+        //  innocent bystanders run again on a fresh copy, not reported
+        while (rest) {
+            sluice_job_t *next = rest->next;
+            rest->next = self->queue_head;
+            self->queue_head = rest;
+            if (!self->queue_tail)
+                self->queue_tail = rest;
+            self->running--;
+            rest = next;
+        }
+    }
+    if (!zsys_interrupted)
+        s_copy_start (self, copy);
+}
+
+//  Split complete records off the copy's stdout; answer jobs in order.
+static void
+s_copy_read (sluice_worker_t *self, s_copy_t *copy)
+{
+    uint8_t delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
+    while (true) {
+        if (copy->rcapacity - copy->rsize < 65536) {
+            copy->rcapacity = copy->rcapacity? copy->rcapacity * 2: 131072;
+            copy->rbuf = (uint8_t *) realloc (copy->rbuf, copy->rcapacity);
+            assert (copy->rbuf);
+        }
+        ssize_t n = read (copy->out_fd, copy->rbuf + copy->rsize,
+                          copy->rcapacity - copy->rsize);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) {
+            s_copy_died (self, copy, false);
+            return;
+        }
+        copy->rsize += (size_t) n;
+        size_t start = 0;
+        while (start < copy->rsize) {
+            uint8_t *end = (uint8_t *) memchr (copy->rbuf + start, delim, copy->rsize - start);
+            if (!end)
+                break;
+            size_t len = (size_t) (end - copy->rbuf) - start;
+            sluice_job_t *job = copy->head;
+            if (job) {
+                copy->head = job->next;
+                if (!copy->head)
+                    copy->tail = NULL;
+                copy->inflight--;
+                sluice_worker_reply (self, job, SLUICE_STATUS_OK, 0, copy->rbuf + start, len);
+            }
+            else
+                sluice_warn_ratelimited (&self->limit, "--coproc wrote a line nobody asked for");
+            start += len + 1;
+        }
+        memmove (copy->rbuf, copy->rbuf + start, copy->rsize - start);
+        copy->rsize -= start;
+    }
+}
+
+//  Write pending records to the copy's stdin.
+static void
+s_copy_write (sluice_worker_t *self, s_copy_t *copy)
+{
+    size_t size = zchunk_size (copy->wbuf);
+    while (copy->wdone < size) {
+        ssize_t n = write (copy->in_fd, zchunk_data (copy->wbuf) + copy->wdone,
+                           size - copy->wdone);
+        if (n > 0) {
+            copy->wdone += (size_t) n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        s_copy_died (self, copy, false);
+        return;
+    }
+    zchunk_set (copy->wbuf, NULL, 0);
+    copy->wdone = 0;
+}
+
+//  Run the --coproc mode loop until interrupted and drained.
+static int
+s_run_coproc (sluice_worker_t *self)
+{
+    size_t copies = self->config->jobs;
+    size_t depth = self->capacity / copies? self->capacity / copies: 1;
+    uint8_t delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
+    s_copy_t *copy = (s_copy_t *) calloc (copies, sizeof (s_copy_t));
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (2 + 2 * copies, sizeof (zmq_pollitem_t));
+    size_t *owner = (size_t *) calloc (2 + 2 * copies, sizeof (size_t));
+    assert (copy && items && owner);
+    for (size_t i = 0; i < copies; i++) {
+        copy [i].wbuf = zchunk_new (NULL, 65536);
+        copy [i].in_fd = copy [i].out_fd = -1;
+        if (s_copy_start (self, &copy [i])) {
+            for (size_t k = 0; k < i; k++)
+                kill (copy [k].pid, SIGKILL);
+            return SLUICE_EXIT_RUNTIME;
+        }
+    }
+    int64_t drain_deadline = 0;
+    while (true) {
+        if (zsys_interrupted && !self->draining) {
+            sluice_worker_drain (self);
+            drain_deadline = sluice_now_ms () + self->config->grace_ms;
+        }
+        sluice_worker_service (self);
+        //  hand queued tasks to the least loaded copies
+        while (self->queue_head) {
+            s_copy_t *best = NULL;
+            for (size_t i = 0; i < copies; i++)
+                if (copy [i].pid && copy [i].inflight < depth
+                &&  (!best || copy [i].inflight < best->inflight))
+                    best = &copy [i];
+            if (!best)
+                break;
+            sluice_task_t task;
+            sluice_job_t *job = sluice_worker_recv (self, &task);
+            if (memchr (task.data, delim, task.size)) {
+                sluice_worker_reply (self, job, SLUICE_STATUS_ERROR, 127, NULL, 0);
+                sluice_warn_ratelimited (&self->limit, "task %" PRIu64 " contains the record "
+                                         "delimiter; --coproc cannot frame it", task.id);
+                continue;
+            }
+            zchunk_extend (best->wbuf, task.data, task.size);
+            zchunk_extend (best->wbuf, &delim, 1);
+            if (best->tail)
+                best->tail->next = job;
+            else
+                best->head = job;
+            best->tail = job;
+            best->inflight++;
+        }
+        if (self->draining && self->held == 0)
+            break;
+        if (self->draining && sluice_now_ms () > drain_deadline)
+            break;
+        size_t n = 0;
+        items [n++] = (zmq_pollitem_t) { self->tasks_handle, 0, ZMQ_POLLIN, 0 };
+        items [n++] = (zmq_pollitem_t) { self->results_handle, 0,
+                                         self->has_pending? ZMQ_POLLOUT: 0, 0 };
+        for (size_t i = 0; i < copies; i++) {
+            if (!copy [i].pid)
+                continue;
+            //  the oldest task of a copy past --task-timeout: kill the copy
+            sluice_job_t *head = copy [i].head;
+            if (head && self->config->task_timeout_ms
+            &&  (sluice_now_us () - head->started_us) / 1000 > self->config->task_timeout_ms) {
+                s_copy_died (self, &copy [i], true);
+                continue;
+            }
+            owner [n] = owner [n + 1] = i;
+            items [n++] = (zmq_pollitem_t) { NULL, copy [i].out_fd, ZMQ_POLLIN, 0 };
+            items [n++] = (zmq_pollitem_t) { NULL, copy [i].in_fd,
+                                             zchunk_size (copy [i].wbuf)? ZMQ_POLLOUT: 0, 0 };
+        }
+        zmq_poll (items, (int) n, self->has_pending || sluice_encoder_count (self->outbox)? 1: 200);
+        for (size_t k = 2; k + 1 < n; k += 2) {
+            s_copy_t *c = &copy [owner [k]];
+            if (items [k + 1].revents && c->pid && c->in_fd == items [k + 1].fd)
+                s_copy_write (self, c);
+            if (items [k].revents && c->pid && c->out_fd == items [k].fd)
+                s_copy_read (self, c);
+        }
+        //  start writing new records at once rather than after a poll
+        for (size_t i = 0; i < copies; i++)
+            if (copy [i].pid && zchunk_size (copy [i].wbuf) > copy [i].wdone)
+                s_copy_write (self, &copy [i]);
+    }
+    for (size_t i = 0; i < copies; i++) {
+        if (copy [i].pid) {
+            close (copy [i].in_fd);
+            close (copy [i].out_fd);
+            kill (-copy [i].pid, SIGTERM);
+            waitpid (copy [i].pid, NULL, 0);
+        }
+        zchunk_destroy (&copy [i].wbuf);
+        free (copy [i].rbuf);
+    }
+    free (copy);
+    free (items);
+    free (owner);
+    return SLUICE_EXIT_OK;
+}
+
 //  Run the --echo mode loop until interrupted.
 static int
 s_run_echo (sluice_worker_t *self)
@@ -822,6 +1100,9 @@ sluice_worker_run (sluice_worker_t *self)
     int rc;
     if (self->config->mode == SLUICE_MODE_ECHO)
         rc = s_run_echo (self);
+    else
+    if (self->config->mode == SLUICE_MODE_COPROC)
+        rc = s_run_coproc (self);
     else
         rc = s_run_exec (self);
     s_flush_outbox (self);

@@ -1,0 +1,169 @@
+# tests/lib.sh - shared helpers for integration tests (source it)
+#
+# Each test script: `. "$(dirname "$0")/../lib.sh"`, then uses
+#   t_start NAME CMD...     start a background process, remember its PID
+#   t_wait PID SECS         wait for a process with a deadline; echo its rc
+#   t_ep NAME               a fresh ipc:// endpoint in the test's temp dir
+#   t_port                  a free loopback TCP port
+#   t_check DESC COND...    assert; counts passes and failures
+#   t_done                  print the summary, exit non-zero on failure
+# Everything started with t_start is killed (by PID) and $T_DIR removed on
+# exit, whatever happens.
+
+set -u
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENT="$T_ROOT/ventilator/ventilator"
+WORKER="$T_ROOT/worker/worker"
+SINK="$T_ROOT/sink/sink"
+T_DIR=$(mktemp -d /tmp/sluice-test.XXXXXX)
+T_PIDS=()
+T_PASS=0
+T_FAIL=0
+T_NAME=$(basename "$0" .sh)
+
+t_cleanup () {
+    for pid in "${T_PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    done
+    wait 2>/dev/null
+    rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# t_start NAME CMD... : run CMD in the background, stdout to $T_DIR/NAME.out,
+# stderr to $T_DIR/NAME.err; sets T_LAST to its PID.
+t_start () {
+    local name=$1; shift
+    "$@" > "$T_DIR/$name.out" 2> "$T_DIR/$name.err" &
+    T_LAST=$!
+    T_PIDS+=("$T_LAST")
+}
+
+# t_wait PID SECS : wait up to SECS for PID; prints its exit code, or
+# "timeout" (and kills it) if it did not exit in time.
+t_wait () {
+    local pid=$1 secs=$2 i=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$i" -ge $((secs * 20)) ]; then
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            echo timeout
+            return
+        fi
+        sleep 0.05
+        i=$((i + 1))
+    done
+    wait "$pid" 2>/dev/null
+    echo $?
+}
+
+t_ep () { echo "ipc://$T_DIR/$1.sock"; }
+
+t_port () {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# t_check DESC CMD... : run CMD; count a pass if it succeeds.
+t_check () {
+    local desc=$1; shift
+    if "$@"; then
+        T_PASS=$((T_PASS + 1))
+        echo "ok - $T_NAME: $desc"
+    else
+        T_FAIL=$((T_FAIL + 1))
+        echo "FAIL - $T_NAME: $desc"
+    fi
+}
+
+# t_eq DESC GOT WANT : string equality check with a diff-friendly message.
+t_eq () {
+    if [ "$2" = "$3" ]; then
+        T_PASS=$((T_PASS + 1))
+        echo "ok - $T_NAME: $1"
+    else
+        T_FAIL=$((T_FAIL + 1))
+        echo "FAIL - $T_NAME: $1: got '$2', want '$3'"
+    fi
+}
+
+# t_same_set DESC FILE_GOT FILE_WANT : same lines, order ignored, duplicates count.
+t_same_set () {
+    if cmp -s <(sort "$2") <(sort "$3"); then
+        T_PASS=$((T_PASS + 1))
+        echo "ok - $T_NAME: $1"
+    else
+        T_FAIL=$((T_FAIL + 1))
+        echo "FAIL - $T_NAME: $1: $(sort "$2" | wc -l) lines vs $(sort "$3" | wc -l) expected; first differences:"
+        diff <(sort "$2") <(sort "$3") | head -5
+    fi
+}
+
+t_done () {
+    echo "# $T_NAME: $T_PASS passed, $T_FAIL failed"
+    [ "$T_FAIL" -eq 0 ]
+}
+
+# t_rc VAR PID SECS : like `VAR=$(t_wait PID SECS)`, but safe. Inside $(...)
+# t_wait runs in a subshell, which cannot wait for this shell's children:
+# for a process still running when it starts it reports -1, not the exit
+# code. t_rc runs t_wait in this shell and stores its answer in VAR.
+t_rc () {
+    local __rc_file="$T_DIR/.rc.$2"
+    t_wait "$2" "$3" > "$__rc_file"
+    printf -v "$1" '%s' "$(cat "$__rc_file")"
+}
+
+# --- helpers used by tests/integration/3*.sh (appended; existing ones unchanged)
+
+# t_now_ms : wall clock in milliseconds
+t_now_ms () { date +%s%3N; }
+
+# t_paced_seq N EVERY PAUSE [OUT] : print 1..N (to OUT, default stdout),
+# flushing and sleeping PAUSE seconds after every EVERY lines, so a batch
+# lasts long enough to disturb it.
+T_PACED_AWK='BEGIN {
+    for (i = 1; i <= n; i++) {
+        print i > out
+        if (i % k == 0) { fflush (out); system ("sleep " s) }
+    }
+    close (out)
+}'
+t_paced_seq () {
+    awk -v n="$1" -v k="$2" -v s="$3" -v out="${4:-/dev/stdout}" "$T_PACED_AWK"
+}
+
+# t_start_paced NAME OUT N EVERY PAUSE : t_paced_seq in the background (its
+# PID is the awk process itself), e.g. into a FIFO the ventilator reads.
+t_start_paced () {
+    local name=$1 out=$2; shift 2
+    t_start "$name" awk -v n="$1" -v k="$2" -v s="$3" -v out="$out" "$T_PACED_AWK"
+}
+
+# t_until SECS CMD... : poll (every 50 ms) until CMD succeeds; false on timeout.
+t_until () {
+    local secs=$1 i=0; shift
+    until "$@"; do
+        [ "$i" -ge $((secs * 20)) ] && return 1
+        sleep 0.05
+        i=$((i + 1))
+    done
+}
+
+# t_exactly_once DESC FILE N : FILE holds each of the lines 1..N exactly once
+# and nothing else (no loss, no duplicate, no torn or stray line).
+t_exactly_once () {
+    local desc=$1 file=$2 n=$3 lines dups extra
+    lines=$(wc -l < "$file")
+    dups=$(sort "$file" | uniq -d | wc -l)
+    extra=$(sort -u "$file" | comm -23 - <(seq "$n" | sort) | wc -l)
+    t_eq "$desc: line count" "$lines" "$n"
+    t_eq "$desc: duplicate lines" "$dups" 0
+    t_eq "$desc: lines not in 1..$n" "$extra" 0
+}
+
+# t_vent_field ERRFILE WORD : a number from the ventilator's summary line
+# ("N tasks, N failed, N re-sent, N lost, ..."), e.g. t_vent_field f re-sent
+t_vent_field () {
+    grep -o "[0-9]* $2" "$1" | tail -1 | cut -d' ' -f1
+}
