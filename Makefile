@@ -29,7 +29,7 @@ UNIT_BINS = $(UNIT_SRC:.c=)
 .PHONY: all deps test-deps test unit integration demo bench bench-smoke install \
         clean valgrind lint format format-check
 
-all: deps $(BINS) lib/libsluice.so lib/libsluice.a
+all: deps $(BINS) lib/libsluice.so lib/libsluice.a examples/embed_worker
 
 deps:
 	@scripts/deps.sh build
@@ -45,6 +45,9 @@ lib/libsluice.so: $(LIB_OBJ)
 
 %/ventilator %/worker %/sink: %/main.c lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
+
+examples/embed_worker: examples/embed_worker.c lib/libsluice.a
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 tests/unit/test_%: tests/unit/test_%.c lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS) -lcmocka
@@ -92,4 +95,4 @@ format-check:
 	clang-format --dry-run --Werror lib/*.c lib/*.h */main.c
 
 clean:
-	rm -f lib/*.o lib/libsluice.a lib/libsluice.so $(BINS) $(UNIT_BINS)
+	rm -f lib/*.o lib/libsluice.a lib/libsluice.so $(BINS) $(UNIT_BINS) examples/embed_worker

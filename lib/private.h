@@ -48,6 +48,10 @@ int
 void
     sluice_socket_setup (zsock_t *sock, const sluice_config_t *config);
 
+//  Bound how long a socket's unsent messages may delay its destruction.
+void
+    sluice_set_linger (zsock_t *sock, int msecs);
+
 //  Milliseconds and microseconds on a monotonic clock.
 int64_t
     sluice_now_ms (void);

@@ -650,6 +650,8 @@ sluice_sink_destroy (sluice_sink_t **self_p)
     assert (self_p);
     if (*self_p) {
         sluice_sink_t *self = *self_p;
+        sluice_set_linger (self->results, 0);
+        sluice_set_linger (self->control, 1000);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
         sluice_encoder_destroy (&self->encoder);
@@ -935,8 +937,6 @@ sluice_sink_run (sluice_sink_t *self)
         }
         rc = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
     }
-    int linger = 1000;
-    zmq_setsockopt (self->control_handle, ZMQ_LINGER, &linger, sizeof linger);
     double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
     if (!self->config->quiet)
         zsys_info ("%" PRIu64 " tasks, %" PRIu64 " failed, %.2f s, %.0f tasks/s%s",

@@ -124,6 +124,13 @@ sluice_socket_setup (zsock_t *sock, const sluice_config_t *config)
     zmq_setsockopt (handle, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
 }
 
+void
+sluice_set_linger (zsock_t *sock, int msecs)
+{
+    if (sock)
+        zmq_setsockopt (zsock_resolve (sock), ZMQ_LINGER, &msecs, sizeof msecs);
+}
+
 int64_t
 sluice_now_ms (void)
 {

@@ -262,6 +262,8 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
     assert (self_p);
     if (*self_p) {
         sluice_ventilator_t *self = *self_p;
+        sluice_set_linger (self->tasks, 0);
+        sluice_set_linger (self->control, 2000);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->control);
         sluice_encoder_destroy (&self->encoder);
@@ -917,8 +919,6 @@ s_abandon (sluice_ventilator_t *self)
 {
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
     s_control_send (self);
-    int linger = 2000;
-    zmq_setsockopt (self->control_handle, ZMQ_LINGER, &linger, sizeof linger);
 }
 
 int
@@ -960,8 +960,6 @@ sluice_ventilator_run (sluice_ventilator_t *self)
     }
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_BYE, self->batch, 0, NULL);
     s_control_send (self);
-    int linger = 1000;
-    zmq_setsockopt (self->control_handle, ZMQ_LINGER, &linger, sizeof linger);
     if (self->journal)
         fprintf (self->journal, "complete %" PRIu64 " %" PRIu64 "\n",
                  self->next_id - 1, self->failed);

@@ -145,6 +145,10 @@ sluice_worker_destroy (sluice_worker_t **self_p)
     assert (self_p);
     if (*self_p) {
         sluice_worker_t *self = *self_p;
+        //  results must leave (unless the sink is gone for good); credit
+        //  and progress are worthless once we stop
+        sluice_set_linger (self->tasks, 0);
+        sluice_set_linger (self->results, 5000);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->results);
         zmq_msg_close (&self->pending);
@@ -1115,10 +1119,5 @@ sluice_worker_run (sluice_worker_t *self)
     if (!self->config->quiet)
         zsys_info ("%" PRIu64 " tasks done, %" PRIu64 " malformed messages dropped",
                    self->done, self->dropped);
-    //  results sent may still sit in libzmq's queue: let them leave
-    int linger = 5000;
-    zmq_setsockopt (self->results_handle, ZMQ_LINGER, &linger, sizeof linger);
-    int none = 0;
-    zmq_setsockopt (self->tasks_handle, ZMQ_LINGER, &none, sizeof none);
     return rc;
 }

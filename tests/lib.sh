@@ -32,30 +32,38 @@ trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # t_start NAME CMD... : run CMD in the background, stdout to $T_DIR/NAME.out,
-# stderr to $T_DIR/NAME.err; sets T_LAST to its PID.
+# stderr to $T_DIR/NAME.err; sets T_LAST to its PID. A wrapper subshell
+# waits for it and records its exit code in $T_DIR/rc.PID, so t_wait works
+# even inside $(...), where bash cannot wait for the parent's children.
 t_start () {
     local name=$1; shift
-    "$@" > "$T_DIR/$name.out" 2> "$T_DIR/$name.err" &
-    T_LAST=$!
+    rm -f "$T_DIR/$name.pid"
+    (
+        "$@" > "$T_DIR/$name.out" 2> "$T_DIR/$name.err" &
+        child=$!
+        echo "$child" > "$T_DIR/$name.pid.tmp" && mv "$T_DIR/$name.pid.tmp" "$T_DIR/$name.pid"
+        wait "$child"
+        echo $? > "$T_DIR/rc.$child.tmp" && mv "$T_DIR/rc.$child.tmp" "$T_DIR/rc.$child"
+    ) &
+    while [ ! -s "$T_DIR/$name.pid" ]; do sleep 0.01; done
+    T_LAST=$(cat "$T_DIR/$name.pid")
     T_PIDS+=("$T_LAST")
 }
 
-# t_wait PID SECS : wait up to SECS for PID; prints its exit code, or
-# "timeout" (and kills it) if it did not exit in time.
+# t_wait PID SECS : wait up to SECS for a process started by t_start;
+# prints its exit code, or "timeout" (and kills it) if it did not exit in time.
 t_wait () {
     local pid=$1 secs=$2 i=0
-    while kill -0 "$pid" 2>/dev/null; do
+    while [ ! -f "$T_DIR/rc.$pid" ]; do
         if [ "$i" -ge $((secs * 20)) ]; then
             kill -KILL "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
             echo timeout
             return
         fi
         sleep 0.05
         i=$((i + 1))
     done
-    wait "$pid" 2>/dev/null
-    echo $?
+    cat "$T_DIR/rc.$pid"
 }
 
 t_ep () { echo "ipc://$T_DIR/$1.sock"; }
