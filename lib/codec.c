@@ -574,7 +574,7 @@ s_scalars (int type)
         case SLUICE_MSG_BEGIN:    return 3;   //  window, retries, max_attempts
         case SLUICE_MSG_END:      return 1;   //  count
         case SLUICE_MSG_ABANDON:  return 0;
-        case SLUICE_MSG_PING:     return 1;   //  tasks acknowledged so far
+        case SLUICE_MSG_PING:     return 1;   //  low: every id below it is acknowledged
         case SLUICE_MSG_COMPLETE: return 2;   //  total, failed
         case SLUICE_MSG_PONG:     return 2;   //  need_input, has_end
         case SLUICE_MSG_BYE:      return 0;

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #define S_OUT_FLUSH (64 * 1024)     //  flush output beyond this many bytes
-#define S_EARLY_MAX 1024            //  results held before the batch begins
+#define S_EARLY_MAX 1024            //  result messages held before the batch begins
+#define S_EARLY_BYTES (16 * 1024 * 1024)
 #define S_MAX_ACKS 1024             //  ack ranges per message
 
 typedef struct {
@@ -68,13 +69,15 @@ struct _sluice_sink_t {
     size_t retry_count;
     //  results received before the batch began
     zlist_t *early;
+    size_t early_bytes;         //  bytes held in early
     //  counts
     uint64_t written;
     uint64_t failed;
     uint64_t duplicates;
     uint64_t dropped;
     int64_t started;
-    int64_t vent_seen;
+    int64_t vent_seen;          //  last message from the ventilator
+    bool vent_silent;           //  warned that it went silent
     sluice_ratelimit_t limit;
 };
 
@@ -105,6 +108,28 @@ s_set_done (sluice_sink_t *self, uint64_t id)
         self->bits [low_bit / 8] &= (uint8_t) ~(1 << (low_bit % 8));
         self->low++;
     }
+}
+
+static void
+    s_release_held (sluice_sink_t *self);
+
+//  Every id below low is finished (the ventilator's PING says it was
+//  acknowledged, e.g. to an earlier sink): move the watermark up.
+static void
+s_skip_to (sluice_sink_t *self, uint64_t low)
+{
+    if (low <= self->low)
+        return;
+    if (low - self->low >= self->cap) {
+        memset (self->bits, 0, self->cap / 8);
+        self->low = low;
+        return;
+    }
+    //  the id at the watermark is never done, so each call moves it on
+    while (self->low < low)
+        s_set_done (self, self->low);
+    if (self->config->keep_order)
+        s_release_held (self);
 }
 
 //  Size the set and reorder buffer for a window of tasks.
@@ -716,6 +741,7 @@ s_replay_early (sluice_sink_t *self)
         s_handle_results (self, zchunk_data (chunk), zchunk_size (chunk));
         zchunk_destroy (&chunk);
     }
+    self->early_bytes = 0;
 }
 
 static void
@@ -784,6 +810,7 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
             }
             break;
         case SLUICE_MSG_PING:
+            s_skip_to (self, msg.arg [0]);
             s_send_pong (self);
             break;
         case SLUICE_MSG_ABANDON:
@@ -846,9 +873,12 @@ s_drain (sluice_sink_t *self)
             }
             else
             if (!s_handle_results (self, zmq_msg_data (&body), zmq_msg_size (&body))) {
-                if (zlist_size (self->early) < S_EARLY_MAX)
+                if (zlist_size (self->early) < S_EARLY_MAX
+                &&  self->early_bytes + zmq_msg_size (&body) <= S_EARLY_BYTES) {
                     zlist_append (self->early,
                                   zchunk_new (zmq_msg_data (&body), zmq_msg_size (&body)));
+                    self->early_bytes += zmq_msg_size (&body);
+                }
                 else
                     sluice_warn_ratelimited (&self->limit,
                         "dropped results that arrived before the batch began "
@@ -871,6 +901,22 @@ s_purge_early (sluice_sink_t *self)
     zchunk_t *chunk;
     while ((chunk = (zchunk_t *) zlist_pop (self->early)))
         zchunk_destroy (&chunk);
+}
+
+//  The ventilator pings every second: say so when it goes silent and when
+//  it is back (it may be restarting with --journal).
+static void
+s_watch_ventilator (sluice_sink_t *self)
+{
+    if (!self->vent_seen)
+        return;
+    bool silent = sluice_now_ms () - self->vent_seen > 5000;
+    if (silent && !self->vent_silent)
+        zsys_warning ("ventilator not heard from for 5 s; waiting for it");
+    else
+    if (!silent && self->vent_silent)
+        zsys_info ("ventilator is back");
+    self->vent_silent = silent;
 }
 
 int
@@ -904,6 +950,7 @@ sluice_sink_run (sluice_sink_t *self)
             zsys_info ("the ventilator reports the batch complete");
             break;
         }
+        s_watch_ventilator (self);
         zmq_pollitem_t items [2] = {
             { self->results_handle, 0, ZMQ_POLLIN, 0 },
             { self->control_handle, 0, ZMQ_POLLIN, 0 }

@@ -692,7 +692,8 @@ s_handle_sink (sluice_ventilator_t *self, const zmq_msg_t *body)
     &&  msg.arg [0] == self->next_id - 1) {
         //  the sink has written every result: trust its count of failures
         self->complete = true;
-        self->failed = msg.arg [1];
+        if (msg.arg [1] > self->failed)
+            self->failed = msg.arg [1];
         self->acked = msg.arg [0];
     }
 }
@@ -728,8 +729,10 @@ s_timers (sluice_ventilator_t *self)
 {
     int64_t now = sluice_now_ms ();
     if (now >= self->next_ping) {
-        uint64_t acked = self->acked;
-        sluice_encoder_scalar (self->encoder, SLUICE_MSG_PING, self->batch, 1, &acked);
+        //  tell the sink our low watermark: a sink restarted without its
+        //  state learns which ids were finished before it started
+        uint64_t low = self->low;
+        sluice_encoder_scalar (self->encoder, SLUICE_MSG_PING, self->batch, 1, &low);
         s_control_send (self);
         self->next_ping = now + S_PING_MS;
         if (self->sink_alive && now - self->sink_seen > S_SINK_SILENT_MS) {

@@ -42,6 +42,7 @@ struct _sluice_job_t {
     size_t size;
     size_t capacity;
     int64_t started_us;         //  when processing began
+    int64_t received_us;        //  when it arrived, 0 when the job is free
     //  --exec / --coproc state
     pid_t pid;                  //  child, 0 when none
     int out_fd;                 //  child's stdout, -1 when closed
@@ -234,7 +235,8 @@ sluice_worker_drain (sluice_worker_t *self)
     }
 }
 
-//  Report tasks running for over a second so their leases are renewed.
+//  Report tasks held for over a second (running or queued) so their leases
+//  are renewed: one PROGRESS message per batch among them.
 static void
 s_progress (sluice_worker_t *self)
 {
@@ -243,14 +245,13 @@ s_progress (sluice_worker_t *self)
         return;
     self->next_progress = now + S_PROGRESS_MS;
     int64_t old = sluice_now_us () - 1000000;
-    //  one message per batch among the running jobs
     for (size_t i = 0; i < self->capacity; i++) {
         sluice_job_t *lead = &self->jobs [i];
-        if (!lead->started_us || lead->started_us > old)
+        if (!lead->received_us || lead->received_us > old)
             continue;
         bool first = true;
         for (size_t k = 0; k < i && first; k++)
-            if (self->jobs [k].started_us && self->jobs [k].started_us <= old
+            if (self->jobs [k].received_us && self->jobs [k].received_us <= old
             &&  memcmp (self->jobs [k].batch, lead->batch, SLUICE_BATCH_SIZE) == 0)
                 first = false;
         if (!first)
@@ -258,7 +259,7 @@ s_progress (sluice_worker_t *self)
         sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, lead->batch);
         for (size_t k = i; k < self->capacity; k++) {
             sluice_job_t *job = &self->jobs [k];
-            if (job->started_us && job->started_us <= old
+            if (job->received_us && job->received_us <= old
             &&  memcmp (job->batch, lead->batch, SLUICE_BATCH_SIZE) == 0)
                 sluice_encoder_uints (self->control, 1, &job->id);
         }
@@ -382,6 +383,7 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
         if (task.size)
             memcpy (job->data, task.data, task.size);
         job->size = task.size;
+        job->received_us = sluice_now_us ();
         if (self->queue_tail)
             self->queue_tail->next = job;
         else
@@ -471,6 +473,7 @@ sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int c
     }
     s_outbox_add (self, job->batch, &result);
     job->started_us = 0;
+    job->received_us = 0;
     job->next = self->free_jobs;
     self->free_jobs = job;
     self->running--;
