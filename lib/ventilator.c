@@ -84,10 +84,9 @@ struct _sluice_ventilator_t {
     bool input_error;           //  bad record: batch abandoned
     //  journal (--journal): acknowledged ids from an earlier run
     FILE *journal;
-    uint64_t journal_low;       //  ids <= this were acknowledged before
-    uint64_t *journal_ids;      //  sparse acknowledged ids above journal_low
+    uint64_t (*journal_ranges) [3];  //  acknowledged before: first, last, failed
     size_t journal_count;
-    size_t journal_next;
+    size_t journal_next;        //  cursor for s_journal_has
     //  sink
     bool end_sent;
     bool need_input;            //  sink wants inputs with results
@@ -108,9 +107,18 @@ struct _sluice_ventilator_t {
 //  --------------------------------------------------------------------------
 //  Journal
 
-//  Read an earlier run's journal: its batch id and acknowledged ids. The
-//  acknowledged set is kept as a low watermark plus the few ids above it,
-//  which the window bounds. Returns 0, or -1 with err.
+//  Order ranges by their first id, for qsort.
+static int
+s_range_cmp (const void *a, const void *b)
+{
+    uint64_t x = ((const uint64_t *) a) [0], y = ((const uint64_t *) b) [0];
+    return x < y? -1: x > y;
+}
+
+//  Read an earlier run's journal: its batch id and acknowledged ranges,
+//  merged and sorted so s_journal_has can search them. Memory is bounded
+//  by the number of journal lines, not the number of tasks. Returns 0, or
+//  -1 with err.
 static int
 s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t errlen)
 {
@@ -118,9 +126,7 @@ s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t e
     bool have_batch = false;
     if (file) {
         char line [256];
-        zlistx_t *ids = zlistx_new ();
-        //  ids arrive in ack order; collect, then derive watermark + sparse set
-        uint64_t max_id = 0;
+        size_t capacity = 0;
         while (fgets (line, sizeof line, file)) {
             char hex [64];
             unsigned long long first, last, failed;
@@ -134,51 +140,54 @@ s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t e
             }
             else
             if (sscanf (line, "ack %llu %llu %llu", &first, &last, &failed) == 3
-                && first >= 1 && last >= first && last - first < 100000000) {
-                for (uint64_t id = first; id <= last; id++) {
-                    zlistx_add_end (ids, (void *) (uintptr_t) id);
-                    if (id > max_id)
-                        max_id = id;
+            &&  first >= 1 && last >= first) {
+                if (self->journal_count == capacity) {
+                    capacity = capacity? capacity * 2: 1024;
+                    self->journal_ranges = realloc (self->journal_ranges,
+                                                    capacity * sizeof *self->journal_ranges);
+                    assert (self->journal_ranges);
                 }
-                if (failed)
-                    self->failed += last - first + 1;
+                uint64_t *range = self->journal_ranges [self->journal_count++];
+                range [0] = first;
+                range [1] = last;
+                range [2] = failed;
             }
         }
         fclose (file);
-        //  mark in a bitmap of max_id bits (bytes = max_id / 8) to dedupe
-        size_t bytes = (size_t) (max_id / 8 + 1);
-        uint8_t *seen = (uint8_t *) calloc (1, bytes);
-        assert (seen);
-        for (void *p = zlistx_first (ids); p; p = zlistx_next (ids)) {
-            uint64_t id = (uint64_t) (uintptr_t) p;
-            seen [id / 8] |= (uint8_t) (1 << (id % 8));
+        //  merge; ranges of one run never overlap, but a resumed run may
+        //  acknowledge an id again
+        qsort (self->journal_ranges, self->journal_count, sizeof *self->journal_ranges,
+               s_range_cmp);
+        size_t merged = 0;
+        for (size_t i = 0; i < self->journal_count; i++) {
+            uint64_t *range = self->journal_ranges [i];
+            uint64_t *last = merged? self->journal_ranges [merged - 1]: NULL;
+            if (last && range [0] <= last [1] + 1) {
+                if (range [1] > last [1]) {
+                    if (range [2])
+                        self->failed += range [1] - (range [0] > last [1]? range [0]: last [1] + 1) + 1;
+                    self->acked += range [1] - (range [0] > last [1]? range [0]: last [1] + 1) + 1;
+                    last [1] = range [1];
+                }
+                continue;
+            }
+            memmove (self->journal_ranges [merged], range, sizeof *self->journal_ranges);
+            self->acked += range [1] - range [0] + 1;
+            if (range [2])
+                self->failed += range [1] - range [0] + 1;
+            merged++;
         }
-        zlistx_destroy (&ids);
-        uint64_t low = 0;
-        while (low + 1 <= max_id && (seen [(low + 1) / 8] & (1 << ((low + 1) % 8))))
-            low++;
-        self->journal_low = low;
-        for (uint64_t id = low + 2; id <= max_id; id++)
-            if (seen [id / 8] & (1 << (id % 8)))
-                self->journal_count++;
-        self->journal_ids = (uint64_t *) calloc (self->journal_count + 1, sizeof (uint64_t));
-        assert (self->journal_ids);
-        size_t n = 0;
-        for (uint64_t id = low + 2; id <= max_id; id++)
-            if (seen [id / 8] & (1 << (id % 8)))
-                self->journal_ids [n++] = id;
-        free (seen);
-        self->acked = low + self->journal_count;
+        self->journal_count = merged;
     }
     self->journal = fopen (path, "a");
     if (!self->journal) {
         snprintf (err, errlen, "cannot open journal %s: %s", path, strerror (errno));
         return -1;
     }
-    setvbuf (self->journal, NULL, _IOLBF, 0);
     if (!have_batch) {
         sluice_batch_str (self->batch, self->batch_str);
         fprintf (self->journal, "batch %s\n", self->batch_str);
+        fflush (self->journal);
     }
     else
     if (self->acked)
@@ -188,16 +197,15 @@ s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t e
 }
 
 //  True if the journal says this id was acknowledged in an earlier run.
+//  Ids are asked in increasing order, so a cursor walks the ranges.
 static bool
 s_journal_has (sluice_ventilator_t *self, uint64_t id)
 {
-    if (id <= self->journal_low)
-        return true;
     while (self->journal_next < self->journal_count
-       &&  self->journal_ids [self->journal_next] < id)
+       &&  self->journal_ranges [self->journal_next][1] < id)
         self->journal_next++;
     return self->journal_next < self->journal_count
-        && self->journal_ids [self->journal_next] == id;
+        && self->journal_ranges [self->journal_next][0] <= id;
 }
 
 //  --------------------------------------------------------------------------
@@ -276,7 +284,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
             free (self->inputs [i].name);
         free (self->inputs);
         free (self->buffer);
-        free (self->journal_ids);
+        free (self->journal_ranges);
         if (self->journal)
             fclose (self->journal);
         free (self);
@@ -706,6 +714,9 @@ s_recv_sink (sluice_ventilator_t *self)
         zmq_msg_init (&body);
         if (zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&body);
+            //  one write per drain; a line lost in a crash only costs a re-run
+            if (self->journal)
+                fflush (self->journal);
             return;
         }
         s_handle_sink (self, &body);
