@@ -26,7 +26,7 @@ BINS = ventilator/ventilator worker/worker sink/sink
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
 
-.PHONY: all deps test-deps test unit integration demo bench bench-smoke install \
+.PHONY: all deps test-deps test unit integration demo bench bench-smoke install fuzz \
         clean valgrind lint format format-check
 
 all: deps $(BINS) lib/libsluice.so lib/libsluice.a examples/embed_worker
@@ -48,6 +48,9 @@ lib/libsluice.so: $(LIB_OBJ)
 
 examples/embed_worker: examples/embed_worker.c lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
+
+tests/unit/test_fuzz_corpus: tests/fuzz/fuzz_decode.c
+tests/unit/test_protocol_examples: tests/unit/protocol_examples.h
 
 tests/unit/test_%: tests/unit/test_%.c lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS) -lcmocka
@@ -84,6 +87,12 @@ install: all
 	install -m 644 lib/sluice.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' lib/libsluice.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsluice.pc
+
+# libFuzzer build of the decoder target (clang); the corpus is replayed by make unit
+fuzz:
+	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -Ilib $(shell pkg-config --cflags $(PKGS)) \
+	  -o tests/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c $(LIB_SRC) $(LIBS)
+	tests/fuzz/fuzz_decode -max_total_time=60 tests/fuzz/corpus
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance lib ventilator worker sink

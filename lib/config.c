@@ -216,10 +216,20 @@ s_number (const char *value, char **rest)
 {
     if (!value || !isdigit ((unsigned char) *value))
         return -1;
+    //  digits [. digits] only: strtod alone would take "0x10" and "1e3"
+    size_t len = strspn (value, "0123456789");
+    if (value [len] == '.')
+        len += 1 + strspn (value + len + 1, "0123456789");
+    char digits [64];
+    if (len >= sizeof digits)
+        return -1;
+    memcpy (digits, value, len);
+    digits [len] = 0;
     errno = 0;
-    double number = strtod (value, rest);
+    double number = strtod (digits, NULL);
     if (errno || !isfinite (number) || number < 0)
         return -1;
+    *rest = (char *) value + len;
     return number;
 }
 
