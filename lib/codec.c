@@ -277,6 +277,33 @@ sluice_encoder_data (sluice_encoder_t *self, size_t *size)
     return (const uint8_t *) self->buffer.data;
 }
 
+//  Free callback for zmq_msg_init_data.
+static void
+s_free_buffer (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
+int
+sluice_encoder_take (sluice_encoder_t *self, zmq_msg_t *msg)
+{
+    size_t size;
+    sluice_encoder_data (self, &size);
+    size_t hint = self->buffer.alloc;
+    if (zmq_msg_init_data (msg, self->buffer.data, size, s_free_buffer, NULL))
+        return -1;
+    //  the next message starts in a fresh buffer of the same capacity, so
+    //  a stream of large messages does not grow one from scratch each time
+    self->buffer.data = (char *) malloc (hint);
+    assert (self->buffer.data);
+    self->buffer.alloc = hint;
+    self->buffer.size = 0;
+    self->has_list = false;
+    self->count = 0;
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Bounded MessagePack cursor. Each reader returns 0 and advances, or -1
 //  and leaves the cursor unspecified (the caller drops the message).

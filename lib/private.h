@@ -75,6 +75,13 @@ int
 void
     sluice_init_process (const char *ident, int verbose);
 
+//  Finish the encoder's message and move its buffer into msg without a
+//  copy (zmq_msg_init_data); the encoder continues in a new buffer. For
+//  large packed messages, where a copy costs more than a malloc. Returns
+//  0, or -1 if libzmq refused.
+int
+    sluice_encoder_take (sluice_encoder_t *self, zmq_msg_t *msg);
+
 //  Parse one MessagePack input record (ventilator --msgpack): a bin or str
 //  is the payload; a map's "output" value is (sink --format msgpack output).
 //  Returns bytes consumed, 0 if the record is incomplete, -1 if invalid.

@@ -24,6 +24,7 @@
 #define S_PING_MS 1000              //  heartbeat to the sink
 #define S_SINK_SILENT_MS 5000       //  sink considered gone after this
 #define S_SCAN_MS 100               //  lease expiry scan period
+#define S_WINDOW_BYTES (64 * 1024 * 1024)  //  payload bytes held at most
 
 typedef enum { S_FREE, S_QUEUED, S_SENT, S_LOST_SENT, S_DONE } s_state_t;
 
@@ -63,6 +64,7 @@ struct _sluice_ventilator_t {
     size_t window;
     uint64_t low;               //  every id below low is acknowledged
     uint64_t next_id;           //  id of the next task read
+    size_t window_bytes;        //  payload bytes of the tasks in the window
     uint64_t *queue;            //  ids waiting to be sent (ring)
     size_t queue_head;
     size_t queue_len;
@@ -373,10 +375,13 @@ s_enqueue (sluice_ventilator_t *self, uint64_t id)
     self->queue_len++;
 }
 
+//  The window is full at --window tasks or S_WINDOW_BYTES of payload
+//  (high-water marks count messages, so large tasks are bounded here).
 static bool
 s_window_full (sluice_ventilator_t *self)
 {
-    return self->next_id - self->low >= self->window;
+    return self->next_id - self->low >= self->window
+        || (self->window_bytes >= S_WINDOW_BYTES && self->next_id > self->low);
 }
 
 //  Advance the low watermark past acknowledged slots.
@@ -387,6 +392,8 @@ s_advance (sluice_ventilator_t *self)
         s_slot_t *slot = s_slot (self, self->low);
         if (slot->id == self->low && slot->state != S_DONE)
             break;
+        self->window_bytes -= slot->size;
+        slot->size = 0;
         slot->state = S_FREE;
         self->low++;
     }
@@ -416,6 +423,7 @@ s_add_task (sluice_ventilator_t *self, const void *data, size_t size)
     slot->id = id;
     if (self->journal && s_journal_has (self, id)) {
         //  acknowledged in an earlier run: skip, already counted
+        slot->size = 0;
         slot->state = S_DONE;
         s_advance (self);
         return id;
@@ -429,6 +437,7 @@ s_add_task (sluice_ventilator_t *self, const void *data, size_t size)
     if (size)
         memcpy (slot->data, data, size);
     slot->size = size;
+    self->window_bytes += size;
     slot->attempt = 0;
     slot->failures = 0;
     slot->state = S_QUEUED;
@@ -505,11 +514,18 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
     }
     if (!taken)
         return 0;
-    size_t size;
-    const uint8_t *data = sluice_encoder_data (self->encoder, &size);
     if (sluice_send (self->tasks_handle, peer->routing, peer->routing_size,
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0
-    &&  sluice_send (self->tasks_handle, data, size, ZMQ_DONTWAIT) == 0) {
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0) {
+        //  ROUTER_MANDATORY fails on the routing frame, so once it is
+        //  accepted the body is too
+        zmq_msg_t body;
+        if (sluice_encoder_take (self->encoder, &body)
+        ||  zmq_msg_send (&body, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
+            //  cannot happen in libzmq 4.3; the leases recover if it does
+            sluice_warn_ratelimited (&self->limit, "cannot send tasks: %s",
+                                     zmq_strerror (errno));
+            zmq_msg_close (&body);
+        }
         peer->credit -= taken;
         self->total_credit -= taken;
         return (int) taken;

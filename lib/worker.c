@@ -292,11 +292,9 @@ s_flush_outbox (sluice_worker_t *self)
     uint32_t count = sluice_encoder_count (self->outbox);
     if (!count || self->has_pending)
         return;
-    size_t size;
-    const uint8_t *data = sluice_encoder_data (self->outbox, &size);
     zmq_msg_close (&self->pending);
-    zmq_msg_init_size (&self->pending, size);
-    memcpy (zmq_msg_data (&self->pending), data, size);
+    int rc = sluice_encoder_take (self->outbox, &self->pending);
+    assert (rc == 0);
     self->has_pending = true;
     self->pending_count = count;
     sluice_encoder_begin_results (self->outbox, self->outbox_batch, sluice_identity ());
