@@ -349,17 +349,24 @@ s_queue_ack (sluice_sink_t *self, uint64_t id, bool failed)
     self->ack_count++;
 }
 
-//  Send a message to the ventilator, if one has spoken.
+//  Send the encoded message to one peer on the control socket.
 static void
-s_control_send (sluice_sink_t *self)
+s_control_send_to (sluice_sink_t *self, const void *routing, size_t routing_size)
 {
-    if (!self->routing_size)
+    if (!routing_size)
         return;
     size_t size;
     const uint8_t *data = sluice_encoder_data (self->encoder, &size);
-    if (sluice_send (self->control_handle, self->routing, self->routing_size,
+    if (sluice_send (self->control_handle, routing, routing_size,
                      ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
         sluice_send (self->control_handle, data, size, ZMQ_DONTWAIT);
+}
+
+//  Send a message to the ventilator of our batch, if one has spoken.
+static void
+s_control_send (sluice_sink_t *self)
+{
+    s_control_send_to (self, self->routing, self->routing_size);
 }
 
 //  Write the output buffer, commit it to the state file, then send the
@@ -745,12 +752,22 @@ s_replay_early (sluice_sink_t *self)
 }
 
 static void
-s_send_pong (sluice_sink_t *self)
+s_send_pong (sluice_sink_t *self, zmq_msg_t *routing)
 {
     uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL, self->have_end };
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
                            self->have_batch? self->batch: NULL, 2, args);
-    s_control_send (self);
+    s_control_send_to (self, zmq_msg_data (routing), zmq_msg_size (routing));
+}
+
+//  Remember the peer that speaks for our batch: acks and COMPLETE go there.
+static void
+s_adopt_routing (sluice_sink_t *self, zmq_msg_t *routing)
+{
+    if (zmq_msg_size (routing) <= sizeof self->routing) {
+        memcpy (self->routing, zmq_msg_data (routing), zmq_msg_size (routing));
+        self->routing_size = zmq_msg_size (routing);
+    }
 }
 
 //  Handle one control message from the ventilator.
@@ -768,11 +785,6 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);
         return;
     }
-    if (zmq_msg_size (routing) <= sizeof self->routing) {
-        memcpy (self->routing, zmq_msg_data (routing), zmq_msg_size (routing));
-        self->routing_size = zmq_msg_size (routing);
-    }
-    self->vent_seen = sluice_now_ms ();
     if (msg.type == SLUICE_MSG_BEGIN) {
         if (self->have_batch && memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE)) {
             if (self->written || self->have_end) {
@@ -790,14 +802,19 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
             sluice_debug ("batch %s began (window %" PRIu64 ")", hex, msg.arg [0]);
             s_replay_early (self);
         }
-        s_send_pong (self);
+        s_adopt_routing (self, routing);
+        self->vent_seen = sluice_now_ms ();
+        s_send_pong (self, routing);
         return;
     }
     if (!self->have_batch || memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE)) {
+        //  not our batch: answer the sender, but keep acknowledging ours
         if (msg.type == SLUICE_MSG_PING)
-            s_send_pong (self);
+            s_send_pong (self, routing);
         return;
     }
+    s_adopt_routing (self, routing);
+    self->vent_seen = sluice_now_ms ();
     switch (msg.type) {
         case SLUICE_MSG_END:
             if (!self->have_end) {
@@ -811,7 +828,7 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
             break;
         case SLUICE_MSG_PING:
             s_skip_to (self, msg.arg [0]);
-            s_send_pong (self);
+            s_send_pong (self, routing);
             break;
         case SLUICE_MSG_ABANDON:
             self->abandoned = true;

@@ -63,9 +63,15 @@ s_resolve_bind (const char *endpoint, char *out, size_t outlen)
         freeaddrinfo (info);
         return;
     }
+    //  prefer IPv4: "localhost" often resolves to ::1 first, which libzmq
+    //  binds only with ZMQ_IPV6 (set by sluice_attach for such addresses)
     hints.ai_flags = 0;
-    if (getaddrinfo (name, NULL, &hints, &info) || !info)
-        return;
+    hints.ai_family = AF_INET;
+    if (getaddrinfo (name, NULL, &hints, &info) || !info) {
+        hints.ai_family = AF_UNSPEC;
+        if (getaddrinfo (name, NULL, &hints, &info) || !info)
+            return;
+    }
     char address [64];
     if (getnameinfo (info->ai_addr, info->ai_addrlen, address, sizeof address,
                      NULL, 0, NI_NUMERICHOST) == 0) {
@@ -92,13 +98,19 @@ sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen)
         if (bind) {
             char resolved [512];
             s_resolve_bind (endpoint, resolved, sizeof resolved);
+            if (strstr (resolved, "://[")) {
+                int on = 1;
+                zmq_setsockopt (zsock_resolve (sock), ZMQ_IPV6, &on, sizeof on);
+            }
             if (zmq_bind (zsock_resolve (sock), resolved)) {
                 snprintf (err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror (errno));
                 rc = -1;
             }
         }
         else
-        if (zmq_connect (zsock_resolve (sock), endpoint)) {
+        if ((strstr (endpoint, "://[") && zmq_setsockopt (zsock_resolve (sock), ZMQ_IPV6,
+                                                          &(int) { 1 }, sizeof (int)))
+        ||  zmq_connect (zsock_resolve (sock), endpoint)) {
             snprintf (err, errlen, "cannot connect %s: %s", endpoint, zmq_strerror (errno));
             rc = -1;
         }

@@ -112,7 +112,7 @@ main (int argc, char *argv [])
             case OPT_HELP: fputs (s_usage, stdout); return 0;
             case OPT_VERSION: printf ("ventilator (sluice) %s\n", SLUICE_VERSION_STRING); return 0;
             default:
-                fprintf (stderr, "Try 'ventilator --help' for more information.\n");
+                //  getopt has printed one line naming the option
                 return SLUICE_EXIT_USAGE;
         }
     }
