@@ -6,8 +6,8 @@
 */
 
 #include "../lib/private.h"
+#include "../lib/cli.h"
 
-#include <getopt.h>
 
 static const char *s_usage =
     "Usage: sink [OPTIONS]\n"
@@ -30,30 +30,18 @@ static const char *s_usage =
     "Exit: 0 all tasks succeeded, 1 some failed, 2 usage error, 3 runtime\n"
     "error, 4 batch abandoned or interrupted.\n";
 
-enum { OPT_RESULTS = 256, OPT_CONTROL, OPT_APPEND, OPT_FORMAT, OPT_MAX_SIZE, OPT_HELP, OPT_VERSION };
+enum { OPT_RESULTS = 256, OPT_CONTROL, OPT_APPEND, OPT_FORMAT };
 
 static struct option s_options [] = {
     { "output", required_argument, NULL, 'o' },
     { "append", no_argument, NULL, OPT_APPEND },
     { "format", required_argument, NULL, OPT_FORMAT },
     { "keep-order", no_argument, NULL, 'k' },
-    { "config", required_argument, NULL, 'c' },
     { "results", required_argument, NULL, OPT_RESULTS },
     { "control", required_argument, NULL, OPT_CONTROL },
-    { "max-size", required_argument, NULL, OPT_MAX_SIZE },
-    { "verbose", no_argument, NULL, 'v' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { "version", no_argument, NULL, OPT_VERSION },
+    SLUICE_COMMON_OPTIONS,
     { NULL, 0, NULL, 0 }
 };
-
-static void
-s_bad (const char *option, const char *value)
-{
-    fprintf (stderr, "sink: invalid %s value '%s'\n", option, value);
-    exit (SLUICE_EXIT_USAGE);
-}
 
 int
 main (int argc, char *argv [])
@@ -61,8 +49,7 @@ main (int argc, char *argv [])
     sluice_config_t *config = sluice_config_new (SLUICE_ROLE_SINK);
     const char *file = NULL, *results = NULL, *control = NULL;
     int opt;
-    int64_t n;
-    while ((opt = getopt_long (argc, argv, "o:kc:vq", s_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, SLUICE_COMMON_SHORT "o:k", s_options, NULL)) != -1) {
         switch (opt) {
             case 'o': config->output = strdup (optarg); break;
             case OPT_APPEND: config->append = true; break;
@@ -76,24 +63,15 @@ main (int argc, char *argv [])
                 if (streq (optarg, "msgpack"))
                     config->format = SLUICE_FORMAT_MSGPACK;
                 else
-                    s_bad ("--format", optarg);
+                    sluice_cli_bad ("sink", "--format", optarg);
                 break;
             case 'k': config->keep_order = true; break;
-            case 'c': file = optarg; break;
             case OPT_RESULTS: results = optarg; break;
             case OPT_CONTROL: control = optarg; break;
-            case OPT_MAX_SIZE:
-                if ((n = sluice_parse_size (optarg)) < 1024)
-                    s_bad ("--max-size", optarg);
-                config->max_size = (size_t) n;
-                break;
-            case 'v': config->verbose++; break;
-            case 'q': config->quiet = true; break;
-            case OPT_HELP: fputs (s_usage, stdout); return 0;
-            case OPT_VERSION: printf ("sink (sluice) %s\n", SLUICE_VERSION_STRING); return 0;
             default:
-                //  getopt has printed one line naming the option
-                return SLUICE_EXIT_USAGE;
+                if (!sluice_cli_common (config, opt, optarg, "sink", s_usage, &file))
+                    return SLUICE_EXIT_USAGE;
+                break;
         }
     }
     if (optind < argc) {

@@ -7,9 +7,9 @@
 */
 
 #include "../lib/private.h"
+#include "../lib/cli.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <unistd.h>
 
 static const char *s_usage =
@@ -38,10 +38,9 @@ static const char *s_usage =
     "3 runtime error, 4 interrupted (batch abandoned).\n";
 
 enum { OPT_TASKS = 256, OPT_CONTROL, OPT_MSGPACK, OPT_WINDOW, OPT_TIMEOUT, OPT_RETRIES,
-       OPT_MAX_ATTEMPTS, OPT_JOURNAL, OPT_MAX_SIZE, OPT_HELP, OPT_VERSION };
+       OPT_MAX_ATTEMPTS, OPT_JOURNAL };
 
 static struct option s_options [] = {
-    { "config", required_argument, NULL, 'c' },
     { "tasks", required_argument, NULL, OPT_TASKS },
     { "control", required_argument, NULL, OPT_CONTROL },
     { "null", no_argument, NULL, '0' },
@@ -51,21 +50,9 @@ static struct option s_options [] = {
     { "retries", required_argument, NULL, OPT_RETRIES },
     { "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
     { "journal", required_argument, NULL, OPT_JOURNAL },
-    { "max-size", required_argument, NULL, OPT_MAX_SIZE },
-    { "verbose", no_argument, NULL, 'v' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { "version", no_argument, NULL, OPT_VERSION },
+    SLUICE_COMMON_OPTIONS,
     { NULL, 0, NULL, 0 }
 };
-
-//  Print a usage error naming the bad value and exit 2.
-static void
-s_bad (const char *option, const char *value)
-{
-    fprintf (stderr, "ventilator: invalid %s value '%s'\n", option, value);
-    exit (SLUICE_EXIT_USAGE);
-}
 
 int
 main (int argc, char *argv [])
@@ -74,46 +61,37 @@ main (int argc, char *argv [])
     const char *file = NULL, *tasks = NULL, *control = NULL;
     int opt;
     int64_t n;
-    while ((opt = getopt_long (argc, argv, "c:0vq", s_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, SLUICE_COMMON_SHORT "0", s_options, NULL)) != -1) {
         switch (opt) {
-            case 'c': file = optarg; break;
             case OPT_TASKS: tasks = optarg; break;
             case OPT_CONTROL: control = optarg; break;
             case '0': config->input = SLUICE_INPUT_NUL; break;
             case OPT_MSGPACK: config->input = SLUICE_INPUT_MSGPACK; break;
             case OPT_WINDOW:
                 if ((n = sluice_parse_count (optarg)) < 1)
-                    s_bad ("--window", optarg);
+                    sluice_cli_bad ("ventilator", "--window", optarg);
                 config->window = (size_t) n;
                 break;
             case OPT_TIMEOUT:
                 if ((n = sluice_parse_duration (optarg)) < 1)
-                    s_bad ("--timeout", optarg);
+                    sluice_cli_bad ("ventilator", "--timeout", optarg);
                 config->timeout_ms = n;
                 break;
             case OPT_RETRIES:
                 if ((n = sluice_parse_count (optarg)) < 0)
-                    s_bad ("--retries", optarg);
+                    sluice_cli_bad ("ventilator", "--retries", optarg);
                 config->retries = (unsigned) n;
                 break;
             case OPT_MAX_ATTEMPTS:
                 if ((n = sluice_parse_count (optarg)) < 1)
-                    s_bad ("--max-attempts", optarg);
+                    sluice_cli_bad ("ventilator", "--max-attempts", optarg);
                 config->max_attempts = (unsigned) n;
                 break;
             case OPT_JOURNAL: config->journal = strdup (optarg); break;
-            case OPT_MAX_SIZE:
-                if ((n = sluice_parse_size (optarg)) < 1024)
-                    s_bad ("--max-size", optarg);
-                config->max_size = (size_t) n;
-                break;
-            case 'v': config->verbose++; break;
-            case 'q': config->quiet = true; break;
-            case OPT_HELP: fputs (s_usage, stdout); return 0;
-            case OPT_VERSION: printf ("ventilator (sluice) %s\n", SLUICE_VERSION_STRING); return 0;
             default:
-                //  getopt has printed one line naming the option
-                return SLUICE_EXIT_USAGE;
+                if (!sluice_cli_common (config, opt, optarg, "ventilator", s_usage, &file))
+                    return SLUICE_EXIT_USAGE;
+                break;
         }
     }
     char err [512];

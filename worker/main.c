@@ -6,8 +6,8 @@
 */
 
 #include "../lib/private.h"
+#include "../lib/cli.h"
 
-#include <getopt.h>
 
 static const char *s_usage =
     "Usage: worker [OPTIONS] (--echo | --exec CMD | --coproc CMD)\n"
@@ -35,10 +35,9 @@ static const char *s_usage =
     "Exit: 0 stopped cleanly, 2 usage error, 3 runtime error.\n";
 
 enum { OPT_TASKS = 256, OPT_RESULTS, OPT_ECHO, OPT_EXEC, OPT_PIPE, OPT_COPROC, OPT_PREFETCH,
-       OPT_TASK_TIMEOUT, OPT_GRACE, OPT_MAX_SIZE, OPT_HELP, OPT_VERSION };
+       OPT_TASK_TIMEOUT, OPT_GRACE };
 
 static struct option s_options [] = {
-    { "config", required_argument, NULL, 'c' },
     { "tasks", required_argument, NULL, OPT_TASKS },
     { "results", required_argument, NULL, OPT_RESULTS },
     { "echo", no_argument, NULL, OPT_ECHO },
@@ -50,20 +49,9 @@ static struct option s_options [] = {
     { "prefetch", required_argument, NULL, OPT_PREFETCH },
     { "task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT },
     { "grace", required_argument, NULL, OPT_GRACE },
-    { "max-size", required_argument, NULL, OPT_MAX_SIZE },
-    { "verbose", no_argument, NULL, 'v' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, OPT_HELP },
-    { "version", no_argument, NULL, OPT_VERSION },
+    SLUICE_COMMON_OPTIONS,
     { NULL, 0, NULL, 0 }
 };
-
-static void
-s_bad (const char *option, const char *value)
-{
-    fprintf (stderr, "worker: invalid %s value '%s'\n", option, value);
-    exit (SLUICE_EXIT_USAGE);
-}
 
 //  Set the processing mode once; two modes is a usage error.
 static void
@@ -74,7 +62,7 @@ s_mode (sluice_config_t *config, sluice_mode_t mode, const char *command)
         exit (SLUICE_EXIT_USAGE);
     }
     if (command && !*command)
-        s_bad (mode == SLUICE_MODE_EXEC? "--exec": "--coproc", command);
+        sluice_cli_bad ("worker", mode == SLUICE_MODE_EXEC? "--exec": "--coproc", command);
     config->mode = mode;
     config->command = command? strdup (command): NULL;
 }
@@ -87,9 +75,8 @@ main (int argc, char *argv [])
     int opt;
     int64_t n;
     bool nul = false;
-    while ((opt = getopt_long (argc, argv, "c:0j:vq", s_options, NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, SLUICE_COMMON_SHORT "0j:", s_options, NULL)) != -1) {
         switch (opt) {
-            case 'c': file = optarg; break;
             case OPT_TASKS: tasks = optarg; break;
             case OPT_RESULTS: results = optarg; break;
             case OPT_ECHO: s_mode (config, SLUICE_MODE_ECHO, NULL); break;
@@ -99,36 +86,28 @@ main (int argc, char *argv [])
             case '0': nul = true; break;
             case 'j':
                 if ((n = sluice_parse_count (optarg)) < 1 || n > 4096)
-                    s_bad ("-j", optarg);
+                    sluice_cli_bad ("worker", "-j", optarg);
                 config->jobs = (unsigned) n;
                 break;
             case OPT_PREFETCH:
                 if ((n = sluice_parse_count (optarg)) < 0 || n > 1000000)
-                    s_bad ("--prefetch", optarg);
+                    sluice_cli_bad ("worker", "--prefetch", optarg);
                 config->prefetch = (size_t) n;
                 break;
             case OPT_TASK_TIMEOUT:
                 if ((n = sluice_parse_duration (optarg)) < 1)
-                    s_bad ("--task-timeout", optarg);
+                    sluice_cli_bad ("worker", "--task-timeout", optarg);
                 config->task_timeout_ms = n;
                 break;
             case OPT_GRACE:
                 if ((n = sluice_parse_duration (optarg)) < 0)
-                    s_bad ("--grace", optarg);
+                    sluice_cli_bad ("worker", "--grace", optarg);
                 config->grace_ms = n;
                 break;
-            case OPT_MAX_SIZE:
-                if ((n = sluice_parse_size (optarg)) < 1024)
-                    s_bad ("--max-size", optarg);
-                config->max_size = (size_t) n;
-                break;
-            case 'v': config->verbose++; break;
-            case 'q': config->quiet = true; break;
-            case OPT_HELP: fputs (s_usage, stdout); return 0;
-            case OPT_VERSION: printf ("worker (sluice) %s\n", SLUICE_VERSION_STRING); return 0;
             default:
-                //  getopt has printed one line naming the option
-                return SLUICE_EXIT_USAGE;
+                if (!sluice_cli_common (config, opt, optarg, "worker", s_usage, &file))
+                    return SLUICE_EXIT_USAGE;
+                break;
         }
     }
     if (optind < argc) {
