@@ -535,6 +535,9 @@ s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window)
         char hex [SLUICE_BATCH_SIZE * 2 + 1];
         sluice_batch_str (batch, hex);
         fprintf (self->state, "batch %s %" PRIu64 "\n", hex, window);
+        //  a baseline: bytes found past it after a crash were written for
+        //  this batch but never committed, even before its first commit
+        fprintf (self->state, "commit %" PRIu64 "\n", self->committed + self->out_size);
         fflush (self->state);
     }
 }
@@ -548,6 +551,7 @@ s_state_load (sluice_sink_t *self, char *err, size_t errlen)
     FILE *file = fopen (self->state_path, "r");
     uint64_t commit = 0;
     bool have_commit = false;
+    off_t complete = 0;         //  end of the last complete line
     if (file) {
         char *line = NULL;
         size_t size = 0;
@@ -555,6 +559,7 @@ s_state_load (sluice_sink_t *self, char *err, size_t errlen)
         while ((len = getline (&line, &size, file)) > 0) {
             if (line [len - 1] != '\n')
                 break;          //  torn last line: ignore it and its output
+            complete += len;
             char hex [64];
             unsigned long long a, b;
             if (sscanf (line, "batch %40s %llu", hex, &a) == 2 && strlen (hex) == 32) {
@@ -617,6 +622,11 @@ s_state_load (sluice_sink_t *self, char *err, size_t errlen)
         self->committed = (uint64_t) st.st_size;
     if (self->written)
         zsys_info ("resuming batch: %" PRIu64 " results already written", self->written);
+    //  drop a torn last line, so the next line does not glue onto it
+    if (truncate (self->state_path, complete) && errno != ENOENT) {
+        snprintf (err, errlen, "cannot truncate %s: %s", self->state_path, strerror (errno));
+        return -1;
+    }
     self->state = fopen (self->state_path, "a");
     if (!self->state) {
         snprintf (err, errlen, "cannot open %s: %s", self->state_path, strerror (errno));
@@ -980,9 +990,15 @@ sluice_sink_run (sluice_sink_t *self)
         uint64_t args [2] = { self->total, self->failed };
         int64_t deadline = sluice_now_ms () + 3000;
         bool bye = self->bye;
-        while (!bye && sluice_now_ms () < deadline && self->routing_size && !zsys_interrupted) {
-            sluice_encoder_scalar (self->encoder, SLUICE_MSG_COMPLETE, self->batch, 2, args);
-            s_control_send (self);
+        //  the ventilator may not have spoken to us yet (this sink was
+        //  restarted with --append) or may have changed (a --journal
+        //  re-run): whoever speaks for our batch - it pings every second -
+        //  learns that the batch is complete
+        while (!bye && sluice_now_ms () < deadline && !zsys_interrupted) {
+            if (self->routing_size) {
+                sluice_encoder_scalar (self->encoder, SLUICE_MSG_COMPLETE, self->batch, 2, args);
+                s_control_send (self);
+            }
             zmq_pollitem_t item = { self->control_handle, 0, ZMQ_POLLIN, 0 };
             if (zmq_poll (&item, 1, 300) > 0) {
                 zmq_msg_t routing, body;
@@ -993,8 +1009,12 @@ sluice_sink_run (sluice_sink_t *self)
                 &&  zmq_msg_more (&routing)
                 &&  zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
                 &&  sluice_msg_decode (&msg, zmq_msg_data (&body), zmq_msg_size (&body), NULL) == 0
-                &&  msg.type == SLUICE_MSG_BYE)
-                    bye = true;
+                &&  msg.has_batch
+                &&  memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE) == 0) {
+                    s_adopt_routing (self, &routing);
+                    if (msg.type == SLUICE_MSG_BYE)
+                        bye = true;
+                }
                 zmq_msg_close (&routing);
                 zmq_msg_close (&body);
             }

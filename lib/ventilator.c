@@ -498,6 +498,16 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
         s_slot_t *slot = s_live_slot (self, id);
         if (!slot || slot->state != S_QUEUED)
             continue;
+        //  a re-sent task travels alone: tasks whose leases expired
+        //  together (their worker died) are spread over the workers, so a
+        //  task that kills its worker does not use up its neighbours'
+        //  attempts
+        if (slot->attempt > 0 && taken > 0) {
+            self->queue_head = (self->queue_head + self->window * 2 - 1) % (self->window * 2);
+            self->queue [self->queue_head] = id;
+            self->queue_len++;
+            break;
+        }
         uint32_t flags = 0;
         if (self->need_input)
             flags |= SLUICE_FLAG_WANT_INPUT;
@@ -511,6 +521,8 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
         sluice_encoder_task (self->encoder, id, slot->attempt, flags, slot->data, slot->size);
         sent_ids [taken++] = id;
         bytes += slot->size;
+        if (slot->attempt > 1)
+            break;
     }
     if (!taken)
         return 0;

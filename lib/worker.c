@@ -26,7 +26,8 @@
 
 extern char **environ;
 
-#define S_PROGRESS_MS 2000          //  progress report period
+#define S_PROGRESS_MS 250           //  progress report period: well under
+                                    //  the shortest useful lease (--timeout)
 #define S_RESYNC_MS 1000            //  idle time before re-announcing credit
 #define S_FLUSH_TASKS 256           //  results packed per message at most
 #define S_FLUSH_BYTES (256 * 1024)
@@ -244,7 +245,7 @@ s_progress (sluice_worker_t *self)
     if (now < self->next_progress)
         return;
     self->next_progress = now + S_PROGRESS_MS;
-    int64_t old = sluice_now_us () - 1000000;
+    int64_t old = sluice_now_us () - S_PROGRESS_MS * 1000;
     for (size_t i = 0; i < self->capacity; i++) {
         sluice_job_t *lead = &self->jobs [i];
         if (!lead->received_us || lead->received_us > old)
@@ -758,8 +759,11 @@ s_run_exec (sluice_worker_t *self)
         items [n++] = (zmq_pollitem_t) { self->tasks_handle, 0, ZMQ_POLLIN, 0 };
         items [n++] = (zmq_pollitem_t) { self->results_handle, 0,
                                          self->has_pending? ZMQ_POLLOUT: 0, 0 };
-        int timeout = 1000;
         int64_t now = sluice_now_ms ();
+        //  wake up for the next progress report while tasks run
+        int timeout = self->running && self->next_progress - now < 1000
+                    ? (self->next_progress > now? (int) (self->next_progress - now): 0)
+                    : 1000;
         for (size_t i = 0; i < self->capacity; i++) {
             sluice_job_t *job = &self->jobs [i];
             if (!job->pid)

@@ -44,7 +44,7 @@ t_start () {
         echo "$child" > "$T_DIR/$name.pid.tmp" && mv "$T_DIR/$name.pid.tmp" "$T_DIR/$name.pid"
         wait "$child"
         echo $? > "$T_DIR/rc.$child.tmp" && mv "$T_DIR/rc.$child.tmp" "$T_DIR/rc.$child"
-    ) &
+    ) 2>/dev/null &
     while [ ! -s "$T_DIR/$name.pid" ]; do sleep 0.01; done
     T_LAST=$(cat "$T_DIR/$name.pid")
     T_PIDS+=("$T_LAST")
@@ -141,14 +141,15 @@ t_paced_seq () {
     awk -v n="$1" -v k="$2" -v s="$3" -v out="${4:-/dev/stdout}" "$T_PACED_AWK"
 }
 
-# t_start_paced NAME OUT N EVERY PAUSE : t_paced_seq in the background (its
-# PID is the awk process itself), e.g. into a FIFO the ventilator reads.
+# t_start_paced NAME OUT N EVERY PAUSE : t_paced_seq in the background (an
+# awk process started with t_start), e.g. into a FIFO the ventilator reads.
 t_start_paced () {
     local name=$1 out=$2; shift 2
     t_start "$name" awk -v n="$1" -v k="$2" -v s="$3" -v out="$out" "$T_PACED_AWK"
 }
 
-# t_until SECS CMD... : poll (every 50 ms) until CMD succeeds; false on timeout.
+# t_until SECS CMD... : poll (every 50 ms) until CMD succeeds; false on
+# timeout. CMD is run as given each time: put a "$(...)" in a function.
 t_until () {
     local secs=$1 i=0; shift
     until "$@"; do
@@ -157,6 +158,9 @@ t_until () {
         i=$((i + 1))
     done
 }
+
+# t_lines_ge FILE N : FILE exists and has at least N lines (for t_until)
+t_lines_ge () { [ -f "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]; }
 
 # t_exactly_once DESC FILE N : FILE holds each of the lines 1..N exactly once
 # and nothing else (no loss, no duplicate, no torn or stray line).
