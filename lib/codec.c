@@ -376,6 +376,15 @@ s_uint (s_cursor_t *c, uint64_t *value)
     return s_uint_slow (c, value);
 }
 
+//  A list item failed to read: the rest of the message is unreadable.
+static int
+s_next_fail (sluice_msg_t *msg)
+{
+    msg->next = msg->count;
+    msg->cur = msg->end;
+    return -1;
+}
+
 //  Read an unsigned integer that must fit in 32 bits.
 static int
 s_uint32 (s_cursor_t *c, uint32_t *value)
@@ -609,9 +618,10 @@ s_scalars (int type)
     }
 }
 
-int
-sluice_msg_decode (sluice_msg_t *msg, const void *data, size_t size,
-                   const char **reason)
+//  Decode the header; with walk, validate every list item too.
+static int
+s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
+          bool walk)
 {
     const char *dummy;
     if (!reason)
@@ -674,11 +684,13 @@ sluice_msg_decode (sluice_msg_t *msg, const void *data, size_t size,
             return -1;
         }
         msg->cur = c.p;
-        for (uint32_t i = 0; i < msg->count; i++)
+        for (uint32_t i = 0; walk && i < msg->count; i++)
             if (s_check_item (&c, msg->type)) {
                 *reason = "malformed list item";
                 return -1;
             }
+        if (!walk)
+            c.p = c.end;        //  items and trailing bytes checked as read
     }
     if (c.p != c.end) {
         *reason = "trailing bytes";
@@ -693,13 +705,37 @@ sluice_msg_decode (sluice_msg_t *msg, const void *data, size_t size,
 }
 
 int
+sluice_msg_decode (sluice_msg_t *msg, const void *data, size_t size,
+                   const char **reason)
+{
+    return s_decode (msg, data, size, reason, true);
+}
+
+int
+sluice_msg_open (sluice_msg_t *msg, const void *data, size_t size,
+                 const char **reason)
+{
+    return s_decode (msg, data, size, reason, false);
+}
+
+//  Common tail of the next functions: the list is over (0, or -1 if bytes
+//  follow it), or item reading failed (-1, and the message reads as ended).
+static int
+s_next_end (sluice_msg_t *msg)
+{
+    return msg->cur == msg->end? 0: s_next_fail (msg);
+}
+
+int
 sluice_msg_next_task (sluice_msg_t *msg, sluice_task_t *task)
 {
-    if (msg->type != SLUICE_MSG_TASKS || msg->next >= msg->count)
+    if (msg->type != SLUICE_MSG_TASKS)
         return 0;
+    if (msg->next >= msg->count)
+        return s_next_end (msg);
     s_cursor_t c = { msg->cur, msg->end };
-    int rc = s_task (&c, task);
-    assert (rc == 0);           //  validated by sluice_msg_decode
+    if (s_task (&c, task))
+        return s_next_fail (msg);
     msg->cur = c.p;
     msg->next++;
     return 1;
@@ -708,11 +744,13 @@ sluice_msg_next_task (sluice_msg_t *msg, sluice_task_t *task)
 int
 sluice_msg_next_result (sluice_msg_t *msg, sluice_result_t *result)
 {
-    if (msg->type != SLUICE_MSG_RESULTS || msg->next >= msg->count)
+    if (msg->type != SLUICE_MSG_RESULTS)
         return 0;
+    if (msg->next >= msg->count)
+        return s_next_end (msg);
     s_cursor_t c = { msg->cur, msg->end };
-    int rc = s_result (&c, result);
-    assert (rc == 0);
+    if (s_result (&c, result))
+        return s_next_fail (msg);
     msg->cur = c.p;
     msg->next++;
     return 1;
@@ -721,12 +759,15 @@ sluice_msg_next_result (sluice_msg_t *msg, sluice_result_t *result)
 int
 sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values)
 {
-    if ((msg->type != SLUICE_MSG_PROGRESS && msg->type != SLUICE_MSG_ACK
-    &&   msg->type != SLUICE_MSG_RETRY) || msg->next >= msg->count)
+    if (msg->type != SLUICE_MSG_PROGRESS && msg->type != SLUICE_MSG_ACK
+    &&  msg->type != SLUICE_MSG_RETRY)
         return 0;
+    if (msg->next >= msg->count)
+        return s_next_end (msg);
     s_cursor_t c = { msg->cur, msg->end };
     int n = s_uints (&c, msg->type, values);
-    assert (n > 0);
+    if (n < 0)
+        return s_next_fail (msg);
     msg->cur = c.p;
     msg->next++;
     return n;
@@ -736,11 +777,13 @@ int
 sluice_msg_next_lost (sluice_msg_t *msg, uint64_t *id, uint32_t *attempts,
                       const uint8_t **input, size_t *size)
 {
-    if (msg->type != SLUICE_MSG_LOST || msg->next >= msg->count)
+    if (msg->type != SLUICE_MSG_LOST)
         return 0;
+    if (msg->next >= msg->count)
+        return s_next_end (msg);
     s_cursor_t c = { msg->cur, msg->end };
-    int rc = s_lost (&c, id, attempts, input, size);
-    assert (rc == 0);
+    if (s_lost (&c, id, attempts, input, size))
+        return s_next_fail (msg);
     msg->cur = c.p;
     msg->next++;
     return 1;

@@ -726,7 +726,7 @@ s_handle_results (sluice_sink_t *self, const void *data, size_t size)
 {
     sluice_msg_t msg;
     const char *reason = "not a RESULTS message";
-    if (sluice_msg_decode (&msg, data, size, &reason) || msg.type != SLUICE_MSG_RESULTS) {
+    if (sluice_msg_open (&msg, data, size, &reason) || msg.type != SLUICE_MSG_RESULTS) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed result message "
                                  "(%zu bytes): %s", size, reason);
@@ -739,13 +739,20 @@ s_handle_results (sluice_sink_t *self, const void *data, size_t size)
         sluice_warn_ratelimited (&self->limit, "dropped results of an unknown batch");
         return true;
     }
+    //  one pass: results before a malformed item are valid and are kept
     sluice_result_t result;
-    while (sluice_msg_next_result (&msg, &result))
+    int rc;
+    while ((rc = sluice_msg_next_result (&msg, &result)) > 0)
         if (!s_result (self, &result, msg.worker, msg.worker_size)) {
             self->dropped++;
             sluice_warn_ratelimited (&self->limit, "dropped result for task %" PRIu64
                                      " outside the batch", result.id);
         }
+    if (rc < 0) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "dropped the rest of a result message "
+                                 "(%zu bytes): malformed list item", size);
+    }
     return true;
 }
 
@@ -851,7 +858,7 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
             uint32_t attempts;
             const uint8_t *input;
             size_t size;
-            while (sluice_msg_next_lost (&msg, &id, &attempts, &input, &size)) {
+            while (sluice_msg_next_lost (&msg, &id, &attempts, &input, &size) > 0) {
                 sluice_result_t r = { .id = id, .attempt = attempts,
                                       .status = SLUICE_STATUS_LOST, .input = input,
                                       .input_size = size };

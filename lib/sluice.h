@@ -174,20 +174,31 @@ int
     sluice_msg_decode (sluice_msg_t *msg, const void *data, size_t size,
                        const char **reason);
 
-//  Read the next task of a TASKS message. Returns 1, or 0 at the end.
+//  Decode only the header of a message; its list items are validated as
+//  the sluice_msg_next_* functions read them (one pass instead of two, for
+//  the hot paths). Returns 0, or -1 with a reason as sluice_msg_decode.
+int
+    sluice_msg_open (sluice_msg_t *msg, const void *data, size_t size,
+                     const char **reason);
+
+//  The next functions return 1 (or the number of values read) for an item,
+//  0 at the end of the list, and -1 if the item or what follows the list is
+//  malformed (then the message reads as ended). After sluice_msg_decode
+//  they never return -1.
+
+//  Read the next task of a TASKS message.
 int
     sluice_msg_next_task (sluice_msg_t *msg, sluice_task_t *task);
 
-//  Read the next result of a RESULTS message. Returns 1, or 0 at the end.
+//  Read the next result of a RESULTS message.
 int
     sluice_msg_next_result (sluice_msg_t *msg, sluice_result_t *result);
 
 //  Read the next item of PROGRESS/ACK/RETRY into values (up to 3).
-//  Returns the number of values read, or 0 at the end.
 int
     sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values);
 
-//  Read the next LOST item. Returns 1, or 0 at the end.
+//  Read the next LOST item.
 int
     sluice_msg_next_lost (sluice_msg_t *msg, uint64_t *id, uint32_t *attempts,
                           const uint8_t **input, size_t *size);

@@ -610,7 +610,7 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
         return;                 //  progress of an earlier batch
     int64_t deadline = sluice_now_ms () + self->config->timeout_ms;
     uint64_t id;
-    while (sluice_msg_next_uints (&msg, &id)) {
+    while (sluice_msg_next_uints (&msg, &id) > 0) {
         s_slot_t *slot = s_live_slot (self, id);
         if (slot && slot->state == S_SENT)
             slot->deadline = deadline;
@@ -691,7 +691,7 @@ s_handle_sink (sluice_ventilator_t *self, const zmq_msg_t *body)
         return;
     uint64_t v [3];
     if (msg.type == SLUICE_MSG_ACK) {
-        while (sluice_msg_next_uints (&msg, v)) {
+        while (sluice_msg_next_uints (&msg, v) > 0) {
             uint64_t first = v [0], last = v [1];
             if (first < self->low)
                 first = self->low;
@@ -714,7 +714,7 @@ s_handle_sink (sluice_ventilator_t *self, const zmq_msg_t *body)
     }
     else
     if (msg.type == SLUICE_MSG_RETRY) {
-        while (sluice_msg_next_uints (&msg, v)) {
+        while (sluice_msg_next_uints (&msg, v) > 0) {
             s_slot_t *slot = s_live_slot (self, v [0]);
             if (slot && slot->state == S_SENT && slot->attempt == v [1]) {
                 slot->failures++;

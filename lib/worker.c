@@ -336,11 +336,14 @@ s_outbox_add (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t
 //  Receiving tasks
 
 //  Answer every task of a message at once (--echo): no job, no copy.
-static void
+//  Returns the number of tasks read.
+static uint32_t
 s_echo (sluice_worker_t *self, sluice_msg_t *msg)
 {
     sluice_task_t task;
-    while (sluice_msg_next_task (msg, &task)) {
+    uint32_t taken = 0;
+    while (sluice_msg_next_task (msg, &task) > 0) {
+        taken++;
         sluice_result_t result = {
             .id = task.id, .attempt = task.attempt, .flags = task.flags,
             .output = task.data, .output_size = task.size
@@ -351,14 +354,17 @@ s_echo (sluice_worker_t *self, sluice_msg_t *msg)
         }
         s_outbox_add (self, msg->batch, &result);
     }
+    return taken;
 }
 
-//  Queue every task of a message as a job.
-static void
+//  Queue every task of a message as a job. Returns the number read.
+static uint32_t
 s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
 {
     sluice_task_t task;
-    while (sluice_msg_next_task (msg, &task)) {
+    uint32_t taken = 0;
+    while (sluice_msg_next_task (msg, &task) > 0) {
+        taken++;
         sluice_job_t *job = self->free_jobs;
         if (!job) {
             //  more than we granted: the ventilator will re-send on lease expiry
@@ -389,6 +395,7 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
             self->queue_head = job;
         self->queue_tail = job;
     }
+    return taken;
 }
 
 //  Drain the tasks socket.
@@ -405,7 +412,7 @@ s_recv_tasks (sluice_worker_t *self)
         sluice_msg_t msg;
         const char *reason = "not a TASKS message";
         if (zmq_msg_more (&body)
-        ||  sluice_msg_decode (&msg, zmq_msg_data (&body), zmq_msg_size (&body), &reason)
+        ||  sluice_msg_open (&msg, zmq_msg_data (&body), zmq_msg_size (&body), &reason)
         ||  msg.type != SLUICE_MSG_TASKS) {
             self->dropped++;
             sluice_warn_ratelimited (&self->limit, "dropped malformed task message "
@@ -416,10 +423,15 @@ s_recv_tasks (sluice_worker_t *self)
         self->last_task_ms = sluice_now_ms ();
         self->held += msg.count;
         self->promised = self->promised > msg.count? self->promised - msg.count: 0;
-        if (self->config->mode == SLUICE_MODE_ECHO)
-            s_echo (self, &msg);
-        else
-            s_enqueue (self, &msg);
+        //  one pass: tasks before a malformed item are valid and are run
+        uint32_t taken = self->config->mode == SLUICE_MODE_ECHO
+                       ? s_echo (self, &msg): s_enqueue (self, &msg);
+        if (taken < msg.count) {
+            self->held -= msg.count - taken;
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit, "dropped the rest of a task message "
+                                     "(%zu bytes): malformed list item", zmq_msg_size (&body));
+        }
         zmq_msg_close (&body);
     }
 }

@@ -66,6 +66,33 @@ t_drain (sluice_msg_t *msg)
     return items;
 }
 
+//  Read every item of an opened (not yet validated) message; *last is what
+//  the final next call returned: 0 at a clean end, -1 on a malformed item.
+static uint32_t
+t_drain_open (sluice_msg_t *msg, int *last)
+{
+    uint32_t items = 0;
+    sluice_task_t task;
+    sluice_result_t result;
+    uint64_t values [3], id;
+    uint32_t attempts;
+    const uint8_t *input;
+    size_t size;
+    int rc;
+    do {
+        switch (msg->type) {
+            case SLUICE_MSG_TASKS: rc = sluice_msg_next_task (msg, &task); break;
+            case SLUICE_MSG_RESULTS: rc = sluice_msg_next_result (msg, &result); break;
+            case SLUICE_MSG_LOST: rc = sluice_msg_next_lost (msg, &id, &attempts, &input, &size); break;
+            default: rc = sluice_msg_next_uints (msg, values); break;
+        }
+        if (rc > 0)
+            items++;
+    } while (rc > 0);
+    *last = rc;
+    return items;
+}
+
 static bool
 t_bytes_equal (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
 {
@@ -210,6 +237,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     else
         T_CHECK (reason && *reason);
+    //  the one-pass path (open, then validate while reading) agrees
+    sluice_msg_t lazy;
+    bool decoded = sluice_msg_decode (&msg, data, size, NULL) == 0;
+    if (sluice_msg_open (&lazy, data, size, NULL) == 0) {
+        int last;
+        uint32_t items = t_drain_open (&lazy, &last);
+        T_CHECK (decoded? last == 0 && items == msg.count: last == -1);
+    }
+    else
+        T_CHECK (!decoded);
     t_records (data, size);
     return 0;
 }

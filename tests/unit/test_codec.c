@@ -1305,11 +1305,53 @@ test_record_parse_nested_depth (void **state)
     free (deep);
 }
 
+//  sluice_msg_open validates list items as they are read: the items before
+//  a malformed one come out, then -1, then the message reads as ended.
+static void
+test_open_reads_valid_items_then_fails (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    uint8_t batch [SLUICE_BATCH_SIZE] = { 1 };
+    sluice_encoder_begin (encoder, SLUICE_MSG_TASKS, batch);
+    sluice_encoder_task (encoder, 1, 1, 0, "one", 3);
+    sluice_encoder_task (encoder, 2, 1, 0, "two", 3);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    uint8_t *copy = malloc (size);
+    memcpy (copy, data, size);
+    //  corrupt the second task's array header (fixarray 4 -> fixarray 3)
+    size_t second = size - (1 + 1 + 1 + 1 + 2 + 3);
+    assert_int_equal (copy [second], 0x94);
+    copy [second] = 0x93;
+    sluice_msg_t msg;
+    assert_int_equal (sluice_msg_decode (&msg, copy, size, NULL), -1);
+    assert_int_equal (sluice_msg_open (&msg, copy, size, NULL), 0);
+    sluice_task_t task;
+    assert_int_equal (sluice_msg_next_task (&msg, &task), 1);
+    assert_int_equal (task.id, 1);
+    assert_int_equal (sluice_msg_next_task (&msg, &task), -1);
+    assert_int_equal (sluice_msg_next_task (&msg, &task), 0);
+    free (copy);
+    //  trailing bytes after a valid list are reported at its end
+    data = sluice_encoder_data (encoder, &size);
+    copy = malloc (size + 1);
+    memcpy (copy, data, size);
+    copy [size] = 0xc0;
+    assert_int_equal (sluice_msg_open (&msg, copy, size + 1, NULL), 0);
+    assert_int_equal (sluice_msg_next_task (&msg, &task), 1);
+    assert_int_equal (sluice_msg_next_task (&msg, &task), 1);
+    assert_int_equal (sluice_msg_next_task (&msg, &task), -1);
+    free (copy);
+    sluice_encoder_destroy (&encoder);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_tasks_round_trip),
+        cmocka_unit_test (test_open_reads_valid_items_then_fails),
         cmocka_unit_test (test_tasks_empty_list),
         cmocka_unit_test (test_results_round_trip),
         cmocka_unit_test (test_credit_round_trip),
