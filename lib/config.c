@@ -29,7 +29,7 @@ sluice_config_new (sluice_role_t role)
     rc |= sluice_config_set_endpoint (self, "control", "tcp://*:5559", err, sizeof err);
     assert (rc == 0);
     self->max_size = 64 * 1024 * 1024;
-    self->window = 10000;
+    self->window = 32768;
     self->timeout_ms = 30000;
     self->retries = 0;
     self->max_attempts = 5;

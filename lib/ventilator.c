@@ -24,7 +24,8 @@
 #define S_PING_MS 1000              //  heartbeat to the sink
 #define S_SINK_SILENT_MS 5000       //  sink considered gone after this
 #define S_SCAN_MS 100               //  lease expiry scan period
-#define S_WINDOW_BYTES (64 * 1024 * 1024)  //  payload bytes held at most
+#define S_WINDOW_BYTES (16 * 1024 * 1024)  //  payload bytes held at most
+#define S_SLOT_KEEP 256             //  slot buffers up to this size are reused
 
 typedef enum { S_FREE, S_QUEUED, S_SENT, S_LOST_SENT, S_DONE } s_state_t;
 
@@ -395,6 +396,14 @@ s_advance (sluice_ventilator_t *self)
         self->window_bytes -= slot->size;
         slot->size = 0;
         slot->state = S_FREE;
+        //  small buffers are kept for the next task in this slot; large
+        //  ones are not, or every slot of the ring would keep one and the
+        //  byte bound of the window would not bound memory
+        if (slot->capacity > S_SLOT_KEEP) {
+            free (slot->data);
+            slot->data = NULL;
+            slot->capacity = 0;
+        }
         self->low++;
     }
 }
@@ -431,6 +440,7 @@ s_add_task (sluice_ventilator_t *self, const void *data, size_t size)
     if (slot->capacity < size) {
         free (slot->data);
         slot->capacity = size < 64? 64: size;
+        //  slot->data was freed or is too small
         slot->data = (uint8_t *) malloc (slot->capacity);
         assert (slot->data);
     }

@@ -105,7 +105,7 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     signal (SIGPIPE, SIG_IGN);
     size_t prefetch = config->prefetch;
     if (prefetch == SIZE_MAX)
-        prefetch = config->mode == SLUICE_MODE_ECHO? 1024
+        prefetch = config->mode == SLUICE_MODE_ECHO? 8192
                  : config->mode == SLUICE_MODE_COPROC? config->jobs * 32: 0;
     self->capacity = (config->mode == SLUICE_MODE_ECHO? 0: config->jobs) + prefetch;
     if (self->capacity == 0)
