@@ -21,7 +21,7 @@ static const char *s_usage =
     "  -0, --null             with --coproc: NUL-delimited records\n"
     "  -j, --jobs N           tasks processed at once (default: cores)\n"
     "      --prefetch N       tasks held beyond free slots (default: 0 for\n"
-    "                         --exec, 1024 for --echo, 32 per copy for --coproc)\n"
+    "                         --exec, 8192 for --echo, 32 per copy for --coproc)\n"
     "      --task-timeout DUR kill a command running longer (TERM, then KILL)\n"
     "      --grace DUR        on SIGTERM, time to finish tasks in hand (default 30s)\n"
     "  -c, --config FILE      ZPL topology file shared by all programs\n"

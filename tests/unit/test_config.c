@@ -143,7 +143,7 @@ test_default_options (void **state)
     (void) state;
     sluice_config_t *config = sluice_config_new (SLUICE_ROLE_VENTILATOR);
     assert_int_equal (config->max_size, 64 * 1024 * 1024);
-    assert_int_equal (config->window, 10000);
+    assert_int_equal (config->window, 32768);
     assert_int_equal (config->timeout_ms, 30000);
     assert_int_equal (config->retries, 0);
     assert_int_equal (config->max_attempts, 5);
