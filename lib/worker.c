@@ -32,6 +32,9 @@ extern char **environ;
 #define S_FLUSH_TASKS 256           //  results packed per message at most
 #define S_FLUSH_BYTES (256 * 1024)
 #define S_KILL_GRACE_MS 2000        //  SIGTERM to SIGKILL on task timeout
+#define S_COPROC_MAX_DEPTH 1024     //  --coproc: records in flight per copy at most
+#define S_WORK_IN_HAND_MS 200       //  --coproc: tasks held, in time to run them
+#define S_QUIET_WARN_MS 10000       //  --coproc: silence before warning of buffering
 
 struct _sluice_job_t {
     sluice_job_t *next;         //  in the queue or free list
@@ -73,7 +76,11 @@ struct _sluice_worker_t {
     bool has_pending;
     uint64_t pending_count;     //  slots it holds
     //  credit
-    uint64_t capacity;          //  tasks held at most
+    uint64_t capacity;          //  tasks held at most (credit target)
+    size_t pool;                //  jobs allocated: the largest capacity
+    bool adaptive;              //  --coproc with automatic prefetch
+    int64_t rate_ms;            //  start of the current rate interval
+    uint64_t rate_done;         //  tasks done at its start
     uint64_t held;              //  received, not yet answered and sent
     uint64_t promised;          //  credit granted, tasks not yet arrived
     bool draining;              //  SIGTERM: take no more
@@ -104,15 +111,19 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     //  a command that closes its stdin early must not kill the worker
     signal (SIGPIPE, SIG_IGN);
     size_t prefetch = config->prefetch;
+    self->adaptive = prefetch == SIZE_MAX && config->mode == SLUICE_MODE_COPROC;
     if (prefetch == SIZE_MAX)
         prefetch = config->mode == SLUICE_MODE_ECHO? 8192
-                 : config->mode == SLUICE_MODE_COPROC? config->jobs * 32: 0;
+                 : config->mode == SLUICE_MODE_COPROC? config->jobs * S_COPROC_MAX_DEPTH: 0;
     self->capacity = (config->mode == SLUICE_MODE_ECHO? 0: config->jobs) + prefetch;
     if (self->capacity == 0)
         self->capacity = 1;
-    self->jobs = (sluice_job_t *) calloc (self->capacity, sizeof (sluice_job_t));
+    self->pool = self->capacity;
+    if (self->adaptive)
+        self->capacity = config->jobs * 4;
+    self->jobs = (sluice_job_t *) calloc (self->pool, sizeof (sluice_job_t));
     assert (self->jobs);
-    for (size_t i = 0; i < self->capacity; i++) {
+    for (size_t i = 0; i < self->pool; i++) {
         self->jobs [i].next = self->free_jobs;
         self->jobs [i].out_fd = -1;
         self->jobs [i].in_fd = -1;
@@ -156,7 +167,7 @@ sluice_worker_destroy (sluice_worker_t **self_p)
         zmq_msg_close (&self->pending);
         sluice_encoder_destroy (&self->control);
         sluice_encoder_destroy (&self->outbox);
-        for (size_t i = 0; i < self->capacity; i++) {
+        for (size_t i = 0; i < self->pool; i++) {
             sluice_job_t *job = &self->jobs [i];
             if (job->pid > 0) {
                 kill (-job->pid, SIGKILL);
@@ -208,6 +219,17 @@ s_grant (sluice_worker_t *self)
     if (self->draining)
         return;
     int64_t now = sluice_now_ms ();
+    if (self->adaptive && now - self->rate_ms >= 100) {
+        //  hold S_WORK_IN_HAND_MS of work at the measured rate: a fast
+        //  command gets a deep pipeline, a slow one does not hoard tasks
+        //  its peers could run
+        uint64_t done = self->done - self->rate_done;
+        uint64_t want = done * S_WORK_IN_HAND_MS / (uint64_t) (now - self->rate_ms);
+        uint64_t floor = self->config->jobs * 2;
+        self->capacity = want < floor? floor: want > self->pool? self->pool: want;
+        self->rate_ms = now;
+        self->rate_done = self->done;
+    }
     uint64_t used = self->held + self->promised;
     uint64_t room = used < self->capacity? self->capacity - used: 0;
     uint64_t threshold = self->capacity / 4? self->capacity / 4: 1;
@@ -246,7 +268,7 @@ s_progress (sluice_worker_t *self)
         return;
     self->next_progress = now + S_PROGRESS_MS;
     int64_t old = sluice_now_us () - S_PROGRESS_MS * 1000;
-    for (size_t i = 0; i < self->capacity; i++) {
+    for (size_t i = 0; i < self->pool; i++) {
         sluice_job_t *lead = &self->jobs [i];
         if (!lead->received_us || lead->received_us > old)
             continue;
@@ -258,7 +280,7 @@ s_progress (sluice_worker_t *self)
         if (!first)
             continue;
         sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, lead->batch);
-        for (size_t k = i; k < self->capacity; k++) {
+        for (size_t k = i; k < self->pool; k++) {
             sluice_job_t *job = &self->jobs [k];
             if (job->received_us && job->received_us <= old
             &&  memcmp (job->batch, lead->batch, SLUICE_BATCH_SIZE) == 0)
@@ -739,9 +761,9 @@ static int
 s_run_exec (sluice_worker_t *self)
 {
     size_t jobs = self->config->jobs;
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (2 + 2 * self->capacity,
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (2 + 2 * self->pool,
                                                        sizeof (zmq_pollitem_t));
-    sluice_job_t **owners = (sluice_job_t **) calloc (2 + 2 * self->capacity,
+    sluice_job_t **owners = (sluice_job_t **) calloc (2 + 2 * self->pool,
                                                       sizeof (sluice_job_t *));
     assert (items && owners);
     int64_t drain_deadline = 0;
@@ -776,7 +798,7 @@ s_run_exec (sluice_worker_t *self)
         int timeout = self->running && self->next_progress - now < 1000
                     ? (self->next_progress > now? (int) (self->next_progress - now): 0)
                     : 1000;
-        for (size_t i = 0; i < self->capacity; i++) {
+        for (size_t i = 0; i < self->pool; i++) {
             sluice_job_t *job = &self->jobs [i];
             if (!job->pid)
                 continue;
@@ -808,7 +830,7 @@ s_run_exec (sluice_worker_t *self)
             if (job->in_fd >= 0)
                 s_write_input (job);
         }
-        for (size_t i = 0; i < self->capacity; i++) {
+        for (size_t i = 0; i < self->pool; i++) {
             sluice_job_t *job = &self->jobs [i];
             if (job->pid && job->out_fd < 0)
                 s_reap (self, job);
@@ -835,6 +857,8 @@ typedef struct {
     sluice_job_t *tail;
     size_t inflight;
     int64_t started;            //  when this copy started, ms
+    int64_t quiet_since;        //  last output, or when records were first in flight
+    bool warned;                //  warned that it may buffer its output
 } s_copy_t;
 
 //  Start (or restart) one copy of the command. Returns 0 or -1.
@@ -876,6 +900,7 @@ s_copy_start (sluice_worker_t *self, s_copy_t *copy)
     copy->wdone = 0;
     copy->rsize = 0;
     copy->started = sluice_now_ms ();
+    copy->warned = false;
     return 0;
 }
 
@@ -937,10 +962,19 @@ s_copy_read (sluice_worker_t *self, s_copy_t *copy)
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;
         if (n <= 0) {
-            s_copy_died (self, copy, false);
+            if (copy->in_fd < 0 && copy->inflight == 0) {
+                //  we closed its stdin (draining) and it answered everything
+                close (copy->out_fd);
+                copy->out_fd = -1;
+                waitpid (copy->pid, NULL, 0);
+                copy->pid = 0;
+            }
+            else
+                s_copy_died (self, copy, false);
             return;
         }
         copy->rsize += (size_t) n;
+        copy->quiet_since = sluice_now_ms ();
         size_t start = 0;
         while (start < copy->rsize) {
             uint8_t *end = (uint8_t *) memchr (copy->rbuf + start, delim, copy->rsize - start);
@@ -968,6 +1002,8 @@ s_copy_read (sluice_worker_t *self, s_copy_t *copy)
 static void
 s_copy_write (sluice_worker_t *self, s_copy_t *copy)
 {
+    if (copy->in_fd < 0)
+        return;
     size_t size = zchunk_size (copy->wbuf);
     while (copy->wdone < size) {
         ssize_t n = write (copy->in_fd, zchunk_data (copy->wbuf) + copy->wdone,
@@ -990,7 +1026,7 @@ static int
 s_run_coproc (sluice_worker_t *self)
 {
     size_t copies = self->config->jobs;
-    size_t depth = self->capacity / copies? self->capacity / copies: 1;
+    size_t depth = self->pool / copies? self->pool / copies: 1;
     uint8_t delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
     s_copy_t *copy = (s_copy_t *) calloc (copies, sizeof (s_copy_t));
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (2 + 2 * copies, sizeof (zmq_pollitem_t));
@@ -1029,6 +1065,8 @@ s_run_coproc (sluice_worker_t *self)
                                          "delimiter; --coproc cannot frame it", task.id);
                 continue;
             }
+            if (best->inflight == 0)
+                best->quiet_since = sluice_now_ms ();
             zchunk_extend (best->wbuf, task.data, task.size);
             zchunk_extend (best->wbuf, &delim, 1);
             if (best->tail)
@@ -1042,6 +1080,15 @@ s_run_coproc (sluice_worker_t *self)
             break;
         if (self->draining && sluice_now_ms () > drain_deadline)
             break;
+        //  draining with nothing queued: close each copy's stdin once its
+        //  records are written, so a command that buffers its output
+        //  flushes it at end of input, as it would at the end of a pipe
+        for (size_t i = 0; self->draining && !self->queue_head && i < copies; i++)
+            if (copy [i].pid && copy [i].in_fd >= 0
+            &&  copy [i].wdone == zchunk_size (copy [i].wbuf)) {
+                close (copy [i].in_fd);
+                copy [i].in_fd = -1;
+            }
         size_t n = 0;
         items [n++] = (zmq_pollitem_t) { self->tasks_handle, 0, ZMQ_POLLIN, 0 };
         items [n++] = (zmq_pollitem_t) { self->results_handle, 0,
@@ -1049,6 +1096,16 @@ s_run_coproc (sluice_worker_t *self)
         for (size_t i = 0; i < copies; i++) {
             if (!copy [i].pid)
                 continue;
+            //  the classic coproc trap: a command that buffers its output
+            //  when it is not a terminal never answers a single record
+            if (copy [i].inflight && !copy [i].warned
+            &&  sluice_now_ms () - copy [i].quiet_since > S_QUIET_WARN_MS) {
+                zsys_warning ("--coproc copy %d has not answered for %d s with %zu records "
+                              "in flight; does it buffer its output? (try stdbuf -oL, "
+                              "sed -u, awk -W interactive, python3 -u)", (int) copy [i].pid,
+                              S_QUIET_WARN_MS / 1000, copy [i].inflight);
+                copy [i].warned = true;
+            }
             //  the oldest task of a copy past --task-timeout: kill the copy
             sluice_job_t *head = copy [i].head;
             if (head && self->config->task_timeout_ms
@@ -1059,7 +1116,8 @@ s_run_coproc (sluice_worker_t *self)
             owner [n] = owner [n + 1] = i;
             items [n++] = (zmq_pollitem_t) { NULL, copy [i].out_fd, ZMQ_POLLIN, 0 };
             items [n++] = (zmq_pollitem_t) { NULL, copy [i].in_fd,
-                                             zchunk_size (copy [i].wbuf)? ZMQ_POLLOUT: 0, 0 };
+                                             copy [i].in_fd >= 0 && zchunk_size (copy [i].wbuf)
+                                             ? ZMQ_POLLOUT: 0, 0 };
         }
         zmq_poll (items, (int) n, self->has_pending || sluice_encoder_count (self->outbox)? 1: 200);
         for (size_t k = 2; k + 1 < n; k += 2) {
@@ -1075,9 +1133,11 @@ s_run_coproc (sluice_worker_t *self)
                 s_copy_write (self, &copy [i]);
     }
     for (size_t i = 0; i < copies; i++) {
-        if (copy [i].pid) {
+        if (copy [i].in_fd >= 0)
             close (copy [i].in_fd);
+        if (copy [i].out_fd >= 0)
             close (copy [i].out_fd);
+        if (copy [i].pid) {
             kill (-copy [i].pid, SIGTERM);
             waitpid (copy [i].pid, NULL, 0);
         }
