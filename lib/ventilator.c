@@ -376,6 +376,17 @@ s_enqueue (sluice_ventilator_t *self, uint64_t id)
     self->queue_len++;
 }
 
+//  Put an id back at the head of the send queue (it was popped, not sent).
+static void
+s_requeue_front (sluice_ventilator_t *self, uint64_t id)
+{
+    size_t capacity = self->window * 2;
+    assert (self->queue_len < capacity);
+    self->queue_head = (self->queue_head + capacity - 1) % capacity;
+    self->queue [self->queue_head] = id;
+    self->queue_len++;
+}
+
 //  The window is full at --window tasks or S_WINDOW_BYTES of payload
 //  (high-water marks count messages, so large tasks are bounded here).
 static bool
@@ -496,7 +507,7 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
 {
     uint64_t limit = peer->credit < S_PACK_TASKS? peer->credit: S_PACK_TASKS;
     sluice_encoder_begin (self->encoder, SLUICE_MSG_TASKS, self->batch);
-    size_t taken = 0, bytes = 0, scanned = 0;
+    size_t taken = 0, bytes = 0;
     int64_t deadline = sluice_now_ms () + self->config->timeout_ms;
     //  pop ids; acknowledged ones left in the queue are skipped
     uint64_t sent_ids [S_PACK_TASKS];
@@ -504,7 +515,6 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
         uint64_t id = self->queue [self->queue_head];
         self->queue_head = (self->queue_head + 1) % (self->window * 2);
         self->queue_len--;
-        scanned++;
         s_slot_t *slot = s_live_slot (self, id);
         if (!slot || slot->state != S_QUEUED)
             continue;
@@ -513,9 +523,7 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
         //  task that kills its worker does not use up its neighbours'
         //  attempts
         if (slot->attempt > 0 && taken > 0) {
-            self->queue_head = (self->queue_head + self->window * 2 - 1) % (self->window * 2);
-            self->queue [self->queue_head] = id;
-            self->queue_len++;
+            s_requeue_front (self, id);
             break;
         }
         uint32_t flags = 0;
@@ -541,8 +549,8 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
         //  ROUTER_MANDATORY fails on the routing frame, so once it is
         //  accepted the body is too
         zmq_msg_t body;
-        if (sluice_encoder_take (self->encoder, &body)
-        ||  zmq_msg_send (&body, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
+        if (sluice_encoder_take (self->encoder, &body) == 0
+        &&  zmq_msg_send (&body, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
             //  cannot happen in libzmq 4.3; the leases recover if it does
             sluice_warn_ratelimited (&self->limit, "cannot send tasks: %s",
                                      zmq_strerror (errno));
@@ -556,10 +564,9 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
     for (size_t i = taken; i-- > 0; ) {
         s_slot_t *slot = s_slot (self, sent_ids [i]);
         slot->state = S_QUEUED;
-        slot->attempt--;
-        self->queue_head = (self->queue_head + self->window * 2 - 1) % (self->window * 2);
-        self->queue [self->queue_head] = sent_ids [i];
-        self->queue_len++;
+        if (slot->attempt-- > 1)
+            self->resent--;
+        s_requeue_front (self, sent_ids [i]);
     }
     if (errno == EHOSTUNREACH)
         s_peer_remove (self, peer);
