@@ -676,7 +676,11 @@ sluice_sink_new (const sluice_config_t *config, char *err, size_t errlen)
     sluice_socket_setup (self->control, config);
     self->results_handle = zsock_resolve (self->results);
     self->control_handle = zsock_resolve (self->control);
-    int hwm = 10000;
+    //  no high-water mark on results: the ventilator's window already
+    //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
+    //  disconnects while input is stopped at the mark ("Assertion failed:
+    //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
+    int hwm = 0;
     zmq_setsockopt (self->results_handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
     if (sluice_attach (self->results, config->results, err, errlen)
     ||  sluice_attach (self->control, config->control, err, errlen)) {

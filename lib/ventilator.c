@@ -773,14 +773,6 @@ s_recv_sink (sluice_ventilator_t *self)
 //  Timers: heartbeat, sink liveness, lease expiry
 
 static void
-s_send_lost (sluice_ventilator_t *self, s_slot_t *slot)
-{
-    sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
-    sluice_encoder_lost (self->encoder, slot->id, slot->attempt, slot->data, slot->size);
-    s_control_send (self);
-}
-
-static void
 s_timers (sluice_ventilator_t *self)
 {
     int64_t now = sluice_now_ms ();
@@ -799,10 +791,19 @@ s_timers (sluice_ventilator_t *self)
     if (now < self->next_scan)
         return;
     self->next_scan = now + S_SCAN_MS;
+    //  while the sink is silent no result can be acknowledged, so an expired
+    //  lease says nothing about the worker: renew leases instead of using up
+    //  attempts (and declaring every task lost when the sink is down long)
+    bool sink_recent = now - self->sink_seen < S_PING_MS * 5 / 2;
+    size_t lost_items = 0;
     for (uint64_t id = self->low; id < self->next_id; id++) {
         s_slot_t *slot = s_slot (self, id);
         if ((slot->state != S_SENT && slot->state != S_LOST_SENT) || slot->deadline > now)
             continue;
+        if (!sink_recent) {
+            slot->deadline = now + self->config->timeout_ms;
+            continue;
+        }
         if (slot->state == S_LOST_SENT || slot->attempt >= self->config->max_attempts) {
             if (slot->state == S_SENT) {
                 self->lost++;
@@ -811,7 +812,14 @@ s_timers (sluice_ventilator_t *self)
             }
             slot->state = S_LOST_SENT;
             slot->deadline = now + self->config->timeout_ms;
-            s_send_lost (self, slot);
+            //  one LOST message carries many items
+            if (lost_items == 0)
+                sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
+            sluice_encoder_lost (self->encoder, slot->id, slot->attempt, slot->data, slot->size);
+            if (++lost_items == S_PACK_TASKS) {
+                s_control_send (self);
+                lost_items = 0;
+            }
         }
         else {
             sluice_debug ("task %" PRIu64 " lease expired (attempt %u); re-sending",
@@ -820,6 +828,8 @@ s_timers (sluice_ventilator_t *self)
             s_enqueue (self, id);
         }
     }
+    if (lost_items)
+        s_control_send (self);
 }
 
 //  --------------------------------------------------------------------------

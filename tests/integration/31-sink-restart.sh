@@ -66,7 +66,7 @@ t_eq "(a) no torn or foreign line" "$(grep -cv '^[0-9][0-9]*$' "$OUT")" 0
 t_check "(a) state file kept" [ -s "$OUT.sluice-state" ]
 t_eq "(a) one batch in the state file" "$(grep -c '^batch ' "$OUT.sluice-state")" 1
 if [ "$VRC" != 0 ] || [ "$SRC" != 0 ]; then
-    tail -5 "$T_DIR/vent.err" "$T_DIR"/sink.*.err
+    tail -n 5 "$T_DIR/vent.err" "$T_DIR"/sink.*.err
 fi
 
 
