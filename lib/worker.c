@@ -856,7 +856,6 @@ typedef struct {
     sluice_job_t *head;         //  jobs in flight, in order
     sluice_job_t *tail;
     size_t inflight;
-    int64_t started;            //  when this copy started, ms
     int64_t quiet_since;        //  last output, or when records were first in flight
     bool warned;                //  warned that it may buffer its output
 } s_copy_t;
@@ -899,7 +898,6 @@ s_copy_start (sluice_worker_t *self, s_copy_t *copy)
     zchunk_set (copy->wbuf, NULL, 0);
     copy->wdone = 0;
     copy->rsize = 0;
-    copy->started = sluice_now_ms ();
     copy->warned = false;
     return 0;
 }

@@ -47,24 +47,6 @@ t_scalars (int type)
     }
 }
 
-//  Read every item of a decoded message; returns how many were read.
-static uint32_t
-t_drain (sluice_msg_t *msg)
-{
-    uint32_t items = 0;
-    sluice_task_t task;
-    sluice_result_t result;
-    uint64_t values [3], id;
-    uint32_t attempts;
-    const uint8_t *input;
-    size_t size;
-    while (sluice_msg_next_task (msg, &task)
-       ||  sluice_msg_next_result (msg, &result)
-       ||  sluice_msg_next_uints (msg, values)
-       ||  sluice_msg_next_lost (msg, &id, &attempts, &input, &size))
-        items++;
-    return items;
-}
 
 //  Read every item of an opened (not yet validated) message; *last is what
 //  the final next call returned: 0 at a clean end, -1 on a malformed item.
@@ -91,6 +73,14 @@ t_drain_open (sluice_msg_t *msg, int *last)
     } while (rc > 0);
     *last = rc;
     return items;
+}
+
+//  Read every item of a decoded message; returns how many were read.
+static uint32_t
+t_drain (sluice_msg_t *msg)
+{
+    int last;
+    return t_drain_open (msg, &last);
 }
 
 static bool
