@@ -20,7 +20,7 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC = lib/codec.c lib/config.c lib/cli.c lib/util.c lib/ventilator.c lib/worker.c lib/sink.c
+LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 BINS = ventilator/ventilator worker/worker sink/sink
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
@@ -34,7 +34,7 @@ all: deps $(BINS) lib/libsluice.so lib/libsluice.a examples/embed_worker
 deps:
 	@scripts/deps.sh build
 
-lib/%.o: lib/%.c lib/sluice.h lib/private.h lib/cli.h
+lib/%.o: lib/%.c $(wildcard lib/*.h)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 lib/libsluice.a: $(LIB_OBJ)
