@@ -37,6 +37,17 @@ void
     sluice_warn_ratelimited (sluice_ratelimit_t *limit, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+//  ---------------------------------------------------------------------
+//  socket.c
+
+//  Create a socket of the given ZMQ type with the shared options, the
+//  given send and receive high-water mark (0: none), and attach it to
+//  endpoints. Returns the socket, or NULL
+//  with "cannot bind X: reason" (or connect) in err.
+zsock_t *
+    sluice_socket_new (int type, const sluice_config_t *config, const char *endpoints,
+                       int hwm, char *err, size_t errlen);
+
 //  Bind or connect a socket to every item of a normalized endpoint list
 //  ("@tcp://*:5557,>ipc:///tmp/x"). A bind to a host name binds the address
 //  it resolves to. Returns 0, or -1 with "cannot bind X: reason" in err.
@@ -51,6 +62,9 @@ void
 //  Bound how long a socket's unsent messages may delay its destruction.
 void
     sluice_set_linger (zsock_t *sock, int msecs);
+
+//  ---------------------------------------------------------------------
+//  util.c
 
 //  Milliseconds and microseconds on a monotonic clock.
 int64_t

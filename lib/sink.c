@@ -669,24 +669,20 @@ sluice_sink_new (const sluice_config_t *config, char *err, size_t errlen)
             }
         }
     }
-    self->results = zsock_new (ZMQ_PULL);
-    self->control = zsock_new (ZMQ_ROUTER);
-    assert (self->results && self->control);
-    sluice_socket_setup (self->results, config);
-    sluice_socket_setup (self->control, config);
-    self->results_handle = zsock_resolve (self->results);
-    self->control_handle = zsock_resolve (self->control);
     //  no high-water mark on results: the ventilator's window already
     //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
     //  disconnects while input is stopped at the mark ("Assertion failed:
     //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
-    int hwm = 0;
-    zmq_setsockopt (self->results_handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (sluice_attach (self->results, config->results, err, errlen)
-    ||  sluice_attach (self->control, config->control, err, errlen)) {
+    self->results = sluice_socket_new (ZMQ_PULL, config, config->results, 0, err, errlen);
+    self->control = self->results
+                  ? sluice_socket_new (ZMQ_ROUTER, config, config->control, 1000, err, errlen)
+                  : NULL;
+    if (!self->control) {
         sluice_sink_destroy (&self);
         return NULL;
     }
+    self->results_handle = zsock_resolve (self->results);
+    self->control_handle = zsock_resolve (self->control);
     return self;
 }
 

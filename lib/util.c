@@ -1,14 +1,12 @@
 /*  =========================================================================
-    util.c - small helpers every role uses: rate-limited warnings, socket
-    attach with host-name binds, clocks, process identity
+    util.c - small helpers every role uses: rate-limited warnings, clocks,
+    process identity
     =========================================================================
 */
 
 #include "private.h"
 
-#include <netdb.h>
 #include <stdarg.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,113 +32,6 @@ sluice_warn_ratelimited (sluice_ratelimit_t *limit, const char *format, ...)
         zsys_warning ("%s", line);
     limit->last_ms = now;
     limit->suppressed = 0;
-}
-
-//  libzmq binds only to interfaces and numeric addresses. So that one value
-//  such as tcp://vent-host:5557 serves every host, resolve a host name in a
-//  tcp bind endpoint to its address. Writes the endpoint to use into out.
-static void
-s_resolve_bind (const char *endpoint, char *out, size_t outlen)
-{
-    snprintf (out, outlen, "%s", endpoint);
-    if (strncmp (endpoint, "tcp://", 6))
-        return;
-    const char *host = endpoint + 6;
-    const char *colon = strrchr (host, ':');
-    if (!colon || *host == '*' || *host == '[' || colon == host)
-        return;
-    char name [256];
-    size_t len = (size_t) (colon - host);
-    if (len >= sizeof name)
-        return;
-    memcpy (name, host, len);
-    name [len] = 0;
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *info = NULL;
-    //  numeric addresses and interface names are left to libzmq
-    hints.ai_flags = AI_NUMERICHOST;
-    if (getaddrinfo (name, NULL, &hints, &info) == 0) {
-        freeaddrinfo (info);
-        return;
-    }
-    //  prefer IPv4: "localhost" often resolves to ::1 first, which libzmq
-    //  binds only with ZMQ_IPV6 (set by sluice_attach for such addresses)
-    hints.ai_flags = 0;
-    hints.ai_family = AF_INET;
-    if (getaddrinfo (name, NULL, &hints, &info) || !info) {
-        hints.ai_family = AF_UNSPEC;
-        if (getaddrinfo (name, NULL, &hints, &info) || !info)
-            return;
-    }
-    char address [64];
-    if (getnameinfo (info->ai_addr, info->ai_addrlen, address, sizeof address,
-                     NULL, 0, NI_NUMERICHOST) == 0) {
-        if (info->ai_family == AF_INET6)
-            snprintf (out, outlen, "tcp://[%s]%s", address, colon);
-        else
-            snprintf (out, outlen, "tcp://%s%s", address, colon);
-    }
-    freeaddrinfo (info);
-}
-
-int
-sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen)
-{
-    char *list = strdup (endpoints);
-    assert (list);
-    int rc = 0;
-    char *save = NULL;
-    for (char *item = strtok_r (list, ",", &save); item && rc == 0;
-         item = strtok_r (NULL, ",", &save)) {
-        bool bind = *item == '@';
-        assert (*item == '@' || *item == '>');
-        const char *endpoint = item + 1;
-        if (bind) {
-            char resolved [512];
-            s_resolve_bind (endpoint, resolved, sizeof resolved);
-            if (strstr (resolved, "://[")) {
-                int on = 1;
-                zmq_setsockopt (zsock_resolve (sock), ZMQ_IPV6, &on, sizeof on);
-            }
-            if (zmq_bind (zsock_resolve (sock), resolved)) {
-                snprintf (err, errlen, "cannot bind %s: %s", endpoint, zmq_strerror (errno));
-                rc = -1;
-            }
-        }
-        else
-        if ((strstr (endpoint, "://[") && zmq_setsockopt (zsock_resolve (sock), ZMQ_IPV6,
-                                                          &(int) { 1 }, sizeof (int)))
-        ||  zmq_connect (zsock_resolve (sock), endpoint)) {
-            snprintf (err, errlen, "cannot connect %s: %s", endpoint, zmq_strerror (errno));
-            rc = -1;
-        }
-    }
-    free (list);
-    return rc;
-}
-
-void
-sluice_socket_setup (zsock_t *sock, const sluice_config_t *config)
-{
-    void *handle = zsock_resolve (sock);
-    int64_t max_size = (int64_t) config->max_size;
-    zmq_setsockopt (handle, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
-    int linger = -1;
-    zmq_setsockopt (handle, ZMQ_LINGER, &linger, sizeof linger);
-    int ivl = 1000, timeout = 5000, ttl = 10000;
-    zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
-    zmq_setsockopt (handle, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
-    int reconnect = 100, reconnect_max = 1000;
-    zmq_setsockopt (handle, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect);
-    zmq_setsockopt (handle, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);
-}
-
-void
-sluice_set_linger (zsock_t *sock, int msecs)
-{
-    if (sock)
-        zmq_setsockopt (zsock_resolve (sock), ZMQ_LINGER, &msecs, sizeof msecs);
 }
 
 int64_t

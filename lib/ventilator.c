@@ -242,26 +242,18 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     }
     sluice_batch_str (self->batch, self->batch_str);
 
-    self->tasks = zsock_new (ZMQ_ROUTER);
-    self->control = zsock_new (ZMQ_DEALER);
-    assert (self->tasks && self->control);
-    sluice_socket_setup (self->tasks, config);
-    sluice_socket_setup (self->control, config);
-    self->tasks_handle = zsock_resolve (self->tasks);
-    self->control_handle = zsock_resolve (self->control);
-    int on = 1;
-    //  a send to a worker that has gone fails instead of vanishing
-    zmq_setsockopt (self->tasks_handle, ZMQ_ROUTER_MANDATORY, &on, sizeof on);
-    int hwm = 100000;
-    zmq_setsockopt (self->tasks_handle, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self->tasks_handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self->control_handle, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (self->control_handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (sluice_attach (self->tasks, config->tasks, err, errlen)
-    ||  sluice_attach (self->control, config->control, err, errlen)) {
+    self->tasks = sluice_socket_new (ZMQ_ROUTER, config, config->tasks, 100000, err, errlen);
+    self->control = self->tasks
+                  ? sluice_socket_new (ZMQ_DEALER, config, config->control, 100000, err, errlen)
+                  : NULL;
+    if (!self->control) {
         sluice_ventilator_destroy (&self);
         return NULL;
     }
+    self->tasks_handle = zsock_resolve (self->tasks);
+    self->control_handle = zsock_resolve (self->control);
+    //  a send to a worker that has gone fails instead of vanishing
+    zmq_setsockopt (self->tasks_handle, ZMQ_ROUTER_MANDATORY, &(int) { 1 }, sizeof (int));
     sluice_debug ("batch %s, tasks %s, control %s", self->batch_str, config->tasks,
                 config->control);
     return self;

@@ -132,21 +132,17 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     self->control = sluice_encoder_new ();
     self->outbox = sluice_encoder_new ();
     zmq_msg_init (&self->pending);
-    self->tasks = zsock_new (ZMQ_DEALER);
-    self->results = zsock_new (ZMQ_PUSH);
-    assert (self->tasks && self->results);
-    sluice_socket_setup (self->tasks, config);
-    sluice_socket_setup (self->results, config);
-    self->tasks_handle = zsock_resolve (self->tasks);
-    self->results_handle = zsock_resolve (self->results);
+    self->tasks = sluice_socket_new (ZMQ_DEALER, config, config->tasks, 1000, err, errlen);
     //  credit bounds what arrives; results wait in our outbox, not in libzmq
-    int hwm = 1000;
-    zmq_setsockopt (self->results_handle, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    if (sluice_attach (self->tasks, config->tasks, err, errlen)
-    ||  sluice_attach (self->results, config->results, err, errlen)) {
+    self->results = self->tasks
+                  ? sluice_socket_new (ZMQ_PUSH, config, config->results, 1000, err, errlen)
+                  : NULL;
+    if (!self->results) {
         sluice_worker_destroy (&self);
         return NULL;
     }
+    self->tasks_handle = zsock_resolve (self->tasks);
+    self->results_handle = zsock_resolve (self->results);
     self->last_task_ms = sluice_now_ms ();
     self->next_progress = self->last_task_ms + S_PROGRESS_MS;
     return self;
