@@ -20,8 +20,13 @@ ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
+VERSION = 0.1.0
+SOMAJOR = 0
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
+SONAME = libsluice.so.$(SOMAJOR)
+SHARED = lib/libsluice.so.$(VERSION)
+CLI_OBJ = cli/cli.o
 BINS = ventilator/ventilator worker/worker sink/sink
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
@@ -29,25 +34,39 @@ UNIT_BINS = $(UNIT_SRC:.c=)
 .PHONY: all deps test-deps test unit integration demo bench bench-smoke install fuzz \
         clean valgrind lint format format-check
 
-all: deps $(BINS) lib/libsluice.so lib/libsluice.a examples/embed_worker
+all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a examples/embed_worker
 
 deps:
 	@scripts/deps.sh build
 
+# Library objects hide every symbol that lib/sluice.h does not declare (its
+# declarations are marked default visibility), so libsluice.so exports only
+# the public API; the static library keeps everything for the binaries and tests.
 lib/%.o: lib/%.c $(wildcard lib/*.h)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
 lib/libsluice.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
-lib/libsluice.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LIBS)
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDFLAGS) $(LIBS)
 
-%/ventilator %/worker %/sink: %/main.c lib/libsluice.a
-	$(CC) $(ALL_CFLAGS) -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
+lib/$(SONAME) lib/libsluice.so: $(SHARED)
+	ln -sf $(notdir $<) $@
 
+# the command line (prints, exits) is compiled into the programs only
+cli/%.o: cli/%.c cli/cli.h $(wildcard lib/*.h)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+%/ventilator %/worker %/sink: %/main.c $(CLI_OBJ) lib/libsluice.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
+
+# EXAMPLE_SHIM: until examples/embed_worker.c sets jobs with sluice_config_set,
+# it reads the private config struct (drop this line when it does)
+EXAMPLE_SHIM = $(if $(shell grep -l 'config->' examples/embed_worker.c 2>/dev/null),-include lib/private.h)
 examples/embed_worker: examples/embed_worker.c lib/libsluice.a
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Ilib $(EXAMPLE_SHIM) -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 tests/unit/test_fuzz_corpus: tests/fuzz/fuzz_decode.c
 tests/unit/test_protocol_examples: tests/unit/protocol_examples.h
@@ -83,9 +102,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 lib/libsluice.a lib/libsluice.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/libsluice.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libsluice.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libsluice.so
 	install -m 644 lib/sluice.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' lib/libsluice.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' lib/libsluice.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsluice.pc
 
 # libFuzzer build of the decoder target (clang); the corpus is replayed by make unit
@@ -95,13 +117,13 @@ fuzz:
 	tests/fuzz/fuzz_decode -max_total_time=60 tests/fuzz/corpus
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance lib ventilator worker sink
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance lib cli ventilator worker sink
 
 format:
-	clang-format -i lib/*.c lib/*.h */main.c
+	clang-format -i lib/*.c lib/*.h cli/*.c cli/*.h */main.c
 
 format-check:
-	clang-format --dry-run --Werror lib/*.c lib/*.h */main.c
+	clang-format --dry-run --Werror lib/*.c lib/*.h cli/*.c cli/*.h */main.c
 
 clean:
-	rm -f lib/*.o lib/libsluice.a lib/libsluice.so $(BINS) $(UNIT_BINS) examples/embed_worker
+	rm -f lib/*.o cli/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) examples/embed_worker

@@ -66,13 +66,14 @@ main (int argc, char *argv [])
     }
     sluice_config_t *config = sluice_config_new (SLUICE_ROLE_VENTILATOR);
     char err [512];
-    if (sluice_config_set_endpoint (config, "tasks", argv [1], err, sizeof err)
-    ||  sluice_config_set_endpoint (config, "control", argv [2], err, sizeof err)) {
+    if (sluice_config_set (config, "tasks", argv [1], err, sizeof err)
+    ||  sluice_config_set (config, "control", argv [2], err, sizeof err)
+    ||  sluice_config_set (config, "window", "1", err, sizeof err)
+    ||  sluice_config_set (config, "quiet", "1", err, sizeof err)) {
         fprintf (stderr, "sluice_lat: %s\n", err);
+        sluice_config_destroy (&config);
         return 2;
     }
-    config->window = 1;
-    config->quiet = true;
     sluice_ventilator_t *v = sluice_ventilator_new (config, err, sizeof err);
     if (!v) {
         fprintf (stderr, "sluice_lat: %s\n", err);

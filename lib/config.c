@@ -1,18 +1,25 @@
 /*  =========================================================================
     config.c - endpoints and options for the three roles
 
-    Precedence is flag > environment > topology file > default. The mains
-    apply them in the reverse order (defaults, then file, then env, then
-    flags), each layer overwriting the one below.
+    Precedence is flag > environment > topology file > default. The layers
+    are applied in the reverse order (defaults, then file, then env, then
+    flags), each overwriting the one below. Every layer goes through the
+    option table (options.c): a value is parsed and checked the same way
+    whether it comes from a flag, a variable, a file or sluice_config_set.
 
     An endpoint item without '@' (bind) or '>' (connect) takes its role's
     natural direction: the ventilator binds tasks and connects to control,
     the sink binds results and control, workers connect to both. So one
     value such as SLUICE_TASKS=tcp://vent-host:5557 serves every program.
+
+    A topology file is checked line by line against the table before any
+    value is used: a misspelt key would otherwise be ignored in silence,
+    and every task would end lost.
     =========================================================================
 */
 
 #include "private.h"
+#include "options.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -23,23 +30,18 @@ sluice_config_new (sluice_role_t role)
     sluice_config_t *self = (sluice_config_t *) calloc (1, sizeof *self);
     assert (self);
     self->role = role;
-    char err [256];
-    int rc = sluice_config_set_endpoint (self, "tasks", "tcp://*:5557", err, sizeof err);
-    rc |= sluice_config_set_endpoint (self, "results", "tcp://*:5558", err, sizeof err);
-    rc |= sluice_config_set_endpoint (self, "control", "tcp://*:5559", err, sizeof err);
-    assert (rc == 0);
-    self->max_size = 64 * 1024 * 1024;
-    self->window = 32768;
-    self->timeout_ms = 30000;
-    self->retries = 0;
-    self->max_attempts = 5;
-    self->input = SLUICE_INPUT_LINES;
+    self->shown = (char **) calloc (sluice_option_count (), sizeof (char *));
+    assert (self->shown);
     self->mode = SLUICE_MODE_NONE;
+    self->input = SLUICE_INPUT_LINES;
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
     self->jobs = cores > 0? (unsigned) cores: 1;
-    self->prefetch = SIZE_MAX;
-    self->grace_ms = 30000;
-    self->format = SLUICE_FORMAT_LINES;
+    const sluice_option_t *opt;
+    for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
+        char err [256];
+        if (opt->def && sluice_option_store (opt, self, opt->def, err, sizeof err))
+            assert (!"bad default in the option table");
+    }
     return self;
 }
 
@@ -55,9 +57,45 @@ sluice_config_destroy (sluice_config_t **self_p)
         free (self->journal);
         free (self->command);
         free (self->output);
+        for (size_t i = 0; i < sluice_option_count (); i++)
+            free (self->shown [i]);
+        free (self->shown);
         free (self);
         *self_p = NULL;
     }
+}
+
+int
+sluice_config_set (sluice_config_t *self, const char *name, const char *value, char *err,
+                   size_t errlen)
+{
+    assert (self);
+    const sluice_option_t *opt = sluice_option_find (name);
+    if (!opt || opt->cli) {
+        snprintf (err, errlen, "unknown option '%s'", name? name: "(null)");
+        return -1;
+    }
+    return sluice_option_store (opt, self, value, err, errlen);
+}
+
+const char *
+sluice_config_get (const sluice_config_t *self, const char *name)
+{
+    assert (self);
+    const sluice_option_t *opt = sluice_option_find (name);
+    if (!opt || opt->cli)
+        return NULL;
+    size_t index = (size_t) (opt - sluice_option_at (0));
+    free (self->shown [index]);
+    self->shown [index] = sluice_option_show (opt, self);
+    return self->shown [index];
+}
+
+sluice_role_t
+sluice_config_role (const sluice_config_t *self)
+{
+    assert (self);
+    return self->role;
 }
 
 //  Natural direction of an endpoint for a role: '@' bind or '>' connect.
@@ -106,10 +144,12 @@ int
 sluice_config_set_endpoint (sluice_config_t *self, const char *name,
                             const char *value, char *err, size_t errlen)
 {
-    char **field = streq (name, "tasks")? &self->tasks
-                 : streq (name, "results")? &self->results
-                 : streq (name, "control")? &self->control: NULL;
-    assert (field);
+    const sluice_option_t *opt = sluice_option_find (name);
+    if (!opt || opt->type != SLUICE_TYPE_ENDPOINT) {
+        snprintf (err, errlen, "unknown endpoint '%s'", name? name: "(null)");
+        return -1;
+    }
+    char **field = (char **) ((char *) self + opt->offset);
     size_t outlen = strlen (value) * 2 + 64;
     char *out = (char *) calloc (1, outlen);
     char *list = strdup (value);
@@ -151,19 +191,67 @@ sluice_config_set_endpoint (sluice_config_t *self, const char *name,
 int
 sluice_config_load_env (sluice_config_t *self, char *err, size_t errlen)
 {
-    static const char *names [] = { "tasks", "results", "control" };
-    static const char *vars [] = { "SLUICE_TASKS", "SLUICE_RESULTS", "SLUICE_CONTROL" };
-    for (int i = 0; i < 3; i++) {
-        const char *value = getenv (vars [i]);
+    const sluice_option_t *opt;
+    for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
+        const char *value = opt->env? getenv (opt->env): NULL;
         if (value && *value) {
             char inner [256];
-            if (sluice_config_set_endpoint (self, names [i], value, inner, sizeof inner)) {
-                snprintf (err, errlen, "%s: %s", vars [i], inner);
+            if (sluice_option_store (opt, self, value, inner, sizeof inner)) {
+                snprintf (err, errlen, "%s: %s", opt->env, inner);
                 return -1;
             }
         }
     }
     return 0;
+}
+
+//  Check every name in a topology file against the table: a name at the
+//  top is a section that holds keys of the table, a name under it one of
+//  those keys. Stores the line of each key found in lines (by table index).
+//  Returns 0, or -1 with "path:N: unknown key 'name'" in err.
+static int
+s_check_names (const char *path, size_t *lines, char *err, size_t errlen)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        snprintf (err, errlen, "cannot read config '%s': %s", path, strerror (errno));
+        return -1;
+    }
+    char section [128] = "", key [128] = "";
+    char *line = NULL;
+    size_t size = 0, number = 0;
+    int rc = 0;
+    while (rc == 0 && getline (&line, &size, file) != -1) {
+        number++;
+        size_t indent = strspn (line, " ");
+        char *name = line + indent;
+        size_t len = strcspn (name, " \t=#\r\n");
+        if (len == 0)
+            continue;               //  blank line or comment
+        name [len] = 0;
+        size_t depth = indent / 4;
+        bool known = false;
+        if (depth == 0) {
+            snprintf (section, sizeof section, "%s", name);
+            known = sluice_option_zpl_section (section);
+        }
+        else
+        if (depth == 1) {
+            snprintf (key, sizeof key, "%s/%s", section, name);
+            const sluice_option_t *opt = sluice_option_find_zpl (key);
+            if (opt)
+                lines [opt - sluice_option_at (0)] = number;
+            known = opt != NULL;
+        }
+        if (!known) {
+            snprintf (err, errlen, "%s:%zu: unknown %s '%s'", path, number,
+                      depth == 0? "section": "key", name);
+            rc = -1;
+        }
+    }
+    free (line);
+    fclose (file);
+    return rc;
 }
 
 int
@@ -181,30 +269,19 @@ sluice_config_load_file (sluice_config_t *self, const char *path, char *err,
         snprintf (err, errlen, "cannot parse config '%s' (not valid ZPL)", path);
         return -1;
     }
-    static const char *names [] = { "tasks", "results", "control" };
-    int rc = 0;
-    for (int i = 0; i < 3 && rc == 0; i++) {
-        char key [64];
-        snprintf (key, sizeof key, "sluice/%s", names [i]);
-        const char *value = zconfig_get (root, key, NULL);
-        if (value && *value) {
-            char inner [256];
-            if (sluice_config_set_endpoint (self, names [i], value, inner, sizeof inner)) {
-                snprintf (err, errlen, "%s: %s: %s", path, key, inner);
-                rc = -1;
-            }
-        }
-    }
-    const char *max_size = zconfig_get (root, "sluice/max-size", NULL);
-    if (rc == 0 && max_size) {
-        int64_t bytes = sluice_parse_size (max_size);
-        if (bytes <= 0) {
-            snprintf (err, errlen, "%s: sluice/max-size: invalid size '%s'", path, max_size);
+    size_t *lines = (size_t *) calloc (sluice_option_count (), sizeof (size_t));
+    assert (lines);
+    int rc = s_check_names (path, lines, err, errlen);
+    const sluice_option_t *opt;
+    for (size_t i = 0; rc == 0 && (opt = sluice_option_at (i)); i++) {
+        const char *value = lines [i]? zconfig_get (root, opt->zpl, NULL): NULL;
+        char inner [256];
+        if (value && *value && sluice_option_store (opt, self, value, inner, sizeof inner)) {
+            snprintf (err, errlen, "%s:%zu: %s: %s", path, lines [i], opt->zpl, inner);
             rc = -1;
         }
-        else
-            self->max_size = (size_t) bytes;
     }
+    free (lines);
     zconfig_destroy (&root);
     return rc;
 }

@@ -20,6 +20,41 @@
 
 #include "sluice.h"
 
+//  ---------------------------------------------------------------------
+//  config.c: the settings of one program. Library code reads the fields;
+//  they are written through the option table (options.h) only.
+
+struct _sluice_config_t {
+    sluice_role_t role;
+    char *tasks;             //  tasks endpoint list, normalized with @ or >
+    char *results;           //  results endpoint list
+    char *control;           //  control endpoint list
+    size_t max_size;         //  ZMQ_MAXMSGSIZE, bytes
+    int verbose;             //  log debug lines
+    bool quiet;              //  no summary, warnings only
+    //  ventilator
+    size_t window;           //  unacknowledged tasks held at most
+    int64_t timeout_ms;      //  lease of one delivery
+    unsigned retries;        //  re-runs of a failed command
+    unsigned max_attempts;   //  deliveries before a task is lost
+    sluice_input_t input;    //  input record format
+    char *journal;           //  journal file for --resume, or NULL
+    //  worker
+    sluice_mode_t mode;      //  what a worker does with a task
+    char *command;           //  --exec / --coproc command
+    bool pipe;               //  --exec: payload on stdin
+    unsigned jobs;           //  tasks processed at once
+    size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
+    int64_t task_timeout_ms; //  0: none
+    int64_t grace_ms;        //  SIGTERM grace period
+    //  sink
+    char *output;            //  output file, or NULL for stdout
+    bool append;             //  append to output, resume from its state file
+    sluice_format_t format;  //  output format
+    bool keep_order;         //  print in input order
+    char **shown;            //  sluice_config_get strings, one per option
+};
+
 //  Debug lines are logged only with -v (CZMQ has no log level of its own).
 extern int sluice_verbose;
 #define sluice_debug(...) \

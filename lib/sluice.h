@@ -26,6 +26,13 @@
 extern "C" {
 #endif
 
+//  Everything declared in this header is the public API, exported by
+//  libsluice.so; the library is compiled with -fvisibility=hidden, so what
+//  private.h and the module headers declare stays inside it.
+#if defined (__GNUC__)
+#   pragma GCC visibility push (default)
+#endif
+
 #define SLUICE_VERSION_STRING "0.1.0"
 
 //  Exit codes shared by the three programs and returned by the run methods
@@ -211,41 +218,16 @@ const char *
 
 //  ---------------------------------------------------------------------
 //  Config: endpoints and options. One struct serves all three roles.
+//  Precedence is flag > environment > topology file > default.
 
 typedef enum { SLUICE_ROLE_VENTILATOR, SLUICE_ROLE_WORKER, SLUICE_ROLE_SINK } sluice_role_t;
 typedef enum { SLUICE_INPUT_LINES, SLUICE_INPUT_NUL, SLUICE_INPUT_MSGPACK } sluice_input_t;
 typedef enum { SLUICE_MODE_ECHO, SLUICE_MODE_EXEC, SLUICE_MODE_COPROC, SLUICE_MODE_NONE } sluice_mode_t;
 typedef enum { SLUICE_FORMAT_LINES, SLUICE_FORMAT_JSONL, SLUICE_FORMAT_MSGPACK } sluice_format_t;
 
-typedef struct {
-    sluice_role_t role;
-    char *tasks;             //  tasks endpoint list, normalized with @ or >
-    char *results;           //  results endpoint list
-    char *control;           //  control endpoint list
-    size_t max_size;         //  ZMQ_MAXMSGSIZE, bytes
-    int verbose;             //  log debug lines
-    bool quiet;              //  no summary, warnings only
-    //  ventilator
-    size_t window;           //  unacknowledged tasks held at most
-    int64_t timeout_ms;      //  lease of one delivery
-    unsigned retries;        //  re-runs of a failed command
-    unsigned max_attempts;   //  deliveries before a task is lost
-    sluice_input_t input;    //  input record format
-    char *journal;           //  journal file for --resume, or NULL
-    //  worker
-    sluice_mode_t mode;      //  what a worker does with a task
-    char *command;           //  --exec / --coproc command
-    bool pipe;               //  --exec: payload on stdin
-    unsigned jobs;           //  tasks processed at once
-    size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
-    int64_t task_timeout_ms; //  0: none
-    int64_t grace_ms;        //  SIGTERM grace period
-    //  sink
-    char *output;            //  output file, or NULL for stdout
-    bool append;             //  append to output, resume from its state file
-    sluice_format_t format;  //  output format
-    bool keep_order;         //  print in input order
-} sluice_config_t;
+//  The settings of one program: endpoints and options. Opaque: set and read
+//  options by their long option name (the option table in lib/options.c).
+typedef struct _sluice_config_t sluice_config_t;
 
 //  Create a config with the role's defaults. Never returns NULL.
 sluice_config_t *
@@ -255,13 +237,36 @@ sluice_config_t *
 void
     sluice_config_destroy (sluice_config_t **self_p);
 
-//  Load endpoints and options from a ZPL topology file. Returns 0, or -1
-//  with a one-line message in err (size errlen).
+//  Set an option by its long name ("jobs", "tasks", "window", "format",
+//  "keep-order", "exec", ...; `worker --help` lists a role's names) from its
+//  command-line form: durations "2s", sizes "64M", booleans "1"/"0" or
+//  "true"/"false". Options of other roles are stored and ignored. Returns 0,
+//  or -1 with a one-line message naming the value (or the unknown name) in err.
+int
+    sluice_config_set (sluice_config_t *self, const char *name, const char *value,
+                       char *err, size_t errlen);
+
+//  An option's value in the string form sluice_config_set takes back
+//  ("30s", "64M", "1", "" for an unset file name). The string is owned by
+//  the config and valid until the next get of that name or the config's
+//  destruction. Returns NULL for an unknown name.
+const char *
+    sluice_config_get (const sluice_config_t *self, const char *name);
+
+//  The role the config was created for.
+sluice_role_t
+    sluice_config_role (const sluice_config_t *self);
+
+//  Load endpoints and options from a ZPL topology file (section "sluice",
+//  keys named as the long options that have one). An unknown section or key
+//  is an error naming it and its line. Returns 0, or -1 with a one-line
+//  message in err ("topology.zpl:3: unknown key 'result'").
 int
     sluice_config_load_file (sluice_config_t *self, const char *path,
                              char *err, size_t errlen);
 
-//  Load endpoints from SLUICE_TASKS, SLUICE_RESULTS, SLUICE_CONTROL.
+//  Load the options that have an environment variable (SLUICE_TASKS,
+//  SLUICE_RESULTS, SLUICE_CONTROL); empty variables are ignored.
 //  Returns 0, or -1 with a message in err.
 int
     sluice_config_load_env (sluice_config_t *self, char *err, size_t errlen);
@@ -387,6 +392,10 @@ void
 //  Collect until the batch completes. Returns an exit code.
 int
     sluice_sink_run (sluice_sink_t *self);
+
+#if defined (__GNUC__)
+#   pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -113,6 +113,36 @@ for prog in ventilator worker sink; do
     usage_error "$prog -c missing file" "$T_DIR/nope.zpl" "$T_ROOT/$prog/$prog" "${extra[@]}" -c "$T_DIR/nope.zpl"
 done
 
+# --- topology files: every name is checked against the option table ---------------
+# a misspelt key would leave its option at the default in silence (and every
+# task lost): exit 2, one line naming the file, the line and the key
+printf 'sluice\n    tasks = "tcp://vent:5557"\n    result = "tcp://sink:5558"\n' > "$T_DIR/topology.zpl"
+for prog in ventilator worker sink; do
+    extra=(); [ "$prog" = worker ] && extra=(--echo)
+    usage_error "$prog -c with an unknown key" "topology.zpl:3: unknown key 'result'" \
+        "$T_ROOT/$prog/$prog" "${extra[@]}" -c "$T_DIR/topology.zpl"
+done
+printf '#   misspelt\nsluce\n    tasks = "tcp://vent:5557"\n' > "$T_DIR/section.zpl"
+usage_error "sink -c with a misspelt section" "section.zpl:2: unknown section 'sluce'" \
+    "$SINK" -c "$T_DIR/section.zpl"
+printf 'sluice\n    window = 0\n' > "$T_DIR/badval.zpl"
+usage_error "ventilator -c with a bad window" "badval.zpl:2: sluice/window: invalid window value '0'" \
+    "$VENT" -c "$T_DIR/badval.zpl"
+# every key of the table is accepted by every program (the file is shared)
+printf 'sluice\n    tasks = "ipc://%s/k-t.sock"\n    results = "ipc://%s/k-r.sock"\n    control = "ipc://%s/k-c.sock"\n    max-size = 1M\n    window = 64\n    timeout = 5s\n    retries = 1\n    max-attempts = 3\n    jobs = 2\n    prefetch = 4\n    task-timeout = 1m\n    grace = 2s\n' \
+    "$T_DIR" "$T_DIR" "$T_DIR" > "$T_DIR/keys.zpl"
+t_start keys-sink "$SINK" -q -c "$T_DIR/keys.zpl"; ksink=$T_LAST
+t_start keys-worker "$WORKER" -q --echo -c "$T_DIR/keys.zpl"; kworker=$T_LAST
+seq 1 100 > "$T_DIR/keys.in"
+run_cmd "$VENT" -q -c "$T_DIR/keys.zpl" "$T_DIR/keys.in"
+t_eq "every table key in one file: ventilator exit 0" "$RC" 0
+rc_of RC_S "$ksink" 10
+t_eq "every table key in one file: sink exit 0" "$RC_S" 0
+t_same_set "every table key in one file: result set" "$T_DIR/keys-sink.out" "$T_DIR/keys.in"
+kill -TERM "$kworker" 2>/dev/null
+rc_of RC_W "$kworker" 10
+t_eq "every table key in one file: worker exit 0" "$RC_W" 0
+
 # --- precedence: flag > env > file > default ---------------------------------------
 # Each layer names its own ipc endpoints (in its own directory). A pipeline
 # completes only if each program uses the effective endpoint; binding the

@@ -6,6 +6,11 @@
     increasing precedence. The rest pin down each role's defaults, the
     natural bind/connect direction of bare endpoints, the messages that
     name a bad value, and the duration, size and count parsers.
+
+    The option table is tested by walking it: every row is settable by its
+    long name, its environment variable and its topology-file key, the
+    layers stack in order, and a bad value of every type is one line that
+    names the value. A new row is covered without a new test.
     =========================================================================
 */
 
@@ -20,7 +25,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sluice.h"
+#include "private.h"
+#include "options.h"
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -59,6 +65,66 @@ t_clear_env (void **state)
     unsetenv ("SLUICE_CONTROL");
     return 0;
 }
+
+//  Assert that text contains words.
+static void
+t_contains (const char *text, const char *words)
+{
+    if (!strstr (text, words))
+        fail_msg ("'%s' does not contain '%s'", text, words);
+}
+
+//  A value of the row's type that the row accepts, and the string form
+//  sluice_config_get gives back for it (endpoints add their direction).
+static const char *
+t_good_value (const sluice_option_t *opt, int which)
+{
+    switch (opt->type) {
+        case SLUICE_TYPE_ENDPOINT: return which? "ipc:///tmp/sluice-b": "ipc:///tmp/sluice-a";
+        case SLUICE_TYPE_DURATION: return which? "5m": "2s";
+        case SLUICE_TYPE_SIZE: return which? "2M": "4k";
+        case SLUICE_TYPE_COUNT: return which? "9": "7";
+        case SLUICE_TYPE_BOOL: return which? "0": "1";
+        case SLUICE_TYPE_ENUM: return which? "msgpack": "jsonl";
+        case SLUICE_TYPE_STRING: return which? "second": "first";
+    }
+    return NULL;
+}
+
+//  A value of the row's type that no row of that type accepts.
+static const char *
+t_bad_value (const sluice_option_t *opt)
+{
+    switch (opt->type) {
+        case SLUICE_TYPE_ENDPOINT: return "nonsense";
+        case SLUICE_TYPE_DURATION: return "5x";
+        case SLUICE_TYPE_SIZE: return "lots";
+        case SLUICE_TYPE_COUNT: return "-1";
+        case SLUICE_TYPE_BOOL: return "maybe";
+        case SLUICE_TYPE_ENUM: return "xml";
+        case SLUICE_TYPE_STRING: return opt->min? "": NULL;    //  any text is a file name
+    }
+    return NULL;
+}
+
+//  Assert that the option reads back as value (endpoints: with a direction).
+static void
+t_reads (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    const char *got = sluice_config_get (config, opt->name);
+    assert_non_null (got);
+    if (opt->type == SLUICE_TYPE_ENDPOINT) {
+        if ((got [0] != '@' && got [0] != '>') || strcmp (got + 1, value))
+            fail_msg ("%s reads '%s', not '%s' with a direction", opt->name, got, value);
+    }
+    else
+    if (strcmp (got, value))
+        fail_msg ("%s reads '%s', not '%s'", opt->name, got, value);
+}
+
+//  Rows that hold a setting (not -c, --help, --version)
+#define T_EACH_SETTING(opt, i) \
+    for (size_t i = 0; ((opt) = sluice_option_at (i)); i++) if (!(opt)->cli)
 
 //  Set one endpoint that must be accepted; returns the normalized value.
 static const char *
@@ -476,12 +542,253 @@ test_bad_file (void **state)
     assert_int_equal (sluice_config_resolve (vent, path, NULL, NULL, NULL, err, sizeof err), -1);
     t_file_remove (&path);
 
-    //  a file without a sluice section changes nothing
-    path = t_file ("other\n    tasks = \"tcp://x:1\"\n");
-    assert_int_equal (sluice_config_resolve (vent, path, NULL, NULL, NULL, err, sizeof err), 0);
+    //  a misspelt section is named with its line, and changes nothing
+    path = t_file ("#   topology\nsluic\n    tasks = \"tcp://x:1\"\n");
+    assert_int_equal (sluice_config_resolve (vent, path, NULL, NULL, NULL, err, sizeof err), -1);
+    t_contains (err, ":2: unknown section 'sluic'");
     assert_string_equal (vent->tasks, "@tcp://*:5557");
     t_file_remove (&path);
     sluice_config_destroy (&vent);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The option table
+
+//  Every setting is set by its long name, in its command-line form, and
+//  read back in the same form.
+static void
+test_every_option_is_set_by_its_long_name (void **state)
+{
+    (void) state;
+    const sluice_option_t *opt;
+    for (int role = SLUICE_ROLE_VENTILATOR; role <= SLUICE_ROLE_SINK; role++) {
+        T_EACH_SETTING (opt, i) {
+            sluice_config_t *config = sluice_config_new ((sluice_role_t) role);
+            for (int which = 0; which < 2; which++) {
+                char err [256] = "";
+                const char *value = t_good_value (opt, which);
+                if (sluice_config_set (config, opt->name, value, err, sizeof err))
+                    fail_msg ("%s '%s' rejected: %s", opt->name, value, err);
+                t_reads (config, opt, value);
+            }
+            sluice_config_destroy (&config);
+        }
+    }
+}
+
+//  What get returns is accepted back by set, unchanged: for the defaults too.
+static void
+test_every_default_reads_back (void **state)
+{
+    (void) state;
+    const sluice_option_t *opt;
+    sluice_config_t *config = sluice_config_new (SLUICE_ROLE_WORKER);
+    sluice_config_t *copy = sluice_config_new (SLUICE_ROLE_WORKER);
+    T_EACH_SETTING (opt, i) {
+        const char *value = sluice_config_get (config, opt->name);
+        assert_non_null (value);
+        char err [256] = "";
+        if (*value && sluice_config_set (copy, opt->name, value, err, sizeof err))
+            fail_msg ("%s default '%s' not accepted back: %s", opt->name, value, err);
+        if (*value)
+            assert_string_equal (sluice_config_get (copy, opt->name), value);
+    }
+    assert_string_equal (sluice_config_get (config, "window"), "32768");
+    assert_string_equal (sluice_config_get (config, "timeout"), "30s");
+    assert_string_equal (sluice_config_get (config, "max-size"), "64M");
+    assert_string_equal (sluice_config_get (config, "format"), "lines");
+    assert_string_equal (sluice_config_get (config, "prefetch"), "auto");
+    assert_string_equal (sluice_config_get (config, "tasks"), ">tcp://localhost:5557");
+    assert_string_equal (sluice_config_get (config, "output"), "");
+    assert_string_equal (sluice_config_get (config, "echo"), "0");
+    assert_null (sluice_config_get (config, "bogus"));
+    assert_null (sluice_config_get (config, "help"));
+    sluice_config_destroy (&config);
+    sluice_config_destroy (&copy);
+}
+
+//  Each layer beats the one below, option by option: default < topology
+//  file < environment < set (the flags).
+static void
+test_every_option_layers_in_order (void **state)
+{
+    (void) state;
+    const sluice_option_t *opt;
+    T_EACH_SETTING (opt, i) {
+        if (!opt->zpl && !opt->env)
+            continue;
+        char *path = NULL;
+        if (opt->zpl) {
+            char text [512];
+            const char *slash = strchr (opt->zpl, '/');
+            snprintf (text, sizeof text, "%.*s\n    %s = \"%s\"\n", (int) (slash - opt->zpl),
+                      opt->zpl, slash + 1, t_good_value (opt, 0));
+            path = t_file (text);
+        }
+        char err [256] = "";
+        sluice_config_t *config = sluice_config_new (SLUICE_ROLE_VENTILATOR);
+        if (path) {                                 //  the file beats the default
+            if (sluice_config_load_file (config, path, err, sizeof err))
+                fail_msg ("%s: %s", opt->zpl, err);
+            t_reads (config, opt, t_good_value (opt, 0));
+        }
+        if (opt->env) {                             //  the environment beats the file
+            setenv (opt->env, t_good_value (opt, 1), 1);
+            assert_int_equal (sluice_config_resolve (config, path, NULL, NULL, NULL,
+                                                     err, sizeof err), 0);
+            t_reads (config, opt, t_good_value (opt, 1));
+            unsetenv (opt->env);
+        }
+        //  set (a flag) beats both
+        const char *flag = opt->type == SLUICE_TYPE_ENDPOINT? "ipc:///tmp/sluice-flag"
+                         : opt->type == SLUICE_TYPE_COUNT? "11": t_good_value (opt, 1);
+        assert_int_equal (sluice_config_set (config, opt->name, flag, err, sizeof err), 0);
+        t_reads (config, opt, flag);
+        sluice_config_destroy (&config);
+        if (path)
+            t_file_remove (&path);
+    }
+}
+
+//  A bad value of any option, from any layer, is one line naming the value
+//  (and the variable, or the file, line and key) and changes nothing.
+static void
+test_every_bad_value_is_named (void **state)
+{
+    (void) state;
+    const sluice_option_t *opt;
+    T_EACH_SETTING (opt, i) {
+        const char *bad = t_bad_value (opt);
+        if (!bad)
+            continue;
+        char quoted [64], err [256] = "";
+        snprintf (quoted, sizeof quoted, "'%s'", bad);
+        sluice_config_t *config = sluice_config_new (SLUICE_ROLE_WORKER);
+        char *before = strdup (sluice_config_get (config, opt->name));
+        if (sluice_config_set (config, opt->name, bad, err, sizeof err) != -1)
+            fail_msg ("%s '%s' accepted", opt->name, bad);
+        t_contains (err, quoted);
+        assert_null (strchr (err, '\n'));
+        assert_string_equal (sluice_config_get (config, opt->name), before);
+        if (opt->env && *bad) {
+            setenv (opt->env, bad, 1);
+            assert_int_equal (sluice_config_load_env (config, err, sizeof err), -1);
+            t_contains (err, opt->env);
+            t_contains (err, quoted);
+            unsetenv (opt->env);
+        }
+        if (opt->zpl && *bad) {
+            char text [256];
+            snprintf (text, sizeof text, "#   bad\nsluice\n    %s = \"%s\"\n",
+                      strchr (opt->zpl, '/') + 1, bad);
+            char *path = t_file (text);
+            assert_int_equal (sluice_config_load_file (config, path, err, sizeof err), -1);
+            t_contains (err, path);
+            t_contains (err, ":3: ");
+            t_contains (err, opt->zpl);
+            t_contains (err, quoted);
+            t_file_remove (&path);
+        }
+        free (before);
+        sluice_config_destroy (&config);
+    }
+}
+
+//  Ranges are checked where the table sets them.
+static void
+test_values_out_of_range_are_rejected (void **state)
+{
+    (void) state;
+    char err [256] = "";
+    sluice_config_t *config = sluice_config_new (SLUICE_ROLE_WORKER);
+    assert_int_equal (sluice_config_set (config, "jobs", "0", err, sizeof err), -1);
+    assert_string_equal (err, "invalid jobs value '0'");
+    assert_int_equal (sluice_config_set (config, "jobs", "4097", err, sizeof err), -1);
+    assert_int_equal (sluice_config_set (config, "jobs", "4096", err, sizeof err), 0);
+    assert_int_equal (sluice_config_set (config, "max-size", "1023", err, sizeof err), -1);
+    assert_int_equal (sluice_config_set (config, "max-size", "1k", err, sizeof err), 0);
+    assert_int_equal (sluice_config_set (config, "window", "0", err, sizeof err), -1);
+    assert_int_equal (sluice_config_set (config, "grace", "0", err, sizeof err), 0);
+    assert_int_equal (sluice_config_set (config, "task-timeout", "0", err, sizeof err), -1);
+    assert_int_equal (sluice_config_set (config, "prefetch", "1000001", err, sizeof err), -1);
+    assert_int_equal (sluice_config_set (config, "exec", "", err, sizeof err), -1);
+    assert_string_equal (err, "invalid exec value ''");
+    assert_int_equal (sluice_config_set (config, "bogus", "1", err, sizeof err), -1);
+    assert_string_equal (err, "unknown option 'bogus'");
+    assert_int_equal (sluice_config_set (config, "help", "1", err, sizeof err), -1);
+    sluice_config_destroy (&config);
+}
+
+//  The worker's mode: the last of --echo, --exec, --coproc wins, and the
+//  fields the library reads follow.
+static void
+test_mode_options_set_mode_and_command (void **state)
+{
+    (void) state;
+    char err [256] = "";
+    sluice_config_t *config = sluice_config_new (SLUICE_ROLE_WORKER);
+    assert_int_equal (config->mode, SLUICE_MODE_NONE);
+    assert_int_equal (sluice_config_set (config, "exec", "gzip -c {}", err, sizeof err), 0);
+    assert_int_equal (config->mode, SLUICE_MODE_EXEC);
+    assert_string_equal (config->command, "gzip -c {}");
+    assert_string_equal (sluice_config_get (config, "coproc"), "");
+    assert_int_equal (sluice_config_set (config, "echo", "true", err, sizeof err), 0);
+    assert_int_equal (config->mode, SLUICE_MODE_ECHO);
+    assert_null (config->command);
+    assert_string_equal (sluice_config_get (config, "exec"), "");
+    assert_int_equal (sluice_config_set (config, "echo", "false", err, sizeof err), 0);
+    assert_int_equal (config->mode, SLUICE_MODE_NONE);
+    assert_int_equal (sluice_config_set (config, "null", "1", err, sizeof err), 0);
+    assert_int_equal (config->input, SLUICE_INPUT_NUL);
+    assert_int_equal (sluice_config_set (config, "msgpack", "1", err, sizeof err), 0);
+    assert_int_equal (config->input, SLUICE_INPUT_MSGPACK);
+    assert_string_equal (sluice_config_get (config, "null"), "0");
+    assert_int_equal (sluice_config_set (config, "jobs", "4", err, sizeof err), 0);
+    assert_int_equal (config->jobs, 4);
+    assert_int_equal (sluice_config_set (config, "keep-order", "1", err, sizeof err), 0);
+    assert_true (config->keep_order);
+    assert_int_equal (sluice_config_set (config, "format", "jsonl", err, sizeof err), 0);
+    assert_int_equal (config->format, SLUICE_FORMAT_JSONL);
+    sluice_config_destroy (&config);
+}
+
+//  A misspelt key would leave its option at the default in silence (every
+//  task then ends lost): it is an error naming the key and its line.
+static void
+test_unknown_key_is_named_with_its_line (void **state)
+{
+    (void) state;
+    char err [256] = "";
+    char *path = t_file ("sluice\n"
+                         "    tasks = \"tcp://vent:5557\"\n"
+                         "    result = \"tcp://sink:5558\"\n");
+    sluice_config_t *worker = sluice_config_new (SLUICE_ROLE_WORKER);
+    assert_int_equal (sluice_config_load_file (worker, path, err, sizeof err), -1);
+    char want [512];
+    snprintf (want, sizeof want, "%s:3: unknown key 'result'", path);
+    assert_string_equal (err, want);
+    assert_string_equal (worker->tasks, ">tcp://localhost:5557");   //  nothing applied
+    t_file_remove (&path);
+
+    //  keys nested under a key, and options that have no key, are unknown too
+    path = t_file ("sluice\n    tasks = \"tcp://vent:5557\"\n        port = 1\n");
+    assert_int_equal (sluice_config_load_file (worker, path, err, sizeof err), -1);
+    t_contains (err, ":3: unknown key 'port'");
+    t_file_remove (&path);
+    path = t_file ("sluice\n    verbose = 1\n");
+    assert_int_equal (sluice_config_load_file (worker, path, err, sizeof err), -1);
+    t_contains (err, ":2: unknown key 'verbose'");
+    t_file_remove (&path);
+
+    //  comments and blank lines are skipped and counted
+    path = t_file ("#   topology\n\nsluice\n    #   the ventilator\n    jobs = 3\n"
+                   "    window = 100\n");
+    assert_int_equal (sluice_config_load_file (worker, path, err, sizeof err), 0);
+    assert_int_equal (worker->jobs, 3);
+    assert_string_equal (sluice_config_get (worker, "window"), "100");
+    sluice_config_destroy (&worker);
+    t_file_remove (&path);
 }
 
 int
@@ -508,6 +815,15 @@ main (void)
         cmocka_unit_test_setup_teardown (test_bad_flag_names_the_value, t_clear_env,
                                          t_clear_env),
         cmocka_unit_test_setup_teardown (test_bad_file, t_clear_env, t_clear_env),
+        cmocka_unit_test (test_every_option_is_set_by_its_long_name),
+        cmocka_unit_test (test_every_default_reads_back),
+        cmocka_unit_test_setup_teardown (test_every_option_layers_in_order, t_clear_env,
+                                         t_clear_env),
+        cmocka_unit_test_setup_teardown (test_every_bad_value_is_named, t_clear_env,
+                                         t_clear_env),
+        cmocka_unit_test (test_values_out_of_range_are_rejected),
+        cmocka_unit_test (test_mode_options_set_mode_and_command),
+        cmocka_unit_test (test_unknown_key_is_named_with_its_line),
     };
     t_clear_env (NULL);
     return cmocka_run_group_tests (tests, NULL, NULL);

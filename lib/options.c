@@ -1,0 +1,421 @@
+/*  =========================================================================
+    options.c - the option table, and each type's parser and string form
+
+    Owns the table of every option (see options.h for its columns) and the
+    typed store/show of a value into a sluice_config_t field. The table is
+    in --help order. A plain option is one row naming its field; the few
+    that set more than one field (--echo/--exec/--coproc set the mode and
+    the command, -0/--msgpack the input format) name a store and a show
+    function instead.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "options.h"
+
+#include <stddef.h>
+
+//  The field of a plain row: its offset and width
+#define FIELD(f) .offset = offsetof (sluice_config_t, f), \
+                 .width = sizeof (((sluice_config_t *) 0)->f)
+
+#define VENT SLUICE_FOR_VENTILATOR
+#define WORKER SLUICE_FOR_WORKER
+#define SINK SLUICE_FOR_SINK
+#define ALL SLUICE_FOR_ALL
+
+static sluice_option_store_fn s_mode_store, s_input_store;
+static sluice_option_show_fn s_mode_show, s_input_show;
+
+static const sluice_option_t s_table [] = {
+    //  the worker's processing mode: exactly one
+    { .name = "echo", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .group = "mode",
+      .help = "return each payload unchanged",
+      .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_ECHO },
+    { .name = "exec", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD", .group = "mode",
+      .min = 1, .help = "run CMD with /bin/sh -c per task; {} is replaced by\n"
+                        "the shell-quoted payload, else it is appended",
+      .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
+    { .name = "pipe", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
+      .help = "with --exec: payload on the command's stdin" },
+    { .name = "coproc", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
+      .group = "mode", .min = 1, .help = "keep -j copies of CMD running; one line in, one out",
+      .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_COPROC },
+    { .name = "jobs", .letter = 'j', .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
+      .zpl = "sluice/jobs", FIELD (jobs), .min = 1, .max = 4096,
+      .help = "tasks processed at once (default: cores)" },
+    { .name = "prefetch", .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
+      .zpl = "sluice/prefetch", FIELD (prefetch), .min = 0, .max = 1000000, .auto_ok = true,
+      .def = "auto", .help = "tasks held beyond free slots (default: 0 for\n"
+                             "--exec, 8192 for --echo, 32 per copy for --coproc)" },
+    { .name = "task-timeout", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
+      .zpl = "sluice/task-timeout", FIELD (task_timeout_ms), .min = 1,
+      .help = "kill a command running longer (TERM, then KILL)" },
+    { .name = "grace", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
+      .zpl = "sluice/grace", FIELD (grace_ms), .min = 0, .def = "30s",
+      .help = "on SIGTERM, time to finish tasks in hand" },
+
+    //  the sink's output
+    { .name = "output", .letter = 'o', .roles = SINK, .type = SLUICE_TYPE_STRING,
+      .arg = "FILE", FIELD (output), .help = "write results to FILE" },
+    { .name = "append", .roles = SINK, .type = SLUICE_TYPE_BOOL, .needs = "output",
+      FIELD (append), .help = "append to FILE and resume after a crash (keeps\n"
+                              "FILE.sluice-state)" },
+    { .name = "format", .roles = SINK, .type = SLUICE_TYPE_ENUM, .arg = "F", FIELD (format),
+      .choices = "lines|jsonl|msgpack", .def = "lines",
+      .help = "lines (default), jsonl, msgpack" },
+    { .name = "keep-order", .letter = 'k', .roles = SINK, .type = SLUICE_TYPE_BOOL,
+      FIELD (keep_order), .help = "print results in input order" },
+
+    //  topology, shared by all programs
+    { .name = "config", .letter = 'c', .roles = ALL, .type = SLUICE_TYPE_STRING, .cli = true,
+      .arg = "FILE", .help = "ZPL topology file shared by all programs" },
+    { .name = "tasks", .roles = VENT | WORKER, .type = SLUICE_TYPE_ENDPOINT, .arg = "EP",
+      .env = "SLUICE_TASKS", .zpl = "sluice/tasks", FIELD (tasks), .def = "tcp://*:5557",
+      .help = "tasks endpoint(s)" },
+    { .name = "results", .roles = WORKER | SINK, .type = SLUICE_TYPE_ENDPOINT, .arg = "EP",
+      .env = "SLUICE_RESULTS", .zpl = "sluice/results", FIELD (results), .def = "tcp://*:5558",
+      .help = "results endpoint(s)" },
+    { .name = "control", .roles = VENT | SINK, .type = SLUICE_TYPE_ENDPOINT, .arg = "EP",
+      .env = "SLUICE_CONTROL", .zpl = "sluice/control", FIELD (control), .def = "tcp://*:5559",
+      .help = "sink control endpoint(s)" },
+
+    //  the ventilator's input and window
+    { .name = "null", .letter = '0', .roles = VENT | WORKER, .type = SLUICE_TYPE_BOOL,
+      .help = "records are NUL-delimited (ventilator input,\nworker --coproc)",
+      .store = s_input_store, .show = s_input_show, .choice = SLUICE_INPUT_NUL },
+    { .name = "msgpack", .roles = VENT, .type = SLUICE_TYPE_BOOL,
+      .help = "tasks are a stream of MessagePack objects",
+      .store = s_input_store, .show = s_input_show, .choice = SLUICE_INPUT_MSGPACK },
+    { .name = "window", .roles = VENT, .type = SLUICE_TYPE_COUNT, .arg = "N",
+      .zpl = "sluice/window", FIELD (window), .min = 1, .def = "32768",
+      .help = "unacknowledged tasks held at most (also bounded\nto 16 MiB of payload)" },
+    { .name = "timeout", .roles = VENT, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
+      .zpl = "sluice/timeout", FIELD (timeout_ms), .min = 1, .def = "30s",
+      .help = "lease of one delivery before re-sending" },
+    { .name = "retries", .roles = VENT, .type = SLUICE_TYPE_COUNT, .arg = "N",
+      .zpl = "sluice/retries", FIELD (retries), .min = 0, .def = "0",
+      .help = "re-runs of a failed command" },
+    { .name = "max-attempts", .roles = VENT, .type = SLUICE_TYPE_COUNT, .arg = "N",
+      .zpl = "sluice/max-attempts", FIELD (max_attempts), .min = 1, .def = "5",
+      .help = "deliveries before a task is lost" },
+    { .name = "journal", .roles = VENT, .type = SLUICE_TYPE_STRING, .arg = "FILE",
+      FIELD (journal), .help = "record acknowledged tasks; re-run to resume" },
+
+    //  every program
+    { .name = "max-size", .roles = ALL, .type = SLUICE_TYPE_SIZE, .arg = "SIZE",
+      .zpl = "sluice/max-size", FIELD (max_size), .min = 1024, .def = "64M",
+      .help = "largest message" },
+    { .name = "verbose", .letter = 'v', .roles = ALL, .type = SLUICE_TYPE_BOOL,
+      FIELD (verbose), .help = "log debug lines" },
+    { .name = "quiet", .letter = 'q', .roles = ALL, .type = SLUICE_TYPE_BOOL, FIELD (quiet),
+      .help = "no summary" },
+    { .name = "help", .roles = ALL, .type = SLUICE_TYPE_BOOL, .cli = true,
+      .help = "print this help and exit" },
+    { .name = "version", .roles = ALL, .type = SLUICE_TYPE_BOOL, .cli = true,
+      .help = "print the version and exit" },
+};
+
+#define S_COUNT (sizeof s_table / sizeof s_table [0])
+
+const sluice_option_t *
+sluice_option_at (size_t index)
+{
+    return index < S_COUNT? &s_table [index]: NULL;
+}
+
+size_t
+sluice_option_count (void)
+{
+    return S_COUNT;
+}
+
+const sluice_option_t *
+sluice_option_find (const char *name)
+{
+    for (size_t i = 0; name && i < S_COUNT; i++)
+        if (streq (s_table [i].name, name))
+            return &s_table [i];
+    return NULL;
+}
+
+const sluice_option_t *
+sluice_option_find_zpl (const char *key)
+{
+    for (size_t i = 0; i < S_COUNT; i++)
+        if (s_table [i].zpl && streq (s_table [i].zpl, key))
+            return &s_table [i];
+    return NULL;
+}
+
+bool
+sluice_option_zpl_section (const char *section)
+{
+    size_t len = strlen (section);
+    for (size_t i = 0; i < S_COUNT; i++)
+        if (s_table [i].zpl && strncmp (s_table [i].zpl, section, len) == 0
+        &&  s_table [i].zpl [len] == '/')
+            return true;
+    return false;
+}
+
+bool
+sluice_option_for (const sluice_option_t *opt, sluice_role_t role)
+{
+    return (opt->roles & (1u << role)) != 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Plain fields, read and written by width
+
+static void
+s_put (sluice_config_t *config, const sluice_option_t *opt, uint64_t value)
+{
+    char *field = (char *) config + opt->offset;
+    if (opt->width == 1) {
+        bool b = value != 0;
+        memcpy (field, &b, 1);
+    }
+    else
+    if (opt->width == 4) {
+        uint32_t u = (uint32_t) value;
+        memcpy (field, &u, 4);
+    }
+    else {
+        assert (opt->width == 8);
+        memcpy (field, &value, 8);
+    }
+}
+
+static uint64_t
+s_get (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    const char *field = (const char *) config + opt->offset;
+    if (opt->width == 1) {
+        bool b;
+        memcpy (&b, field, 1);
+        return b;
+    }
+    if (opt->width == 4) {
+        uint32_t u;
+        memcpy (&u, field, 4);
+        return u;
+    }
+    uint64_t u;
+    memcpy (&u, field, 8);
+    return u;
+}
+
+//  Parse a boolean: 1/0, true/false. Returns 1, 0 or -1.
+static int
+s_bool (const char *value)
+{
+    if (streq (value, "1") || streq (value, "true"))
+        return 1;
+    if (streq (value, "0") || streq (value, "false"))
+        return 0;
+    return -1;
+}
+
+//  Index of value in "a|b|c", or -1.
+static int
+s_choice (const char *choices, const char *value)
+{
+    size_t len = strlen (value);
+    int index = 0;
+    for (const char *p = choices; *p; index++) {
+        size_t item = strcspn (p, "|");
+        if (item == len && len && strncmp (p, value, len) == 0)
+            return index;
+        p += item;
+        if (*p == '|')
+            p++;
+    }
+    return -1;
+}
+
+//  Parse a number of the row's type within its range; -1 if not valid.
+static int64_t
+s_number (const sluice_option_t *opt, const char *value)
+{
+    int64_t n = opt->type == SLUICE_TYPE_DURATION? sluice_parse_duration (value)
+              : opt->type == SLUICE_TYPE_SIZE? sluice_parse_size (value)
+              : sluice_parse_count (value);
+    if (n < 0 || n < opt->min || (opt->max && n > opt->max))
+        return -1;
+    return n;
+}
+
+int
+sluice_option_store (const sluice_option_t *opt, sluice_config_t *config, const char *value,
+                     char *err, size_t errlen)
+{
+    assert (opt && config);
+    if (!value || opt->cli) {
+        snprintf (err, errlen, "invalid %s value '%s'", opt->name, value? value: "(null)");
+        return -1;
+    }
+    if (opt->type == SLUICE_TYPE_ENDPOINT)
+        return sluice_config_set_endpoint (config, opt->name, value, err, errlen);
+    int rc = 0;
+    if (opt->store)
+        rc = opt->store (config, opt, value);
+    else
+    if (opt->type == SLUICE_TYPE_BOOL) {
+        int b = s_bool (value);
+        if (b < 0)
+            rc = -1;
+        else
+            s_put (config, opt, (uint64_t) b);
+    }
+    else
+    if (opt->type == SLUICE_TYPE_ENUM) {
+        int index = s_choice (opt->choices, value);
+        if (index < 0)
+            rc = -1;
+        else
+            s_put (config, opt, (uint64_t) index);
+    }
+    else
+    if (opt->type == SLUICE_TYPE_STRING) {
+        if ((int64_t) strlen (value) < opt->min)
+            rc = -1;
+        else {
+            char **field = (char **) ((char *) config + opt->offset);
+            free (*field);
+            *field = strdup (value);
+            assert (*field);
+        }
+    }
+    else
+    if (opt->auto_ok && streq (value, "auto"))
+        s_put (config, opt, SIZE_MAX);
+    else {
+        int64_t n = s_number (opt, value);
+        if (n < 0)
+            rc = -1;
+        else
+            s_put (config, opt, (uint64_t) n);
+    }
+    if (rc)
+        snprintf (err, errlen, "invalid %s value '%s'", opt->name, value);
+    return rc;
+}
+
+//  A duration in its shortest exact unit: "30s", "250ms", "5m".
+static char *
+s_show_duration (int64_t ms)
+{
+    if (ms && ms % 3600000 == 0)
+        return zsys_sprintf ("%" PRId64 "h", ms / 3600000);
+    if (ms && ms % 60000 == 0)
+        return zsys_sprintf ("%" PRId64 "m", ms / 60000);
+    if (ms % 1000 == 0)
+        return zsys_sprintf ("%" PRId64 "s", ms / 1000);
+    return zsys_sprintf ("%" PRId64 "ms", ms);
+}
+
+//  A size in its largest exact unit: "64M", "1536", "2G".
+static char *
+s_show_size (uint64_t bytes)
+{
+    static const char *units [] = { "", "k", "M", "G" };
+    int unit = 0;
+    while (unit < 3 && bytes && bytes % 1024 == 0) {
+        bytes /= 1024;
+        unit++;
+    }
+    return zsys_sprintf ("%" PRIu64 "%s", bytes, units [unit]);
+}
+
+char *
+sluice_option_show (const sluice_option_t *opt, const sluice_config_t *config)
+{
+    assert (opt && config);
+    if (opt->cli)
+        return strdup ("");
+    if (opt->show)
+        return opt->show (config, opt);
+    if (opt->type == SLUICE_TYPE_ENDPOINT || opt->type == SLUICE_TYPE_STRING) {
+        const char *text = *(char * const *) ((const char *) config + opt->offset);
+        return strdup (text? text: "");
+    }
+    uint64_t value = s_get (config, opt);
+    if (opt->type == SLUICE_TYPE_BOOL)
+        return strdup (value? "1": "0");
+    if (opt->type == SLUICE_TYPE_ENUM) {
+        const char *p = opt->choices;
+        for (uint64_t i = 0; i < value && *p; i++)
+            p += strcspn (p, "|") + (p [strcspn (p, "|")] == '|');
+        return zsys_sprintf ("%.*s", (int) strcspn (p, "|"), p);
+    }
+    if (opt->type == SLUICE_TYPE_DURATION && value == 0 && opt->min > 0)
+        return strdup ("");             //  unset (--task-timeout: none)
+    if (opt->type == SLUICE_TYPE_DURATION)
+        return s_show_duration ((int64_t) value);
+    if (opt->type == SLUICE_TYPE_SIZE)
+        return s_show_size (value);
+    if (opt->auto_ok && value == SIZE_MAX)
+        return strdup ("auto");
+    return zsys_sprintf ("%" PRIu64, value);
+}
+
+//  --------------------------------------------------------------------------
+//  Rows that set more than one field
+
+//  --echo (1/0), --exec CMD, --coproc CMD: the worker's mode and command.
+//  Turning --echo off leaves no mode.
+static int
+s_mode_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    if (opt->type == SLUICE_TYPE_BOOL) {
+        int on = s_bool (value);
+        if (on < 0)
+            return -1;
+        if (on || config->mode == (sluice_mode_t) opt->choice) {
+            config->mode = on? (sluice_mode_t) opt->choice: SLUICE_MODE_NONE;
+            free (config->command);
+            config->command = NULL;
+        }
+        return 0;
+    }
+    if ((int64_t) strlen (value) < opt->min)
+        return -1;
+    char *command = strdup (value);
+    assert (command);
+    free (config->command);
+    config->command = command;
+    config->mode = (sluice_mode_t) opt->choice;
+    return 0;
+}
+
+static char *
+s_mode_show (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    bool on = config->mode == (sluice_mode_t) opt->choice;
+    if (opt->type == SLUICE_TYPE_BOOL)
+        return strdup (on? "1": "0");
+    return strdup (on && config->command? config->command: "");
+}
+
+//  -0/--null, --msgpack (1/0): the input record format. Turning one off
+//  returns to lines.
+static int
+s_input_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    int on = s_bool (value);
+    if (on < 0)
+        return -1;
+    if (on)
+        config->input = (sluice_input_t) opt->choice;
+    else
+    if (config->input == (sluice_input_t) opt->choice)
+        config->input = SLUICE_INPUT_LINES;
+    return 0;
+}
+
+static char *
+s_input_show (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    return strdup (config->input == (sluice_input_t) opt->choice? "1": "0");
+}
