@@ -52,6 +52,32 @@ s_group_error (const sluice_cli_t *program, const char *group)
     fprintf (stderr, "%s: choose one of %s\n", program->name, list);
 }
 
+//  One --help paragraph listing the topology-file keys (or the environment
+//  variables) this role reads, wrapped at 78 columns.
+static void
+s_list (FILE *stream, sluice_role_t role, bool env, const char *lead)
+{
+    fprintf (stream, "%s", lead);
+    size_t column = strlen (lead);
+    const sluice_option_t *opt;
+    bool first = true;
+    for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
+        const char *name = env? opt->env: opt->zpl? strchr (opt->zpl, '/') + 1: NULL;
+        if (!name || !sluice_option_for (opt, role))
+            continue;
+        if (column + strlen (name) + 3 > 78) {      //  ", name,"
+            fprintf (stream, "%s\n", first? "": ",");
+            column = 0;
+        }
+        else
+        if (!first)
+            column += (size_t) fprintf (stream, ",");
+        column += (size_t) fprintf (stream, "%s%s", column? " ": "", name);
+        first = false;
+    }
+    fprintf (stream, ".\n");
+}
+
 void
 sluice_cli_help (const sluice_cli_t *program, FILE *stream)
 {
@@ -77,7 +103,10 @@ sluice_cli_help (const sluice_cli_t *program, FILE *stream)
         fputc ('\n', stream);
     }
     sluice_config_destroy (&defaults);
-    fprintf (stream, "\n%s", program->epilogue);
+    fputc ('\n', stream);
+    s_list (stream, program->role, false, "Topology file (-c): section 'sluice', keys");
+    s_list (stream, program->role, true, "Environment (above the file, below flags):");
+    fprintf (stream, "%s", program->epilogue);
 }
 
 //  Apply the layers under the flags, then the flags again (already checked),

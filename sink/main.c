@@ -15,8 +15,7 @@ static const sluice_cli_t s_program = {
     .synopsis = "[OPTIONS]",
     .about = "Write each task's result once to stdout (or -o FILE); exit when the batch\n"
              "is complete. Failed tasks are reported on stderr.\n",
-    .epilogue = "Endpoints: @ binds, > connects, comma-separated lists; env SLUICE_RESULTS,\n"
-                "SLUICE_CONTROL.\n"
+    .epilogue = "Endpoints: @ binds, > connects, comma-separated lists.\n"
                 "Exit: 0 all tasks succeeded, 1 some failed, 2 usage error, 3 runtime\n"
                 "error, 4 batch abandoned or interrupted.\n",
 };

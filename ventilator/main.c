@@ -18,8 +18,8 @@ static const sluice_cli_t s_program = {
     .synopsis = "[OPTIONS] [FILE...]",
     .about = "Read tasks (one per line) from FILEs or stdin and stream them to workers;\n"
              "exit when the sink has written every result.\n",
-    .epilogue = "Endpoints: @ binds, > connects, comma-separated lists; env SLUICE_TASKS,\n"
-                "SLUICE_CONTROL. Durations: 250ms, 2s, 5m, bare number = seconds.\n"
+    .epilogue = "Endpoints: @ binds, > connects, comma-separated lists.\n"
+                "Durations: 250ms, 2s, 5m, bare number = seconds.\n"
                 "Exit: 0 all tasks succeeded, 1 some failed, 2 usage or bad input,\n"
                 "3 runtime error, 4 interrupted (batch abandoned).\n",
     .operands = true,

@@ -14,8 +14,8 @@ static const sluice_cli_t s_program = {
     .role = SLUICE_ROLE_WORKER,
     .synopsis = "[OPTIONS] (--echo | --exec CMD | --coproc CMD)",
     .about = "Serve batch after batch until SIGINT/SIGTERM, then finish the tasks in hand.\n",
-    .epilogue = "Endpoints: @ binds, > connects, comma-separated lists; env SLUICE_TASKS,\n"
-                "SLUICE_RESULTS. Durations: 250ms, 2s, 5m, bare number = seconds.\n"
+    .epilogue = "Endpoints: @ binds, > connects, comma-separated lists.\n"
+                "Durations: 250ms, 2s, 5m, bare number = seconds.\n"
                 "Exit: 0 stopped cleanly, 2 usage error, 3 runtime error.\n",
     .required = "mode",
 };
