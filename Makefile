@@ -71,8 +71,11 @@ examples/embed_worker: examples/embed_worker.c lib/libsluice.a
 tests/unit/test_fuzz_corpus: tests/fuzz/fuzz_decode.c
 tests/unit/test_protocol_examples: tests/unit/protocol_examples.h
 
+tests/unit/test_cli: $(CLI_OBJ)
+
+# a test links the objects it depends on (test_cli: the command line) before the library
 tests/unit/test_%: tests/unit/test_%.c lib/libsluice.a
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(filter %.o,$^) lib/libsluice.a $(LDFLAGS) $(LIBS) -lcmocka
 
 test-deps:
 	@scripts/deps.sh test
