@@ -249,7 +249,8 @@ int
 //  An option's value in the string form sluice_config_set takes back
 //  ("30s", "64M", "1", "" for an unset file name). The string is owned by
 //  the config and valid until the next get of that name or the config's
-//  destruction. Returns NULL for an unknown name.
+//  destruction (so one config is not read from two threads at once).
+//  Returns NULL for an unknown name.
 const char *
     sluice_config_get (const sluice_config_t *self, const char *name);
 
