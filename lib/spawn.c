@@ -109,6 +109,12 @@ int
 sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
 {
     *child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .error = 0 };
+    //  posix_spawn reports a failed exec only where it uses vfork (not
+    //  under valgrind, say): check first, so a missing command always fails
+    if (access (argv [0], X_OK)) {
+        child->error = errno;
+        return -1;
+    }
     int out [2], in [2];
     if (s_pipes (out, in, with_stdin)) {
         child->error = errno;
