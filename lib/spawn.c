@@ -105,6 +105,26 @@ s_pipes (int out [2], int in [2], bool with_stdin)
     return 0;
 }
 
+//  posix_spawn argv with stdout on out_fd and stdin on in_fd (or
+//  /dev/null when in_fd is -1). Returns 0 or an errno value.
+static int
+s_posix_spawn (pid_t *pid, char *const argv [], int out_fd, int in_fd)
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, out_fd, STDOUT_FILENO);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2 (&actions, in_fd, STDIN_FILENO);
+    else
+        posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawnattr_t attr;
+    s_spawnattr (&attr);
+    int rc = posix_spawn (pid, argv [0], &actions, &attr, argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    posix_spawnattr_destroy (&attr);
+    return rc;
+}
+
 int
 sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
 {
@@ -120,18 +140,7 @@ sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
         child->error = errno;
         return -1;
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, out [1], STDOUT_FILENO);
-    if (with_stdin)
-        posix_spawn_file_actions_adddup2 (&actions, in [0], STDIN_FILENO);
-    else
-        posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_t attr;
-    s_spawnattr (&attr);
-    int rc = posix_spawn (&child->pid, argv [0], &actions, &attr, argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    posix_spawnattr_destroy (&attr);
+    int rc = s_posix_spawn (&child->pid, argv, out [1], with_stdin? in [0]: -1);
     close (out [1]);
     if (in [0] >= 0)
         close (in [0]);

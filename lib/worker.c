@@ -17,6 +17,12 @@
     our outbox (counted, and reported if we must leave without them)
     rather than in a libzmq pipe.
 
+    Stopping (sluice_worker_run): the first SIGTERM/SIGINT drains, and the
+    worker leaves once every result has left, at the end of --grace, or
+    S_LINGER_MS after the last task in hand was answered if the sink takes
+    nothing (what libzmq's linger used to allow); a second signal leaves
+    at once. Leaving with results unsent logs how many.
+
     Embedding: sluice_worker_fd is an epoll fd holding the ZMQ_FD of both
     sockets and an eventfd; service reads ZMQ_EVENTS until it shows no
     POLLIN (ZMQ_FD is edge-triggered) and sets the eventfd for work no
@@ -619,8 +625,9 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
     }
 }
 
-//  Read every message the tasks socket has now.
-static void
+//  Read every message the tasks socket has now. Returns 0, or -1 if the
+//  ZeroMQ context is gone (fatal).
+static int
 s_recv_tasks (sluice_worker_t *self)
 {
     while (true) {
@@ -628,7 +635,7 @@ s_recv_tasks (sluice_worker_t *self)
         zmq_msg_init (&body);
         if (zmq_msg_recv (&body, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&body);
-            return;
+            return errno == ETERM? -1: 0;
         }
         s_take_message (self, &body);
         zmq_msg_close (&body);
@@ -647,11 +654,15 @@ s_events (void *handle)
 }
 
 //  One round over the sockets: read tasks, send results, credit and
-//  progress. Returns true if a socket still has work (another round).
+//  progress. Returns true if a socket still has work (another round);
+//  sets *fatal if the ZeroMQ context is gone.
 static bool
-s_service_round (sluice_worker_t *self)
+s_service_round (sluice_worker_t *self, bool *fatal)
 {
-    s_recv_tasks (self);
+    if (s_recv_tasks (self)) {
+        *fatal = true;
+        return false;
+    }
     s_outbox_close (self);
     s_outbox_send (self);
     s_grant (self);
@@ -667,9 +678,11 @@ int
 sluice_worker_service (sluice_worker_t *self)
 {
     s_unwake (self);
-    bool more = true;
+    bool more = true, fatal = false;
     for (int round = 0; more && round < S_SERVICE_ROUNDS; round++)
-        more = s_service_round (self);
+        more = s_service_round (self, &fatal);
+    if (fatal)
+        return -1;
     //  a busy socket: come back soon rather than starve the caller (new
     //  tasks have already set the wakeup: they wait for recv)
     if (more)
