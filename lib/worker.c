@@ -96,6 +96,7 @@ struct _sluice_worker_t {
     int64_t grace_end;          //  when draining must end, ms
     bool abandoned;             //  stopped with results unsent: no linger
     int64_t linger_from;        //  draining, all answered, results unsent since
+    sig_atomic_t signals_seen;  //  stop signals turn has seen
     int64_t last_task_ms;       //  when a task last arrived
     int64_t last_resync_ms;
     int64_t next_progress;
@@ -767,14 +768,53 @@ sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job)
 //  Running as a program: signals, grace, the echo loop
 
 static volatile sig_atomic_t s_signals;     //  SIGTERM/SIGINT seen by sluice_worker_run
+static int s_signal_fd = -1;                //  eventfd in the worker's epoll set
 
-//  Count a stop signal; zsys_interrupted too, for code that reads it.
+//  Count a stop signal and wake the loop, even one about to poll;
+//  zsys_interrupted too, for code that reads it.
 static void
 s_on_signal (int signum)
 {
     (void) signum;
     s_signals = s_signals + 1;
     zsys_interrupted = 1;
+    uint64_t one = 1;
+    if (s_signal_fd >= 0 && write (s_signal_fd, &one, sizeof one) < 0)
+        s_signal_fd = -1;
+}
+
+//  Create the signal eventfd and add it to the worker's epoll set (or,
+//  with close_it, remove and close it).
+static void
+s_signal_fd_open (sluice_worker_t *self, bool close_it)
+{
+    if (close_it) {
+        int fd = s_signal_fd;
+        s_signal_fd = -1;
+        if (fd >= 0) {
+            epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+            close (fd);
+        }
+        return;
+    }
+    int fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd >= 0 && s_epoll_add (self->epoll_fd, fd) == 0)
+        s_signal_fd = fd;
+    else
+    if (fd >= 0)
+        close (fd);
+}
+
+//  Clear the signal eventfd once a new signal has been seen.
+static void
+s_signal_seen (sluice_worker_t *self)
+{
+    if (self->signals_seen != s_signals) {
+        self->signals_seen = s_signals;
+        uint64_t value;
+        if (s_signal_fd >= 0 && read (s_signal_fd, &value, sizeof value) < 0)
+            sluice_debug ("signal eventfd: %s", strerror (errno));
+    }
 }
 
 //  Install (or, with old, restore) the SIGTERM/SIGINT handlers.
@@ -806,6 +846,7 @@ s_abandon (sluice_worker_t *self, const char *why)
 int
 sluice_worker_turn (sluice_worker_t *self)
 {
+    s_signal_seen (self);
     if (s_signals >= 2) {
         s_abandon (self, "second signal");
         return 1;
@@ -855,11 +896,13 @@ sluice_worker_run (sluice_worker_t *self)
 {
     struct sigaction old [2];
     s_signals = 0;
+    s_signal_fd_open (self, false);
     s_signals_catch (old, false);
     int rc = self->config->mode == SLUICE_MODE_ECHO? s_run_echo (self)
            : self->config->mode == SLUICE_MODE_COPROC? sluice_worker_coproc_run (self)
            : sluice_worker_exec_run (self);
     s_signals_catch (old, true);
+    s_signal_fd_open (self, true);
     if (!self->config->quiet)
         zsys_info ("%" PRIu64 " tasks done, %" PRIu64 " malformed messages dropped",
                    self->done, self->dropped);
