@@ -69,6 +69,17 @@ struct _s_packed_t {
     uint64_t count;             //  results (and slots) it holds
 };
 
+//  The results outbox: results being packed into one message, then the
+//  packed messages the sink has not taken yet, oldest first.
+typedef struct {
+    sluice_encoder_t *encoder;  //  results being packed
+    uint8_t batch [SLUICE_BATCH_SIZE];  //  their batch
+    size_t bytes;               //  their size, roughly
+    s_packed_t *head;           //  packed messages waiting for the sink
+    s_packed_t *tail;
+    uint64_t unsent;            //  results in the outbox, packed or not
+} s_outbox_t;
+
 struct _sluice_worker_t {
     const sluice_config_t *config;
     zsock_t *tasks;             //  DEALER to the ventilator
@@ -79,13 +90,7 @@ struct _sluice_worker_t {
     int wakeup_fd;              //  eventfd: work that no socket signals
     bool woken;                 //  wakeup_fd is set
     sluice_encoder_t *control;  //  credit and progress messages
-    //  outbox
-    sluice_encoder_t *outbox;   //  results being packed
-    uint8_t outbox_batch [SLUICE_BATCH_SIZE];
-    size_t outbox_bytes;
-    s_packed_t *packed_head;    //  packed messages the sink has not taken
-    s_packed_t *packed_tail;
-    uint64_t unsent;            //  results in the outbox, packed or not
+    s_outbox_t outbox;          //  results the sink has not taken yet
     //  credit
     sluice_credit_plan_t plan;  //  capacity (may adapt), pool, adaptive
     int64_t rate_ms;            //  start of the current rate interval
@@ -156,6 +161,90 @@ sluice_worker_credit (const sluice_credit_state_t *state)
     if (state->resync_due)
         return (sluice_credit_t) { state->capacity, true };
     return none;
+}
+
+//  --------------------------------------------------------------------------
+//  Results outbox
+
+//  Close the results being packed into a message at the outbox's tail.
+static void
+s_outbox_close (s_outbox_t *self)
+{
+    uint32_t count = sluice_encoder_count (self->encoder);
+    if (!count)
+        return;
+    s_packed_t *packed = (s_packed_t *) calloc (1, sizeof *packed);
+    assert (packed);
+    int rc = sluice_encoder_take (self->encoder, &packed->msg);
+    assert (rc == 0);
+    packed->count = count;
+    if (self->tail)
+        self->tail->next = packed;
+    else
+        self->head = packed;
+    self->tail = packed;
+    sluice_encoder_begin_results (self->encoder, self->batch, sluice_identity ());
+    self->bytes = 0;
+}
+
+//  Hand packed messages to libzmq while it takes them. Returns the number
+//  of results sent (each frees a slot).
+static uint64_t
+s_outbox_send (s_outbox_t *self, void *socket)
+{
+    uint64_t sent = 0;
+    while (self->head) {
+        s_packed_t *packed = self->head;
+        if (zmq_msg_send (&packed->msg, socket, ZMQ_DONTWAIT) < 0)
+            break;
+        self->head = packed->next;
+        if (!self->head)
+            self->tail = NULL;
+        sent += packed->count;
+        zmq_msg_close (&packed->msg);
+        free (packed);
+    }
+    self->unsent -= sent;
+    return sent;
+}
+
+//  Add one result to the outbox; closes the message being packed first
+//  when the batch changes or it is full. Never sends.
+static void
+s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *result)
+{
+    uint32_t count = sluice_encoder_count (self->encoder);
+    bool same = count && memcmp (batch, self->batch, SLUICE_BATCH_SIZE) == 0;
+    if (!same || count >= S_FLUSH_TASKS || self->bytes >= S_FLUSH_BYTES) {
+        s_outbox_close (self);
+        memcpy (self->batch, batch, SLUICE_BATCH_SIZE);
+        sluice_encoder_begin_results (self->encoder, batch, sluice_identity ());
+    }
+    sluice_encoder_result (self->encoder, result);
+    self->bytes += result->output_size + result->input_size + 32;
+    self->unsent++;
+}
+
+//  Drop everything in the outbox and its encoder.
+static void
+s_outbox_purge (s_outbox_t *self)
+{
+    while (self->head) {
+        s_packed_t *packed = self->head;
+        self->head = packed->next;
+        zmq_msg_close (&packed->msg);
+        free (packed);
+    }
+    self->tail = NULL;
+    sluice_encoder_destroy (&self->encoder);
+}
+
+//  A task is answered: its result joins the outbox.
+static void
+s_answered (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t *result)
+{
+    s_outbox_add (&self->outbox, batch, result);
+    self->done++;
 }
 
 //  --------------------------------------------------------------------------
@@ -234,7 +323,7 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     self->plan = sluice_worker_credit_plan (config->mode, config->jobs, config->prefetch);
     s_jobs_new (self);
     self->control = sluice_encoder_new ();
-    self->outbox = sluice_encoder_new ();
+    self->outbox.encoder = sluice_encoder_new ();
     //  credit bounds what arrives; results wait in our outbox, not in libzmq
     self->tasks = sluice_socket_new (ZMQ_DEALER, config, config->tasks, 1000, err, errlen);
     self->results = self->tasks? s_results_socket (config, err, errlen): NULL;
@@ -251,19 +340,6 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     self->last_task_ms = sluice_now_ms ();
     self->next_progress = self->last_task_ms + S_PROGRESS_MS;
     return self;
-}
-
-//  Free the outbox's packed messages.
-static void
-s_packed_purge (sluice_worker_t *self)
-{
-    while (self->packed_head) {
-        s_packed_t *packed = self->packed_head;
-        self->packed_head = packed->next;
-        zmq_msg_close (&packed->msg);
-        free (packed);
-    }
-    self->packed_tail = NULL;
 }
 
 void
@@ -285,9 +361,8 @@ sluice_worker_destroy (sluice_worker_t **self_p)
             close (self->epoll_fd);
         if (self->wakeup_fd >= 0)
             close (self->wakeup_fd);
-        s_packed_purge (self);
+        s_outbox_purge (&self->outbox);
         sluice_encoder_destroy (&self->control);
-        sluice_encoder_destroy (&self->outbox);
         for (size_t i = 0; i < self->plan.pool; i++)
             free (self->jobs [i].data);
         free (self->jobs);
@@ -391,7 +466,7 @@ s_grant (sluice_worker_t *self)
     s_adapt (self, now);
     sluice_credit_state_t state = {
         .capacity = self->plan.capacity, .held = self->held, .promised = self->promised,
-        .unsent = self->unsent, .draining = self->draining,
+        .unsent = self->outbox.unsent, .draining = self->draining,
         //  idle with credit outstanding: a restarted ventilator may not
         //  know us, or tasks were lost in a reconnect
         .resync_due = self->held == 0 && now - self->last_task_ms >= S_RESYNC_MS
@@ -461,67 +536,6 @@ s_progress (sluice_worker_t *self)
 }
 
 //  --------------------------------------------------------------------------
-//  Results outbox
-
-//  Close the results being packed into a message at the outbox's tail.
-static void
-s_outbox_close (sluice_worker_t *self)
-{
-    uint32_t count = sluice_encoder_count (self->outbox);
-    if (!count)
-        return;
-    s_packed_t *packed = (s_packed_t *) calloc (1, sizeof *packed);
-    assert (packed);
-    int rc = sluice_encoder_take (self->outbox, &packed->msg);
-    assert (rc == 0);
-    packed->count = count;
-    if (self->packed_tail)
-        self->packed_tail->next = packed;
-    else
-        self->packed_head = packed;
-    self->packed_tail = packed;
-    sluice_encoder_begin_results (self->outbox, self->outbox_batch, sluice_identity ());
-    self->outbox_bytes = 0;
-}
-
-//  Hand packed messages to libzmq while it takes them; each one sent
-//  frees its slots.
-static void
-s_outbox_send (sluice_worker_t *self)
-{
-    while (self->packed_head) {
-        s_packed_t *packed = self->packed_head;
-        if (zmq_msg_send (&packed->msg, self->results_handle, ZMQ_DONTWAIT) < 0)
-            return;
-        self->packed_head = packed->next;
-        if (!self->packed_head)
-            self->packed_tail = NULL;
-        self->held -= packed->count;
-        self->unsent -= packed->count;
-        zmq_msg_close (&packed->msg);
-        free (packed);
-    }
-}
-
-//  Add one result to the outbox; closes the message being packed first
-//  when the batch changes or it is full. Never sends: service does.
-static void
-s_outbox_add (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t *result)
-{
-    uint32_t count = sluice_encoder_count (self->outbox);
-    bool same = count && memcmp (batch, self->outbox_batch, SLUICE_BATCH_SIZE) == 0;
-    if (!same || count >= S_FLUSH_TASKS || self->outbox_bytes >= S_FLUSH_BYTES) {
-        s_outbox_close (self);
-        memcpy (self->outbox_batch, batch, SLUICE_BATCH_SIZE);
-        sluice_encoder_begin_results (self->outbox, batch, sluice_identity ());
-    }
-    sluice_encoder_result (self->outbox, result);
-    self->outbox_bytes += result->output_size + result->input_size + 32;
-    self->unsent++;
-    self->done++;
-}
-
-//  --------------------------------------------------------------------------
 //  Receiving tasks
 
 //  Answer every task of a message at once (--echo): no job, no copy.
@@ -541,7 +555,7 @@ s_echo (sluice_worker_t *self, sluice_msg_t *msg)
             result.input = task.data;
             result.input_size = task.size;
         }
-        s_outbox_add (self, msg->batch, &result);
+        s_answered (self, msg->batch, &result);
     }
     return taken;
 }
@@ -664,13 +678,13 @@ s_service_round (sluice_worker_t *self, bool *fatal)
         *fatal = true;
         return false;
     }
-    s_outbox_close (self);
-    s_outbox_send (self);
+    s_outbox_close (&self->outbox);
+    self->held -= s_outbox_send (&self->outbox, self->results_handle);
     s_grant (self);
     s_progress (self);
     //  sends may have consumed ZMQ_FD's edge: ask both sockets afresh
     bool more = (s_events (self->tasks_handle) & ZMQ_POLLIN) != 0;
-    if ((s_events (self->results_handle) & ZMQ_POLLOUT) && self->packed_head)
+    if ((s_events (self->results_handle) & ZMQ_POLLOUT) && self->outbox.head)
         more = true;
     return more;
 }
@@ -694,7 +708,7 @@ sluice_worker_service (sluice_worker_t *self)
 int64_t
 sluice_worker_timeout (sluice_worker_t *self)
 {
-    if (self->woken || sluice_encoder_count (self->outbox))
+    if (self->woken || sluice_encoder_count (self->outbox.encoder))
         return 0;
     int64_t now = sluice_now_ms ();
     int64_t due = now + 1000;
@@ -746,7 +760,7 @@ sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int c
         result.input = job->data;
         result.input_size = job->size;
     }
-    s_outbox_add (self, job->batch, &result);
+    s_answered (self, job->batch, &result);
     job->started_us = 0;
     job->received_us = 0;
     job->next = self->free_jobs;
@@ -839,7 +853,7 @@ static void
 s_abandon (sluice_worker_t *self, const char *why)
 {
     zsys_warning ("%s: abandoning %" PRIu64 " tasks in hand, %" PRIu64 " results unsent",
-                  why, self->held - self->unsent, self->unsent);
+                  why, self->held - self->outbox.unsent, self->outbox.unsent);
     self->abandoned = true;
 }
 
@@ -862,7 +876,7 @@ sluice_worker_turn (sluice_worker_t *self)
     }
     //  every task answered, results waiting for a sink: wait for it as
     //  long as libzmq's linger would have, not the whole grace
-    bool answered = self->draining && self->held && self->held == self->unsent;
+    bool answered = self->draining && self->held && self->held == self->outbox.unsent;
     self->linger_from = answered? (self->linger_from? self->linger_from: now): 0;
     if (answered && now - self->linger_from > S_LINGER_MS) {
         s_abandon (self, "the sink did not take the results");
