@@ -332,8 +332,10 @@ int
 
 //  ---------------------------------------------------------------------
 //  Worker: takes tasks when it has a free slot, processes them, pushes
-//  results to the sink. Embeddable: poll sluice_worker_socket, take tasks
-//  with sluice_worker_recv and answer each with sluice_worker_reply.
+//  results to the sink. Embeddable in any event loop: wait for
+//  sluice_worker_fd to be readable (or sluice_worker_timeout to pass), call
+//  sluice_worker_service, take tasks with sluice_worker_recv and answer
+//  each with sluice_worker_reply. No call blocks.
 
 typedef struct _sluice_worker_t sluice_worker_t;
 
@@ -341,38 +343,55 @@ typedef struct _sluice_worker_t sluice_worker_t;
 sluice_worker_t *
     sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen);
 
-//  Destroy a worker; nulls the caller's pointer.
+//  Destroy a worker; nulls the caller's pointer. Results not yet taken by
+//  the sink are dropped.
 void
     sluice_worker_destroy (sluice_worker_t **self_p);
 
-//  Run the configured mode (echo, exec, coproc) until interrupted; then
-//  finish the tasks in hand within the grace period. Returns an exit code.
+//  Run the configured mode (echo, exec, coproc) until SIGTERM or SIGINT;
+//  then finish the tasks in hand within --grace (a second signal stops at
+//  once, as does the end of the grace, with unsent results logged).
+//  Returns an exit code.
 int
     sluice_worker_run (sluice_worker_t *self);
 
-//  Raw ZeroMQ socket to poll for readability (tasks arrive on it).
-void *
-    sluice_worker_socket (sluice_worker_t *self);
+//  A file descriptor (an epoll fd owned by the worker, holding the ZMQ_FD
+//  of its sockets and an eventfd) that is readable, level-triggered,
+//  whenever the caller should call sluice_worker_service: a socket has
+//  work, or tasks wait for sluice_worker_recv. Works with poll(2), epoll,
+//  libuv, asyncio add_reader.
+int
+    sluice_worker_fd (sluice_worker_t *self);
 
-//  Service the sockets without blocking: read arriving tasks into the queue,
-//  send credits, progress reports and queued results. Call it when the
-//  socket is readable and at least every second.
-void
+//  Milliseconds until sluice_worker_service is next due (0 = now): progress
+//  reports, credit re-announcements, replies not yet sent. Never negative;
+//  at most 1000.
+int64_t
+    sluice_worker_timeout (sluice_worker_t *self);
+
+//  Never blocks: reads arriving tasks into the queue, sends credit,
+//  progress reports and the results the sink can take (the others wait in
+//  the outbox). Returns 0 while the worker has work, 1 once it is drained
+//  and every result has left, -1 on a fatal error.
+int
     sluice_worker_service (sluice_worker_t *self);
 
 //  Take the next queued task. The task's bytes are owned by the worker and
 //  stay valid until the task is answered. Returns a handle, or NULL if no
-//  task is queued.
+//  task is queued. Never blocks.
 typedef struct _sluice_job_t sluice_job_t;
 sluice_job_t *
     sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task);
 
-//  Answer a task taken with sluice_worker_recv; frees its slot.
+//  Answer a task taken with sluice_worker_recv. Never blocks: the result
+//  joins the outbox and leaves on a later service; its slot is freed once
+//  the sink has taken it.
 void
     sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status,
                          int code, const void *output, size_t size);
 
 //  Stop taking tasks (SIGTERM): the ventilator is told no slots are free.
+//  Then service returns 1 once the tasks in hand are answered and sent.
 void
     sluice_worker_drain (sluice_worker_t *self);
 

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    worker.c - takes tasks when it has free slots, runs them, pushes results
+    worker.c - the worker core: credit, progress, outbox, job queue, sockets
 
     Flow control is by credit: the worker tells the ventilator how many
     tasks it will accept (free slots plus --prefetch) and the ventilator
@@ -9,32 +9,44 @@
     worker taking tasks. While a task runs the worker reports it in
     progress, and the ventilator renews its lease.
 
-    Modes: --echo answers inline; --exec runs /bin/sh -c per task with
-    posix_spawn; --coproc keeps -j long-lived copies of a command and
-    streams one record per task through each.
+    Nothing here blocks. Results the sink cannot take yet wait in the
+    outbox, a queue of packed RESULTS messages; they still hold their
+    slots, so the outbox is bounded by the credit granted, and no credit
+    is granted while it holds more than half the capacity. The results
+    socket has ZMQ_IMMEDIATE, so with no sink connected results stay in
+    our outbox (counted, and reported if we must leave without them)
+    rather than in a libzmq pipe.
+
+    Stopping (sluice_worker_run): the first SIGTERM/SIGINT drains, and the
+    worker leaves once every result has left, at the end of --grace, or
+    S_LINGER_MS after the last task in hand was answered if the sink takes
+    nothing (what libzmq's linger used to allow); a second signal leaves
+    at once. Leaving with results unsent logs how many.
+
+    Embedding: sluice_worker_fd is an epoll fd holding the ZMQ_FD of both
+    sockets and an eventfd; service reads ZMQ_EVENTS until it shows no
+    POLLIN (ZMQ_FD is edge-triggered) and sets the eventfd for work no
+    socket will signal. The runners for --exec and --coproc live in
+    worker_exec.c and worker_coproc.c and use only that API.
     =========================================================================
 */
 
 #include "private.h"
+#include "worker_core.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define S_PROGRESS_MS 250           //  progress report period: well under
                                     //  the shortest useful lease (--timeout)
 #define S_RESYNC_MS 1000            //  idle time before re-announcing credit
 #define S_FLUSH_TASKS 256           //  results packed per message at most
 #define S_FLUSH_BYTES (256 * 1024)
-#define S_KILL_GRACE_MS 2000        //  SIGTERM to SIGKILL on task timeout
-#define S_COPROC_MAX_DEPTH 1024     //  --coproc: records in flight per copy at most
-#define S_WORK_IN_HAND_MS 200       //  --coproc: tasks held, in time to run them
-#define S_QUIET_WARN_MS 10000       //  --coproc: silence before warning of buffering
+#define S_SERVICE_ROUNDS 64         //  socket rounds per service call at most
+#define S_RESULTS_HWM 1000          //  messages libzmq holds per connected sink
+#define S_LINGER_MS 5000            //  stopping: time results wait for a sink
 
 struct _sluice_job_t {
     sluice_job_t *next;         //  in the queue or free list
@@ -47,19 +59,26 @@ struct _sluice_job_t {
     size_t capacity;
     int64_t started_us;         //  when processing began
     int64_t received_us;        //  when it arrived, 0 when the job is free
-    //  --exec / --coproc state
-    pid_t pid;                  //  child, 0 when none
-    int out_fd;                 //  child's stdout, -1 when closed
-    int in_fd;                  //  child's stdin (pipe mode), -1 when done
-    size_t in_done;             //  payload bytes written to stdin
-    uint8_t *out;               //  output collected
-    size_t out_size;
-    size_t out_capacity;
-    bool too_big;               //  output exceeded --max-size
-    int64_t deadline;           //  task timeout, ms, 0 for none
-    int kill_stage;             //  0 none, 1 TERM sent, 2 KILL sent
-    bool timed_out;
 };
+
+//  A packed RESULTS message waiting for the sink.
+typedef struct _s_packed_t s_packed_t;
+struct _s_packed_t {
+    s_packed_t *next;
+    zmq_msg_t msg;
+    uint64_t count;             //  results (and slots) it holds
+};
+
+//  The results outbox: results being packed into one message, then the
+//  packed messages the sink has not taken yet, oldest first.
+typedef struct {
+    sluice_encoder_t *encoder;  //  results being packed
+    uint8_t batch [SLUICE_BATCH_SIZE];  //  their batch
+    size_t bytes;               //  their size, roughly
+    s_packed_t *head;           //  packed messages waiting for the sink
+    s_packed_t *tail;
+    uint64_t unsent;            //  results in the outbox, packed or not
+} s_outbox_t;
 
 struct _sluice_worker_t {
     const sluice_config_t *config;
@@ -67,32 +86,30 @@ struct _sluice_worker_t {
     zsock_t *results;           //  PUSH to the sink
     void *tasks_handle;
     void *results_handle;
+    int epoll_fd;               //  sluice_worker_fd: both ZMQ_FDs and wakeup
+    int wakeup_fd;              //  eventfd: work that no socket signals
+    bool woken;                 //  wakeup_fd is set
     sluice_encoder_t *control;  //  credit and progress messages
-    sluice_encoder_t *outbox;   //  results being packed
-    uint8_t outbox_batch [SLUICE_BATCH_SIZE];
-    size_t outbox_bytes;
-    //  a packed result message the sink has not taken yet
-    zmq_msg_t pending;
-    bool has_pending;
-    uint64_t pending_count;     //  slots it holds
+    s_outbox_t outbox;          //  results the sink has not taken yet
     //  credit
-    uint64_t capacity;          //  tasks held at most (credit target)
-    size_t pool;                //  jobs allocated: the largest capacity
-    bool adaptive;              //  --coproc with automatic prefetch
+    sluice_credit_plan_t plan;  //  capacity (may adapt), pool, adaptive
     int64_t rate_ms;            //  start of the current rate interval
     uint64_t rate_done;         //  tasks done at its start
     uint64_t held;              //  received, not yet answered and sent
     uint64_t promised;          //  credit granted, tasks not yet arrived
     bool draining;              //  SIGTERM: take no more
+    int64_t grace_end;          //  when draining must end, ms
+    bool abandoned;             //  stopped with results unsent: no linger
+    int64_t linger_from;        //  draining, all answered, results unsent since
+    sig_atomic_t signals_seen;  //  stop signals turn has seen
     int64_t last_task_ms;       //  when a task last arrived
     int64_t last_resync_ms;
     int64_t next_progress;
     //  jobs
-    sluice_job_t *jobs;         //  pool of capacity jobs
+    sluice_job_t *jobs;         //  pool of plan.pool jobs
     sluice_job_t *free_jobs;
     sluice_job_t *queue_head;   //  received, not yet taken
     sluice_job_t *queue_tail;
-    uint64_t running;           //  jobs taken and not yet answered
     //  counts
     uint64_t done;
     uint64_t dropped;
@@ -100,7 +117,199 @@ struct _sluice_worker_t {
 };
 
 //  --------------------------------------------------------------------------
+//  Credit and prefetch policy (pure)
+
+sluice_credit_plan_t
+sluice_worker_credit_plan (sluice_mode_t mode, unsigned jobs, size_t prefetch)
+{
+    sluice_credit_plan_t plan = { 0, 0, false };
+    plan.adaptive = prefetch == SIZE_MAX && mode == SLUICE_MODE_COPROC;
+    if (prefetch == SIZE_MAX)
+        prefetch = mode == SLUICE_MODE_ECHO? 8192
+                 : mode == SLUICE_MODE_COPROC? (size_t) jobs * SLUICE_COPROC_MAX_DEPTH: 0;
+    plan.capacity = (mode == SLUICE_MODE_ECHO? 0: jobs) + prefetch;
+    if (plan.capacity == 0)
+        plan.capacity = 1;
+    plan.pool = plan.capacity;
+    if (plan.adaptive)
+        plan.capacity = (uint64_t) jobs * 4;
+    return plan;
+}
+
+uint64_t
+sluice_worker_credit_adapt (uint64_t done, int64_t elapsed_ms, unsigned jobs, uint64_t pool)
+{
+    //  a fast command gets a deep pipeline, a slow one does not hoard
+    //  tasks its peers could run
+    uint64_t want = elapsed_ms > 0? done * SLUICE_WORK_IN_HAND_MS / (uint64_t) elapsed_ms: 0;
+    uint64_t floor = (uint64_t) jobs * 2;
+    return want < floor? floor: want > pool? pool: want;
+}
+
+sluice_credit_t
+sluice_worker_credit (const sluice_credit_state_t *state)
+{
+    sluice_credit_t none = { 0, false };
+    uint64_t bound = state->capacity / 2? state->capacity / 2: 1;
+    if (state->draining || state->unsent > bound)
+        return none;
+    uint64_t used = state->held + state->promised;
+    uint64_t room = used < state->capacity? state->capacity - used: 0;
+    uint64_t threshold = state->capacity / 4? state->capacity / 4: 1;
+    if (room >= threshold)
+        return (sluice_credit_t) { room, false };
+    if (state->resync_due)
+        return (sluice_credit_t) { state->capacity, true };
+    return none;
+}
+
+//  --------------------------------------------------------------------------
+//  Results outbox
+
+//  Close the results being packed into a message at the outbox's tail.
+static void
+s_outbox_close (s_outbox_t *self)
+{
+    uint32_t count = sluice_encoder_count (self->encoder);
+    if (!count)
+        return;
+    s_packed_t *packed = (s_packed_t *) calloc (1, sizeof *packed);
+    assert (packed);
+    int rc = sluice_encoder_take (self->encoder, &packed->msg);
+    assert (rc == 0);
+    packed->count = count;
+    if (self->tail)
+        self->tail->next = packed;
+    else
+        self->head = packed;
+    self->tail = packed;
+    sluice_encoder_begin_results (self->encoder, self->batch, sluice_identity ());
+    self->bytes = 0;
+}
+
+//  Hand packed messages to libzmq while it takes them. Returns the number
+//  of results sent (each frees a slot).
+static uint64_t
+s_outbox_send (s_outbox_t *self, void *socket)
+{
+    uint64_t sent = 0;
+    while (self->head) {
+        s_packed_t *packed = self->head;
+        if (zmq_msg_send (&packed->msg, socket, ZMQ_DONTWAIT) < 0)
+            break;
+        self->head = packed->next;
+        if (!self->head)
+            self->tail = NULL;
+        sent += packed->count;
+        zmq_msg_close (&packed->msg);
+        free (packed);
+    }
+    self->unsent -= sent;
+    return sent;
+}
+
+//  Add one result to the outbox; closes the message being packed first
+//  when the batch changes or it is full. Never sends.
+static void
+s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *result)
+{
+    uint32_t count = sluice_encoder_count (self->encoder);
+    bool same = count && memcmp (batch, self->batch, SLUICE_BATCH_SIZE) == 0;
+    if (!same || count >= S_FLUSH_TASKS || self->bytes >= S_FLUSH_BYTES) {
+        s_outbox_close (self);
+        memcpy (self->batch, batch, SLUICE_BATCH_SIZE);
+        sluice_encoder_begin_results (self->encoder, batch, sluice_identity ());
+    }
+    sluice_encoder_result (self->encoder, result);
+    self->bytes += result->output_size + result->input_size + 32;
+    self->unsent++;
+}
+
+//  Drop everything in the outbox and its encoder.
+static void
+s_outbox_purge (s_outbox_t *self)
+{
+    while (self->head) {
+        s_packed_t *packed = self->head;
+        self->head = packed->next;
+        zmq_msg_close (&packed->msg);
+        free (packed);
+    }
+    self->tail = NULL;
+    sluice_encoder_destroy (&self->encoder);
+}
+
+//  A task is answered: its result joins the outbox.
+static void
+s_answered (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t *result)
+{
+    s_outbox_add (&self->outbox, batch, result);
+    self->done++;
+}
+
+//  --------------------------------------------------------------------------
 //  Construction
+
+//  The results socket: like sluice_socket_new, plus ZMQ_IMMEDIATE (set
+//  before connecting, where it takes effect), so that nothing queues in
+//  libzmq for a sink that is not there. Returns NULL with err on failure.
+static zsock_t *
+s_results_socket (const sluice_config_t *config, char *err, size_t errlen)
+{
+    zsock_t *sock = zsock_new (ZMQ_PUSH);
+    if (!sock) {
+        snprintf (err, errlen, "cannot create socket: %s", zmq_strerror (errno));
+        return NULL;
+    }
+    sluice_socket_setup (sock, config);
+    int hwm = S_RESULTS_HWM, on = 1;
+    zmq_setsockopt (zsock_resolve (sock), ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (zsock_resolve (sock), ZMQ_IMMEDIATE, &on, sizeof on);
+    if (sluice_attach (sock, config->results, err, errlen)) {
+        sluice_set_linger (sock, 0);
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+//  Allocate the job pool, all jobs free.
+static void
+s_jobs_new (sluice_worker_t *self)
+{
+    self->jobs = (sluice_job_t *) calloc (self->plan.pool, sizeof (sluice_job_t));
+    assert (self->jobs);
+    for (size_t i = 0; i < self->plan.pool; i++) {
+        self->jobs [i].next = self->free_jobs;
+        self->free_jobs = &self->jobs [i];
+    }
+}
+
+//  Add a file descriptor to the epoll set. Returns 0 or -1.
+static int
+s_epoll_add (int epoll_fd, int fd)
+{
+    struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
+    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+//  Create the epoll set behind sluice_worker_fd. Returns 0, or -1 with err.
+static int
+s_epoll_new (sluice_worker_t *self, char *err, size_t errlen)
+{
+    int tasks_fd, results_fd;
+    size_t size = sizeof (int);
+    zmq_getsockopt (self->tasks_handle, ZMQ_FD, &tasks_fd, &size);
+    zmq_getsockopt (self->results_handle, ZMQ_FD, &results_fd, &size);
+    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    self->wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (self->epoll_fd < 0 || self->wakeup_fd < 0
+    ||  s_epoll_add (self->epoll_fd, tasks_fd) || s_epoll_add (self->epoll_fd, results_fd)
+    ||  s_epoll_add (self->epoll_fd, self->wakeup_fd)) {
+        snprintf (err, errlen, "cannot create the worker's epoll set: %s", strerror (errno));
+        return -1;
+    }
+    return 0;
+}
 
 sluice_worker_t *
 sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
@@ -108,41 +317,26 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     sluice_worker_t *self = (sluice_worker_t *) calloc (1, sizeof *self);
     assert (self);
     self->config = config;
+    self->epoll_fd = self->wakeup_fd = -1;
     //  a command that closes its stdin early must not kill the worker
     signal (SIGPIPE, SIG_IGN);
-    size_t prefetch = config->prefetch;
-    self->adaptive = prefetch == SIZE_MAX && config->mode == SLUICE_MODE_COPROC;
-    if (prefetch == SIZE_MAX)
-        prefetch = config->mode == SLUICE_MODE_ECHO? 8192
-                 : config->mode == SLUICE_MODE_COPROC? config->jobs * S_COPROC_MAX_DEPTH: 0;
-    self->capacity = (config->mode == SLUICE_MODE_ECHO? 0: config->jobs) + prefetch;
-    if (self->capacity == 0)
-        self->capacity = 1;
-    self->pool = self->capacity;
-    if (self->adaptive)
-        self->capacity = config->jobs * 4;
-    self->jobs = (sluice_job_t *) calloc (self->pool, sizeof (sluice_job_t));
-    assert (self->jobs);
-    for (size_t i = 0; i < self->pool; i++) {
-        self->jobs [i].next = self->free_jobs;
-        self->jobs [i].out_fd = -1;
-        self->jobs [i].in_fd = -1;
-        self->free_jobs = &self->jobs [i];
-    }
+    self->plan = sluice_worker_credit_plan (config->mode, config->jobs, config->prefetch);
+    s_jobs_new (self);
     self->control = sluice_encoder_new ();
-    self->outbox = sluice_encoder_new ();
-    zmq_msg_init (&self->pending);
-    self->tasks = sluice_socket_new (ZMQ_DEALER, config, config->tasks, 1000, err, errlen);
+    self->outbox.encoder = sluice_encoder_new ();
     //  credit bounds what arrives; results wait in our outbox, not in libzmq
-    self->results = self->tasks
-                  ? sluice_socket_new (ZMQ_PUSH, config, config->results, 1000, err, errlen)
-                  : NULL;
+    self->tasks = sluice_socket_new (ZMQ_DEALER, config, config->tasks, 1000, err, errlen);
+    self->results = self->tasks? s_results_socket (config, err, errlen): NULL;
     if (!self->results) {
         sluice_worker_destroy (&self);
         return NULL;
     }
     self->tasks_handle = zsock_resolve (self->tasks);
     self->results_handle = zsock_resolve (self->results);
+    if (s_epoll_new (self, err, errlen)) {
+        sluice_worker_destroy (&self);
+        return NULL;
+    }
     self->last_task_ms = sluice_now_ms ();
     self->next_progress = self->last_task_ms + S_PROGRESS_MS;
     return self;
@@ -154,43 +348,86 @@ sluice_worker_destroy (sluice_worker_t **self_p)
     assert (self_p);
     if (*self_p) {
         sluice_worker_t *self = *self_p;
-        //  results must leave (unless the sink is gone for good); credit
-        //  and progress are worthless once we stop
-        sluice_set_linger (self->tasks, 0);
-        sluice_set_linger (self->results, 5000);
+        //  results must leave (unless the sink is gone for good, or we
+        //  were told to stop without them); credit and progress are
+        //  worthless once we stop
+        if (self->tasks)
+            sluice_set_linger (self->tasks, 0);
+        if (self->results)
+            sluice_set_linger (self->results, self->abandoned? 0: S_LINGER_MS);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->results);
-        zmq_msg_close (&self->pending);
+        if (self->epoll_fd >= 0)
+            close (self->epoll_fd);
+        if (self->wakeup_fd >= 0)
+            close (self->wakeup_fd);
+        s_outbox_purge (&self->outbox);
         sluice_encoder_destroy (&self->control);
-        sluice_encoder_destroy (&self->outbox);
-        for (size_t i = 0; i < self->pool; i++) {
-            sluice_job_t *job = &self->jobs [i];
-            if (job->pid > 0) {
-                kill (-job->pid, SIGKILL);
-                waitpid (job->pid, NULL, 0);
-            }
-            if (job->out_fd >= 0)
-                close (job->out_fd);
-            if (job->in_fd >= 0)
-                close (job->in_fd);
-            free (job->data);
-            free (job->out);
-        }
+        for (size_t i = 0; i < self->plan.pool; i++)
+            free (self->jobs [i].data);
         free (self->jobs);
         free (self);
         *self_p = NULL;
     }
 }
 
-void *
-sluice_worker_socket (sluice_worker_t *self)
+//  --------------------------------------------------------------------------
+//  Accessors
+
+int
+sluice_worker_fd (sluice_worker_t *self)
 {
-    return self->tasks_handle;
+    return self->epoll_fd;
+}
+
+const sluice_config_t *
+sluice_worker_config (sluice_worker_t *self)
+{
+    return self->config;
+}
+
+size_t
+sluice_worker_pool (sluice_worker_t *self)
+{
+    return self->plan.pool;
+}
+
+bool
+sluice_worker_draining (sluice_worker_t *self)
+{
+    return self->draining;
+}
+
+//  --------------------------------------------------------------------------
+//  Wakeup: the eventfd for work no socket will signal
+
+//  Make sluice_worker_fd readable until the next service.
+static void
+s_wake (sluice_worker_t *self)
+{
+    if (!self->woken) {
+        uint64_t one = 1;
+        if (write (self->wakeup_fd, &one, sizeof one) == sizeof one)
+            self->woken = true;
+    }
+}
+
+//  Clear the wakeup (service is running now).
+static void
+s_unwake (sluice_worker_t *self)
+{
+    if (self->woken) {
+        uint64_t value;
+        if (read (self->wakeup_fd, &value, sizeof value) < 0)
+            zsys_warning ("cannot read the worker's eventfd: %s", strerror (errno));
+        self->woken = false;
+    }
 }
 
 //  --------------------------------------------------------------------------
 //  Credit and progress
 
+//  Send the control encoder's message to the ventilator, if it can go.
 static void
 s_send_control (sluice_worker_t *self)
 {
@@ -199,6 +436,7 @@ s_send_control (sluice_worker_t *self)
     sluice_send (self->tasks_handle, data, size, ZMQ_DONTWAIT);
 }
 
+//  Send one CREDIT message.
 static void
 s_send_credit (sluice_worker_t *self, uint64_t credit, bool reset)
 {
@@ -207,41 +445,42 @@ s_send_credit (sluice_worker_t *self, uint64_t credit, bool reset)
     s_send_control (self);
 }
 
-//  Grant credit for free room, in chunks of a quarter of the capacity so
-//  a fast stream of tasks costs few credit messages.
+//  Adapt the capacity to the measured rate (--coproc, automatic prefetch).
 static void
-s_grant (sluice_worker_t *self)
+s_adapt (sluice_worker_t *self, int64_t now)
 {
-    if (self->draining)
-        return;
-    int64_t now = sluice_now_ms ();
-    if (self->adaptive && now - self->rate_ms >= 100) {
-        //  hold S_WORK_IN_HAND_MS of work at the measured rate: a fast
-        //  command gets a deep pipeline, a slow one does not hoard tasks
-        //  its peers could run
-        uint64_t done = self->done - self->rate_done;
-        uint64_t want = done * S_WORK_IN_HAND_MS / (uint64_t) (now - self->rate_ms);
-        uint64_t floor = self->config->jobs * 2;
-        self->capacity = want < floor? floor: want > self->pool? self->pool: want;
+    if (self->plan.adaptive && now - self->rate_ms >= 100) {
+        self->plan.capacity = sluice_worker_credit_adapt (self->done - self->rate_done,
+                                                          now - self->rate_ms,
+                                                          self->config->jobs, self->plan.pool);
         self->rate_ms = now;
         self->rate_done = self->done;
     }
-    uint64_t used = self->held + self->promised;
-    uint64_t room = used < self->capacity? self->capacity - used: 0;
-    uint64_t threshold = self->capacity / 4? self->capacity / 4: 1;
-    if (room >= threshold) {
-        s_send_credit (self, room, false);
-        self->promised += room;
-    }
-    else
-    if (self->held == 0 && now - self->last_task_ms >= S_RESYNC_MS
-    &&  now - self->last_resync_ms >= S_RESYNC_MS) {
-        //  idle with credit outstanding: a restarted ventilator may not know
-        //  us, or tasks were lost in a reconnect; announce our room afresh
-        s_send_credit (self, self->capacity, true);
-        self->promised = self->capacity;
+}
+
+//  Grant credit as the policy decides; a reset replaces what we promised.
+static void
+s_grant (sluice_worker_t *self)
+{
+    int64_t now = sluice_now_ms ();
+    s_adapt (self, now);
+    sluice_credit_state_t state = {
+        .capacity = self->plan.capacity, .held = self->held, .promised = self->promised,
+        .unsent = self->outbox.unsent, .draining = self->draining,
+        //  idle with credit outstanding: a restarted ventilator may not
+        //  know us, or tasks were lost in a reconnect
+        .resync_due = self->held == 0 && now - self->last_task_ms >= S_RESYNC_MS
+                   && now - self->last_resync_ms >= S_RESYNC_MS
+    };
+    sluice_credit_t credit = sluice_worker_credit (&state);
+    if (credit.reset) {
+        self->promised = credit.credit;
         self->last_resync_ms = now;
     }
+    else
+        self->promised += credit.credit;
+    if (credit.credit || credit.reset)
+        s_send_credit (self, credit.credit, credit.reset);
 }
 
 void
@@ -249,13 +488,38 @@ sluice_worker_drain (sluice_worker_t *self)
 {
     if (!self->draining) {
         self->draining = true;
+        self->grace_end = sluice_now_ms () + self->config->grace_ms;
         s_send_credit (self, 0, true);
         self->promised = 0;
     }
 }
 
-//  Report tasks held for over a second (running or queued) so their leases
-//  are renewed: one PROGRESS message per batch among them.
+//  True if job is held long enough to report and belongs to batch.
+static bool
+s_reportable (const sluice_job_t *job, const uint8_t *batch, int64_t old)
+{
+    return job->received_us && job->received_us <= old
+        && memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0;
+}
+
+//  Send one PROGRESS message for the reportable jobs of lead's batch,
+//  unless an earlier job of that batch already led one.
+static void
+s_progress_batch (sluice_worker_t *self, size_t lead, int64_t old)
+{
+    const uint8_t *batch = self->jobs [lead].batch;
+    for (size_t k = 0; k < lead; k++)
+        if (s_reportable (&self->jobs [k], batch, old))
+            return;
+    sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, batch);
+    for (size_t k = lead; k < self->plan.pool; k++)
+        if (s_reportable (&self->jobs [k], batch, old))
+            sluice_encoder_uints (self->control, 1, &self->jobs [k].id);
+    s_send_control (self);
+}
+
+//  Report tasks held for a while (running or queued) so their leases are
+//  renewed: one PROGRESS message per batch among them.
 static void
 s_progress (sluice_worker_t *self)
 {
@@ -264,90 +528,11 @@ s_progress (sluice_worker_t *self)
         return;
     self->next_progress = now + S_PROGRESS_MS;
     int64_t old = sluice_now_us () - S_PROGRESS_MS * 1000;
-    for (size_t i = 0; i < self->pool; i++) {
-        sluice_job_t *lead = &self->jobs [i];
-        if (!lead->received_us || lead->received_us > old)
-            continue;
-        bool first = true;
-        for (size_t k = 0; k < i && first; k++)
-            if (self->jobs [k].received_us && self->jobs [k].received_us <= old
-            &&  memcmp (self->jobs [k].batch, lead->batch, SLUICE_BATCH_SIZE) == 0)
-                first = false;
-        if (!first)
-            continue;
-        sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, lead->batch);
-        for (size_t k = i; k < self->pool; k++) {
-            sluice_job_t *job = &self->jobs [k];
-            if (job->received_us && job->received_us <= old
-            &&  memcmp (job->batch, lead->batch, SLUICE_BATCH_SIZE) == 0)
-                sluice_encoder_uints (self->control, 1, &job->id);
-        }
-        s_send_control (self);
+    for (size_t i = 0; i < self->plan.pool; i++) {
+        const sluice_job_t *lead = &self->jobs [i];
+        if (lead->received_us && lead->received_us <= old)
+            s_progress_batch (self, i, old);
     }
-}
-
-//  --------------------------------------------------------------------------
-//  Results outbox
-
-//  Try to hand the pending message to libzmq. Returns true if none is left.
-static bool
-s_send_pending (sluice_worker_t *self)
-{
-    if (!self->has_pending)
-        return true;
-    if (zmq_msg_send (&self->pending, self->results_handle, ZMQ_DONTWAIT) < 0)
-        return false;
-    self->has_pending = false;
-    self->held -= self->pending_count;
-    self->pending_count = 0;
-    zmq_msg_init (&self->pending);
-    return true;
-}
-
-//  Close the outbox into a message and try to send it.
-static void
-s_flush_outbox (sluice_worker_t *self)
-{
-    uint32_t count = sluice_encoder_count (self->outbox);
-    if (!count || self->has_pending)
-        return;
-    zmq_msg_close (&self->pending);
-    int rc = sluice_encoder_take (self->outbox, &self->pending);
-    assert (rc == 0);
-    self->has_pending = true;
-    self->pending_count = count;
-    sluice_encoder_begin_results (self->outbox, self->outbox_batch, sluice_identity ());
-    self->outbox_bytes = 0;
-    s_send_pending (self);
-}
-
-//  Add one result to the outbox; flushes when the batch changes or the
-//  outbox is full. With a message still pending, waits for the sink.
-static void
-s_outbox_add (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t *result)
-{
-    bool same = sluice_encoder_count (self->outbox)
-             && memcmp (batch, self->outbox_batch, SLUICE_BATCH_SIZE) == 0;
-    if (!same || sluice_encoder_count (self->outbox) >= S_FLUSH_TASKS
-    ||  self->outbox_bytes >= S_FLUSH_BYTES) {
-        while (sluice_encoder_count (self->outbox)) {
-            s_flush_outbox (self);
-            if (self->has_pending) {
-                zmq_pollitem_t item = { self->results_handle, 0, ZMQ_POLLOUT, 0 };
-                zmq_poll (&item, 1, 100);
-                s_send_pending (self);
-                if (zsys_interrupted && self->draining)
-                    break;
-            }
-        }
-        if (!sluice_encoder_count (self->outbox)) {
-            memcpy (self->outbox_batch, batch, SLUICE_BATCH_SIZE);
-            sluice_encoder_begin_results (self->outbox, batch, sluice_identity ());
-        }
-    }
-    sluice_encoder_result (self->outbox, result);
-    self->outbox_bytes += result->output_size + result->input_size + 32;
-    self->done++;
 }
 
 //  --------------------------------------------------------------------------
@@ -370,9 +555,35 @@ s_echo (sluice_worker_t *self, sluice_msg_t *msg)
             result.input = task.data;
             result.input_size = task.size;
         }
-        s_outbox_add (self, msg->batch, &result);
+        s_answered (self, msg->batch, &result);
     }
     return taken;
+}
+
+//  Copy a task into a free job. Returns the job, or NULL if none is free.
+static sluice_job_t *
+s_job_fill (sluice_worker_t *self, const uint8_t *batch, const sluice_task_t *task)
+{
+    sluice_job_t *job = self->free_jobs;
+    if (!job)
+        return NULL;
+    self->free_jobs = job->next;
+    job->next = NULL;
+    memcpy (job->batch, batch, SLUICE_BATCH_SIZE);
+    job->id = task->id;
+    job->attempt = task->attempt;
+    job->flags = task->flags;
+    if (job->capacity < task->size) {
+        free (job->data);
+        job->capacity = task->size;
+        job->data = (uint8_t *) malloc (task->size);
+        assert (job->data);
+    }
+    if (task->size)
+        memcpy (job->data, task->data, task->size);
+    job->size = task->size;
+    job->received_us = sluice_now_us ();
+    return job;
 }
 
 //  Queue every task of a message as a job. Returns the number read.
@@ -383,7 +594,7 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
     uint32_t taken = 0;
     while (sluice_msg_next_task (msg, &task) > 0) {
         taken++;
-        sluice_job_t *job = self->free_jobs;
+        sluice_job_t *job = s_job_fill (self, msg->batch, &task);
         if (!job) {
             //  more than we granted: the ventilator will re-send on lease expiry
             self->held--;
@@ -391,33 +602,47 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
             sluice_warn_ratelimited (&self->limit, "dropped task beyond granted credit");
             continue;
         }
-        self->free_jobs = job->next;
-        job->next = NULL;
-        memcpy (job->batch, msg->batch, SLUICE_BATCH_SIZE);
-        job->id = task.id;
-        job->attempt = task.attempt;
-        job->flags = task.flags;
-        if (job->capacity < task.size) {
-            free (job->data);
-            job->capacity = task.size;
-            job->data = (uint8_t *) malloc (task.size);
-            assert (job->data);
-        }
-        if (task.size)
-            memcpy (job->data, task.data, task.size);
-        job->size = task.size;
-        job->received_us = sluice_now_us ();
         if (self->queue_tail)
             self->queue_tail->next = job;
         else
             self->queue_head = job;
         self->queue_tail = job;
+        s_wake (self);
     }
     return taken;
 }
 
-//  Drain the tasks socket.
+//  Take in one message from the tasks socket: echo or queue its tasks.
 static void
+s_take_message (sluice_worker_t *self, zmq_msg_t *body)
+{
+    sluice_msg_t msg;
+    const char *reason = "not a TASKS message";
+    if (zmq_msg_more (body)
+    ||  sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
+    ||  msg.type != SLUICE_MSG_TASKS) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "dropped malformed task message "
+                                 "(%zu bytes): %s", zmq_msg_size (body), reason);
+        return;
+    }
+    self->last_task_ms = sluice_now_ms ();
+    self->held += msg.count;
+    self->promised = self->promised > msg.count? self->promised - msg.count: 0;
+    //  one pass: tasks before a malformed item are valid and are run
+    uint32_t taken = self->config->mode == SLUICE_MODE_ECHO
+                   ? s_echo (self, &msg): s_enqueue (self, &msg);
+    if (taken < msg.count) {
+        self->held -= msg.count - taken;
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "dropped the rest of a task message "
+                                 "(%zu bytes): malformed list item", zmq_msg_size (body));
+    }
+}
+
+//  Read every message the tasks socket has now. Returns 0, or -1 if the
+//  ZeroMQ context is gone (fatal).
+static int
 s_recv_tasks (sluice_worker_t *self)
 {
     while (true) {
@@ -425,58 +650,93 @@ s_recv_tasks (sluice_worker_t *self)
         zmq_msg_init (&body);
         if (zmq_msg_recv (&body, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&body);
-            return;
+            return errno == ETERM? -1: 0;
         }
-        sluice_msg_t msg;
-        const char *reason = "not a TASKS message";
-        if (zmq_msg_more (&body)
-        ||  sluice_msg_open (&msg, zmq_msg_data (&body), zmq_msg_size (&body), &reason)
-        ||  msg.type != SLUICE_MSG_TASKS) {
-            self->dropped++;
-            sluice_warn_ratelimited (&self->limit, "dropped malformed task message "
-                                     "(%zu bytes): %s", zmq_msg_size (&body), reason);
-            zmq_msg_close (&body);
-            continue;
-        }
-        self->last_task_ms = sluice_now_ms ();
-        self->held += msg.count;
-        self->promised = self->promised > msg.count? self->promised - msg.count: 0;
-        //  one pass: tasks before a malformed item are valid and are run
-        uint32_t taken = self->config->mode == SLUICE_MODE_ECHO
-                       ? s_echo (self, &msg): s_enqueue (self, &msg);
-        if (taken < msg.count) {
-            self->held -= msg.count - taken;
-            self->dropped++;
-            sluice_warn_ratelimited (&self->limit, "dropped the rest of a task message "
-                                     "(%zu bytes): malformed list item", zmq_msg_size (&body));
-        }
+        s_take_message (self, &body);
         zmq_msg_close (&body);
     }
 }
 
-void
-sluice_worker_service (sluice_worker_t *self)
+//  ZMQ_EVENTS of a socket; reading it re-arms the socket's ZMQ_FD.
+static int
+s_events (void *handle)
 {
-    s_recv_tasks (self);
-    if (!s_send_pending (self))
-        return;
-    s_flush_outbox (self);
+    int events = 0;
+    size_t size = sizeof events;
+    if (zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size))
+        return 0;
+    return events;
+}
+
+//  One round over the sockets: read tasks, send results, credit and
+//  progress. Returns true if a socket still has work (another round);
+//  sets *fatal if the ZeroMQ context is gone.
+static bool
+s_service_round (sluice_worker_t *self, bool *fatal)
+{
+    if (s_recv_tasks (self)) {
+        *fatal = true;
+        return false;
+    }
+    s_outbox_close (&self->outbox);
+    self->held -= s_outbox_send (&self->outbox, self->results_handle);
     s_grant (self);
     s_progress (self);
+    //  sends may have consumed ZMQ_FD's edge: ask both sockets afresh
+    bool more = (s_events (self->tasks_handle) & ZMQ_POLLIN) != 0;
+    if ((s_events (self->results_handle) & ZMQ_POLLOUT) && self->outbox.head)
+        more = true;
+    return more;
 }
+
+int
+sluice_worker_service (sluice_worker_t *self)
+{
+    s_unwake (self);
+    bool more = true, fatal = false;
+    for (int round = 0; more && round < S_SERVICE_ROUNDS; round++)
+        more = s_service_round (self, &fatal);
+    if (fatal)
+        return -1;
+    //  a busy socket: come back soon rather than starve the caller (new
+    //  tasks have already set the wakeup: they wait for recv)
+    if (more)
+        s_wake (self);
+    return self->draining && self->held == 0? 1: 0;
+}
+
+int64_t
+sluice_worker_timeout (sluice_worker_t *self)
+{
+    if (self->woken || sluice_encoder_count (self->outbox.encoder))
+        return 0;
+    int64_t now = sluice_now_ms ();
+    int64_t due = now + 1000;
+    if (self->held && self->next_progress < due)
+        due = self->next_progress;
+    int64_t resync = (self->last_task_ms > self->last_resync_ms
+                      ? self->last_task_ms: self->last_resync_ms) + S_RESYNC_MS;
+    if (!self->held && !self->draining && resync < due)
+        due = resync;
+    return due > now? due - now: 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Jobs
 
 sluice_job_t *
 sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task)
 {
     sluice_job_t *job = self->queue_head;
-    if (!job)
+    if (!job) {
+        s_unwake (self);        //  the caller has seen every task
         return NULL;
+    }
     self->queue_head = job->next;
     if (!self->queue_head)
         self->queue_tail = NULL;
     job->next = NULL;
     job->started_us = sluice_now_us ();
-    self->running++;
     task->id = job->id;
     task->attempt = job->attempt;
     task->flags = job->flags;
@@ -500,693 +760,163 @@ sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int c
         result.input = job->data;
         result.input_size = job->size;
     }
-    s_outbox_add (self, job->batch, &result);
+    s_answered (self, job->batch, &result);
     job->started_us = 0;
     job->received_us = 0;
     job->next = self->free_jobs;
     self->free_jobs = job;
-    self->running--;
+}
+
+void
+sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job)
+{
+    job->started_us = 0;
+    job->next = self->queue_head;
+    self->queue_head = job;
+    if (!self->queue_tail)
+        self->queue_tail = job;
+    s_wake (self);
 }
 
 //  --------------------------------------------------------------------------
-//  --exec: one /bin/sh -c per task
+//  Running as a program: signals, grace, the echo loop
 
-//  Append payload to buf as one shell word in single quotes.
+static volatile sig_atomic_t s_signals;     //  SIGTERM/SIGINT seen by sluice_worker_run
+static int s_signal_fd = -1;                //  eventfd in the worker's epoll set
+
+//  Count a stop signal and wake the loop, even one about to poll;
+//  zsys_interrupted too, for code that reads it.
 static void
-s_quote (zchunk_t *buf, const uint8_t *data, size_t size)
+s_on_signal (int signum)
 {
-    zchunk_extend (buf, "'", 1);
-    for (size_t i = 0; i < size; i++) {
-        if (data [i] == '\'')
-            zchunk_extend (buf, "'\\''", 4);
-        else
-            zchunk_extend (buf, data + i, 1);
-    }
-    zchunk_extend (buf, "'", 1);
+    (void) signum;
+    s_signals = s_signals + 1;
+    zsys_interrupted = 1;
+    uint64_t one = 1;
+    if (s_signal_fd >= 0 && write (s_signal_fd, &one, sizeof one) < 0)
+        s_signal_fd = -1;
 }
 
-//  Build the shell command for a job: {} is replaced by the quoted
-//  payload; without {} the payload is appended as the last argument; with
-//  --pipe the command is used as is. Returns a string, or NULL if the
-//  payload cannot be an argument (it holds a NUL byte).
-static char *
-s_command (sluice_worker_t *self, sluice_job_t *job)
-{
-    const char *command = self->config->command;
-    if (self->config->pipe)
-        return strdup (command);
-    if (memchr (job->data, 0, job->size))
-        return NULL;
-    zchunk_t *buf = zchunk_new (NULL, strlen (command) + job->size + 16);
-    const char *braces = strstr (command, "{}");
-    if (!braces) {
-        zchunk_extend (buf, command, strlen (command));
-        zchunk_extend (buf, " ", 1);
-        s_quote (buf, job->data, job->size);
-    }
-    else {
-        const char *p = command;
-        while (braces) {
-            zchunk_extend (buf, p, (size_t) (braces - p));
-            s_quote (buf, job->data, job->size);
-            p = braces + 2;
-            braces = strstr (p, "{}");
-        }
-        zchunk_extend (buf, p, strlen (p));
-    }
-    zchunk_extend (buf, "", 1);
-    char *result = strdup ((const char *) zchunk_data (buf));
-    zchunk_destroy (&buf);
-    return result;
-}
-
-//  Spawn attributes for commands: their own process group, so a timeout
-//  kills the whole command; default signal handling, since ours (SIGPIPE
-//  ignored) must not leak into it.
+//  Create the signal eventfd and add it to the worker's epoll set (or,
+//  with close_it, remove and close it).
 static void
-s_spawnattr (posix_spawnattr_t *attr)
+s_signal_fd_open (sluice_worker_t *self, bool close_it)
 {
-    posix_spawnattr_init (attr);
-    sigset_t defaults;
-    sigemptyset (&defaults);
-    sigaddset (&defaults, SIGPIPE);
-    sigaddset (&defaults, SIGINT);
-    sigaddset (&defaults, SIGTERM);
-    posix_spawnattr_setsigdefault (attr, &defaults);
-    sigset_t none;
-    sigemptyset (&none);
-    posix_spawnattr_setsigmask (attr, &none);
-    posix_spawnattr_setpgroup (attr, 0);
-    posix_spawnattr_setflags (attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF
-                                    | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_USEVFORK);
-}
-
-//  Start the command for a job. Returns 0, or -1 with the job answered as
-//  an error.
-static int
-s_spawn (sluice_worker_t *self, sluice_job_t *job)
-{
-    char *command = s_command (self, job);
-    if (!command) {
-        const char *message = "payload contains a NUL byte; use --pipe\n";
-        sluice_worker_reply (self, job, SLUICE_STATUS_ERROR, 127, NULL, 0);
-        zsys_warning ("task %" PRIu64 ": %s", job->id, message);
-        return -1;
-    }
-    int out [2], in [2] = { -1, -1 };
-    if (pipe2 (out, O_CLOEXEC)
-    ||  (self->config->pipe && pipe2 (in, O_CLOEXEC))) {
-        zsys_error ("cannot create pipe: %s", strerror (errno));
-        free (command);
-        sluice_worker_reply (self, job, SLUICE_STATUS_ERROR, 127, NULL, 0);
-        return -1;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, out [1], STDOUT_FILENO);
-    if (self->config->pipe)
-        posix_spawn_file_actions_adddup2 (&actions, in [0], STDIN_FILENO);
-    else
-        posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_t attr;
-    s_spawnattr (&attr);
-    char *argv [] = { (char *) "sh", (char *) "-c", command, NULL };
-    pid_t pid;
-    int rc = posix_spawn (&pid, "/bin/sh", &actions, &attr, argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    posix_spawnattr_destroy (&attr);
-    free (command);
-    close (out [1]);
-    if (in [0] >= 0)
-        close (in [0]);
-    if (rc) {
-        zsys_warning ("task %" PRIu64 ": cannot run /bin/sh: %s", job->id, strerror (rc));
-        close (out [0]);
-        if (in [1] >= 0)
-            close (in [1]);
-        sluice_worker_reply (self, job, SLUICE_STATUS_ERROR, 127, NULL, 0);
-        return -1;
-    }
-    fcntl (out [0], F_SETFL, O_NONBLOCK);
-    if (in [1] >= 0)
-        fcntl (in [1], F_SETFL, O_NONBLOCK);
-    job->pid = pid;
-    job->out_fd = out [0];
-    job->in_fd = in [1];
-    job->in_done = 0;
-    job->out_size = 0;
-    job->too_big = false;
-    job->timed_out = false;
-    job->kill_stage = 0;
-    job->deadline = self->config->task_timeout_ms
-                  ? sluice_now_ms () + self->config->task_timeout_ms: 0;
-    return 0;
-}
-
-//  Read what the command wrote to stdout; closes the pipe at EOF.
-static void
-s_read_output (sluice_worker_t *self, sluice_job_t *job)
-{
-    size_t limit = self->config->max_size > 4096? self->config->max_size - 4096: 0;
-    while (true) {
-        if (job->out_capacity - job->out_size < 65536) {
-            job->out_capacity = job->out_capacity? job->out_capacity * 2: 65536;
-            job->out = (uint8_t *) realloc (job->out, job->out_capacity);
-            assert (job->out);
+    if (close_it) {
+        int fd = s_signal_fd;
+        s_signal_fd = -1;
+        if (fd >= 0) {
+            epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+            close (fd);
         }
-        ssize_t n = read (job->out_fd, job->out + job->out_size,
-                          job->out_capacity - job->out_size);
-        if (n > 0) {
-            if (job->out_size + (size_t) n > limit) {
-                job->too_big = true;    //  keep reading so the command can finish
-                continue;
-            }
-            job->out_size += (size_t) n;
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        close (job->out_fd);
-        job->out_fd = -1;
         return;
     }
-}
-
-//  Feed the payload to the command's stdin (--pipe).
-static void
-s_write_input (sluice_job_t *job)
-{
-    while (job->in_done < job->size) {
-        ssize_t n = write (job->in_fd, job->data + job->in_done, job->size - job->in_done);
-        if (n > 0) {
-            job->in_done += (size_t) n;
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        break;                  //  EPIPE: the command does not read its input
-    }
-    close (job->in_fd);
-    job->in_fd = -1;
-}
-
-//  Reap a job whose output is closed; answer it. Returns true if done.
-static bool
-s_reap (sluice_worker_t *self, sluice_job_t *job)
-{
-    int wstatus;
-    pid_t rc = waitpid (job->pid, &wstatus, WNOHANG);
-    if (rc == 0)
-        return false;
-    if (job->in_fd >= 0) {
-        close (job->in_fd);
-        job->in_fd = -1;
-    }
-    int status = SLUICE_STATUS_OK, code = 0;
-    if (rc < 0) {
-        status = SLUICE_STATUS_ERROR;
-        code = 127;
-    }
+    int fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd >= 0 && s_epoll_add (self->epoll_fd, fd) == 0)
+        s_signal_fd = fd;
     else
-    if (WIFSIGNALED (wstatus)) {
-        status = job->timed_out? SLUICE_STATUS_TIMEOUT: SLUICE_STATUS_SIGNAL;
-        code = WTERMSIG (wstatus);
-    }
-    else
-    if (WEXITSTATUS (wstatus)) {
-        status = job->timed_out? SLUICE_STATUS_TIMEOUT: SLUICE_STATUS_EXIT;
-        code = WEXITSTATUS (wstatus);
-    }
-    else
-    if (job->timed_out)
-        status = SLUICE_STATUS_TIMEOUT;
-    if (job->too_big) {
-        zsys_warning ("task %" PRIu64 ": output larger than --max-size; reported as error",
-                      job->id);
-        status = SLUICE_STATUS_ERROR;
-        job->out_size = 0;
-    }
-    job->pid = 0;
-    sluice_worker_reply (self, job, status, code, job->out, job->out_size);
-    return true;
+    if (fd >= 0)
+        close (fd);
 }
 
-//  Kill commands past their --task-timeout: TERM, then KILL.
+//  Clear the signal eventfd once a new signal has been seen.
 static void
-s_timeouts (sluice_job_t *job, int64_t now)
+s_signal_seen (sluice_worker_t *self)
 {
-    if (!job->pid || !job->deadline || now < job->deadline)
-        return;
-    if (job->kill_stage == 0) {
-        zsys_warning ("task %" PRIu64 " exceeded --task-timeout; terminating", job->id);
-        kill (-job->pid, SIGTERM);
-        job->timed_out = true;
-        job->kill_stage = 1;
-        job->deadline = now + S_KILL_GRACE_MS;
-    }
-    else
-    if (job->kill_stage == 1) {
-        kill (-job->pid, SIGKILL);
-        job->kill_stage = 2;
-        job->deadline = 0;
+    if (self->signals_seen != s_signals) {
+        self->signals_seen = s_signals;
+        uint64_t value;
+        if (s_signal_fd >= 0 && read (s_signal_fd, &value, sizeof value) < 0)
+            sluice_debug ("signal eventfd: %s", strerror (errno));
     }
 }
 
-//  Run the --exec mode loop until interrupted and drained.
-static int
-s_run_exec (sluice_worker_t *self)
-{
-    size_t jobs = self->config->jobs;
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (2 + 2 * self->pool,
-                                                       sizeof (zmq_pollitem_t));
-    sluice_job_t **owners = (sluice_job_t **) calloc (2 + 2 * self->pool,
-                                                      sizeof (sluice_job_t *));
-    assert (items && owners);
-    int64_t drain_deadline = 0;
-    while (true) {
-        if (zsys_interrupted && !self->draining) {
-            sluice_worker_drain (self);
-            drain_deadline = sluice_now_ms () + self->config->grace_ms;
-            zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
-        }
-        sluice_worker_service (self);
-        //  start queued tasks in free slots
-        while (self->running < jobs) {
-            sluice_task_t task;
-            sluice_job_t *job = sluice_worker_recv (self, &task);
-            if (!job)
-                break;
-            s_spawn (self, job);
-        }
-        if (self->draining && self->held == 0)
-            break;
-        if (self->draining && sluice_now_ms () > drain_deadline) {
-            zsys_warning ("grace period over: abandoning %" PRIu64 " tasks", self->held);
-            break;
-        }
-        //  poll the sockets and every child pipe
-        size_t n = 0;
-        items [n++] = (zmq_pollitem_t) { self->tasks_handle, 0, ZMQ_POLLIN, 0 };
-        items [n++] = (zmq_pollitem_t) { self->results_handle, 0,
-                                         self->has_pending? ZMQ_POLLOUT: 0, 0 };
-        int64_t now = sluice_now_ms ();
-        //  wake up for the next progress report while tasks run
-        int timeout = self->running && self->next_progress - now < 1000
-                    ? (self->next_progress > now? (int) (self->next_progress - now): 0)
-                    : 1000;
-        for (size_t i = 0; i < self->pool; i++) {
-            sluice_job_t *job = &self->jobs [i];
-            if (!job->pid)
-                continue;
-            s_timeouts (job, now);
-            if (job->deadline) {
-                int64_t left = job->deadline - now;
-                if (left < timeout)
-                    timeout = left > 0? (int) left: 0;
-            }
-            if (job->out_fd >= 0) {
-                owners [n] = job;
-                items [n++] = (zmq_pollitem_t) { NULL, job->out_fd, ZMQ_POLLIN, 0 };
-            }
-            if (job->in_fd >= 0) {
-                owners [n] = job;
-                items [n++] = (zmq_pollitem_t) { NULL, job->in_fd, ZMQ_POLLOUT, 0 };
-            }
-            if (job->out_fd < 0 && job->in_fd < 0)
-                timeout = timeout > 5? 5: timeout;  //  exited? reap soon
-        }
-        zmq_poll (items, (int) n, timeout);
-        for (size_t i = 2; i < n; i++) {
-            if (!items [i].revents)
-                continue;
-            sluice_job_t *job = owners [i];
-            if (items [i].events & ZMQ_POLLIN)
-                s_read_output (self, job);
-            else
-            if (job->in_fd >= 0)
-                s_write_input (job);
-        }
-        for (size_t i = 0; i < self->pool; i++) {
-            sluice_job_t *job = &self->jobs [i];
-            if (job->pid && job->out_fd < 0)
-                s_reap (self, job);
-        }
-    }
-    free (items);
-    free (owners);
-    return SLUICE_EXIT_OK;
-}
-
-//  --------------------------------------------------------------------------
-//  --coproc: -j long-lived copies, one record in, one record out
-
-typedef struct {
-    pid_t pid;                  //  0 when not running
-    int in_fd;                  //  its stdin, non-blocking
-    int out_fd;                 //  its stdout, non-blocking
-    zchunk_t *wbuf;             //  records not yet written to stdin
-    size_t wdone;               //  bytes of wbuf written
-    uint8_t *rbuf;              //  stdout bytes not yet split into records
-    size_t rsize;
-    size_t rcapacity;
-    sluice_job_t *head;         //  jobs in flight, in order
-    sluice_job_t *tail;
-    size_t inflight;
-    int64_t quiet_since;        //  last output, or when records were first in flight
-    bool warned;                //  warned that it may buffer its output
-} s_copy_t;
-
-//  Start (or restart) one copy of the command. Returns 0 or -1.
-static int
-s_copy_start (sluice_worker_t *self, s_copy_t *copy)
-{
-    int in [2], out [2];
-    if (pipe2 (in, O_CLOEXEC))
-        return -1;
-    if (pipe2 (out, O_CLOEXEC)) {
-        close (in [0]);
-        close (in [1]);
-        return -1;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, in [0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2 (&actions, out [1], STDOUT_FILENO);
-    posix_spawnattr_t attr;
-    s_spawnattr (&attr);
-    char *argv [] = { (char *) "sh", (char *) "-c", self->config->command, NULL };
-    int rc = posix_spawn (&copy->pid, "/bin/sh", &actions, &attr, argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    posix_spawnattr_destroy (&attr);
-    close (in [0]);
-    close (out [1]);
-    if (rc) {
-        zsys_error ("cannot start --coproc command: %s", strerror (rc));
-        close (in [1]);
-        close (out [0]);
-        copy->pid = 0;
-        return -1;
-    }
-    fcntl (in [1], F_SETFL, O_NONBLOCK);
-    fcntl (out [0], F_SETFL, O_NONBLOCK);
-    copy->in_fd = in [1];
-    copy->out_fd = out [0];
-    zchunk_set (copy->wbuf, NULL, 0);
-    copy->wdone = 0;
-    copy->rsize = 0;
-    copy->warned = false;
-    return 0;
-}
-
-//  A copy died (or was killed): reap it, fail its first job with the exit
-//  status, put the others back in the queue, and restart it.
+//  Install (or, with old, restore) the SIGTERM/SIGINT handlers.
 static void
-s_copy_died (sluice_worker_t *self, s_copy_t *copy, bool timed_out)
+s_signals_catch (struct sigaction *old, bool restore)
 {
-    if (copy->in_fd >= 0)
-        close (copy->in_fd);
-    if (copy->out_fd >= 0)
-        close (copy->out_fd);
-    copy->in_fd = copy->out_fd = -1;
-    int wstatus = 0;
-    if (copy->pid > 0) {
-        kill (-copy->pid, SIGKILL);
-        waitpid (copy->pid, &wstatus, 0);
-    }
-    copy->pid = 0;
-    int status = timed_out? SLUICE_STATUS_TIMEOUT
-               : WIFSIGNALED (wstatus)? SLUICE_STATUS_SIGNAL: SLUICE_STATUS_EXIT;
-    int code = WIFSIGNALED (wstatus)? WTERMSIG (wstatus): WEXITSTATUS (wstatus);
-    sluice_job_t *job = copy->head;
-    copy->head = copy->tail = NULL;
-    copy->inflight = 0;
-    if (job) {
-        sluice_job_t *rest = job->next;
-        zsys_warning ("--coproc copy exited (%s %d) on task %" PRIu64 "; restarting",
-                      sluice_status_name (status), code, job->id);
-        sluice_worker_reply (self, job, status, code, NULL, 0);
-        //  innocent bystanders run again on a fresh copy, not reported
-        while (rest) {
-            sluice_job_t *next = rest->next;
-            rest->next = self->queue_head;
-            self->queue_head = rest;
-            if (!self->queue_tail)
-                self->queue_tail = rest;
-            self->running--;
-            rest = next;
-        }
-    }
-    if (!zsys_interrupted)
-        s_copy_start (self, copy);
-}
-
-//  Split complete records off the copy's stdout; answer jobs in order.
-static void
-s_copy_read (sluice_worker_t *self, s_copy_t *copy)
-{
-    uint8_t delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
-    while (true) {
-        if (copy->rcapacity - copy->rsize < 65536) {
-            copy->rcapacity = copy->rcapacity? copy->rcapacity * 2: 131072;
-            copy->rbuf = (uint8_t *) realloc (copy->rbuf, copy->rcapacity);
-            assert (copy->rbuf);
-        }
-        ssize_t n = read (copy->out_fd, copy->rbuf + copy->rsize,
-                          copy->rcapacity - copy->rsize);
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            break;
-        if (n <= 0) {
-            if (copy->in_fd < 0 && copy->inflight == 0) {
-                //  we closed its stdin (draining) and it answered everything
-                close (copy->out_fd);
-                copy->out_fd = -1;
-                waitpid (copy->pid, NULL, 0);
-                copy->pid = 0;
-            }
-            else
-                s_copy_died (self, copy, false);
-            return;
-        }
-        copy->rsize += (size_t) n;
-        copy->quiet_since = sluice_now_ms ();
-        size_t start = 0;
-        while (start < copy->rsize) {
-            uint8_t *end = (uint8_t *) memchr (copy->rbuf + start, delim, copy->rsize - start);
-            if (!end)
-                break;
-            size_t len = (size_t) (end - copy->rbuf) - start;
-            sluice_job_t *job = copy->head;
-            if (job) {
-                copy->head = job->next;
-                if (!copy->head)
-                    copy->tail = NULL;
-                copy->inflight--;
-                sluice_worker_reply (self, job, SLUICE_STATUS_OK, 0, copy->rbuf + start, len);
-            }
-            else
-                sluice_warn_ratelimited (&self->limit, "--coproc wrote a line nobody asked for");
-            start += len + 1;
-        }
-        memmove (copy->rbuf, copy->rbuf + start, copy->rsize - start);
-        copy->rsize -= start;
-    }
-}
-
-//  Write pending records to the copy's stdin.
-static void
-s_copy_write (sluice_worker_t *self, s_copy_t *copy)
-{
-    if (copy->in_fd < 0)
-        return;
-    size_t size = zchunk_size (copy->wbuf);
-    while (copy->wdone < size) {
-        ssize_t n = write (copy->in_fd, zchunk_data (copy->wbuf) + copy->wdone,
-                           size - copy->wdone);
-        if (n > 0) {
-            copy->wdone += (size_t) n;
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        s_copy_died (self, copy, false);
+    if (restore) {
+        sigaction (SIGTERM, &old [0], NULL);
+        sigaction (SIGINT, &old [1], NULL);
         return;
     }
-    zchunk_set (copy->wbuf, NULL, 0);
-    copy->wdone = 0;
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGTERM, &action, &old [0]);
+    sigaction (SIGINT, &action, &old [1]);
 }
 
-//  Run the --coproc mode loop until interrupted and drained.
-static int
-s_run_coproc (sluice_worker_t *self)
+//  Stop without the results the sink has not taken: say how many.
+static void
+s_abandon (sluice_worker_t *self, const char *why)
 {
-    size_t copies = self->config->jobs;
-    size_t depth = self->pool / copies? self->pool / copies: 1;
-    uint8_t delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
-    s_copy_t *copy = (s_copy_t *) calloc (copies, sizeof (s_copy_t));
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (2 + 2 * copies, sizeof (zmq_pollitem_t));
-    size_t *owner = (size_t *) calloc (2 + 2 * copies, sizeof (size_t));
-    assert (copy && items && owner);
-    for (size_t i = 0; i < copies; i++) {
-        copy [i].wbuf = zchunk_new (NULL, 65536);
-        copy [i].in_fd = copy [i].out_fd = -1;
-        if (s_copy_start (self, &copy [i])) {
-            for (size_t k = 0; k < i; k++)
-                kill (copy [k].pid, SIGKILL);
-            return SLUICE_EXIT_RUNTIME;
-        }
-    }
-    int64_t drain_deadline = 0;
-    while (true) {
-        if (zsys_interrupted && !self->draining) {
-            sluice_worker_drain (self);
-            drain_deadline = sluice_now_ms () + self->config->grace_ms;
-        }
-        sluice_worker_service (self);
-        //  hand queued tasks to the least loaded copies
-        while (self->queue_head) {
-            s_copy_t *best = NULL;
-            for (size_t i = 0; i < copies; i++)
-                if (copy [i].pid && copy [i].inflight < depth
-                &&  (!best || copy [i].inflight < best->inflight))
-                    best = &copy [i];
-            if (!best)
-                break;
-            sluice_task_t task;
-            sluice_job_t *job = sluice_worker_recv (self, &task);
-            if (memchr (task.data, delim, task.size)) {
-                sluice_worker_reply (self, job, SLUICE_STATUS_ERROR, 127, NULL, 0);
-                sluice_warn_ratelimited (&self->limit, "task %" PRIu64 " contains the record "
-                                         "delimiter; --coproc cannot frame it", task.id);
-                continue;
-            }
-            if (best->inflight == 0)
-                best->quiet_since = sluice_now_ms ();
-            zchunk_extend (best->wbuf, task.data, task.size);
-            zchunk_extend (best->wbuf, &delim, 1);
-            if (best->tail)
-                best->tail->next = job;
-            else
-                best->head = job;
-            best->tail = job;
-            best->inflight++;
-        }
-        if (self->draining && self->held == 0)
-            break;
-        if (self->draining && sluice_now_ms () > drain_deadline)
-            break;
-        //  draining with nothing queued: close each copy's stdin once its
-        //  records are written, so a command that buffers its output
-        //  flushes it at end of input, as it would at the end of a pipe
-        for (size_t i = 0; self->draining && !self->queue_head && i < copies; i++)
-            if (copy [i].pid && copy [i].in_fd >= 0
-            &&  copy [i].wdone == zchunk_size (copy [i].wbuf)) {
-                close (copy [i].in_fd);
-                copy [i].in_fd = -1;
-            }
-        size_t n = 0;
-        items [n++] = (zmq_pollitem_t) { self->tasks_handle, 0, ZMQ_POLLIN, 0 };
-        items [n++] = (zmq_pollitem_t) { self->results_handle, 0,
-                                         self->has_pending? ZMQ_POLLOUT: 0, 0 };
-        for (size_t i = 0; i < copies; i++) {
-            if (!copy [i].pid)
-                continue;
-            //  the classic coproc trap: a command that buffers its output
-            //  when it is not a terminal never answers a single record
-            if (copy [i].inflight && !copy [i].warned
-            &&  sluice_now_ms () - copy [i].quiet_since > S_QUIET_WARN_MS) {
-                zsys_warning ("--coproc copy %d has not answered for %d s with %zu records "
-                              "in flight; does it buffer its output? (try stdbuf -oL, "
-                              "sed -u, awk -W interactive, python3 -u)", (int) copy [i].pid,
-                              S_QUIET_WARN_MS / 1000, copy [i].inflight);
-                copy [i].warned = true;
-            }
-            //  the oldest task of a copy past --task-timeout: kill the copy
-            sluice_job_t *head = copy [i].head;
-            if (head && self->config->task_timeout_ms
-            &&  (sluice_now_us () - head->started_us) / 1000 > self->config->task_timeout_ms) {
-                s_copy_died (self, &copy [i], true);
-                continue;
-            }
-            owner [n] = owner [n + 1] = i;
-            items [n++] = (zmq_pollitem_t) { NULL, copy [i].out_fd, ZMQ_POLLIN, 0 };
-            items [n++] = (zmq_pollitem_t) { NULL, copy [i].in_fd,
-                                             copy [i].in_fd >= 0 && zchunk_size (copy [i].wbuf)
-                                             ? ZMQ_POLLOUT: 0, 0 };
-        }
-        zmq_poll (items, (int) n, self->has_pending || sluice_encoder_count (self->outbox)? 1: 200);
-        for (size_t k = 2; k + 1 < n; k += 2) {
-            s_copy_t *c = &copy [owner [k]];
-            if (items [k + 1].revents && c->pid && c->in_fd == items [k + 1].fd)
-                s_copy_write (self, c);
-            if (items [k].revents && c->pid && c->out_fd == items [k].fd)
-                s_copy_read (self, c);
-        }
-        //  start writing new records at once rather than after a poll
-        for (size_t i = 0; i < copies; i++)
-            if (copy [i].pid && zchunk_size (copy [i].wbuf) > copy [i].wdone)
-                s_copy_write (self, &copy [i]);
-    }
-    for (size_t i = 0; i < copies; i++) {
-        if (copy [i].in_fd >= 0)
-            close (copy [i].in_fd);
-        if (copy [i].out_fd >= 0)
-            close (copy [i].out_fd);
-        if (copy [i].pid) {
-            kill (-copy [i].pid, SIGTERM);
-            waitpid (copy [i].pid, NULL, 0);
-        }
-        zchunk_destroy (&copy [i].wbuf);
-        free (copy [i].rbuf);
-    }
-    free (copy);
-    free (items);
-    free (owner);
-    return SLUICE_EXIT_OK;
+    zsys_warning ("%s: abandoning %" PRIu64 " tasks in hand, %" PRIu64 " results unsent",
+                  why, self->held - self->outbox.unsent, self->outbox.unsent);
+    self->abandoned = true;
 }
 
-//  Run the --echo mode loop until interrupted.
+int
+sluice_worker_turn (sluice_worker_t *self)
+{
+    s_signal_seen (self);
+    if (s_signals >= 2) {
+        s_abandon (self, "second signal");
+        return 1;
+    }
+    if (s_signals && !self->draining) {
+        zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
+        sluice_worker_drain (self);
+    }
+    int64_t now = sluice_now_ms ();
+    if (self->draining && now > self->grace_end && self->held) {
+        s_abandon (self, "grace period over");
+        return 1;
+    }
+    //  every task answered, results waiting for a sink: wait for it as
+    //  long as libzmq's linger would have, not the whole grace
+    bool answered = self->draining && self->held && self->held == self->outbox.unsent;
+    self->linger_from = answered? (self->linger_from? self->linger_from: now): 0;
+    if (answered && now - self->linger_from > S_LINGER_MS) {
+        s_abandon (self, "the sink did not take the results");
+        return 1;
+    }
+    return sluice_worker_service (self) != 0;
+}
+
+int
+sluice_worker_poll (sluice_worker_t *self, struct pollfd *fds, size_t n, int max_ms)
+{
+    int64_t timeout = sluice_worker_timeout (self);
+    if (timeout > max_ms)
+        timeout = max_ms;
+    fds [0] = (struct pollfd) { .fd = self->epoll_fd, .events = POLLIN, .revents = 0 };
+    return poll (fds, (nfds_t) n, (int) timeout);
+}
+
+//  Run --echo: tasks are answered inside service.
 static int
 s_run_echo (sluice_worker_t *self)
 {
-    while (!zsys_interrupted) {
-        sluice_worker_service (self);
-        zmq_pollitem_t items [2] = {
-            { self->tasks_handle, 0, ZMQ_POLLIN, 0 },
-            { self->results_handle, 0, self->has_pending? ZMQ_POLLOUT: 0, 0 }
-        };
-        zmq_poll (items, 2, self->has_pending || sluice_encoder_count (self->outbox)? 10: 500);
-    }
-    //  answered tasks still in the outbox leave before we go
-    sluice_worker_drain (self);
-    int64_t deadline = sluice_now_ms () + self->config->grace_ms;
-    while ((self->has_pending || sluice_encoder_count (self->outbox))
-       &&  sluice_now_ms () < deadline) {
-        s_flush_outbox (self);
-        zmq_pollitem_t item = { self->results_handle, 0, ZMQ_POLLOUT, 0 };
-        zmq_poll (&item, 1, 100);
-        s_send_pending (self);
-    }
+    struct pollfd fds [1];
+    while (!sluice_worker_turn (self))
+        sluice_worker_poll (self, fds, 1, 1000);
     return SLUICE_EXIT_OK;
 }
 
 int
 sluice_worker_run (sluice_worker_t *self)
 {
-    int rc;
-    if (self->config->mode == SLUICE_MODE_ECHO)
-        rc = s_run_echo (self);
-    else
-    if (self->config->mode == SLUICE_MODE_COPROC)
-        rc = s_run_coproc (self);
-    else
-        rc = s_run_exec (self);
-    s_flush_outbox (self);
-    int64_t deadline = sluice_now_ms () + 2000;
-    while (self->has_pending && sluice_now_ms () < deadline) {
-        zmq_pollitem_t item = { self->results_handle, 0, ZMQ_POLLOUT, 0 };
-        zmq_poll (&item, 1, 100);
-        s_send_pending (self);
-    }
+    struct sigaction old [2];
+    s_signals = 0;
+    s_signal_fd_open (self, false);
+    s_signals_catch (old, false);
+    int rc = self->config->mode == SLUICE_MODE_ECHO? s_run_echo (self)
+           : self->config->mode == SLUICE_MODE_COPROC? sluice_worker_coproc_run (self)
+           : sluice_worker_exec_run (self);
+    s_signals_catch (old, true);
+    s_signal_fd_open (self, true);
     if (!self->config->quiet)
         zsys_info ("%" PRIu64 " tasks done, %" PRIu64 " malformed messages dropped",
                    self->done, self->dropped);

@@ -1,0 +1,90 @@
+/*  =========================================================================
+    spawn.h - child processes for --exec and --coproc
+
+    Owns what both runners need from the operating system: starting
+    /bin/sh -c in its own process group with posix_spawn, the pipes to its
+    stdin and stdout, killing the whole group, reading a pipe into a
+    growable buffer, mapping a wait status to a (sluice_status_t, code)
+    pair, and quoting a payload as one shell word for {} substitution.
+    Socket-free, so tests/unit/test_spawn.c runs it for real.
+    =========================================================================
+*/
+
+#ifndef SLUICE_SPAWN_H_INCLUDED
+#define SLUICE_SPAWN_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <czmq.h>
+
+//  A started child: its process id (also its process group) and its pipes.
+typedef struct {
+    pid_t pid;                  //  0 when none
+    int in_fd;                  //  its stdin, non-blocking; -1 when none
+    int out_fd;                 //  its stdout, non-blocking; -1 when closed
+    int error;                  //  errno of a failed start, else 0
+} sluice_child_t;
+
+//  Bytes read from a pipe; the caller owns data (free it).
+typedef struct {
+    uint8_t *data;
+    size_t size;
+    size_t capacity;
+} sluice_spawn_buf_t;
+
+//  Append data to buf as one shell word in single quotes:
+//  the shell reads back exactly these bytes, whatever they are.
+void
+    sluice_spawn_quote (zchunk_t *buf, const uint8_t *data, size_t size);
+
+//  The shell command for one payload: each {} is replaced by the quoted
+//  payload; without {} the quoted payload is appended as the last word.
+//  Returns a string the caller frees, or NULL if the payload holds a NUL
+//  byte (no shell word can carry it).
+char *
+    sluice_spawn_command (const char *command, const uint8_t *data, size_t size);
+
+//  Start argv[0] (a path) with argv in a new process group, default signal
+//  handling, stdout a pipe, stdin a pipe if with_stdin else /dev/null.
+//  Returns 0, or -1 with errno (and child->error) set: then no process
+//  exists and sluice_spawn_reap reports SLUICE_STATUS_ERROR.
+int
+    sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin);
+
+//  sluice_spawn_start of "/bin/sh -c command".
+int
+    sluice_spawn_shell (sluice_child_t *child, const char *command, bool with_stdin);
+
+//  Send a signal to the child's whole process group (no-op without one).
+void
+    sluice_spawn_kill (const sluice_child_t *child, int signal);
+
+//  Close the child's stdin (end of input for it).
+void
+    sluice_spawn_close_input (sluice_child_t *child);
+
+//  Map a waitpid status to a result status and code: exit 0 is OK, exit N
+//  is EXIT with code N, death by signal S is SIGNAL with code S.
+void
+    sluice_spawn_status (int wstatus, int *status, int *code);
+
+//  Reap the child; with block false only if it has exited. Closes its
+//  pipes once reaped. Returns 1 with *status/*code set (a child that failed
+//  to start reads as SLUICE_STATUS_ERROR, code 127), 0 if still running.
+int
+    sluice_spawn_reap (sluice_child_t *child, bool block, int *status, int *code);
+
+//  Stop a child for good: TERM to its group, up to wait_ms for it to exit,
+//  then KILL; reaps it and closes its pipes.
+void
+    sluice_spawn_stop (sluice_child_t *child, int wait_ms);
+
+//  Read from fd into buf until it would block. Bytes beyond limit are
+//  read and discarded (so the writer can finish) and set *overflow.
+//  Returns 0 when it would block, 1 at end of file or on a read error.
+int
+    sluice_spawn_read (int fd, sluice_spawn_buf_t *buf, size_t limit, bool *overflow);
+
+#endif

@@ -1,0 +1,391 @@
+/*  =========================================================================
+    worker_coproc.c - the --coproc runner: -j long-lived copies of a
+    command, one record in, one record out
+
+    Each copy is fed records on its stdin and answers them in order on its
+    stdout, so the tasks in flight on a copy form a ring, oldest first. A
+    copy that dies fails its oldest task with its exit status and hands
+    the others back to the worker core's queue to run again on a fresh
+    copy. The loop is the embedding API's own: poll(2) on sluice_worker_fd
+    beside the copies' pipes. Uses only the worker core's public calls and
+    spawn.h.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "spawn.h"
+#include "worker_core.h"
+
+#include <signal.h>
+
+#define S_QUIET_WARN_MS 10000       //  silence before warning of buffering
+#define S_POLL_MS 200               //  checks for timeouts and silence at least this often
+#define S_STOP_WAIT_MS 500          //  a copy's time to exit once its stdin is closed
+
+//  One task in flight on a copy.
+typedef struct {
+    sluice_job_t *job;
+    uint64_t id;
+    int64_t started_ms;         //  when it was taken from the queue
+} s_flight_t;
+
+//  One copy of the command.
+typedef struct {
+    sluice_child_t child;       //  pid 0 when not running
+    zchunk_t *wbuf;             //  records not yet written to stdin
+    size_t wdone;               //  bytes of wbuf written
+    sluice_spawn_buf_t rbuf;    //  stdout bytes not yet split into records
+    s_flight_t *ring;           //  tasks in flight, oldest at first
+    size_t first;
+    size_t inflight;
+    int64_t quiet_since;        //  last output, or when records were first in flight
+    bool warned;                //  warned that it may buffer its output
+} s_copy_t;
+
+//  The runner's state.
+typedef struct {
+    sluice_worker_t *worker;
+    const sluice_config_t *config;
+    s_copy_t *copies;           //  config->jobs of them
+    size_t ncopies;
+    size_t depth;               //  records in flight per copy at most
+    uint8_t delim;              //  record delimiter
+    bool queue_empty;           //  the last dispatch emptied the worker's queue
+    struct pollfd *fds;         //  [0] the worker, then out/in of each copy
+    size_t *owner;              //  the copy of each fds entry
+    sluice_ratelimit_t limit;
+} s_coproc_t;
+
+//  Start (or restart) one copy of the command. Returns 0 or -1.
+static int
+s_copy_start (s_coproc_t *self, s_copy_t *copy)
+{
+    if (sluice_spawn_shell (&copy->child, self->config->command, true)) {
+        zsys_error ("cannot start --coproc command: %s", strerror (copy->child.error));
+        return -1;
+    }
+    zchunk_set (copy->wbuf, NULL, 0);
+    copy->wdone = 0;
+    copy->rbuf.size = 0;
+    copy->warned = false;
+    return 0;
+}
+
+//  Create the runner and start its copies. Returns NULL if one cannot start.
+static s_coproc_t *
+s_coproc_new (sluice_worker_t *worker)
+{
+    s_coproc_t *self = (s_coproc_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->worker = worker;
+    self->config = sluice_worker_config (worker);
+    self->ncopies = self->config->jobs;
+    size_t pool = sluice_worker_pool (worker);
+    self->depth = pool / self->ncopies? pool / self->ncopies: 1;
+    self->delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
+    self->copies = (s_copy_t *) calloc (self->ncopies, sizeof (s_copy_t));
+    self->fds = (struct pollfd *) calloc (1 + 2 * self->ncopies, sizeof (struct pollfd));
+    self->owner = (size_t *) calloc (1 + 2 * self->ncopies, sizeof (size_t));
+    assert (self->copies && self->fds && self->owner);
+    bool started = true;
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        copy->wbuf = zchunk_new (NULL, 65536);
+        copy->ring = (s_flight_t *) calloc (self->depth, sizeof (s_flight_t));
+        assert (copy->ring);
+        copy->child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .error = 0 };
+        if (started && s_copy_start (self, copy))
+            started = false;
+    }
+    return self;
+}
+
+//  Stop every copy and destroy the runner.
+static void
+s_coproc_destroy (s_coproc_t **self_p)
+{
+    s_coproc_t *self = *self_p;
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        sluice_spawn_stop (&copy->child, S_STOP_WAIT_MS);
+        zchunk_destroy (&copy->wbuf);
+        free (copy->rbuf.data);
+        free (copy->ring);
+    }
+    free (self->copies);
+    free (self->fds);
+    free (self->owner);
+    free (self);
+    *self_p = NULL;
+}
+
+//  True if every copy is running.
+static bool
+s_all_started (s_coproc_t *self)
+{
+    for (size_t i = 0; i < self->ncopies; i++)
+        if (!self->copies [i].child.pid)
+            return false;
+    return true;
+}
+
+//  Take the oldest task in flight off a copy; NULL if none.
+static sluice_job_t *
+s_copy_pop (s_copy_t *copy, size_t depth)
+{
+    if (!copy->inflight)
+        return NULL;
+    sluice_job_t *job = copy->ring [copy->first].job;
+    copy->first = (copy->first + 1) % depth;
+    copy->inflight--;
+    return job;
+}
+
+//  Hand a copy's tasks in flight back to the worker's queue, in order.
+static void
+s_copy_requeue (s_coproc_t *self, s_copy_t *copy)
+{
+    while (copy->inflight) {
+        size_t last = (copy->first + copy->inflight - 1) % self->depth;
+        sluice_worker_requeue (self->worker, copy->ring [last].job);
+        copy->inflight--;
+    }
+    copy->first = 0;
+}
+
+//  A copy died (or was killed): reap it, fail its oldest task with the
+//  exit status, put the others back in the queue, and restart it.
+static void
+s_copy_died (s_coproc_t *self, s_copy_t *copy, bool timed_out)
+{
+    int status, code;
+    sluice_spawn_kill (&copy->child, SIGKILL);
+    sluice_spawn_reap (&copy->child, true, &status, &code);
+    if (timed_out)
+        status = SLUICE_STATUS_TIMEOUT;
+    else
+    if (status == SLUICE_STATUS_OK)
+        status = SLUICE_STATUS_EXIT;        //  exit 0 with records unanswered: a failure
+    uint64_t id = copy->inflight? copy->ring [copy->first].id: 0;
+    sluice_job_t *job = s_copy_pop (copy, self->depth);
+    if (job) {
+        zsys_warning ("--coproc copy exited (%s %d) on task %" PRIu64 "; restarting",
+                      sluice_status_name (status), code, id);
+        sluice_worker_reply (self->worker, job, status, code, NULL, 0);
+        //  innocent bystanders run again on a fresh copy, not reported
+        s_copy_requeue (self, copy);
+    }
+    if (!sluice_worker_draining (self->worker))
+        s_copy_start (self, copy);
+}
+
+//  Answer the copy's tasks with the complete records in its read buffer.
+static void
+s_copy_split (s_coproc_t *self, s_copy_t *copy)
+{
+    sluice_spawn_buf_t *buf = &copy->rbuf;
+    size_t start = 0;
+    while (start < buf->size) {
+        uint8_t *end = (uint8_t *) memchr (buf->data + start, self->delim, buf->size - start);
+        if (!end)
+            break;
+        size_t len = (size_t) (end - buf->data) - start;
+        sluice_job_t *job = s_copy_pop (copy, self->depth);
+        if (job)
+            sluice_worker_reply (self->worker, job, SLUICE_STATUS_OK, 0, buf->data + start, len);
+        else
+            sluice_warn_ratelimited (&self->limit, "--coproc wrote a line nobody asked for");
+        start += len + 1;
+    }
+    memmove (buf->data, buf->data + start, buf->size - start);
+    buf->size -= start;
+}
+
+//  Read the copy's stdout and answer what it wrote; at end of file it has
+//  either finished (we closed its stdin, it answered all) or died.
+static void
+s_copy_read (s_coproc_t *self, s_copy_t *copy)
+{
+    size_t before = copy->rbuf.size;
+    bool overflow = false;
+    int eof = sluice_spawn_read (copy->child.out_fd, &copy->rbuf, SIZE_MAX, &overflow);
+    if (copy->rbuf.size > before)
+        copy->quiet_since = sluice_now_ms ();
+    s_copy_split (self, copy);
+    if (!eof)
+        return;
+    if (copy->child.in_fd < 0 && copy->inflight == 0) {
+        int status, code;
+        sluice_spawn_reap (&copy->child, true, &status, &code);
+    }
+    else
+        s_copy_died (self, copy, false);
+}
+
+//  Write pending records to the copy's stdin.
+static void
+s_copy_write (s_coproc_t *self, s_copy_t *copy)
+{
+    if (copy->child.in_fd < 0)
+        return;
+    size_t size = zchunk_size (copy->wbuf);
+    while (copy->wdone < size) {
+        ssize_t n = write (copy->child.in_fd, zchunk_data (copy->wbuf) + copy->wdone,
+                           size - copy->wdone);
+        if (n > 0) {
+            copy->wdone += (size_t) n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        s_copy_died (self, copy, false);
+        return;
+    }
+    zchunk_set (copy->wbuf, NULL, 0);
+    copy->wdone = 0;
+}
+
+//  The running copy with the fewest records in flight and room for one
+//  more, or NULL.
+static s_copy_t *
+s_least_loaded (s_coproc_t *self)
+{
+    s_copy_t *best = NULL;
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        if (copy->child.pid && copy->inflight < self->depth
+        &&  (!best || copy->inflight < best->inflight))
+            best = copy;
+    }
+    return best;
+}
+
+//  Queue one task's record on a copy, or fail it if it cannot be framed.
+static void
+s_copy_feed (s_coproc_t *self, s_copy_t *copy, sluice_job_t *job, const sluice_task_t *task)
+{
+    if (memchr (task->data, self->delim, task->size)) {
+        sluice_worker_reply (self->worker, job, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        sluice_warn_ratelimited (&self->limit, "task %" PRIu64 " contains the record "
+                                 "delimiter; --coproc cannot frame it", task->id);
+        return;
+    }
+    if (copy->inflight == 0)
+        copy->quiet_since = sluice_now_ms ();
+    zchunk_extend (copy->wbuf, task->data, task->size);
+    zchunk_extend (copy->wbuf, &self->delim, 1);
+    size_t slot = (copy->first + copy->inflight) % self->depth;
+    copy->ring [slot] = (s_flight_t) { job, task->id, sluice_now_ms () };
+    copy->inflight++;
+}
+
+//  Hand queued tasks to the least loaded copies.
+static void
+s_dispatch (s_coproc_t *self)
+{
+    self->queue_empty = false;
+    s_copy_t *best;
+    while ((best = s_least_loaded (self))) {
+        sluice_task_t task;
+        sluice_job_t *job = sluice_worker_recv (self->worker, &task);
+        if (!job) {
+            self->queue_empty = true;
+            return;
+        }
+        s_copy_feed (self, best, job, &task);
+    }
+}
+
+//  Draining with nothing queued: close each copy's stdin once its records
+//  are written, so a command that buffers its output flushes it at end of
+//  input, as it would at the end of a pipe.
+static void
+s_close_inputs (s_coproc_t *self)
+{
+    if (!sluice_worker_draining (self->worker) || !self->queue_empty)
+        return;
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        if (copy->child.pid && copy->wdone == zchunk_size (copy->wbuf))
+            sluice_spawn_close_input (&copy->child);
+    }
+}
+
+//  Warn of a copy that seems to buffer its output; kill one whose oldest
+//  task is past --task-timeout. Returns false if the copy was killed.
+static bool
+s_copy_check (s_coproc_t *self, s_copy_t *copy, int64_t now)
+{
+    //  the classic coproc trap: a command that buffers its output when
+    //  it is not a terminal never answers a single record
+    if (copy->inflight && !copy->warned && now - copy->quiet_since > S_QUIET_WARN_MS) {
+        zsys_warning ("--coproc copy %d has not answered for %d s with %zu records "
+                      "in flight; does it buffer its output? (try stdbuf -oL, "
+                      "sed -u, awk -W interactive, python3 -u)", (int) copy->child.pid,
+                      S_QUIET_WARN_MS / 1000, copy->inflight);
+        copy->warned = true;
+    }
+    int64_t timeout = self->config->task_timeout_ms;
+    if (copy->inflight && timeout && now - copy->ring [copy->first].started_ms > timeout) {
+        s_copy_died (self, copy, true);
+        return false;
+    }
+    return true;
+}
+
+//  Fill the poll set with the copies' pipes. Returns the number of entries.
+static size_t
+s_watch_copies (s_coproc_t *self)
+{
+    size_t n = 1;
+    int64_t now = sluice_now_ms ();
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        if (!copy->child.pid || !s_copy_check (self, copy, now))
+            continue;
+        bool writing = copy->child.in_fd >= 0 && zchunk_size (copy->wbuf);
+        self->owner [n] = self->owner [n + 1] = i;
+        self->fds [n++] = (struct pollfd) { .fd = copy->child.out_fd, .events = POLLIN };
+        self->fds [n++] = (struct pollfd) { .fd = writing? copy->child.in_fd: -1,
+                                            .events = POLLOUT };
+    }
+    return n;
+}
+
+//  Wait for the worker or a copy, then move the copies' bytes.
+static void
+s_wait (s_coproc_t *self)
+{
+    size_t n = s_watch_copies (self);
+    sluice_worker_poll (self->worker, self->fds, n, S_POLL_MS);
+    for (size_t k = 1; k + 1 < n; k += 2) {
+        s_copy_t *copy = &self->copies [self->owner [k]];
+        if (self->fds [k + 1].revents && copy->child.pid && copy->child.in_fd >= 0)
+            s_copy_write (self, copy);
+        if (self->fds [k].revents && copy->child.pid && copy->child.out_fd == self->fds [k].fd)
+            s_copy_read (self, copy);
+    }
+    //  start writing new records at once rather than after a poll
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        if (copy->child.pid && zchunk_size (copy->wbuf) > copy->wdone)
+            s_copy_write (self, copy);
+    }
+}
+
+int
+sluice_worker_coproc_run (sluice_worker_t *worker)
+{
+    s_coproc_t *self = s_coproc_new (worker);
+    if (!s_all_started (self)) {
+        s_coproc_destroy (&self);
+        return SLUICE_EXIT_RUNTIME;
+    }
+    while (!sluice_worker_turn (worker)) {
+        s_dispatch (self);
+        s_close_inputs (self);
+        s_wait (self);
+    }
+    s_coproc_destroy (&self);
+    return SLUICE_EXIT_OK;
+}

@@ -1,0 +1,110 @@
+/*  =========================================================================
+    worker_core.h - what the worker's runners and tests see of the core
+
+    The core (worker.c) owns credit, prefetch, progress reports, the
+    results outbox, the job queue and the sockets. The runners
+    (worker_exec.c, worker_coproc.c) use only the public recv / reply /
+    service / fd / timeout calls of sluice.h and the few calls below; they
+    never see the worker's struct. The credit policy is a pure function
+    here so tests/unit/test_credit.c can pin it down without sockets.
+    =========================================================================
+*/
+
+#ifndef SLUICE_WORKER_CORE_H_INCLUDED
+#define SLUICE_WORKER_CORE_H_INCLUDED
+
+#include "private.h"
+#include <poll.h>
+
+//  ---------------------------------------------------------------------
+//  Runners: each serves until stopped and returns an exit code.
+
+//  --exec: one /bin/sh -c per task, -j at once.
+int
+    sluice_worker_exec_run (sluice_worker_t *self);
+
+//  --coproc: -j long-lived copies of a command, one record per task.
+int
+    sluice_worker_coproc_run (sluice_worker_t *self);
+
+//  The configuration the worker was created with.
+const sluice_config_t *
+    sluice_worker_config (sluice_worker_t *self);
+
+//  Tasks the worker can hold at most (its job pool).
+size_t
+    sluice_worker_pool (sluice_worker_t *self);
+
+//  True once the worker takes no more tasks (signal or sluice_worker_drain).
+bool
+    sluice_worker_draining (sluice_worker_t *self);
+
+//  One turn of a runner's loop: honours SIGTERM/SIGINT (the first drains,
+//  a second stops at once) and --grace, then services the worker.
+//  Returns 0 to go on, 1 to stop (drained, grace over, second signal, or
+//  a fatal error).
+int
+    sluice_worker_turn (sluice_worker_t *self);
+
+//  Wait until the worker or one of fds [1..n-1] (set by the caller) is
+//  ready, at most max_ms and no longer than sluice_worker_timeout; fills
+//  in fds [0] with the worker's fd. Returns what poll(2) returns.
+int
+    sluice_worker_poll (sluice_worker_t *self, struct pollfd *fds, size_t n, int max_ms);
+
+//  Put a task taken with sluice_worker_recv back at the head of the
+//  queue, unanswered, to be taken again (a --coproc copy died under it).
+void
+    sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job);
+
+//  ---------------------------------------------------------------------
+//  Credit and prefetch policy (pure: no sockets, no clock)
+
+//  How many tasks a worker holds, from its mode, -j and --prefetch.
+typedef struct {
+    uint64_t capacity;          //  credit target: tasks held at most
+    uint64_t pool;              //  jobs allocated: the largest capacity
+    bool adaptive;              //  capacity follows the measured rate
+} sluice_credit_plan_t;
+
+//  The plan for a mode: free slots (-j, none for --echo) plus prefetch,
+//  where prefetch SIZE_MAX means the mode's default (8192 for --echo,
+//  S_COPROC_MAX_DEPTH per copy for --coproc, adaptive; 0 for --exec).
+sluice_credit_plan_t
+    sluice_worker_credit_plan (sluice_mode_t mode, unsigned jobs, size_t prefetch);
+
+//  Adaptive capacity: enough tasks for SLUICE_WORK_IN_HAND_MS at the rate
+//  measured (done tasks in elapsed_ms), at least 2 per job, at most pool.
+uint64_t
+    sluice_worker_credit_adapt (uint64_t done, int64_t elapsed_ms, unsigned jobs,
+                                uint64_t pool);
+
+//  What the credit decision reads.
+typedef struct {
+    uint64_t capacity;          //  credit target
+    uint64_t held;              //  received, not yet answered and sent
+    uint64_t promised;          //  credit granted, tasks not yet arrived
+    uint64_t unsent;            //  answered results still in the outbox
+    bool draining;              //  take no more tasks
+    bool resync_due;            //  idle long enough to re-announce our room
+} sluice_credit_state_t;
+
+//  What to send: CREDIT (credit, reset), or nothing when credit is 0 and
+//  reset is false.
+typedef struct {
+    uint64_t credit;
+    bool reset;
+} sluice_credit_t;
+
+//  The credit decision. Free room (capacity less held and promised) is
+//  granted in chunks of at least a quarter of the capacity; nothing while
+//  draining, nor while the outbox holds more than half the capacity of
+//  unsent results (so a sink that cannot take them stops the ventilator);
+//  when idle with too little room, the whole capacity with reset.
+sluice_credit_t
+    sluice_worker_credit (const sluice_credit_state_t *state);
+
+#define SLUICE_COPROC_MAX_DEPTH 1024    //  --coproc: records in flight per copy at most
+#define SLUICE_WORK_IN_HAND_MS 200      //  --coproc: tasks held, in time to run them
+
+#endif

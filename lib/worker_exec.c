@@ -1,0 +1,272 @@
+/*  =========================================================================
+    worker_exec.c - the --exec runner: one /bin/sh -c per task, -j at once
+
+    A slot per -j holds a task taken from the worker core, its child and
+    the output collected so far. The loop is the embedding API's own:
+    poll(2) on sluice_worker_fd beside the children's pipes, with
+    sluice_worker_timeout as the timeout. Uses only the worker core's
+    public calls and spawn.h.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "spawn.h"
+#include "worker_core.h"
+
+#include <signal.h>
+
+#define S_KILL_GRACE_MS 2000        //  SIGTERM to SIGKILL on task timeout
+
+//  One running task.
+typedef struct {
+    sluice_job_t *job;          //  NULL when the slot is free
+    sluice_task_t task;         //  its id and payload (owned by the core)
+    sluice_child_t child;       //  the command
+    size_t in_done;             //  payload bytes written to stdin (--pipe)
+    sluice_spawn_buf_t out;     //  stdout collected
+    bool too_big;               //  output exceeded --max-size
+    int64_t deadline;           //  task timeout, ms, 0 for none
+    int kill_stage;             //  0 none, 1 TERM sent, 2 KILL sent
+    bool timed_out;
+} s_slot_t;
+
+//  The runner's state.
+typedef struct {
+    sluice_worker_t *worker;
+    const sluice_config_t *config;
+    s_slot_t *slots;            //  config->jobs of them
+    size_t running;             //  slots in use
+    struct pollfd *fds;         //  [0] the worker, then the children's pipes
+    s_slot_t **owners;          //  the slot of each fds entry
+} s_exec_t;
+
+//  Create the runner for a worker.
+static s_exec_t *
+s_exec_new (sluice_worker_t *worker)
+{
+    s_exec_t *self = (s_exec_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->worker = worker;
+    self->config = sluice_worker_config (worker);
+    size_t jobs = self->config->jobs;
+    self->slots = (s_slot_t *) calloc (jobs, sizeof (s_slot_t));
+    self->fds = (struct pollfd *) calloc (1 + 2 * jobs, sizeof (struct pollfd));
+    self->owners = (s_slot_t **) calloc (1 + 2 * jobs, sizeof (s_slot_t *));
+    assert (self->slots && self->fds && self->owners);
+    return self;
+}
+
+//  Destroy the runner; kills commands still running.
+static void
+s_exec_destroy (s_exec_t **self_p)
+{
+    s_exec_t *self = *self_p;
+    for (size_t i = 0; i < self->config->jobs; i++) {
+        s_slot_t *slot = &self->slots [i];
+        int status, code;
+        if (slot->child.pid > 0) {
+            sluice_spawn_kill (&slot->child, SIGKILL);
+            sluice_spawn_reap (&slot->child, true, &status, &code);
+        }
+        free (slot->out.data);
+    }
+    free (self->slots);
+    free (self->fds);
+    free (self->owners);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Answer a slot's task and free the slot.
+static void
+s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out, size_t size)
+{
+    sluice_worker_reply (self->worker, slot->job, status, code, out, size);
+    slot->job = NULL;
+    self->running--;
+}
+
+//  Start the command for the task in a slot. On failure the task is
+//  answered as an error.
+static void
+s_start (s_exec_t *self, s_slot_t *slot)
+{
+    const char *command = self->config->command;
+    char *line = self->config->pipe? strdup (command)
+               : sluice_spawn_command (command, slot->task.data, slot->task.size);
+    if (!line) {
+        zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
+                      slot->task.id);
+        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        return;
+    }
+    int rc = sluice_spawn_shell (&slot->child, line, self->config->pipe);
+    free (line);
+    if (rc) {
+        zsys_warning ("task %" PRIu64 ": cannot run /bin/sh: %s", slot->task.id,
+                      strerror (slot->child.error));
+        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        return;
+    }
+    slot->in_done = 0;
+    slot->out.size = 0;
+    slot->too_big = slot->timed_out = false;
+    slot->kill_stage = 0;
+    slot->deadline = self->config->task_timeout_ms
+                   ? sluice_now_ms () + self->config->task_timeout_ms: 0;
+}
+
+//  Start queued tasks in free slots.
+static void
+s_dispatch (s_exec_t *self)
+{
+    for (size_t i = 0; i < self->config->jobs && self->running < self->config->jobs; i++) {
+        s_slot_t *slot = &self->slots [i];
+        if (slot->job)
+            continue;
+        slot->job = sluice_worker_recv (self->worker, &slot->task);
+        if (!slot->job)
+            return;
+        self->running++;
+        s_start (self, slot);
+    }
+}
+
+//  Read what the command wrote to stdout; closes the pipe at EOF.
+static void
+s_read_output (s_exec_t *self, s_slot_t *slot)
+{
+    size_t max = self->config->max_size;
+    size_t limit = max > 4096? max - 4096: 0;
+    if (sluice_spawn_read (slot->child.out_fd, &slot->out, limit, &slot->too_big)) {
+        close (slot->child.out_fd);
+        slot->child.out_fd = -1;
+    }
+}
+
+//  Feed the payload to the command's stdin (--pipe).
+static void
+s_write_input (s_slot_t *slot)
+{
+    while (slot->in_done < slot->task.size) {
+        ssize_t n = write (slot->child.in_fd, slot->task.data + slot->in_done,
+                           slot->task.size - slot->in_done);
+        if (n > 0) {
+            slot->in_done += (size_t) n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        break;                  //  EPIPE: the command does not read its input
+    }
+    sluice_spawn_close_input (&slot->child);
+}
+
+//  Reap a slot whose output is closed, if its command has exited; answer it.
+static void
+s_reap (s_exec_t *self, s_slot_t *slot)
+{
+    int status, code;
+    if (!sluice_spawn_reap (&slot->child, false, &status, &code))
+        return;
+    if (slot->timed_out && status != SLUICE_STATUS_ERROR)
+        status = SLUICE_STATUS_TIMEOUT;
+    size_t size = slot->out.size;
+    if (slot->too_big) {
+        zsys_warning ("task %" PRIu64 ": output larger than --max-size; reported as error",
+                      slot->task.id);
+        status = SLUICE_STATUS_ERROR;
+        size = 0;
+    }
+    s_answer (self, slot, status, code, slot->out.data, size);
+}
+
+//  Kill a command past its --task-timeout: TERM, then KILL.
+static void
+s_timeout (s_slot_t *slot, int64_t now)
+{
+    if (!slot->deadline || now < slot->deadline)
+        return;
+    if (slot->kill_stage == 0) {
+        zsys_warning ("task %" PRIu64 " exceeded --task-timeout; terminating", slot->task.id);
+        sluice_spawn_kill (&slot->child, SIGTERM);
+        slot->timed_out = true;
+        slot->kill_stage = 1;
+        slot->deadline = now + S_KILL_GRACE_MS;
+    }
+    else
+    if (slot->kill_stage == 1) {
+        sluice_spawn_kill (&slot->child, SIGKILL);
+        slot->kill_stage = 2;
+        slot->deadline = 0;
+    }
+}
+
+//  Add one pipe to the poll set.
+static void
+s_watch (s_exec_t *self, size_t *n, s_slot_t *slot, int fd, short events)
+{
+    self->owners [*n] = slot;
+    self->fds [(*n)++] = (struct pollfd) { .fd = fd, .events = events, .revents = 0 };
+}
+
+//  Enforce timeouts and fill the poll set with the children's pipes.
+//  Returns the number of fds entries; lowers *timeout to the next deadline.
+static size_t
+s_watch_children (s_exec_t *self, int *timeout)
+{
+    size_t n = 1;
+    int64_t now = sluice_now_ms ();
+    for (size_t i = 0; i < self->config->jobs; i++) {
+        s_slot_t *slot = &self->slots [i];
+        if (!slot->job || !slot->child.pid)
+            continue;
+        s_timeout (slot, now);
+        if (slot->deadline && slot->deadline - now < *timeout)
+            *timeout = slot->deadline > now? (int) (slot->deadline - now): 0;
+        if (slot->child.out_fd >= 0)
+            s_watch (self, &n, slot, slot->child.out_fd, POLLIN);
+        if (slot->child.in_fd >= 0)
+            s_watch (self, &n, slot, slot->child.in_fd, POLLOUT);
+        if (slot->child.out_fd < 0 && slot->child.in_fd < 0 && *timeout > 5)
+            *timeout = 5;       //  exited? reap soon
+    }
+    return n;
+}
+
+//  Wait for the worker or a child, then move the children's bytes and
+//  reap those that finished.
+static void
+s_wait (s_exec_t *self)
+{
+    int timeout = 1000;
+    size_t n = s_watch_children (self, &timeout);
+    sluice_worker_poll (self->worker, self->fds, n, timeout);
+    for (size_t i = 1; i < n; i++) {
+        s_slot_t *slot = self->owners [i];
+        if (!self->fds [i].revents)
+            continue;
+        if (self->fds [i].events & POLLIN)
+            s_read_output (self, slot);
+        else
+        if (slot->child.in_fd >= 0)
+            s_write_input (slot);
+    }
+    for (size_t i = 0; i < self->config->jobs; i++) {
+        s_slot_t *slot = &self->slots [i];
+        if (slot->job && slot->child.pid && slot->child.out_fd < 0)
+            s_reap (self, slot);
+    }
+}
+
+int
+sluice_worker_exec_run (sluice_worker_t *worker)
+{
+    s_exec_t *self = s_exec_new (worker);
+    while (!sluice_worker_turn (worker)) {
+        s_dispatch (self);
+        s_wait (self);
+    }
+    s_exec_destroy (&self);
+    return SLUICE_EXIT_OK;
+}

@@ -1,0 +1,260 @@
+/*  =========================================================================
+    test_credit.c - the worker's credit and prefetch policy
+
+    The policy is pure (worker_core.h): a state in, a CREDIT decision out,
+    so each rule of the flow control is one small test here instead of a
+    timing-dependent script. The first test is the typical use: a fresh
+    --exec worker grants its free slots, and as tasks arrive and results
+    leave it grants again what was freed. The rest pin down the chunking,
+    the limits (never beyond free slots plus prefetch, nothing while
+    draining or while the outbox holds a backlog of unsent results), the
+    idle resync, the per-mode plans and the adaptive --coproc capacity.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "worker_core.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+//  A state with the given capacity and nothing held.
+static sluice_credit_state_t
+t_state (uint64_t capacity)
+{
+    sluice_credit_state_t state = { .capacity = capacity };
+    return state;
+}
+
+//  Apply a decision to the state as the worker does.
+static void
+t_apply (sluice_credit_state_t *state, sluice_credit_t credit)
+{
+    if (credit.reset)
+        state->promised = credit.credit;
+    else
+        state->promised += credit.credit;
+}
+
+//  --------------------------------------------------------------------------
+//  Typical use
+
+static void
+test_exec_worker_grants_free_slots_then_what_each_result_frees (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_EXEC, 4, 0);
+    assert_int_equal (plan.capacity, 4);
+    sluice_credit_state_t state = t_state (plan.capacity);
+    sluice_credit_t credit = sluice_worker_credit (&state);
+    assert_int_equal (credit.credit, 4);            //  every slot is free
+    assert_false (credit.reset);
+    t_apply (&state, credit);
+    //  four tasks arrive: promised turns into held, no room left
+    state.promised = 0;
+    state.held = 4;
+    assert_int_equal (sluice_worker_credit (&state).credit, 0);
+    //  one result leaves for the sink: its slot is granted again
+    state.held = 3;
+    credit = sluice_worker_credit (&state);
+    assert_int_equal (credit.credit, 1);
+    assert_false (credit.reset);
+}
+
+//  --------------------------------------------------------------------------
+//  Limits
+
+static void
+test_credit_never_exceeds_free_slots_plus_prefetch (void **state_p)
+{
+    (void) state_p;
+    //  every combination of held and promised up to beyond the capacity
+    for (uint64_t held = 0; held <= 12; held++)
+        for (uint64_t promised = 0; promised <= 12; promised++) {
+            sluice_credit_state_t state = t_state (8);
+            state.held = held;
+            state.promised = promised;
+            sluice_credit_t credit = sluice_worker_credit (&state);
+            assert_false (credit.reset);
+            assert_true (held + promised + credit.credit <= 8
+                         || credit.credit == 0);
+        }
+}
+
+static void
+test_credit_is_granted_in_chunks_of_a_quarter_of_the_capacity (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_state_t state = t_state (100);
+    state.held = 80;                                //  room 20 < 25
+    assert_int_equal (sluice_worker_credit (&state).credit, 0);
+    state.held = 75;                                //  room 25
+    assert_int_equal (sluice_worker_credit (&state).credit, 25);
+}
+
+static void
+test_a_capacity_below_four_grants_single_slots (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_state_t state = t_state (2);
+    state.held = 1;
+    assert_int_equal (sluice_worker_credit (&state).credit, 1);
+}
+
+static void
+test_draining_worker_grants_nothing (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_state_t state = t_state (8);
+    state.draining = true;
+    state.resync_due = true;
+    sluice_credit_t credit = sluice_worker_credit (&state);
+    assert_int_equal (credit.credit, 0);
+    assert_false (credit.reset);
+}
+
+static void
+test_no_credit_while_the_outbox_holds_over_half_the_capacity_unsent (void **state_p)
+{
+    (void) state_p;
+    //  a sink that takes nothing: results pile up, the ventilator must stop
+    sluice_credit_state_t state = t_state (8192);
+    state.held = 4097;
+    state.unsent = 4097;
+    assert_int_equal (sluice_worker_credit (&state).credit, 0);
+    //  the sink drains the backlog: room is granted again
+    state.held = state.unsent = 4096;
+    assert_int_equal (sluice_worker_credit (&state).credit, 4096);
+}
+
+static void
+test_unsent_results_keep_their_slots (void **state_p)
+{
+    (void) state_p;
+    //  held counts results still in the outbox: answered is not freed
+    sluice_credit_state_t state = t_state (4);
+    state.held = 4;
+    state.unsent = 2;
+    assert_int_equal (sluice_worker_credit (&state).credit, 0);
+}
+
+//  --------------------------------------------------------------------------
+//  Resync
+
+static void
+test_idle_worker_reannounces_its_whole_capacity_with_reset (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_state_t state = t_state (8);
+    state.promised = 8;                             //  granted, nothing came
+    state.resync_due = true;
+    sluice_credit_t credit = sluice_worker_credit (&state);
+    assert_int_equal (credit.credit, 8);
+    assert_true (credit.reset);
+    t_apply (&state, credit);
+    assert_int_equal (state.promised, 8);           //  replaced, not added
+}
+
+static void
+test_free_room_is_granted_before_any_resync (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_state_t state = t_state (8);
+    state.resync_due = true;
+    sluice_credit_t credit = sluice_worker_credit (&state);
+    assert_int_equal (credit.credit, 8);
+    assert_false (credit.reset);
+}
+
+//  --------------------------------------------------------------------------
+//  Plans per mode
+
+static void
+test_echo_holds_8192_tasks_by_default_and_no_slots (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_ECHO, 4, SIZE_MAX);
+    assert_int_equal (plan.capacity, 8192);
+    assert_int_equal (plan.pool, 8192);
+    assert_false (plan.adaptive);
+}
+
+static void
+test_exec_prefetch_adds_to_the_slots (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_EXEC, 4, SIZE_MAX);
+    assert_int_equal (plan.capacity, 4);
+    plan = sluice_worker_credit_plan (SLUICE_MODE_EXEC, 4, 6);
+    assert_int_equal (plan.capacity, 10);
+    assert_int_equal (plan.pool, 10);
+}
+
+static void
+test_zero_capacity_is_raised_to_one (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_ECHO, 4, 0);
+    assert_int_equal (plan.capacity, 1);
+}
+
+static void
+test_coproc_default_prefetch_is_adaptive_and_starts_at_four_per_copy (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_COPROC, 2, SIZE_MAX);
+    assert_true (plan.adaptive);
+    assert_int_equal (plan.capacity, 8);
+    assert_int_equal (plan.pool, 2 + 2 * SLUICE_COPROC_MAX_DEPTH);
+    //  an explicit prefetch is fixed
+    plan = sluice_worker_credit_plan (SLUICE_MODE_COPROC, 2, 10);
+    assert_false (plan.adaptive);
+    assert_int_equal (plan.capacity, 12);
+}
+
+//  --------------------------------------------------------------------------
+//  Adaptive capacity (--coproc)
+
+static void
+test_adaptive_capacity_holds_work_in_hand_at_the_measured_rate (void **state_p)
+{
+    (void) state_p;
+    //  1,000 tasks in 100 ms: 200 ms of work is 2,000 tasks
+    assert_int_equal (sluice_worker_credit_adapt (1000, 100, 2, 100000), 2000);
+}
+
+static void
+test_adaptive_capacity_stays_between_two_per_job_and_the_pool (void **state_p)
+{
+    (void) state_p;
+    assert_int_equal (sluice_worker_credit_adapt (0, 100, 4, 1000), 8);
+    assert_int_equal (sluice_worker_credit_adapt (1000000, 100, 4, 1000), 1000);
+    assert_int_equal (sluice_worker_credit_adapt (10, 0, 4, 1000), 8);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_exec_worker_grants_free_slots_then_what_each_result_frees),
+        cmocka_unit_test (test_credit_never_exceeds_free_slots_plus_prefetch),
+        cmocka_unit_test (test_credit_is_granted_in_chunks_of_a_quarter_of_the_capacity),
+        cmocka_unit_test (test_a_capacity_below_four_grants_single_slots),
+        cmocka_unit_test (test_draining_worker_grants_nothing),
+        cmocka_unit_test (test_no_credit_while_the_outbox_holds_over_half_the_capacity_unsent),
+        cmocka_unit_test (test_unsent_results_keep_their_slots),
+        cmocka_unit_test (test_idle_worker_reannounces_its_whole_capacity_with_reset),
+        cmocka_unit_test (test_free_room_is_granted_before_any_resync),
+        cmocka_unit_test (test_echo_holds_8192_tasks_by_default_and_no_slots),
+        cmocka_unit_test (test_exec_prefetch_adds_to_the_slots),
+        cmocka_unit_test (test_zero_capacity_is_raised_to_one),
+        cmocka_unit_test (test_coproc_default_prefetch_is_adaptive_and_starts_at_four_per_copy),
+        cmocka_unit_test (test_adaptive_capacity_holds_work_in_hand_at_the_measured_rate),
+        cmocka_unit_test (test_adaptive_capacity_stays_between_two_per_job_and_the_pool),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

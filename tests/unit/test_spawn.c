@@ -1,0 +1,306 @@
+/*  =========================================================================
+    test_spawn.c - shell quoting, {} substitution and spawn status mapping
+
+    The first test is the typical use: a payload full of shell syntax is
+    substituted for {} and the real /bin/sh hands it back byte for byte.
+    Quoting is then checked on tricky bytes (quotes, newlines, the empty
+    payload), and the status mapping on real children: exit 3, a child
+    killed by SIGKILL, a command that cannot be started.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "spawn.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+//  --------------------------------------------------------------------------
+//  Helpers
+
+//  Run a shell command, wait for it; returns its stdout (free it) and sets
+//  *status and *code.
+static char *
+t_run (const char *command, int *status, int *code)
+{
+    sluice_child_t child;
+    assert_int_equal (sluice_spawn_shell (&child, command, false), 0);
+    sluice_spawn_buf_t out = { NULL, 0, 0 };
+    bool overflow = false;
+    while (sluice_spawn_read (child.out_fd, &out, SIZE_MAX, &overflow) == 0)
+        usleep (1000);
+    assert_int_equal (sluice_spawn_reap (&child, true, status, code), 1);
+    assert_false (overflow);
+    char *text = (char *) malloc (out.size + 1);
+    assert_non_null (text);
+    memcpy (text, out.data, out.size);
+    text [out.size] = 0;
+    free (out.data);
+    return text;
+}
+
+//  Quote a payload as one shell word; returns the word (free it).
+static char *
+t_quote (const char *payload)
+{
+    zchunk_t *buf = zchunk_new (NULL, 64);
+    sluice_spawn_quote (buf, (const uint8_t *) payload, strlen (payload));
+    zchunk_extend (buf, "", 1);
+    char *word = strdup ((const char *) zchunk_data (buf));
+    zchunk_destroy (&buf);
+    return word;
+}
+
+//  Assert that the shell, given the quoted payload as printf's argument,
+//  prints exactly the payload.
+static void
+t_round_trip (const char *payload)
+{
+    char *command = sluice_spawn_command ("printf %s {}", (const uint8_t *) payload,
+                                          strlen (payload));
+    assert_non_null (command);
+    int status, code;
+    char *out = t_run (command, &status, &code);
+    assert_int_equal (status, SLUICE_STATUS_OK);
+    assert_string_equal (out, payload);
+    free (out);
+    free (command);
+}
+
+//  --------------------------------------------------------------------------
+//  Typical use
+
+static void
+test_payload_substituted_for_braces_reaches_the_command_unchanged (void **state)
+{
+    (void) state;
+    t_round_trip ("it's $HOME; `rm -rf /` \"quoted\" * | & > x");
+}
+
+//  --------------------------------------------------------------------------
+//  Quoting
+
+static void
+test_quote_wraps_payload_in_single_quotes (void **state)
+{
+    (void) state;
+    char *word = t_quote ("a b");
+    assert_string_equal (word, "'a b'");
+    free (word);
+}
+
+static void
+test_quote_closes_escapes_and_reopens_around_a_single_quote (void **state)
+{
+    (void) state;
+    char *word = t_quote ("it's");
+    assert_string_equal (word, "'it'\\''s'");
+    free (word);
+    t_round_trip ("'");
+    t_round_trip ("''''");
+}
+
+static void
+test_quote_keeps_newlines_and_tabs_inside_the_word (void **state)
+{
+    (void) state;
+    t_round_trip ("line one\nline two\n\ttabbed\r\n");
+}
+
+static void
+test_quote_of_empty_payload_is_an_empty_word (void **state)
+{
+    (void) state;
+    char *word = t_quote ("");
+    assert_string_equal (word, "''");
+    free (word);
+    int status, code;
+    char *out = t_run ("set -- ''; echo $#", &status, &code);
+    assert_string_equal (out, "1\n");
+    free (out);
+}
+
+static void
+test_quote_passes_high_bytes_and_backslashes_through (void **state)
+{
+    (void) state;
+    t_round_trip ("caf\xc3\xa9 \\n \\\\ \x01\x7f\xff");
+}
+
+//  --------------------------------------------------------------------------
+//  {} substitution
+
+static void
+test_command_without_braces_gets_the_payload_appended (void **state)
+{
+    (void) state;
+    char *command = sluice_spawn_command ("echo", (const uint8_t *) "x y", 3);
+    assert_string_equal (command, "echo 'x y'");
+    free (command);
+}
+
+static void
+test_command_replaces_every_pair_of_braces (void **state)
+{
+    (void) state;
+    char *command = sluice_spawn_command ("echo {} and {}", (const uint8_t *) "p", 1);
+    assert_string_equal (command, "echo 'p' and 'p'");
+    free (command);
+}
+
+static void
+test_command_refuses_a_payload_with_a_nul_byte (void **state)
+{
+    (void) state;
+    assert_null (sluice_spawn_command ("echo {}", (const uint8_t *) "a\0b", 3));
+}
+
+//  --------------------------------------------------------------------------
+//  Status mapping
+
+static void
+test_exit_zero_maps_to_ok (void **state)
+{
+    (void) state;
+    int status, code;
+    char *out = t_run ("echo hello", &status, &code);
+    assert_string_equal (out, "hello\n");
+    assert_int_equal (status, SLUICE_STATUS_OK);
+    assert_int_equal (code, 0);
+    free (out);
+}
+
+static void
+test_exit_status_maps_to_exit_code (void **state)
+{
+    (void) state;
+    int status, code;
+    free (t_run ("exit 3", &status, &code));
+    assert_int_equal (status, SLUICE_STATUS_EXIT);
+    assert_int_equal (code, 3);
+}
+
+static void
+test_signal_maps_to_signal_status (void **state)
+{
+    (void) state;
+    int status, code;
+    free (t_run ("kill -9 $$", &status, &code));
+    assert_int_equal (status, SLUICE_STATUS_SIGNAL);
+    assert_int_equal (code, SIGKILL);
+}
+
+static void
+test_missing_command_maps_to_error (void **state)
+{
+    (void) state;
+    sluice_child_t child;
+    char *argv [] = { (char *) "/nonexistent/sluice-command", NULL };
+    assert_int_equal (sluice_spawn_start (&child, argv, false), -1);
+    assert_int_equal (child.error, ENOENT);
+    assert_int_equal (child.pid, 0);
+    int status, code;
+    assert_int_equal (sluice_spawn_reap (&child, true, &status, &code), 1);
+    assert_int_equal (status, SLUICE_STATUS_ERROR);
+    assert_int_equal (code, 127);
+}
+
+static void
+test_kill_reaches_the_whole_process_group (void **state)
+{
+    (void) state;
+    sluice_child_t child;
+    //  the shell waits on a grandchild: killing only the shell would leave it
+    assert_int_equal (sluice_spawn_shell (&child, "sleep 30 & wait", false), 0);
+    sluice_spawn_kill (&child, SIGTERM);
+    //  end of file on stdout: the grandchild, which holds it too, is dead
+    sluice_spawn_buf_t out = { NULL, 0, 0 };
+    bool overflow = false;
+    for (int i = 0; i < 5000 && !sluice_spawn_read (child.out_fd, &out, 0, &overflow); i++)
+        usleep (1000);
+    assert_int_equal (sluice_spawn_read (child.out_fd, &out, 0, &overflow), 1);
+    free (out.data);
+    int status, code;
+    assert_int_equal (sluice_spawn_reap (&child, true, &status, &code), 1);
+    assert_int_equal (status, SLUICE_STATUS_SIGNAL);
+    assert_int_equal (code, SIGTERM);
+    assert_int_equal (child.out_fd, -1);
+}
+
+static void
+test_reap_without_blocking_leaves_a_running_child_alone (void **state)
+{
+    (void) state;
+    sluice_child_t child;
+    assert_int_equal (sluice_spawn_shell (&child, "sleep 30", false), 0);
+    int status, code;
+    assert_int_equal (sluice_spawn_reap (&child, false, &status, &code), 0);
+    sluice_spawn_stop (&child, 1000);
+    assert_int_equal (child.pid, 0);
+}
+
+static void
+test_stdin_pipe_carries_input_to_the_command (void **state)
+{
+    (void) state;
+    sluice_child_t child;
+    assert_int_equal (sluice_spawn_shell (&child, "tr a-z A-Z", true), 0);
+    assert_int_equal (write (child.in_fd, "abc", 3), 3);
+    sluice_spawn_close_input (&child);
+    sluice_spawn_buf_t out = { NULL, 0, 0 };
+    bool overflow = false;
+    while (sluice_spawn_read (child.out_fd, &out, SIZE_MAX, &overflow) == 0)
+        usleep (1000);
+    assert_int_equal (out.size, 3);
+    assert_memory_equal (out.data, "ABC", 3);
+    int status, code;
+    sluice_spawn_reap (&child, true, &status, &code);
+    assert_int_equal (status, SLUICE_STATUS_OK);
+    free (out.data);
+}
+
+static void
+test_read_past_the_limit_discards_and_flags_overflow (void **state)
+{
+    (void) state;
+    sluice_child_t child;
+    assert_int_equal (sluice_spawn_shell (&child, "head -c 200000 /dev/zero", false), 0);
+    sluice_spawn_buf_t out = { NULL, 0, 0 };
+    bool overflow = false;
+    while (sluice_spawn_read (child.out_fd, &out, 1000, &overflow) == 0)
+        usleep (1000);
+    assert_true (overflow);
+    assert_true (out.size <= 1000);
+    int status, code;
+    sluice_spawn_reap (&child, true, &status, &code);
+    assert_int_equal (status, SLUICE_STATUS_OK);
+    free (out.data);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_payload_substituted_for_braces_reaches_the_command_unchanged),
+        cmocka_unit_test (test_quote_wraps_payload_in_single_quotes),
+        cmocka_unit_test (test_quote_closes_escapes_and_reopens_around_a_single_quote),
+        cmocka_unit_test (test_quote_keeps_newlines_and_tabs_inside_the_word),
+        cmocka_unit_test (test_quote_of_empty_payload_is_an_empty_word),
+        cmocka_unit_test (test_quote_passes_high_bytes_and_backslashes_through),
+        cmocka_unit_test (test_command_without_braces_gets_the_payload_appended),
+        cmocka_unit_test (test_command_replaces_every_pair_of_braces),
+        cmocka_unit_test (test_command_refuses_a_payload_with_a_nul_byte),
+        cmocka_unit_test (test_exit_zero_maps_to_ok),
+        cmocka_unit_test (test_exit_status_maps_to_exit_code),
+        cmocka_unit_test (test_signal_maps_to_signal_status),
+        cmocka_unit_test (test_missing_command_maps_to_error),
+        cmocka_unit_test (test_kill_reaches_the_whole_process_group),
+        cmocka_unit_test (test_reap_without_blocking_leaves_a_running_child_alone),
+        cmocka_unit_test (test_stdin_pipe_carries_input_to_the_command),
+        cmocka_unit_test (test_read_past_the_limit_discards_and_flags_overflow),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
