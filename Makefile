@@ -28,13 +28,14 @@ SONAME = libsluice.so.$(SOMAJOR)
 SHARED = lib/libsluice.so.$(VERSION)
 CLI_OBJ = cli/cli.o
 BINS = ventilator/ventilator worker/worker sink/sink
+EXAMPLES = $(patsubst %.c,%,$(wildcard examples/*.c))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
 
 .PHONY: all deps test-deps test unit integration demo bench bench-smoke install fuzz \
         clean valgrind lint format format-check
 
-all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a examples/embed_worker
+all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a $(EXAMPLES)
 
 deps:
 	@scripts/deps.sh build
@@ -62,11 +63,9 @@ cli/%.o: cli/%.c cli/cli.h $(wildcard lib/*.h)
 %/ventilator %/worker %/sink: %/main.c $(CLI_OBJ) lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
 
-# EXAMPLE_SHIM: until examples/embed_worker.c sets jobs with sluice_config_set,
-# it reads the private config struct (drop this line when it does)
-EXAMPLE_SHIM = $(if $(shell grep -l 'config->' examples/embed_worker.c 2>/dev/null),-include lib/private.h)
-examples/embed_worker: examples/embed_worker.c lib/libsluice.a
-	$(CC) $(ALL_CFLAGS) -Ilib $(EXAMPLE_SHIM) -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
+# the embedding examples use only the public header, as an outside program does
+examples/%: examples/%.c lib/libsluice.a
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 tests/unit/test_fuzz_corpus: tests/fuzz/fuzz_decode.c
 tests/unit/test_protocol_examples: tests/unit/protocol_examples.h
@@ -129,4 +128,4 @@ format-check:
 	clang-format --dry-run --Werror lib/*.c lib/*.h cli/*.c cli/*.h */main.c
 
 clean:
-	rm -f lib/*.o cli/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) examples/embed_worker
+	rm -f lib/*.o cli/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES)

@@ -112,7 +112,10 @@ main (int argc, char *argv [])
         fprintf (stderr, "embed_worker: %s\n", err);
         return 2;
     }
-    config->jobs = 4;
+    if (sluice_config_set (config, "jobs", "4", err, sizeof err)) {
+        fprintf (stderr, "embed_worker: %s\n", err);
+        return 2;
+    }
     sluice_worker_t *worker = sluice_worker_new (config, err, sizeof err);
     if (!worker) {
         fprintf (stderr, "embed_worker: %s\n", err);

@@ -83,6 +83,12 @@ zsock_t *
     sluice_socket_new (int type, const sluice_config_t *config, const char *endpoints,
                        int hwm, char *err, size_t errlen);
 
+//  As sluice_socket_new, with SLUICE_SOCKET_* flags applied before attach.
+#define SLUICE_SOCKET_IMMEDIATE 1   //  ZMQ_IMMEDIATE: queue only to connected peers
+zsock_t *
+    sluice_socket_open (int type, const sluice_config_t *config, const char *endpoints,
+                        int hwm, int flags, char *err, size_t errlen);
+
 //  Bind or connect a socket to every item of a normalized endpoint list
 //  ("@tcp://*:5557,>ipc:///tmp/x"). A bind to a host name binds the address
 //  it resolves to. Returns 0, or -1 with "cannot bind X: reason" in err.

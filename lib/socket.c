@@ -121,8 +121,8 @@ sluice_set_linger (zsock_t *sock, int msecs)
 }
 
 zsock_t *
-sluice_socket_new (int type, const sluice_config_t *config, const char *endpoints,
-                   int hwm, char *err, size_t errlen)
+sluice_socket_open (int type, const sluice_config_t *config, const char *endpoints,
+                    int hwm, int flags, char *err, size_t errlen)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock) {
@@ -133,10 +133,20 @@ sluice_socket_new (int type, const sluice_config_t *config, const char *endpoint
     void *handle = zsock_resolve (sock);
     zmq_setsockopt (handle, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt (handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    //  must precede the connects: queue nothing for a peer not connected
+    if (flags & SLUICE_SOCKET_IMMEDIATE)
+        zmq_setsockopt (handle, ZMQ_IMMEDIATE, &(int) { 1 }, sizeof (int));
     if (sluice_attach (sock, endpoints, err, errlen)) {
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);
         return NULL;
     }
     return sock;
+}
+
+zsock_t *
+sluice_socket_new (int type, const sluice_config_t *config, const char *endpoints,
+                   int hwm, char *err, size_t errlen)
+{
+    return sluice_socket_open (type, config, endpoints, hwm, 0, err, errlen);
 }

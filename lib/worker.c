@@ -256,20 +256,8 @@ s_answered (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t *
 static zsock_t *
 s_results_socket (const sluice_config_t *config, char *err, size_t errlen)
 {
-    zsock_t *sock = zsock_new (ZMQ_PUSH);
-    if (!sock) {
-        snprintf (err, errlen, "cannot create socket: %s", zmq_strerror (errno));
-        return NULL;
-    }
-    sluice_socket_setup (sock, config);
-    int hwm = S_RESULTS_HWM, on = 1;
-    zmq_setsockopt (zsock_resolve (sock), ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt (zsock_resolve (sock), ZMQ_IMMEDIATE, &on, sizeof on);
-    if (sluice_attach (sock, config->results, err, errlen)) {
-        sluice_set_linger (sock, 0);
-        zsock_destroy (&sock);
-    }
-    return sock;
+    return sluice_socket_open (ZMQ_PUSH, config, config->results, S_RESULTS_HWM,
+                               SLUICE_SOCKET_IMMEDIATE, err, errlen);
 }
 
 //  Allocate the job pool, all jobs free.
