@@ -170,23 +170,21 @@ sluice_encoder_begin (sluice_encoder_t *self, int type, const uint8_t *batch)
     s_open_list (self);
 }
 
-void
-sluice_encoder_begin_results (sluice_encoder_t *self, const uint8_t *batch,
-                              const char *worker)
-{
-    s_header (self, 6, SLUICE_MSG_RESULTS, batch);
-    size_t len = strlen (worker);
-    msgpack_pack_str (&self->packer, len);
-    msgpack_pack_str_body (&self->packer, worker, len);
-    s_open_list (self);
-}
-
 static void
 s_pack_bin (sluice_encoder_t *self, const void *data, size_t size)
 {
     msgpack_pack_bin (&self->packer, size);
     if (size)
         msgpack_pack_bin_body (&self->packer, data, size);
+}
+
+void
+sluice_encoder_begin_results (sluice_encoder_t *self, const uint8_t *batch,
+                              const char *worker)
+{
+    s_header (self, 6, SLUICE_MSG_RESULTS, batch);
+    s_pack_bin (self, worker, strlen (worker));
+    s_open_list (self);
 }
 
 void
@@ -255,6 +253,13 @@ sluice_encoder_scalar (sluice_encoder_t *self, int type, const uint8_t *batch,
     s_header (self, 4 + n, type, batch);
     for (size_t i = 0; i < n; i++)
         msgpack_pack_uint64 (&self->packer, args [i]);
+}
+
+void
+sluice_encoder_credit (sluice_encoder_t *self, uint64_t credit, bool reset)
+{
+    uint64_t args [2] = { credit, reset };
+    sluice_encoder_scalar (self, SLUICE_MSG_CREDIT, NULL, 2, args);
 }
 
 uint32_t
@@ -551,13 +556,14 @@ s_result (s_cursor_t *c, sluice_result_t *r)
     return s_bytes (c, &r->input, &r->input_size);
 }
 
-//  Items of PROGRESS (1 uint), RETRY (array of 2), ACK (array of 3).
+//  Items of PROGRESS (1 uint), RETRY and STORED (array of 2), ACK (array
+//  of 3).
 static int
 s_uints (s_cursor_t *c, int type, uint64_t *values)
 {
     if (type == SLUICE_MSG_PROGRESS)
         return s_uint (c, &values [0])? -1: 1;
-    uint32_t want = type == SLUICE_MSG_RETRY? 2: 3;
+    uint32_t want = type == SLUICE_MSG_RETRY || type == SLUICE_MSG_STORED? 2: 3;
     uint32_t n;
     if (s_array (c, &n) || n != want)
         return -1;
@@ -639,7 +645,10 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
         return -1;
     }
     if (s_uint (&c, &version) || version != SLUICE_PROTOCOL) {
-        *reason = "unsupported protocol version";
+        //  the one version a deployed peer is likely to speak gets a
+        //  reason an operator can act on
+        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 2"
+                : "unsupported protocol version";
         return -1;
     }
     if (s_uint (&c, &type) || type < 1 || type > SLUICE_MSG_MAX) {
@@ -760,7 +769,7 @@ int
 sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values)
 {
     if (msg->type != SLUICE_MSG_PROGRESS && msg->type != SLUICE_MSG_ACK
-    &&  msg->type != SLUICE_MSG_RETRY)
+    &&  msg->type != SLUICE_MSG_RETRY && msg->type != SLUICE_MSG_STORED)
         return 0;
     if (msg->next >= msg->count)
         return s_next_end (msg);
@@ -794,7 +803,7 @@ sluice_msg_type_name (int type)
 {
     static const char *names [] = {
         "?", "TASKS", "RESULTS", "CREDIT", "PROGRESS", "BEGIN", "END", "ABANDON",
-        "LOST", "PING", "ACK", "RETRY", "COMPLETE", "PONG", "BYE"
+        "LOST", "PING", "ACK", "RETRY", "COMPLETE", "PONG", "BYE", "STORED"
     };
     return type >= 1 && type <= SLUICE_MSG_MAX? names [type]: "?";
 }

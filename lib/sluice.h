@@ -46,7 +46,7 @@ extern "C" {
 //  Codec: wire messages (see docs/PROTOCOL.md)
 
 #define SLUICE_SIGNATURE 0x51CE   //  first element of every message
-#define SLUICE_PROTOCOL 1         //  protocol version, second element
+#define SLUICE_PROTOCOL 2         //  protocol version, second element
 #define SLUICE_BATCH_SIZE 16      //  batch ids are 16 raw bytes (a UUID)
 
 typedef enum {
@@ -64,7 +64,8 @@ typedef enum {
     SLUICE_MSG_COMPLETE = 12,  //  sink -> ventilator: batch complete
     SLUICE_MSG_PONG = 13,      //  sink -> ventilator: heartbeat reply
     SLUICE_MSG_BYE = 14,       //  ventilator -> sink: completion seen
-    SLUICE_MSG_MAX = 14
+    SLUICE_MSG_STORED = 15,    //  sink -> worker: these results are written
+    SLUICE_MSG_MAX = 15
 } sluice_msg_type_t;
 
 //  Task flags, copied by the worker into the result
@@ -131,11 +132,12 @@ sluice_encoder_t *
 void
     sluice_encoder_destroy (sluice_encoder_t **self_p);
 
-//  Start a list message (TASKS, PROGRESS, LOST, ACK, RETRY). batch may be NULL.
+//  Start a list message (TASKS, PROGRESS, LOST, ACK, RETRY, STORED). batch
+//  may be NULL.
 void
     sluice_encoder_begin (sluice_encoder_t *self, int type, const uint8_t *batch);
 
-//  Start a RESULTS message from the given worker identity.
+//  Start a RESULTS message from the given worker identity (written as bin).
 void
     sluice_encoder_begin_results (sluice_encoder_t *self, const uint8_t *batch,
                                   const char *worker);
@@ -149,7 +151,8 @@ void
 void
     sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *result);
 
-//  Append one list item of unsigned integers (PROGRESS: 1, RETRY: 2, ACK: 3).
+//  Append one list item of unsigned integers (PROGRESS: 1, RETRY: 2,
+//  STORED: 2 = [first, last], ACK: 3).
 void
     sluice_encoder_uints (sluice_encoder_t *self, size_t n, const uint64_t *values);
 
@@ -163,6 +166,12 @@ void
 void
     sluice_encoder_scalar (sluice_encoder_t *self, int type, const uint8_t *batch,
                            size_t n, const uint64_t *args);
+
+//  Encode CREDIT [credit, reset]: the worker's free room, added to what the
+//  ventilator knows (reset false) or replacing it (reset true). CREDIT
+//  [0, false] is the worker's heartbeat.
+void
+    sluice_encoder_credit (sluice_encoder_t *self, uint64_t credit, bool reset);
 
 //  Number of list items appended since begin.
 uint32_t
@@ -201,7 +210,7 @@ int
 int
     sluice_msg_next_result (sluice_msg_t *msg, sluice_result_t *result);
 
-//  Read the next item of PROGRESS/ACK/RETRY into values (up to 3).
+//  Read the next item of PROGRESS/ACK/RETRY/STORED into values (up to 3).
 int
     sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values);
 
@@ -209,6 +218,21 @@ int
 int
     sluice_msg_next_lost (sluice_msg_t *msg, uint64_t *id, uint32_t *attempts,
                           const uint8_t **input, size_t *size);
+
+//  Named scalar arguments of a decoded message; 0 for a message of another
+//  type.
+static inline uint64_t
+    sluice_msg_credit (const sluice_msg_t *msg)         //  CREDIT: tasks granted
+    { return msg->type == SLUICE_MSG_CREDIT? msg->arg [0]: 0; }
+static inline bool
+    sluice_msg_reset (const sluice_msg_t *msg)          //  CREDIT: replaces, not adds
+    { return msg->type == SLUICE_MSG_CREDIT && msg->arg [1] != 0; }
+static inline uint64_t
+    sluice_msg_total (const sluice_msg_t *msg)          //  END, COMPLETE: task count
+    { return msg->type == SLUICE_MSG_END || msg->type == SLUICE_MSG_COMPLETE? msg->arg [0]: 0; }
+static inline uint64_t
+    sluice_msg_low (const sluice_msg_t *msg)            //  PING: ids below are acked
+    { return msg->type == SLUICE_MSG_PING? msg->arg [0]: 0; }
 
 //  Name of a message type or status, for logs ("TASKS", "ok", ...).
 const char *

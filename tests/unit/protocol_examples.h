@@ -49,11 +49,9 @@ t_example_encode (sluice_encoder_t *encoder, int type, size_t *size)
             sluice_encoder_result (encoder, &failed);
             break;
         }
-        case SLUICE_MSG_CREDIT: {
-            uint64_t args [2] = { 256, 0 };
-            sluice_encoder_scalar (encoder, type, NULL, 2, args);
+        case SLUICE_MSG_CREDIT:
+            sluice_encoder_credit (encoder, 256, false);
             break;
-        }
         case SLUICE_MSG_PROGRESS: {
             uint64_t ids [2] = { 1, 2 };
             sluice_encoder_begin (encoder, type, batch);
@@ -101,6 +99,12 @@ t_example_encode (sluice_encoder_t *encoder, int type, size_t *size)
         case SLUICE_MSG_PONG: {
             uint64_t args [2] = { 0, 1 };
             sluice_encoder_scalar (encoder, type, batch, 2, args);
+            break;
+        }
+        case SLUICE_MSG_STORED: {
+            uint64_t range [2] = { 1, 2 };
+            sluice_encoder_begin (encoder, type, batch);
+            sluice_encoder_uints (encoder, 2, range);
             break;
         }
         default:                //  ABANDON, BYE: no arguments

@@ -198,6 +198,11 @@ t_example (int type, size_t *size)
             sluice_encoder_begin (encoder, type, t_batch);
             sluice_encoder_uints (encoder, 2, (uint64_t []) { 7, 2 });
             break;
+        case SLUICE_MSG_STORED:
+            sluice_encoder_begin (encoder, type, t_batch);
+            sluice_encoder_uints (encoder, 2, (uint64_t []) { 1, 300 });
+            sluice_encoder_uints (encoder, 2, (uint64_t []) { 302, 302 });
+            break;
         case SLUICE_MSG_LOST:
             sluice_encoder_begin (encoder, type, t_batch);
             sluice_encoder_lost (encoder, 9, 5, T_LIT ("input"));
@@ -585,8 +590,8 @@ test_accepts_other_encodings (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    //  [0x51ce as uint32, 1 as int8, 1 as int16, batch as str, fixarray list]
-    t_raw (&t, T_LIT ("\x95\xce\x00\x00\x51\xce\xd0\x01\xd1\x00\x01"));
+    //  [0x51ce as uint32, 2 as int8, 1 as int16, batch as str, fixarray list]
+    t_raw (&t, T_LIT ("\x95\xce\x00\x00\x51\xce\xd0\x02\xd1\x00\x01"));
     msgpack_pack_str (&t.pk, SLUICE_BATCH_SIZE);
     msgpack_pack_str_body (&t.pk, t_batch, SLUICE_BATCH_SIZE);
     t_raw (&t, T_LIT ("\x91\x94"));                      //  one task of 4 fields
@@ -621,6 +626,90 @@ test_accepts_other_encodings (void **state)
     t_packer_destroy (&t);
 }
 
+//  STORED (protocol 2): the sink names the ranges of task ids it has
+//  written; each item is [first, last], both inclusive.
+static void
+test_stored_round_trip (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    uint64_t ranges [2][2] = { { 1, 3 }, { 7, 7 } };
+    sluice_encoder_begin (encoder, SLUICE_MSG_STORED, t_batch);
+    sluice_encoder_uints (encoder, 2, ranges [0]);
+    sluice_encoder_uints (encoder, 2, ranges [1]);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    sluice_msg_t msg;
+    t_decode_ok (&msg, data, size);
+    assert_int_equal (msg.type, SLUICE_MSG_STORED);
+    assert_int_equal (msg.count, 2);
+    uint64_t values [3];
+    assert_int_equal (sluice_msg_next_uints (&msg, values), 2);
+    assert_int_equal (values [0], 1);
+    assert_int_equal (values [1], 3);
+    assert_int_equal (sluice_msg_next_uints (&msg, values), 2);
+    assert_int_equal (values [0], 7);
+    assert_int_equal (sluice_msg_next_uints (&msg, values), 0);
+    sluice_encoder_destroy (&encoder);
+    //  a range is a pair: a bare id or a triple is malformed
+    t_packer_t t;
+    t_packer_init (&t);
+    t_header (&t, 5, SLUICE_MSG_STORED, true);
+    t_raw (&t, T_LIT ("\x91\x01"));
+    t_reject_packed (&t, "malformed list item");
+    t_header (&t, 5, SLUICE_MSG_STORED, true);
+    t_raw (&t, T_LIT ("\x91\x93\x01\x02\x03"));
+    t_reject_packed (&t, "malformed list item");
+    t_packer_destroy (&t);
+}
+
+//  CREDIT has a named encoder and accessors; [0, 0] is the heartbeat.
+static void
+test_credit_encoder_and_accessors (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    sluice_encoder_credit (encoder, 300, true);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    sluice_msg_t msg;
+    t_decode_ok (&msg, data, size);
+    assert_int_equal (sluice_msg_credit (&msg), 300);
+    assert_true (sluice_msg_reset (&msg));
+    assert_int_equal (sluice_msg_total (&msg), 0);      //  not an END
+    sluice_encoder_credit (encoder, 0, false);
+    data = sluice_encoder_data (encoder, &size);
+    t_decode_ok (&msg, data, size);
+    assert_int_equal (sluice_msg_credit (&msg), 0);
+    assert_false (sluice_msg_reset (&msg));
+    sluice_encoder_destroy (&encoder);
+}
+
+//  A protocol-1 peer is named as such in the reason, so the log says why.
+static void
+test_rejects_protocol_1_by_name (void **state)
+{
+    (void) state;
+    t_reject_because (T_LIT ("\x94\xcd\x51\xce\x01\x0e\xc4\x10" "0123456789abcdef"),
+                      "peer speaks sluice protocol 1");
+}
+
+//  The worker identity of RESULTS is written as bin, as every byte field.
+static void
+test_results_identity_is_bin (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    sluice_encoder_begin_results (encoder, t_batch, "h:1");
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    //  96 cd 51 ce 02 02 c4 10 <16 bytes> c4 03 'h' ':' '1'
+    assert_int_equal (data [24], 0xc4);
+    assert_int_equal (data [25], 3);
+    assert_memory_equal (data + 26, "h:1", 3);
+    sluice_encoder_destroy (&encoder);
+}
+
 static void
 test_names (void **state)
 {
@@ -628,7 +717,8 @@ test_names (void **state)
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_TASKS), "TASKS");
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_BYE), "BYE");
     assert_string_equal (sluice_msg_type_name (0), "?");
-    assert_string_equal (sluice_msg_type_name (15), "?");
+    assert_string_equal (sluice_msg_type_name (SLUICE_MSG_STORED), "STORED");
+    assert_string_equal (sluice_msg_type_name (16), "?");
     assert_string_equal (sluice_msg_type_name (-1), "?");
     assert_string_equal (sluice_status_name (SLUICE_STATUS_OK), "ok");
     assert_string_equal (sluice_status_name (SLUICE_STATUS_TIMEOUT), "timeout");
@@ -673,11 +763,11 @@ test_rejects_short_arrays (void **state)
     (void) state;
     t_reject_because (T_LIT ("\x90"), "not a sluice message");
     t_reject_because (T_LIT ("\x91\xcd\x51\xce"), "not a sluice message");
-    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x01"), "not a sluice message");
-    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x01\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x02"), "not a sluice message");
+    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x02\x0e"), "not a sluice message");
     //  array16 and array32 headers with too few elements
-    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x01\x0e"), "not a sluice message");
-    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x01"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x02\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x02"), "not a sluice message");
 }
 
 static void
@@ -691,7 +781,7 @@ test_rejects_wrong_signature (void **state)
     for (size_t i = 0; i < 5; i++) {
         msgpack_pack_array (&t.pk, 4);
         msgpack_pack_uint64 (&t.pk, signatures [i]);
-        msgpack_pack_uint8 (&t.pk, 1);
+        msgpack_pack_uint8 (&t.pk, SLUICE_PROTOCOL);
         msgpack_pack_uint8 (&t.pk, SLUICE_MSG_BYE);
         t_bin (&t, t_batch, SLUICE_BATCH_SIZE);
         t_reject_packed (&t, "signature");
@@ -712,14 +802,14 @@ test_rejects_wrong_version (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int versions [] = { 0, 2, 255, -1 };
-    for (size_t i = 0; i < 4; i++) {
+    int versions [] = { 0, 1, 3, 255, -1 };
+    for (size_t i = 0; i < 5; i++) {
         msgpack_pack_array (&t.pk, 4);
         msgpack_pack_uint16 (&t.pk, SLUICE_SIGNATURE);
         msgpack_pack_int (&t.pk, versions [i]);
         msgpack_pack_uint8 (&t.pk, SLUICE_MSG_BYE);
         t_bin (&t, t_batch, SLUICE_BATCH_SIZE);
-        t_reject_packed (&t, "version");
+        t_reject_packed (&t, "protocol");
     }
     t_packer_destroy (&t);
 }
@@ -730,13 +820,13 @@ test_rejects_unknown_types (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int types [] = { 0, 15, 16, 127, 255, 65536, -1 };
+    int types [] = { 0, 16, 17, 127, 255, 65536, -1 };
     for (size_t i = 0; i < sizeof types / sizeof types [0]; i++) {
         t_header (&t, 4, types [i], true);
         t_reject_packed (&t, "unknown message type");
     }
     //  the type as a string
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x01\xa1\x0e\xc0"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\xa1\x0e\xc0"));
     t_reject_packed (&t, "unknown message type");
     t_packer_destroy (&t);
 }
@@ -752,17 +842,17 @@ test_rejects_bad_batch (void **state)
     for (size_t i = 0; i < 5; i++) {
         msgpack_pack_array (&t.pk, 4);
         msgpack_pack_uint16 (&t.pk, SLUICE_SIGNATURE);
-        msgpack_pack_uint8 (&t.pk, 1);
+        msgpack_pack_uint8 (&t.pk, SLUICE_PROTOCOL);
         msgpack_pack_uint8 (&t.pk, SLUICE_MSG_BYE);
         t_bin (&t, bytes, lengths [i]);
         t_reject_packed (&t, "batch");
     }
     //  the batch as an integer, a bool, an array
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x01\x0e\x05"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\x05"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x01\x0e\xc3"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\xc3"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x01\x0e\x90"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\x90"));
     t_reject_packed (&t, "batch");
     t_packer_destroy (&t);
 }
@@ -823,8 +913,8 @@ test_rejects_wrong_field_count (void **state)
     }
     //  list types without their list, and with an extra field
     int lists [] = { SLUICE_MSG_TASKS, SLUICE_MSG_PROGRESS, SLUICE_MSG_LOST,
-                     SLUICE_MSG_ACK, SLUICE_MSG_RETRY };
-    for (size_t i = 0; i < 5; i++) {
+                     SLUICE_MSG_ACK, SLUICE_MSG_RETRY, SLUICE_MSG_STORED };
+    for (size_t i = 0; i < 6; i++) {
         t_header (&t, 4, lists [i], true);
         t_reject_packed (&t, "wrong number of fields");
         t_header (&t, 6, lists [i], true);
@@ -1092,7 +1182,7 @@ test_rejects_huge_claimed_lengths (void **state)
         t_reject_packed (&t, "malformed list item");
     }
     //  the batch claims 4 GiB
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x01\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
     t_reject_packed (&t, "batch");
     //  the worker identity claims 4 GiB
     t_header (&t, 6, SLUICE_MSG_RESULTS, true);
@@ -1362,6 +1452,10 @@ main (void)
         cmocka_unit_test (test_encoder_reuse),
         cmocka_unit_test (test_accepts_other_encodings),
         cmocka_unit_test (test_names),
+        cmocka_unit_test (test_stored_round_trip),
+        cmocka_unit_test (test_credit_encoder_and_accessors),
+        cmocka_unit_test (test_rejects_protocol_1_by_name),
+        cmocka_unit_test (test_results_identity_is_bin),
         cmocka_unit_test (test_rejects_empty_buffer),
         cmocka_unit_test (test_rejects_non_arrays),
         cmocka_unit_test (test_rejects_short_arrays),

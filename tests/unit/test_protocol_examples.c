@@ -88,7 +88,7 @@ test_tasks_example_bytes (void **state)
     static const uint8_t expected [] = {
         0x95,                               //  array of 5
         0xcd, 0x51, 0xce,                   //  signature 0x51CE (uint16)
-        0x01,                               //  version 1
+        0x02,                               //  version 2
         0x01,                               //  type 1 = TASKS
         0xc4, 0x10,                         //  batch: bin 8, 16 bytes
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -112,13 +112,13 @@ test_credit_and_ack_example_bytes (void **state)
 {
     (void) state;
     static const uint8_t credit [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x01, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x02, 0x03,     //  CREDIT
         0xc0,                                   //  no batch
         0xcd, 0x01, 0x00,                       //  credit 256
         0x00                                    //  reset 0 (incremental)
     };
     static const uint8_t ack [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x01, 0x0a,     //  ACK
+        0x95, 0xcd, 0x51, 0xce, 0x02, 0x0a,     //  ACK
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -134,6 +134,35 @@ test_credit_and_ack_example_bytes (void **state)
     data = t_example_encode (encoder, SLUICE_MSG_ACK, &size);
     assert_int_equal (size, sizeof ack);
     assert_memory_equal (data, ack, sizeof ack);
+    sluice_encoder_destroy (&encoder);
+}
+
+//  STORED, new in protocol 2, and the worker's heartbeat CREDIT [0, 0].
+static void
+test_stored_and_heartbeat_bytes (void **state)
+{
+    (void) state;
+    static const uint8_t stored [] = {
+        0x95, 0xcd, 0x51, 0xce, 0x02, 0x0f,     //  STORED
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0xdd, 0x00, 0x00, 0x00, 0x01,           //  1 range
+        0x92, 0x01, 0x02                        //  [first 1, last 2]
+    };
+    static const uint8_t heartbeat [] = {
+        0x96, 0xcd, 0x51, 0xce, 0x02, 0x03,     //  CREDIT
+        0xc0, 0x00, 0x00                        //  no batch, [0, 0]
+    };
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    size_t size;
+    const uint8_t *data = t_example_encode (encoder, SLUICE_MSG_STORED, &size);
+    assert_int_equal (size, sizeof stored);
+    assert_memory_equal (data, stored, sizeof stored);
+    sluice_encoder_credit (encoder, 0, false);
+    data = sluice_encoder_data (encoder, &size);
+    assert_int_equal (size, sizeof heartbeat);
+    assert_memory_equal (data, heartbeat, sizeof heartbeat);
     sluice_encoder_destroy (&encoder);
 }
 
@@ -164,7 +193,7 @@ test_doc_shows_every_example (void **state)
     char *doc = t_read_doc ();
     if (!doc)
         fail_msg ("docs/PROTOCOL.md not found (set SLUICE_PROTOCOL_DOC)");
-    assert_non_null (strstr (doc, "sluice protocol 1"));
+    assert_non_null (strstr (doc, "sluice protocol 2"));
     sluice_encoder_t *encoder = sluice_encoder_new ();
     for (int type = 1; type <= SLUICE_MSG_MAX; type++) {
         size_t size;
@@ -211,6 +240,7 @@ main (int argc, char *argv [])
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_tasks_example_bytes),
         cmocka_unit_test (test_credit_and_ack_example_bytes),
+        cmocka_unit_test (test_stored_and_heartbeat_bytes),
         cmocka_unit_test (test_examples_decode),
         cmocka_unit_test (test_doc_shows_every_example),
     };
