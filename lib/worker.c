@@ -1,39 +1,51 @@
 /*  =========================================================================
-    worker.c - the worker core: credit, progress, outbox, job queue, sockets
+    worker.c - the worker core: credit, progress, the results hold, sockets
 
     Flow control is by credit: the worker tells the ventilator how many
-    tasks it will accept (free slots plus --prefetch) and the ventilator
+    tasks it will accept (free slots plus prefetch) and the ventilator
     never sends more, so a late joiner or a fast worker beside a slow one
     gets its share and nothing queues without bound. A slot is released
-    only when its result has left for the sink, so a slow sink stops the
-    worker taking tasks. While a task runs the worker reports it in
-    progress, and the ventilator renews its lease.
+    when its result has left for the sink, so a slow sink stops the worker
+    taking tasks. While a task runs the worker reports it in progress, and
+    the ventilator renews its lease.
 
-    Nothing here blocks. Results the sink cannot take yet wait in the
-    outbox, a queue of packed RESULTS messages; they still hold their
-    slots, so the outbox is bounded by the credit granted, and no credit
-    is granted while it holds more than half the capacity. The results
-    socket has ZMQ_IMMEDIATE, so with no sink connected results stay in
-    our outbox (counted, and reported if we must leave without them)
-    rather than in a libzmq pipe.
+    The results hold (protocol 2). A result is kept, packed in its RESULTS
+    message, from the moment it is answered until the sink says STORED for
+    it: a connection that dies with results in its libzmq pipe loses
+    nothing, because everything not STORED is sent again at once when the
+    results socket completes a new handshake (socket monitor), and again
+    if not STORED within S_RESEND_MS of its last send. The sink's duplicate
+    filter makes a re-send harmless. PROGRESS lists held results too, so
+    the ventilator renews their leases while the sink is out of reach: no
+    task runs twice for an outage between a live worker and the sink. The
+    hold is bounded (S_HOLD_RESULTS results, S_HOLD_BYTES bytes); while it
+    is full no credit is granted. The results DEALER has ZMQ_IMMEDIATE, so
+    with no sink connected nothing queues in libzmq at all.
+
+    Nothing here blocks. Warnings come from the two sockets' monitors: no
+    ventilator, or no sink, for S_WARN_MS (with the reason: refused, no
+    answer, cannot resolve host), and a handshake that failed (a peer that
+    is not what the socket expects), each once per episode.
 
     Stopping (sluice_worker_run): the first SIGTERM/SIGINT drains, and the
-    worker leaves once every result has left, at the end of --grace, or
-    S_LINGER_MS after the last task in hand was answered if the sink takes
-    nothing (what libzmq's linger used to allow); a second signal leaves
-    at once. Leaving with results unsent logs how many.
+    worker leaves once every result is STORED, at the end of --grace, or
+    S_LINGER_MS after the last task in hand was answered if the sink stores
+    nothing; a second signal leaves at once. Leaving with results not
+    stored logs how many.
 
     Embedding: sluice_worker_fd is an epoll fd holding the ZMQ_FD of both
-    sockets and an eventfd; service reads ZMQ_EVENTS until it shows no
-    POLLIN (ZMQ_FD is edge-triggered) and sets the eventfd for work no
-    socket will signal. The runners for --exec and --coproc live in
-    worker_exec.c and worker_coproc.c and use only that API.
+    sockets and of their monitors, and an eventfd; service reads ZMQ_EVENTS
+    until it shows no POLLIN (ZMQ_FD is edge-triggered) and sets the
+    eventfd for work no socket will signal. The runners for --exec and
+    --coproc live in worker_exec.c and worker_coproc.c and use only that API.
     =========================================================================
 */
 
 #include "private.h"
+#include "monitor.h"
 #include "worker_core.h"
 
+#include <math.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -41,12 +53,18 @@
 
 #define S_PROGRESS_MS 250           //  progress report period: well under
                                     //  the shortest useful lease (--timeout)
+#define S_HEARTBEAT_MS 250          //  CREDIT [0, 0] when nothing else went
 #define S_RESYNC_MS 1000            //  idle time before re-announcing credit
 #define S_FLUSH_TASKS 256           //  results packed per message at most
 #define S_FLUSH_BYTES (256 * 1024)
 #define S_SERVICE_ROUNDS 64         //  socket rounds per service call at most
 #define S_RESULTS_HWM 1000          //  messages libzmq holds per connected sink
-#define S_LINGER_MS 5000            //  stopping: time results wait for a sink
+#define S_LINGER_MS 5000            //  stopping: time results wait for STORED
+#define S_RESEND_MS 5000            //  re-send what is not STORED this long
+#define S_HOLD_RESULTS 65536        //  results held until STORED, at most
+#define S_HOLD_BYTES (128 << 20)    //  and their bytes (one larger message still fits)
+#define S_WARN_MS 5000              //  a peer missing this long is worth a warning
+#define S_RTT_MAX_MS 1000           //  a longer credit-to-tasks wait is no round trip
 
 struct _sluice_job_t {
     sluice_job_t *next;         //  in the queue or free list
@@ -61,49 +79,82 @@ struct _sluice_job_t {
     int64_t received_us;        //  when it arrived, 0 when the job is free
 };
 
-//  A packed RESULTS message waiting for the sink.
+//  A packed RESULTS message, held from its packing until STORED covers
+//  every result in it.
 typedef struct _s_packed_t s_packed_t;
 struct _s_packed_t {
     s_packed_t *next;
-    zmq_msg_t msg;
-    uint64_t count;             //  results (and slots) it holds
+    zmq_msg_t msg;              //  the message; copies of it are sent
+    uint8_t batch [SLUICE_BATCH_SIZE];
+    uint64_t *ids;              //  its results' task ids, 0 once STORED
+    uint32_t count;             //  results (and, until sent, slots) it holds
+    uint32_t left;              //  results not yet STORED
+    uint64_t min_id, max_id;    //  range of ids, to skip it quickly
+    int64_t packed_ms;          //  when it was packed
+    int64_t sent_ms;            //  last send; 0 never sent; 1 due at once
 };
 
-//  The results outbox: results being packed into one message, then the
-//  packed messages the sink has not taken yet, oldest first.
+//  The results outbox and hold: results being packed into one message,
+//  then every packed message not yet fully STORED, in packing order. The
+//  messages never sent are a suffix of the list, from first_unsent.
 typedef struct {
     sluice_encoder_t *encoder;  //  results being packed
     uint8_t batch [SLUICE_BATCH_SIZE];  //  their batch
     size_t bytes;               //  their size, roughly
-    s_packed_t *head;           //  packed messages waiting for the sink
+    uint64_t *ids;              //  their ids (S_FLUSH_TASKS)
+    s_packed_t *head;           //  held messages, oldest first
     s_packed_t *tail;
-    uint64_t unsent;            //  results in the outbox, packed or not
+    s_packed_t *first_unsent;   //  first message never sent, or NULL
+    uint64_t unsent;            //  results never sent, packed or not
+    uint64_t results;           //  results held (not STORED), packed or not
+    uint64_t held_bytes;        //  bytes of the held messages
+    int64_t next_resend_ms;     //  earliest re-send due
+    uint64_t sent;              //  results sent once (summary)
+    uint64_t resent;            //  results sent again
+    uint64_t stored;            //  results STORED
 } s_outbox_t;
+
+//  A socket's monitor and the warnings it drives.
+typedef struct {
+    sluice_monitor_t *monitor;  //  connection events of the socket
+    const char *what;           //  "ventilator" or "sink": the peer expected
+    char endpoint [256];        //  endpoints as configured, for messages
+    bool warned_down;           //  warned for the current outage
+    bool warned_handshake;      //  warned of a failed handshake since the last success
+    int64_t reached_ms;         //  last completed handshake
+} s_watch_t;
 
 struct _sluice_worker_t {
     const sluice_config_t *config;
     zsock_t *tasks;             //  DEALER to the ventilator
-    zsock_t *results;           //  PUSH to the sink
+    zsock_t *results;           //  DEALER to the sink
     void *tasks_handle;
     void *results_handle;
-    int epoll_fd;               //  sluice_worker_fd: both ZMQ_FDs and wakeup
+    s_watch_t tasks_watch;      //  the tasks socket's monitor
+    s_watch_t results_watch;    //  the results socket's monitor
+    int epoll_fd;               //  sluice_worker_fd: ZMQ_FDs and wakeup
     int wakeup_fd;              //  eventfd: work that no socket signals
     bool woken;                 //  wakeup_fd is set
     sluice_encoder_t *control;  //  credit and progress messages
-    s_outbox_t outbox;          //  results the sink has not taken yet
+    s_outbox_t outbox;          //  results the sink has not STORED yet
+    char routing_id [256];      //  host:pid:N of the tasks DEALER
     //  credit
     sluice_credit_plan_t plan;  //  capacity (may adapt), pool, adaptive
     int64_t rate_ms;            //  start of the current rate interval
     uint64_t rate_done;         //  tasks done at its start
+    double rate;                //  EWMA of completions per second
+    double rtt_ms;              //  EWMA of credit-to-tasks round trips
+    int64_t credit_sent_us;     //  a CREDIT awaiting its first TASKS, 0 if none
     uint64_t held;              //  received, not yet answered and sent
     uint64_t promised;          //  credit granted, tasks not yet arrived
     bool draining;              //  SIGTERM: take no more
     int64_t grace_end;          //  when draining must end, ms
     bool abandoned;             //  stopped with results unsent: no linger
-    int64_t linger_from;        //  draining, all answered, results unsent since
+    int64_t linger_from;        //  draining, all answered, results not stored since
     sig_atomic_t signals_seen;  //  stop signals turn has seen
     int64_t last_task_ms;       //  when a task last arrived
     int64_t last_resync_ms;
+    int64_t last_control_ms;    //  when anything last went to the ventilator
     int64_t next_progress;
     //  jobs
     sluice_job_t *jobs;         //  pool of plan.pool jobs
@@ -111,7 +162,7 @@ struct _sluice_worker_t {
     sluice_job_t *queue_head;   //  received, not yet taken
     sluice_job_t *queue_tail;
     //  counts
-    uint64_t done;
+    uint64_t done;              //  tasks answered
     uint64_t dropped;
     sluice_ratelimit_t limit;
 };
@@ -122,9 +173,11 @@ struct _sluice_worker_t {
 sluice_credit_plan_t
 sluice_worker_credit_plan (sluice_mode_t mode, unsigned jobs, size_t prefetch)
 {
-    sluice_credit_plan_t plan = { 0, 0, false };
-    plan.adaptive = prefetch == SIZE_MAX && mode == SLUICE_MODE_COPROC;
-    if (prefetch == SIZE_MAX)
+    sluice_credit_plan_t plan = { 0, 0, false, false };
+    bool automatic = prefetch == SIZE_MAX;
+    plan.adaptive = automatic && mode == SLUICE_MODE_COPROC;
+    plan.latency = automatic && mode != SLUICE_MODE_ECHO;
+    if (automatic)
         prefetch = mode == SLUICE_MODE_ECHO? 8192
                  : mode == SLUICE_MODE_COPROC? (size_t) jobs * SLUICE_COPROC_MAX_DEPTH: 0;
     plan.capacity = (mode == SLUICE_MODE_ECHO? 0: jobs) + prefetch;
@@ -133,6 +186,9 @@ sluice_worker_credit_plan (sluice_mode_t mode, unsigned jobs, size_t prefetch)
     plan.pool = plan.capacity;
     if (plan.adaptive)
         plan.capacity = (uint64_t) jobs * 4;
+    //  room for the largest prefetch the round trip may ask for
+    if (plan.latency && mode == SLUICE_MODE_EXEC)
+        plan.pool = plan.capacity + SLUICE_PREFETCH_MAX;
     return plan;
 }
 
@@ -146,12 +202,30 @@ sluice_worker_credit_adapt (uint64_t done, int64_t elapsed_ms, unsigned jobs, ui
     return want < floor? floor: want > pool? pool: want;
 }
 
+uint64_t
+sluice_worker_prefetch (double rate, double rtt_ms)
+{
+    //  twice the tasks that complete during one round trip, rounded to the
+    //  nearest: on loopback (rtt well under a millisecond) that is 0, so a
+    //  slow worker does not hoard; across a 20 ms link at 100 tasks/s, 4
+    if (!(rate > 0) || !(rtt_ms > 0))
+        return 0;
+    double want = floor (rate * rtt_ms / 1000.0 * 2 + 0.5);
+    return want >= SLUICE_PREFETCH_MAX? SLUICE_PREFETCH_MAX: (uint64_t) want;
+}
+
+double
+sluice_worker_ewma (double old, double sample, double weight)
+{
+    return old > 0? old + (sample - old) * weight: sample;
+}
+
 sluice_credit_t
 sluice_worker_credit (const sluice_credit_state_t *state)
 {
     sluice_credit_t none = { 0, false };
     uint64_t bound = state->capacity / 2? state->capacity / 2: 1;
-    if (state->draining || state->unsent > bound)
+    if (state->draining || state->hold_full || state->unsent > bound)
         return none;
     uint64_t used = state->held + state->promised;
     uint64_t room = used < state->capacity? state->capacity - used: 0;
@@ -164,9 +238,18 @@ sluice_worker_credit (const sluice_credit_state_t *state)
 }
 
 //  --------------------------------------------------------------------------
-//  Results outbox
+//  Results outbox and hold
 
-//  Close the results being packed into a message at the outbox's tail.
+//  Create the outbox's encoder and id buffer.
+static void
+s_outbox_init (s_outbox_t *self)
+{
+    self->encoder = sluice_encoder_new ();
+    self->ids = (uint64_t *) calloc (S_FLUSH_TASKS, sizeof (uint64_t));
+    assert (self->ids);
+}
+
+//  Close the results being packed into a held message at the tail.
 static void
 s_outbox_close (s_outbox_t *self)
 {
@@ -177,35 +260,158 @@ s_outbox_close (s_outbox_t *self)
     assert (packed);
     int rc = sluice_encoder_take (self->encoder, &packed->msg);
     assert (rc == 0);
-    packed->count = count;
+    memcpy (packed->batch, self->batch, SLUICE_BATCH_SIZE);
+    packed->ids = (uint64_t *) malloc (count * sizeof (uint64_t));
+    assert (packed->ids);
+    memcpy (packed->ids, self->ids, count * sizeof (uint64_t));
+    packed->count = packed->left = count;
+    packed->min_id = UINT64_MAX;
+    for (uint32_t i = 0; i < count; i++) {
+        if (packed->ids [i] < packed->min_id)
+            packed->min_id = packed->ids [i];
+        if (packed->ids [i] > packed->max_id)
+            packed->max_id = packed->ids [i];
+    }
+    packed->packed_ms = sluice_now_ms ();
+    self->held_bytes += zmq_msg_size (&packed->msg);
     if (self->tail)
         self->tail->next = packed;
     else
         self->head = packed;
     self->tail = packed;
+    if (!self->first_unsent)
+        self->first_unsent = packed;
     sluice_encoder_begin_results (self->encoder, self->batch, sluice_identity ());
     self->bytes = 0;
 }
 
-//  Hand packed messages to libzmq while it takes them. Returns the number
-//  of results sent (each frees a slot).
+//  Send one held message (a copy: the original stays until STORED).
+//  Returns 0, or -1 if libzmq cannot take it now.
+static int
+s_outbox_send_one (s_packed_t *packed, void *socket, int64_t now)
+{
+    zmq_msg_t copy;
+    zmq_msg_init (&copy);
+    if (zmq_msg_copy (&copy, &packed->msg) || zmq_msg_send (&copy, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&copy);
+        return -1;
+    }
+    packed->sent_ms = now;
+    return 0;
+}
+
+//  Send again every held message that was sent and is due: marked for
+//  re-send (a new handshake) or not STORED within S_RESEND_MS.
+static void
+s_outbox_resend (s_outbox_t *self, void *socket, int64_t now)
+{
+    if (now < self->next_resend_ms)
+        return;
+    self->next_resend_ms = INT64_MAX;
+    for (s_packed_t *packed = self->head; packed && packed != self->first_unsent;
+         packed = packed->next) {
+        int64_t due = packed->sent_ms == 1? 0: packed->sent_ms + S_RESEND_MS;
+        if (due <= now) {
+            if (s_outbox_send_one (packed, socket, now)) {
+                self->next_resend_ms = now;     //  try again next round
+                return;
+            }
+            self->resent += packed->left;
+            due = now + S_RESEND_MS;
+        }
+        if (due < self->next_resend_ms)
+            self->next_resend_ms = due;
+    }
+}
+
+//  Hand new messages, then due re-sends, to libzmq while it takes them.
+//  Returns the number of results sent for the first time (each frees a
+//  slot).
 static uint64_t
 s_outbox_send (s_outbox_t *self, void *socket)
 {
+    int64_t now = sluice_now_ms ();
     uint64_t sent = 0;
-    while (self->head) {
-        s_packed_t *packed = self->head;
-        if (zmq_msg_send (&packed->msg, socket, ZMQ_DONTWAIT) < 0)
+    while (self->first_unsent) {
+        s_packed_t *packed = self->first_unsent;
+        if (s_outbox_send_one (packed, socket, now))
             break;
-        self->head = packed->next;
-        if (!self->head)
-            self->tail = NULL;
         sent += packed->count;
-        zmq_msg_close (&packed->msg);
-        free (packed);
+        self->first_unsent = packed->next;
+        if (now + S_RESEND_MS < self->next_resend_ms)
+            self->next_resend_ms = now + S_RESEND_MS;
     }
     self->unsent -= sent;
+    self->sent += sent;
+    s_outbox_resend (self, socket, now);
     return sent;
+}
+
+//  A new handshake on the results socket: whatever was sent and is not
+//  STORED may have died with the old connection; send it all again now.
+static void
+s_outbox_resend_all (s_outbox_t *self)
+{
+    for (s_packed_t *packed = self->head; packed && packed != self->first_unsent;
+         packed = packed->next)
+        packed->sent_ms = 1;
+    self->next_resend_ms = 0;
+}
+
+//  Unlink and free a held message (prev is the one before it, or NULL).
+static void
+s_outbox_unlink (s_outbox_t *self, s_packed_t *prev, s_packed_t *packed)
+{
+    if (prev)
+        prev->next = packed->next;
+    else
+        self->head = packed->next;
+    if (self->tail == packed)
+        self->tail = prev;
+    if (self->first_unsent == packed)
+        self->first_unsent = packed->next;
+    self->held_bytes -= zmq_msg_size (&packed->msg);
+    zmq_msg_close (&packed->msg);
+    free (packed->ids);
+    free (packed);
+}
+
+//  STORED [first, last] of a batch: forget those results. Returns the
+//  slots freed (results STORED before they were ever sent: a duplicate of
+//  a result the sink already had).
+static uint64_t
+s_outbox_stored (s_outbox_t *self, const uint8_t *batch, uint64_t first, uint64_t last)
+{
+    uint64_t freed = 0;
+    bool unsent = false;
+    s_packed_t *prev = NULL, *packed = self->head;
+    while (packed) {
+        s_packed_t *next = packed->next;
+        if (packed == self->first_unsent)
+            unsent = true;
+        if (packed->max_id >= first && packed->min_id <= last
+        &&  memcmp (packed->batch, batch, SLUICE_BATCH_SIZE) == 0) {
+            for (uint32_t i = 0; i < packed->count; i++)
+                if (packed->ids [i] >= first && packed->ids [i] <= last) {
+                    packed->ids [i] = 0;
+                    packed->left--;
+                    self->results--;
+                    self->stored++;
+                }
+            if (packed->left == 0) {
+                if (unsent) {
+                    freed += packed->count;
+                    self->unsent -= packed->count;
+                }
+                s_outbox_unlink (self, prev, packed);
+                packed = next;
+                continue;
+            }
+        }
+        prev = packed;
+        packed = next;
+    }
+    return freed;
 }
 
 //  Add one result to the outbox; closes the message being packed first
@@ -219,24 +425,31 @@ s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *res
         s_outbox_close (self);
         memcpy (self->batch, batch, SLUICE_BATCH_SIZE);
         sluice_encoder_begin_results (self->encoder, batch, sluice_identity ());
+        count = 0;
     }
     sluice_encoder_result (self->encoder, result);
+    self->ids [count] = result->id;
     self->bytes += result->output_size + result->input_size + 32;
     self->unsent++;
+    self->results++;
+}
+
+//  True while the hold is full: no more credit until STORED frees it.
+static bool
+s_outbox_full (const s_outbox_t *self)
+{
+    return self->results >= S_HOLD_RESULTS || self->held_bytes >= S_HOLD_BYTES;
 }
 
 //  Drop everything in the outbox and its encoder.
 static void
 s_outbox_purge (s_outbox_t *self)
 {
-    while (self->head) {
-        s_packed_t *packed = self->head;
-        self->head = packed->next;
-        zmq_msg_close (&packed->msg);
-        free (packed);
-    }
-    self->tail = NULL;
+    while (self->head)
+        s_outbox_unlink (self, NULL, self->head);
     sluice_encoder_destroy (&self->encoder);
+    free (self->ids);
+    self->ids = NULL;
 }
 
 //  A task is answered: its result joins the outbox.
@@ -250,14 +463,50 @@ s_answered (sluice_worker_t *self, const uint8_t *batch, const sluice_result_t *
 //  --------------------------------------------------------------------------
 //  Construction
 
-//  The results socket: like sluice_socket_new, plus ZMQ_IMMEDIATE (set
-//  before connecting, where it takes effect), so that nothing queues in
-//  libzmq for a sink that is not there. Returns NULL with err on failure.
-static zsock_t *
-s_results_socket (const sluice_config_t *config, char *err, size_t errlen)
+//  Write a normalized endpoint list without its @ and > markers.
+static void
+s_endpoint_text (const char *endpoints, char *buf, size_t buflen)
 {
-    return sluice_socket_open (ZMQ_PUSH, config, config->results, S_RESULTS_HWM,
-                               SLUICE_SOCKET_IMMEDIATE, err, errlen);
+    size_t used = 0;
+    for (const char *p = endpoints; *p && used + 1 < buflen; p++) {
+        bool marker = (*p == '@' || *p == '>') && (p == endpoints || p [-1] == ',');
+        if (!marker)
+            buf [used++] = *p;
+    }
+    buf [used] = 0;
+}
+
+//  Create one of the worker's DEALERs: the shared options, a routing id
+//  host:pid:N, a monitor started before the connects (to see every
+//  event), then attach. Returns the socket, or NULL with err.
+static zsock_t *
+s_socket_new (sluice_worker_t *self, const char *endpoints, int hwm, bool immediate,
+              s_watch_t *watch, char *routing_id, size_t idlen, char *err, size_t errlen)
+{
+    static int s_sockets;       //  sockets this process has made (N)
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    if (!sock) {
+        snprintf (err, errlen, "cannot create socket: %s", zmq_strerror (errno));
+        return NULL;
+    }
+    sluice_socket_setup (sock, self->config);
+    void *handle = zsock_resolve (sock);
+    zmq_setsockopt (handle, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    //  must precede the connects: queue nothing for a peer not connected
+    if (immediate)
+        zmq_setsockopt (handle, ZMQ_IMMEDIATE, &(int) { 1 }, sizeof (int));
+    snprintf (routing_id, idlen, "%s:%d", sluice_identity (), ++s_sockets);
+    zmq_setsockopt (handle, ZMQ_ROUTING_ID, routing_id, strlen (routing_id));
+    s_endpoint_text (endpoints, watch->endpoint, sizeof watch->endpoint);
+    watch->monitor = sluice_monitor_new (handle, err, errlen);
+    if (!watch->monitor || sluice_attach (sock, endpoints, err, errlen)) {
+        sluice_monitor_destroy (&watch->monitor);
+        sluice_set_linger (sock, 0);
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    return sock;
 }
 
 //  Allocate the job pool, all jobs free.
@@ -292,6 +541,8 @@ s_epoll_new (sluice_worker_t *self, char *err, size_t errlen)
     self->wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (self->epoll_fd < 0 || self->wakeup_fd < 0
     ||  s_epoll_add (self->epoll_fd, tasks_fd) || s_epoll_add (self->epoll_fd, results_fd)
+    ||  s_epoll_add (self->epoll_fd, sluice_monitor_fd (self->tasks_watch.monitor))
+    ||  s_epoll_add (self->epoll_fd, sluice_monitor_fd (self->results_watch.monitor))
     ||  s_epoll_add (self->epoll_fd, self->wakeup_fd)) {
         snprintf (err, errlen, "cannot create the worker's epoll set: %s", strerror (errno));
         return -1;
@@ -311,10 +562,18 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     self->plan = sluice_worker_credit_plan (config->mode, config->jobs, config->prefetch);
     s_jobs_new (self);
     self->control = sluice_encoder_new ();
-    self->outbox.encoder = sluice_encoder_new ();
-    //  credit bounds what arrives; results wait in our outbox, not in libzmq
-    self->tasks = sluice_socket_new (ZMQ_DEALER, config, config->tasks, 1000, err, errlen);
-    self->results = self->tasks? s_results_socket (config, err, errlen): NULL;
+    s_outbox_init (&self->outbox);
+    self->tasks_watch.what = "ventilator";
+    self->results_watch.what = "sink";
+    //  credit bounds what arrives; results wait in our hold, not in libzmq
+    char results_id [256];
+    self->tasks = s_socket_new (self, config->tasks, 1000, false, &self->tasks_watch,
+                                self->routing_id, sizeof self->routing_id, err, errlen);
+    self->results = self->tasks
+                  ? s_socket_new (self, config->results, S_RESULTS_HWM, true,
+                                  &self->results_watch, results_id, sizeof results_id,
+                                  err, errlen)
+                  : NULL;
     if (!self->results) {
         sluice_worker_destroy (&self);
         return NULL;
@@ -325,8 +584,10 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
         sluice_worker_destroy (&self);
         return NULL;
     }
+    sluice_debug ("tasks routing id %s, results routing id %s", self->routing_id, results_id);
     self->last_task_ms = sluice_now_ms ();
     self->next_progress = self->last_task_ms + S_PROGRESS_MS;
+    self->outbox.next_resend_ms = INT64_MAX;
     return self;
 }
 
@@ -336,13 +597,15 @@ sluice_worker_destroy (sluice_worker_t **self_p)
     assert (self_p);
     if (*self_p) {
         sluice_worker_t *self = *self_p;
-        //  results must leave (unless the sink is gone for good, or we
-        //  were told to stop without them); credit and progress are
-        //  worthless once we stop
+        //  results already sent may still be in libzmq's pipe: let them
+        //  leave (unless the sink is gone for good, or we were told to
+        //  stop without them); credit and progress are worthless once we stop
         if (self->tasks)
             sluice_set_linger (self->tasks, 0);
         if (self->results)
             sluice_set_linger (self->results, self->abandoned? 0: S_LINGER_MS);
+        sluice_monitor_destroy (&self->tasks_watch.monitor);
+        sluice_monitor_destroy (&self->results_watch.monitor);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->results);
         if (self->epoll_fd >= 0)
@@ -421,29 +684,42 @@ s_send_control (sluice_worker_t *self)
 {
     size_t size;
     const uint8_t *data = sluice_encoder_data (self->control, &size);
-    sluice_send (self->tasks_handle, data, size, ZMQ_DONTWAIT);
+    if (sluice_send (self->tasks_handle, data, size, ZMQ_DONTWAIT) == 0)
+        self->last_control_ms = sluice_now_ms ();
 }
 
-//  Send one CREDIT message.
+//  Send one CREDIT message; a grant starts a round-trip measurement.
 static void
 s_send_credit (sluice_worker_t *self, uint64_t credit, bool reset)
 {
-    uint64_t args [2] = { credit, reset };
-    sluice_encoder_scalar (self->control, SLUICE_MSG_CREDIT, NULL, 2, args);
+    sluice_encoder_credit (self->control, credit, reset);
     s_send_control (self);
+    if (credit && !self->credit_sent_us)
+        self->credit_sent_us = sluice_now_us ();
 }
 
-//  Adapt the capacity to the measured rate (--coproc, automatic prefetch).
+//  Adapt the capacity to the measured rate and round trip (--exec and
+//  --coproc with automatic prefetch), at most every 100 ms.
 static void
 s_adapt (sluice_worker_t *self, int64_t now)
 {
-    if (self->plan.adaptive && now - self->rate_ms >= 100) {
-        self->plan.capacity = sluice_worker_credit_adapt (self->done - self->rate_done,
-                                                          now - self->rate_ms,
-                                                          self->config->jobs, self->plan.pool);
-        self->rate_ms = now;
-        self->rate_done = self->done;
+    if (!self->plan.latency || now - self->rate_ms < 100)
+        return;
+    uint64_t done = self->done - self->rate_done;
+    double per_s = (double) done * 1000.0 / (double) (now - self->rate_ms);
+    if (self->rate_ms)
+        self->rate = sluice_worker_ewma (self->rate, per_s, 0.3);
+    uint64_t jobs = self->config->jobs;
+    uint64_t capacity = jobs + sluice_worker_prefetch (self->rate, self->rtt_ms);
+    if (self->plan.adaptive) {
+        uint64_t in_hand = sluice_worker_credit_adapt (done, now - self->rate_ms,
+                                                       self->config->jobs, self->plan.pool);
+        if (in_hand > capacity)
+            capacity = in_hand;
     }
+    self->plan.capacity = capacity < self->plan.pool? capacity: self->plan.pool;
+    self->rate_ms = now;
+    self->rate_done = self->done;
 }
 
 //  Grant credit as the policy decides; a reset replaces what we promised.
@@ -455,6 +731,7 @@ s_grant (sluice_worker_t *self)
     sluice_credit_state_t state = {
         .capacity = self->plan.capacity, .held = self->held, .promised = self->promised,
         .unsent = self->outbox.unsent, .draining = self->draining,
+        .hold_full = s_outbox_full (&self->outbox),
         //  idle with credit outstanding: a restarted ventilator may not
         //  know us, or tasks were lost in a reconnect
         .resync_due = self->held == 0 && now - self->last_task_ms >= S_RESYNC_MS
@@ -482,32 +759,43 @@ sluice_worker_drain (sluice_worker_t *self)
     }
 }
 
-//  True if job is held long enough to report and belongs to batch.
-static bool
-s_reportable (const sluice_job_t *job, const uint8_t *batch, int64_t old)
-{
-    return job->received_us && job->received_us <= old
-        && memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0;
-}
+#define S_PROGRESS_BATCHES 8        //  batches one round reports at most
 
-//  Send one PROGRESS message for the reportable jobs of lead's batch,
-//  unless an earlier job of that batch already led one.
+//  Add batch to the set (up to S_PROGRESS_BATCHES) unless it is in it.
 static void
-s_progress_batch (sluice_worker_t *self, size_t lead, int64_t old)
+s_batch_add (uint8_t (*set) [SLUICE_BATCH_SIZE], size_t *n, const uint8_t *batch)
 {
-    const uint8_t *batch = self->jobs [lead].batch;
-    for (size_t k = 0; k < lead; k++)
-        if (s_reportable (&self->jobs [k], batch, old))
+    for (size_t i = 0; i < *n; i++)
+        if (memcmp (set [i], batch, SLUICE_BATCH_SIZE) == 0)
             return;
-    sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, batch);
-    for (size_t k = lead; k < self->plan.pool; k++)
-        if (s_reportable (&self->jobs [k], batch, old))
-            sluice_encoder_uints (self->control, 1, &self->jobs [k].id);
-    s_send_control (self);
+    if (*n < S_PROGRESS_BATCHES)
+        memcpy (set [(*n)++], batch, SLUICE_BATCH_SIZE);
 }
 
-//  Report tasks held for a while (running or queued) so their leases are
-//  renewed: one PROGRESS message per batch among them.
+//  Send one PROGRESS for batch: the jobs received before old_us and the
+//  held results packed before old_ms.
+static void
+s_progress_batch (sluice_worker_t *self, const uint8_t *batch, int64_t old_us, int64_t old_ms)
+{
+    sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, batch);
+    for (size_t k = 0; k < self->plan.pool; k++) {
+        const sluice_job_t *job = &self->jobs [k];
+        if (job->received_us && job->received_us <= old_us
+        &&  memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0)
+            sluice_encoder_uints (self->control, 1, &job->id);
+    }
+    for (s_packed_t *packed = self->outbox.head; packed; packed = packed->next)
+        if (packed->packed_ms <= old_ms && memcmp (packed->batch, batch, SLUICE_BATCH_SIZE) == 0)
+            for (uint32_t i = 0; i < packed->count; i++)
+                if (packed->ids [i])
+                    sluice_encoder_uints (self->control, 1, &packed->ids [i]);
+    if (sluice_encoder_count (self->control))
+        s_send_control (self);
+}
+
+//  Report every task we hold for a while - queued, running, or answered
+//  and not yet STORED - so its lease is renewed, also while the sink is
+//  out of reach: one PROGRESS message per batch among them.
 static void
 s_progress (sluice_worker_t *self)
 {
@@ -515,11 +803,128 @@ s_progress (sluice_worker_t *self)
     if (now < self->next_progress)
         return;
     self->next_progress = now + S_PROGRESS_MS;
-    int64_t old = sluice_now_us () - S_PROGRESS_MS * 1000;
-    for (size_t i = 0; i < self->plan.pool; i++) {
-        const sluice_job_t *lead = &self->jobs [i];
-        if (lead->received_us && lead->received_us <= old)
-            s_progress_batch (self, i, old);
+    int64_t old_us = sluice_now_us () - S_PROGRESS_MS * 1000;
+    int64_t old_ms = now - S_PROGRESS_MS;
+    uint8_t batches [S_PROGRESS_BATCHES][SLUICE_BATCH_SIZE];
+    size_t n = 0;
+    for (size_t i = 0; i < self->plan.pool; i++)
+        if (self->jobs [i].received_us && self->jobs [i].received_us <= old_us)
+            s_batch_add (batches, &n, self->jobs [i].batch);
+    for (s_packed_t *packed = self->outbox.head; packed; packed = packed->next)
+        if (packed->packed_ms <= old_ms)
+            s_batch_add (batches, &n, packed->batch);
+    for (size_t i = 0; i < n; i++)
+        s_progress_batch (self, batches [i], old_us, old_ms);
+}
+
+//  Heartbeat: CREDIT [0, 0] when nothing else went to a connected
+//  ventilator for S_HEARTBEAT_MS, so it knows we are alive.
+static void
+s_heartbeat (sluice_worker_t *self)
+{
+    const sluice_monitor_state_t *state = sluice_monitor_state (self->tasks_watch.monitor);
+    if (state->connected && sluice_now_ms () - self->last_control_ms >= S_HEARTBEAT_MS) {
+        sluice_encoder_credit (self->control, 0, false);
+        s_send_control (self);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Monitors: re-sends on a new handshake, and the warnings
+
+//  Read a socket's monitor events. A completed handshake on the results
+//  socket re-sends everything held; a failed one names the peer.
+static void
+s_watch_events (sluice_worker_t *self, s_watch_t *watch)
+{
+    sluice_monitor_event_t event;
+    while (sluice_monitor_next (watch->monitor, &event)) {
+        sluice_debug ("%s socket: %s %s (%d)", watch->what,
+                      sluice_monitor_event_name (event.event), event.address, event.value);
+        if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            if (watch->warned_down || watch->warned_handshake)
+                zsys_info ("reached the %s at %s", watch->what, watch->endpoint);
+            watch->warned_down = watch->warned_handshake = false;
+            watch->reached_ms = sluice_now_ms ();
+            if (watch == &self->results_watch) {
+                s_outbox_resend_all (&self->outbox);
+                s_wake (self);
+            }
+        }
+        else
+        if ((event.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+          || event.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+          || event.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) && !watch->warned_handshake) {
+            const char *peer = strncmp (event.address, "tcp://", 6)? event.address: event.address + 6;
+            zsys_warning ("%s: peer %s is not a sluice %s (handshake failed: %s)",
+                          watch->endpoint, peer, watch->what,
+                          event.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                          ? sluice_monitor_protocol_error (event.value)
+                          : event.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH? "authentication"
+                          : "no detail");
+            watch->warned_handshake = true;
+        }
+    }
+}
+
+//  Warn once per outage when a socket has had no peer for S_WARN_MS.
+static void
+s_watch_check (sluice_worker_t *self, s_watch_t *watch, int64_t now)
+{
+    const sluice_monitor_state_t *state = sluice_monitor_state (watch->monitor);
+    if (state->connected || watch->warned_down || watch->warned_handshake
+    ||  now - state->down_since_ms < S_WARN_MS)
+        return;
+    watch->warned_down = true;
+    if (watch == &self->tasks_watch)
+        zsys_warning ("no ventilator at %s for %d s", watch->endpoint, S_WARN_MS / 1000);
+    else {
+        char reason [300];
+        zsys_warning ("cannot reach the sink at %s for %d s: %s", watch->endpoint,
+                      S_WARN_MS / 1000, sluice_monitor_reason (watch->monitor,
+                                                              self->config->results,
+                                                              reason, sizeof reason));
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  STORED from the sink
+
+//  Take one message from the results socket: STORED frees held results.
+static void
+s_take_stored (sluice_worker_t *self, zmq_msg_t *body)
+{
+    sluice_msg_t msg;
+    const char *reason = "not a STORED message";
+    if (zmq_msg_more (body)
+    ||  sluice_msg_decode (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
+    ||  msg.type != SLUICE_MSG_STORED) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "dropped a message from the sink "
+                                 "(%zu bytes): %s", zmq_msg_size (body), reason);
+        return;
+    }
+    uint64_t range [3];
+    while (sluice_msg_next_uints (&msg, range) == 2)
+        if (range [0] <= range [1]) {
+            uint64_t freed = s_outbox_stored (&self->outbox, msg.batch, range [0], range [1]);
+            self->held -= freed < self->held? freed: self->held;
+        }
+}
+
+//  Read every message the results socket has now.
+static void
+s_recv_stored (sluice_worker_t *self)
+{
+    while (true) {
+        zmq_msg_t body;
+        zmq_msg_init (&body);
+        if (zmq_msg_recv (&body, self->results_handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&body);
+            return;
+        }
+        s_take_stored (self, &body);
+        zmq_msg_close (&body);
     }
 }
 
@@ -615,6 +1020,12 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
         return;
     }
     self->last_task_ms = sluice_now_ms ();
+    if (self->credit_sent_us) {
+        int64_t rtt_us = sluice_now_us () - self->credit_sent_us;
+        if (rtt_us < S_RTT_MAX_MS * 1000)
+            self->rtt_ms = sluice_worker_ewma (self->rtt_ms, (double) rtt_us / 1000.0, 0.2);
+        self->credit_sent_us = 0;
+    }
     self->held += msg.count;
     self->promised = self->promised > msg.count? self->promised - msg.count: 0;
     //  one pass: tasks before a malformed item are valid and are run
@@ -662,17 +1073,25 @@ s_events (void *handle)
 static bool
 s_service_round (sluice_worker_t *self, bool *fatal)
 {
+    s_watch_events (self, &self->tasks_watch);
+    s_watch_events (self, &self->results_watch);
     if (s_recv_tasks (self)) {
         *fatal = true;
         return false;
     }
+    s_recv_stored (self);
     s_outbox_close (&self->outbox);
     self->held -= s_outbox_send (&self->outbox, self->results_handle);
     s_grant (self);
     s_progress (self);
+    s_heartbeat (self);
+    int64_t now = sluice_now_ms ();
+    s_watch_check (self, &self->tasks_watch, now);
+    s_watch_check (self, &self->results_watch, now);
     //  sends may have consumed ZMQ_FD's edge: ask both sockets afresh
     bool more = (s_events (self->tasks_handle) & ZMQ_POLLIN) != 0;
-    if ((s_events (self->results_handle) & ZMQ_POLLOUT) && self->outbox.head)
+    int results = s_events (self->results_handle);
+    if ((results & ZMQ_POLLIN) || ((results & ZMQ_POLLOUT) && self->outbox.first_unsent))
         more = true;
     return more;
 }
@@ -690,7 +1109,7 @@ sluice_worker_service (sluice_worker_t *self)
     //  tasks have already set the wakeup: they wait for recv)
     if (more)
         s_wake (self);
-    return self->draining && self->held == 0? 1: 0;
+    return self->draining && self->held == 0 && self->outbox.results == 0? 1: 0;
 }
 
 int64_t
@@ -700,8 +1119,13 @@ sluice_worker_timeout (sluice_worker_t *self)
         return 0;
     int64_t now = sluice_now_ms ();
     int64_t due = now + 1000;
-    if (self->held && self->next_progress < due)
+    if ((self->held || self->outbox.results) && self->next_progress < due)
         due = self->next_progress;
+    if (self->outbox.next_resend_ms < due)
+        due = self->outbox.next_resend_ms;
+    if (sluice_monitor_state (self->tasks_watch.monitor)->connected
+    &&  self->last_control_ms + S_HEARTBEAT_MS < due)
+        due = self->last_control_ms + S_HEARTBEAT_MS;
     int64_t resync = (self->last_task_ms > self->last_resync_ms
                       ? self->last_task_ms: self->last_resync_ms) + S_RESYNC_MS;
     if (!self->held && !self->draining && resync < due)
@@ -840,8 +1264,9 @@ s_signals_catch (struct sigaction *old, bool restore)
 static void
 s_abandon (sluice_worker_t *self, const char *why)
 {
-    zsys_warning ("%s: abandoning %" PRIu64 " tasks in hand, %" PRIu64 " results unsent",
-                  why, self->held - self->outbox.unsent, self->outbox.unsent);
+    zsys_warning ("%s: abandoning %" PRIu64 " tasks in hand, %" PRIu64 " results unsent, %"
+                  PRIu64 " sent and not stored", why, self->held - self->outbox.unsent,
+                  self->outbox.unsent, self->outbox.results - self->outbox.unsent);
     self->abandoned = true;
 }
 
@@ -858,13 +1283,14 @@ sluice_worker_turn (sluice_worker_t *self)
         sluice_worker_drain (self);
     }
     int64_t now = sluice_now_ms ();
-    if (self->draining && now > self->grace_end && self->held) {
+    if (self->draining && now > self->grace_end && (self->held || self->outbox.results)) {
         s_abandon (self, "grace period over");
         return 1;
     }
-    //  every task answered, results waiting for a sink: wait for it as
-    //  long as libzmq's linger would have, not the whole grace
-    bool answered = self->draining && self->held && self->held == self->outbox.unsent;
+    //  every task answered, results waiting for a sink to store them:
+    //  wait S_LINGER_MS, not the whole grace
+    bool answered = self->draining && self->held == self->outbox.unsent
+                 && self->outbox.results;
     self->linger_from = answered? (self->linger_from? self->linger_from: now): 0;
     if (answered && now - self->linger_from > S_LINGER_MS) {
         s_abandon (self, "the sink did not take the results");
@@ -906,7 +1332,8 @@ sluice_worker_run (sluice_worker_t *self)
     s_signals_catch (old, true);
     s_signal_fd_open (self, true);
     if (!self->config->quiet)
-        zsys_info ("%" PRIu64 " tasks done, %" PRIu64 " malformed messages dropped",
-                   self->done, self->dropped);
+        zsys_info ("%" PRIu64 " tasks run, %" PRIu64 " results sent, %" PRIu64 " stored (%"
+                   PRIu64 " re-sent), %" PRIu64 " malformed messages dropped", self->done,
+                   self->outbox.sent, self->outbox.stored, self->outbox.resent, self->dropped);
     return rc;
 }

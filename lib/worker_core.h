@@ -2,7 +2,7 @@
     worker_core.h - what the worker's runners and tests see of the core
 
     The core (worker.c) owns credit, prefetch, progress reports, the
-    results outbox, the job queue and the sockets. The runners
+    results hold, the job queue, the sockets and their monitors. The runners
     (worker_exec.c, worker_coproc.c) use only the public recv / reply /
     service / fd / timeout calls of sluice.h and the few calls below; they
     never see the worker's struct. The credit policy is a pure function
@@ -64,12 +64,15 @@ void
 typedef struct {
     uint64_t capacity;          //  credit target: tasks held at most
     uint64_t pool;              //  jobs allocated: the largest capacity
-    bool adaptive;              //  capacity follows the measured rate
+    bool adaptive;              //  --coproc: capacity follows the work in hand
+    bool latency;               //  prefetch follows rate x round trip
 } sluice_credit_plan_t;
 
 //  The plan for a mode: free slots (-j, none for --echo) plus prefetch,
 //  where prefetch SIZE_MAX means the mode's default (8192 for --echo,
-//  S_COPROC_MAX_DEPTH per copy for --coproc, adaptive; 0 for --exec).
+//  S_COPROC_MAX_DEPTH per copy for --coproc, adaptive; for --exec it
+//  starts at 0 and follows sluice_worker_prefetch, the pool leaving room
+//  for SLUICE_PREFETCH_MAX more).
 sluice_credit_plan_t
     sluice_worker_credit_plan (sluice_mode_t mode, unsigned jobs, size_t prefetch);
 
@@ -79,12 +82,25 @@ uint64_t
     sluice_worker_credit_adapt (uint64_t done, int64_t elapsed_ms, unsigned jobs,
                                 uint64_t pool);
 
+//  Prefetch that covers the round trip (--exec and --coproc without
+//  --prefetch): twice the tasks completed during one round trip, i.e.
+//  rate (tasks/s) x rtt_ms / 1000 x 2, rounded to the nearest, in
+//  [0, SLUICE_PREFETCH_MAX]. 0 when either is unknown (0 or less).
+uint64_t
+    sluice_worker_prefetch (double rate, double rtt_ms);
+
+//  Exponentially weighted moving average: old moved by weight towards
+//  sample; the first sample (old 0 or less) is taken as is.
+double
+    sluice_worker_ewma (double old, double sample, double weight);
+
 //  What the credit decision reads.
 typedef struct {
     uint64_t capacity;          //  credit target
     uint64_t held;              //  received, not yet answered and sent
     uint64_t promised;          //  credit granted, tasks not yet arrived
-    uint64_t unsent;            //  answered results still in the outbox
+    uint64_t unsent;            //  answered results never sent yet
+    bool hold_full;             //  the results hold is full (not STORED)
     bool draining;              //  take no more tasks
     bool resync_due;            //  idle long enough to re-announce our room
 } sluice_credit_state_t;
@@ -98,13 +114,15 @@ typedef struct {
 
 //  The credit decision. Free room (capacity less held and promised) is
 //  granted in chunks of at least a quarter of the capacity; nothing while
-//  draining, nor while the outbox holds more than half the capacity of
-//  unsent results (so a sink that cannot take them stops the ventilator);
+//  draining, while the hold is full, nor while more than half the capacity
+//  of results waits unsent (so a sink that cannot take them stops the
+//  ventilator);
 //  when idle with too little room, the whole capacity with reset.
 sluice_credit_t
     sluice_worker_credit (const sluice_credit_state_t *state);
 
 #define SLUICE_COPROC_MAX_DEPTH 1024    //  --coproc: records in flight per copy at most
 #define SLUICE_WORK_IN_HAND_MS 200      //  --coproc: tasks held, in time to run them
+#define SLUICE_PREFETCH_MAX 1024        //  adaptive prefetch at most
 
 #endif

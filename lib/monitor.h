@@ -1,0 +1,85 @@
+/*  =========================================================================
+    monitor.h - what libzmq knows about a socket's connections, without waiting
+
+    libzmq reports each connection's life (connect delayed, retried, closed,
+    handshake succeeded or failed, disconnected) on a socket monitor: a PAIR
+    socket on an inproc address that libzmq writes two-frame events to. This
+    module starts that monitor for one socket, reads its events without
+    blocking, and exposes the PAIR's ZMQ_FD so a role can add it to its
+    epoll set (edge-triggered, like every ZMQ_FD: read until none is left).
+    It also keeps, per socket, the little state every role's warnings need:
+    how many peers are connected now and since when none has been, and what
+    the last failed attempt looked like.
+
+    The worker uses it for re-sending held results after a new handshake and
+    for its "no ventilator" / "cannot reach the sink" warnings; the
+    ventilator can use it to learn a worker is gone (DISCONNECTED carries
+    the connection's fd, as zmq_msg_get (msg, ZMQ_SRCFD) does for messages).
+    =========================================================================
+*/
+
+#ifndef SLUICE_MONITOR_H_INCLUDED
+#define SLUICE_MONITOR_H_INCLUDED
+
+#include "private.h"
+
+//  One event, as libzmq reports it.
+typedef struct {
+    int event;                  //  ZMQ_EVENT_*
+    int32_t value;              //  fd, errno, retry interval or ZMQ_PROTOCOL_ERROR_*
+    char address [256];         //  the endpoint (connect side) or peer address
+} sluice_monitor_event_t;
+
+//  What a monitor has learned of its socket's connections so far.
+typedef struct {
+    int connected;              //  peers with a completed handshake now
+    uint64_t handshakes;        //  completed handshakes so far
+    int64_t down_since_ms;      //  when connected last became 0 (or creation)
+    int last_failure;           //  last event of a failed attempt (RETRIED,
+                                //  CLOSED, HANDSHAKE_FAILED_*), 0 if none
+    bool attempted;             //  a TCP connect was started (CONNECT_DELAYED
+                                //  or CONNECTED) since the last handshake
+    bool refused;               //  an attempt failed (CLOSED) since then
+    int32_t protocol_error;     //  value of the last HANDSHAKE_FAILED_PROTOCOL
+} sluice_monitor_state_t;
+
+typedef struct _sluice_monitor_t sluice_monitor_t;
+
+//  Start monitoring a raw libzmq socket (before it binds or connects, to
+//  see every event). Returns the monitor, or NULL with a reason in err.
+sluice_monitor_t *
+    sluice_monitor_new (void *socket, char *err, size_t errlen);
+
+//  Stop monitoring and destroy the monitor; nulls the caller's pointer.
+void
+    sluice_monitor_destroy (sluice_monitor_t **self_p);
+
+//  The ZMQ_FD of the monitor's PAIR socket, for poll or epoll. Edge-
+//  triggered: after it fires, call sluice_monitor_next until it returns 0.
+int
+    sluice_monitor_fd (sluice_monitor_t *self);
+
+//  Read the next event without blocking and fold it into the state.
+//  Returns 1 with the event filled in, 0 if no event is waiting.
+int
+    sluice_monitor_next (sluice_monitor_t *self, sluice_monitor_event_t *event);
+
+//  The state built from the events read so far.
+const sluice_monitor_state_t *
+    sluice_monitor_state (sluice_monitor_t *self);
+
+//  Why the peer cannot be reached, from the state: "refused", "no answer",
+//  "cannot resolve host 'x'" (host taken from endpoint), or NULL if no
+//  attempt failed yet. Written into buf.
+const char *
+    sluice_monitor_reason (sluice_monitor_t *self, const char *endpoint, char *buf,
+                           size_t buflen);
+
+//  Name of an event ("HANDSHAKE_SUCCEEDED"), and a short phrase for a
+//  ZMQ_PROTOCOL_ERROR_* value ("wrong socket type", "not ZMTP").
+const char *
+    sluice_monitor_event_name (int event);
+const char *
+    sluice_monitor_protocol_error (int32_t value);
+
+#endif
