@@ -831,6 +831,9 @@ s_check_completing (sluice_sink_t *self)
         sluice_encoder_scalar (self->encoder, SLUICE_MSG_COMPLETE, self->batch, 2, args);
         s_control_send (self);
         self->complete_next = now + S_COMPLETE_EVERY_MS;
+        //  a send may take the ZMQ_FD edge of a BYE that just arrived
+        if (s_readable (self->control_handle))
+            self->more_input = true;
     }
 }
 

@@ -372,7 +372,9 @@ void
 
 //  ---------------------------------------------------------------------
 //  Sink: collects results, writes each task's result exactly once and
-//  acknowledges it, exits when the batch is complete.
+//  acknowledges it, exits when the batch is complete. Embeddable: poll
+//  sluice_sink_fd, call sluice_sink_service, and (a reader sink) take the
+//  results with sluice_sink_next.
 
 typedef struct _sluice_sink_t sluice_sink_t;
 
@@ -413,12 +415,12 @@ int64_t
 int
     sluice_sink_service (sluice_sink_t *self);
 
-//  Reader: take the next result. Never blocks. Returns 1 with a result
-//  (byte fields borrowed until the next call), 0 if none is ready now, -1
-//  once the batch is complete and every result was taken. Each task's
-//  result comes exactly once; it is acknowledged to the ventilator on the
-//  next call to sluice_sink_next or sluice_sink_service, never before.
-//  With keep-order, results come in id order.
+//  Take the next result (a sink made with sluice_sink_new_reader only).
+//  Never blocks. Returns 1 with a result (byte fields borrowed until the
+//  next call), 0 if none is ready now, -1 once the batch is complete and
+//  every result was taken. Each task's result comes exactly once; it is
+//  acknowledged to the ventilator on the next call to sluice_sink_next or
+//  sluice_sink_service, never before. With keep-order, in id order.
 int
     sluice_sink_next (sluice_sink_t *self, sluice_result_t *result);
 
