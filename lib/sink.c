@@ -558,7 +558,8 @@ s_replay_early (sluice_sink_t *self)
 static void
 s_send_pong (sluice_sink_t *self, zmq_msg_t *routing)
 {
-    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL, self->have_end };
+    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL,  //  need_input
+                          self->have_end };                             //  has_end
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
                            self->have_batch? self->batch: NULL, 2, args);
     s_control_send_to (self, zmq_msg_data (routing), zmq_msg_size (routing));
@@ -827,7 +828,7 @@ s_check_completing (sluice_sink_t *self)
         return;
     }
     if (now >= self->complete_next && self->routing_size) {
-        uint64_t args [2] = { self->total, self->failed };
+        uint64_t args [2] = { self->total, self->failed };     //  COMPLETE [total, failed]
         sluice_encoder_scalar (self->encoder, SLUICE_MSG_COMPLETE, self->batch, 2, args);
         s_control_send (self);
         self->complete_next = now + S_COMPLETE_EVERY_MS;
