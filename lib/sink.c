@@ -1,35 +1,72 @@
 /*  =========================================================================
     sink.c - writes each task's result exactly once and acknowledges it
 
-    Results arrive on a PULL socket from any number of workers. The sink
-    keeps the set of finished task ids as a low watermark plus a bitmap of
-    the window above it (the ventilator never has more than its window in
-    flight), so duplicates - a re-sent task whose first run also finished,
-    a reconnect replay - are dropped in constant memory. A result is
-    acknowledged to the ventilator only after its record has been written
-    to the output (and, with --append, committed to the state file), so a
-    crash between the two costs a re-send, never a loss or a duplicate.
+    Results arrive on a PULL socket from any number of workers; the
+    ventilator speaks on a ROUTER control socket. This file wires three
+    modules to those sockets:
+
+    - seen.c: the set of finished task ids (a low watermark plus a bitmap
+      of the window above it, so duplicates - a re-sent task whose first
+      run also finished, a reconnect replay - are dropped in constant
+      memory) and the --keep-order reorder buffer;
+    - output.c: the output buffer, the record formats, flush and commit;
+    - the state file of --append (below, in its own section, until the
+      ledger module takes it over).
+
+    A result is acknowledged to the ventilator only after its record has
+    been written to the output (and, with --append, committed to the state
+    file), so a crash between the two costs a re-send, never a loss or a
+    duplicate. A reader sink (the embedding API) writes nothing: the caller
+    takes each result with sluice_sink_next, and it is acknowledged on the
+    caller's next call, once the caller has it.
+
+    Phases: RUNNING until the batch is complete (END seen and every id
+    written, or the ventilator's BYE), abandoned, or the output failed;
+    COMPLETING while it repeats COMPLETE and waits briefly for BYE; DONE.
+    sluice_sink_service moves through them without blocking;
+    sluice_sink_run is a poll(2) loop around it.
     =========================================================================
 */
 
 #include "private.h"
+#include "output.h"
+#include "seen.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
-#define S_OUT_FLUSH (64 * 1024)     //  flush output beyond this many bytes
+#define S_FLUSH_AT (64 * 1024)      //  flush output beyond this many bytes
 #define S_EARLY_MAX 1024            //  result messages held before the batch begins
 #define S_EARLY_BYTES (16 * 1024 * 1024)
 #define S_MAX_ACKS 1024             //  ack ranges per message
+#define S_DRAIN_BUDGET 10000        //  messages read per service call at most
+#define S_SERVICE_MS 500            //  service at least this often while running
+#define S_SILENT_MS 5000            //  warn when the ventilator is silent this long
+#define S_COMPLETE_EVERY_MS 300     //  COMPLETE is repeated this often
+#define S_COMPLETE_WAIT_MS 3000     //  for the ventilator's BYE at most
 
-typedef struct {
-    uint64_t id;                //  task id held, 0 if empty
-    uint8_t *data;              //  formatted record
-    size_t size;
-    size_t capacity;
-    bool failed;
-} s_held_t;
+//  Protocol scalars by name (docs/PROTOCOL.md, section 4)
+static inline uint64_t
+s_begin_window (const sluice_msg_t *msg)    //  BEGIN: tasks in flight at most
+{
+    return msg->arg [0];
+}
+
+static inline uint64_t
+s_end_count (const sluice_msg_t *msg)       //  END: tasks in the batch
+{
+    return msg->arg [0];
+}
+
+static inline uint64_t
+s_ping_low (const sluice_msg_t *msg)        //  PING: every id below is acknowledged
+{
+    return msg->arg [0];
+}
+
+typedef enum { S_RUNNING, S_COMPLETING, S_DONE } s_phase_t;
 
 struct _sluice_sink_t {
     const sluice_config_t *config;
@@ -43,24 +80,20 @@ struct _sluice_sink_t {
     //  batch
     bool have_batch;
     uint8_t batch [SLUICE_BATCH_SIZE];
-    uint64_t window;            //  from BEGIN
     uint64_t total;             //  from END, 0 until known
     bool have_end;
     bool abandoned;
     bool bye;                   //  the ventilator saw the batch complete
-    //  finished ids: all below low, plus bits for [low, low + cap)
-    uint64_t low;
-    uint8_t *bits;
-    size_t cap;                 //  bits, a power of two
-    //  --keep-order reorder buffer, a ring of cap entries
-    s_held_t *held;
-    //  output
-    int fd;                     //  output file descriptor
-    uint8_t *out;               //  output buffer
-    size_t out_size;
-    size_t out_capacity;
-    uint64_t committed;         //  output offset of the last flush
-    FILE *state;                //  --append state file
+    sluice_seen_t *seen;        //  ids written (reader: queued for the caller)
+    sluice_output_t *output;    //  records on their way out
+    //  reader (embedding API)
+    bool reader;                //  the caller takes results with sluice_sink_next
+    sluice_seen_t *taken;       //  reader: ids taken by the caller and acked
+    bool have_taken;            //  the caller holds a result not yet acked
+    uint64_t taken_id;
+    bool taken_failed;
+    //  --append state file
+    FILE *state;
     char *state_path;
     //  acknowledgements waiting for the output to be flushed
     uint64_t (*acks) [3];       //  first, last, failed
@@ -70,6 +103,15 @@ struct _sluice_sink_t {
     //  results received before the batch began
     zlist_t *early;
     size_t early_bytes;         //  bytes held in early
+    //  embedding: what the caller polls, where the sink is
+    int epoll_fd;               //  socket ZMQ_FDs and event_fd
+    int event_fd;               //  readable while work waits that no socket signals
+    bool signalled;             //  event_fd is set
+    bool more_input;            //  the last drain stopped with input left
+    s_phase_t phase;
+    int status;                 //  exit code once DONE, else -1
+    int64_t complete_next;      //  COMPLETING: when COMPLETE is next sent
+    int64_t complete_deadline;  //  COMPLETING: when to stop waiting for BYE
     //  counts
     uint64_t written;
     uint64_t failed;
@@ -81,254 +123,13 @@ struct _sluice_sink_t {
     sluice_ratelimit_t limit;
 };
 
-//  --------------------------------------------------------------------------
-//  Finished-id set
-
-static bool
-s_is_done (sluice_sink_t *self, uint64_t id)
-{
-    if (id < self->low)
-        return true;
-    if (id >= self->low + self->cap)
-        return false;
-    size_t bit = (size_t) (id & (self->cap - 1));
-    return (self->bits [bit / 8] >> (bit % 8)) & 1;
-}
-
 static void
-s_set_done (sluice_sink_t *self, uint64_t id)
-{
-    size_t bit = (size_t) (id & (self->cap - 1));
-    self->bits [bit / 8] |= (uint8_t) (1 << (bit % 8));
-    //  slide the window: clear bits as the watermark passes them
-    while (true) {
-        size_t low_bit = (size_t) (self->low & (self->cap - 1));
-        if (!((self->bits [low_bit / 8] >> (low_bit % 8)) & 1))
-            break;
-        self->bits [low_bit / 8] &= (uint8_t) ~(1 << (low_bit % 8));
-        self->low++;
-    }
-}
-
-static void
-    s_release_held (sluice_sink_t *self);
-
-//  Every id below low is finished (the ventilator's PING says it was
-//  acknowledged, e.g. to an earlier sink): move the watermark up.
-static void
-s_skip_to (sluice_sink_t *self, uint64_t low)
-{
-    if (low <= self->low)
-        return;
-    if (low - self->low >= self->cap) {
-        memset (self->bits, 0, self->cap / 8);
-        self->low = low;
-        return;
-    }
-    //  the id at the watermark is never done, so each call moves it on
-    while (self->low < low)
-        s_set_done (self, self->low);
-    if (self->config->keep_order)
-        s_release_held (self);
-}
-
-//  Size the set and reorder buffer for a window of tasks.
-static void
-s_size_window (sluice_sink_t *self, uint64_t window)
-{
-    size_t cap = 1024;
-    while (cap < window * 2 && cap < ((size_t) 1 << 30))
-        cap *= 2;
-    if (cap <= self->cap)
-        return;
-    //  rebuild: carry over ids that are done above the watermark
-    uint8_t *bits = (uint8_t *) calloc (cap / 8, 1);
-    assert (bits);
-    for (uint64_t id = self->low; self->cap && id < self->low + self->cap; id++)
-        if (s_is_done (self, id))
-            bits [(id & (cap - 1)) / 8] |= (uint8_t) (1 << ((id & (cap - 1)) % 8));
-    free (self->bits);
-    self->bits = bits;
-    if (self->config->keep_order) {
-        s_held_t *held = (s_held_t *) calloc (cap, sizeof (s_held_t));
-        assert (held);
-        for (size_t i = 0; i < self->cap; i++)
-            if (self->held [i].id)
-                held [self->held [i].id & (cap - 1)] = self->held [i];
-            else
-                free (self->held [i].data);
-        free (self->held);
-        self->held = held;
-    }
-    self->cap = cap;
-}
+    s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window);
+static int
+    s_state_write_commit (sluice_sink_t *self);
 
 //  --------------------------------------------------------------------------
-//  Output
-
-//  Make room for n more bytes in the output buffer.
-static uint8_t *
-s_out_reserve (sluice_sink_t *self, size_t n)
-{
-    if (self->out_size + n > self->out_capacity) {
-        while (self->out_size + n > self->out_capacity)
-            self->out_capacity *= 2;
-        self->out = (uint8_t *) realloc (self->out, self->out_capacity);
-        assert (self->out);
-    }
-    return self->out + self->out_size;
-}
-
-static void
-s_out_put (sluice_sink_t *self, const void *data, size_t size)
-{
-    memcpy (s_out_reserve (self, size), data, size);
-    self->out_size += size;
-}
-
-static void
-s_out_str (sluice_sink_t *self, const char *text)
-{
-    s_out_put (self, text, strlen (text));
-}
-
-//  Append bytes as the body of a JSON string: valid UTF-8 passes through,
-//  control characters are escaped, an invalid byte becomes \u00XX.
-static void
-s_out_json (sluice_sink_t *self, const uint8_t *data, size_t size)
-{
-    char esc [8];
-    for (size_t i = 0; i < size; ) {
-        uint8_t b = data [i];
-        if (b == '"' || b == '\\') {
-            esc [0] = '\\';
-            esc [1] = (char) b;
-            s_out_put (self, esc, 2);
-            i++;
-        }
-        else
-        if (b < 0x20) {
-            const char *named = b == '\n'? "\\n": b == '\t'? "\\t": b == '\r'? "\\r": NULL;
-            if (named)
-                s_out_str (self, named);
-            else {
-                snprintf (esc, sizeof esc, "\\u%04x", b);
-                s_out_str (self, esc);
-            }
-            i++;
-        }
-        else
-        if (b < 0x80) {
-            s_out_put (self, &b, 1);
-            i++;
-        }
-        else {
-            size_t len = (b & 0xe0) == 0xc0? 2: (b & 0xf0) == 0xe0? 3: (b & 0xf8) == 0xf0? 4: 0;
-            bool valid = len && i + len <= size && b >= 0xc2 && b <= 0xf4;
-            for (size_t k = 1; valid && k < len; k++)
-                valid = (data [i + k] & 0xc0) == 0x80;
-            if (valid) {
-                s_out_put (self, data + i, len);
-                i += len;
-            }
-            else {
-                snprintf (esc, sizeof esc, "\\u%04x", b);
-                s_out_str (self, esc);
-                i++;
-            }
-        }
-    }
-}
-
-//  msgpack helpers for --format msgpack records
-static void
-s_mp_str (sluice_sink_t *self, const char *text)
-{
-    size_t len = strlen (text);
-    uint8_t header = (uint8_t) (0xa0 | len);
-    assert (len < 32);
-    s_out_put (self, &header, 1);
-    s_out_put (self, text, len);
-}
-
-static void
-s_mp_uint (sluice_sink_t *self, uint64_t value)
-{
-    uint8_t buf [9] = { 0xcf };
-    for (int i = 0; i < 8; i++)
-        buf [1 + i] = (uint8_t) (value >> (56 - 8 * i));
-    s_out_put (self, buf, 9);
-}
-
-static void
-s_mp_bin (sluice_sink_t *self, const uint8_t *data, size_t size)
-{
-    uint8_t header [5] = { 0xc6, (uint8_t) (size >> 24), (uint8_t) (size >> 16),
-                           (uint8_t) (size >> 8), (uint8_t) size };
-    s_out_put (self, header, 5);
-    if (size)
-        s_out_put (self, data, size);
-}
-
-//  Format one final result as a record in the output buffer.
-static void
-s_format (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
-          size_t worker_size)
-{
-    sluice_format_t format = self->config->format;
-    if (format == SLUICE_FORMAT_LINES) {
-        if (r->output_size) {
-            s_out_put (self, r->output, r->output_size);
-            if (r->output [r->output_size - 1] != '\n')
-                s_out_put (self, "\n", 1);
-        }
-        return;
-    }
-    char number [128];
-    if (format == SLUICE_FORMAT_JSONL) {
-        snprintf (number, sizeof number, "{\"id\":%" PRIu64 ",\"input\":", r->id);
-        s_out_str (self, number);
-        if (r->input) {
-            s_out_put (self, "\"", 1);
-            s_out_json (self, r->input, r->input_size);
-            s_out_put (self, "\"", 1);
-        }
-        else
-            s_out_str (self, "null");
-        snprintf (number, sizeof number,
-                  ",\"status\":\"%s\",\"exit_code\":%d,\"attempts\":%u,\"worker\":\"",
-                  sluice_status_name ((int) r->status), (int) r->code, r->attempt);
-        s_out_str (self, number);
-        s_out_json (self, worker, worker_size);
-        snprintf (number, sizeof number, "\",\"elapsed\":%.6f,\"output\":\"",
-                  (double) r->elapsed_us / 1e6);
-        s_out_str (self, number);
-        s_out_json (self, r->output, r->output_size);
-        s_out_str (self, "\"}\n");
-        return;
-    }
-    //  msgpack: a map per task, readable by ventilator --msgpack
-    uint8_t header = (uint8_t) (0x80 | (r->input? 8: 7));
-    s_out_put (self, &header, 1);
-    s_mp_str (self, "id");
-    s_mp_uint (self, r->id);
-    s_mp_str (self, "status");
-    s_mp_str (self, sluice_status_name ((int) r->status));
-    s_mp_str (self, "code");
-    s_mp_uint (self, (uint64_t) (uint32_t) r->code);
-    s_mp_str (self, "attempts");
-    s_mp_uint (self, r->attempt);
-    s_mp_str (self, "worker");
-    s_mp_bin (self, worker, worker_size);
-    s_mp_str (self, "elapsed_us");
-    s_mp_uint (self, r->elapsed_us);
-    s_mp_str (self, "output");
-    s_mp_bin (self, r->output, r->output_size);
-    if (r->input) {
-        s_mp_str (self, "input");
-        s_mp_bin (self, r->input, r->input_size);
-    }
-}
+//  Acknowledgements
 
 //  Queue an acknowledgement, extending the last range when contiguous.
 static void
@@ -347,6 +148,18 @@ s_queue_ack (sluice_sink_t *self, uint64_t id, bool failed)
     self->acks [self->ack_count][1] = id;
     self->acks [self->ack_count][2] = failed;
     self->ack_count++;
+}
+
+//  Queue a request to run a failed attempt again.
+static void
+s_queue_retry (sluice_sink_t *self, const sluice_result_t *r)
+{
+    self->retries = realloc (self->retries, (self->retry_count + 1) * sizeof *self->retries);
+    assert (self->retries);
+    self->retries [self->retry_count][0] = r->id;
+    self->retries [self->retry_count][1] = r->attempt;
+    self->retry_count++;
+    sluice_debug ("task %" PRIu64 " failed on attempt %u; retrying", r->id, r->attempt);
 }
 
 //  Send the encoded message to one peer on the control socket.
@@ -369,33 +182,10 @@ s_control_send (sluice_sink_t *self)
     s_control_send_to (self, self->routing, self->routing_size);
 }
 
-//  Write the output buffer, commit it to the state file, then send the
-//  acknowledgements and retry requests it covers. Returns 0, or -1 if the
-//  output cannot be written (the sink cannot go on).
-static int
-s_flush (sluice_sink_t *self)
+//  Send the queued acknowledgements and retry requests.
+static void
+s_send_acks (sluice_sink_t *self)
 {
-    size_t done = 0;
-    while (done < self->out_size) {
-        ssize_t n = write (self->fd, self->out + done, self->out_size - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            zsys_error ("cannot write output: %s", strerror (errno));
-            return -1;
-        }
-        done += (size_t) n;
-    }
-    self->committed += self->out_size;
-    self->out_size = 0;
-    if (self->state && self->ack_count) {
-        fprintf (self->state, "commit %" PRIu64, self->committed);
-        for (size_t i = 0; i < self->ack_count; i++)
-            fprintf (self->state, " %" PRIu64 "-%" PRIu64 "%s", self->acks [i][0],
-                     self->acks [i][1], self->acks [i][2]? "f": "");
-        fprintf (self->state, "\n");
-        fflush (self->state);
-    }
     for (size_t i = 0; i < self->ack_count; i += S_MAX_ACKS) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
         for (size_t k = i; k < self->ack_count && k < i + S_MAX_ACKS; k++)
@@ -410,40 +200,69 @@ s_flush (sluice_sink_t *self)
         s_control_send (self);
         self->retry_count = 0;
     }
+}
+
+//  Write the output buffer, commit it to the state file, then send the
+//  acknowledgements and retry requests it covers. Returns 0, or -1 if the
+//  output cannot be written (the sink cannot go on).
+static int
+s_flush (sluice_sink_t *self)
+{
+    if (sluice_output_flush (self->output))
+        return -1;
+    if (self->state && self->ack_count)
+        s_state_write_commit (self);
+    s_send_acks (self);
     return 0;
 }
 
-//  Report a failed task on stderr: id, status, input (shortened).
+//  Reader: the caller has the result it took last; acknowledge it now.
 static void
-s_report_failure (const sluice_result_t *r)
+s_settle_taken (sluice_sink_t *self)
 {
-    char input [160] = "";
-    size_t n = 0;
-    for (size_t i = 0; r->input && i < r->input_size && n + 5 < sizeof input; i++) {
-        uint8_t b = r->input [i];
-        if (b >= 0x20 && b < 0x7f)
-            input [n++] = (char) b;
-        else
-            n += (size_t) snprintf (input + n, sizeof input - n, "\\x%02x", b);
-    }
-    input [n] = 0;
-    zsys_warning ("task %" PRIu64 " failed (%s %d, attempt %u): %s", r->id,
-                      sluice_status_name ((int) r->status), (int) r->code, r->attempt, input);
+    if (!self->have_taken)
+        return;
+    self->have_taken = false;
+    s_queue_ack (self, self->taken_id, self->taken_failed);
+    if (sluice_seen_in_window (self->taken, self->taken_id))
+        sluice_seen_add (self->taken, self->taken_id);
+}
+
+//  --------------------------------------------------------------------------
+//  Results
+
+//  A record is out: a file sink acknowledges it with the next flush; a
+//  reader once the caller has taken it.
+static void
+s_record_done (sluice_sink_t *self, uint64_t id, bool failed)
+{
+    if (!self->reader)
+        s_queue_ack (self, id, failed);
 }
 
 //  Write the records held for --keep-order that are now in sequence.
 static void
 s_release_held (sluice_sink_t *self)
 {
-    while (true) {
-        s_held_t *held = &self->held [self->low & (self->cap - 1)];
-        if (held->id != self->low)
-            break;
-        s_out_put (self, held->data, held->size);
-        held->id = 0;
-        s_queue_ack (self, self->low, held->failed);
-        s_set_done (self, self->low);
+    uint64_t id;
+    bool failed;
+    const uint8_t *data;
+    size_t size;
+    while (sluice_seen_release (self->seen, &id, &failed, &data, &size)) {
+        sluice_output_put (self->output, data, size);
+        s_record_done (self, id, failed);
     }
+}
+
+//  Every id below low was acknowledged (e.g. to an earlier sink).
+static void
+s_skip_to (sluice_sink_t *self, uint64_t low)
+{
+    sluice_seen_skip_to (self->seen, low);
+    if (self->taken)
+        sluice_seen_skip_to (self->taken, low);
+    if (self->config->keep_order)
+        s_release_held (self);
 }
 
 //  Take one final result: write it (or hold it for order), mark it done.
@@ -455,41 +274,32 @@ s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
     self->written++;
     if (failed) {
         self->failed++;
-        s_report_failure (r);
+        sluice_output_warn_failure (r);
     }
-    if (!self->config->keep_order || r->id == self->low) {
-        s_format (self, r, worker, worker_size);
-        s_queue_ack (self, r->id, failed);
-        s_set_done (self, r->id);
+    if (!self->config->keep_order || r->id == sluice_seen_low (self->seen)) {
+        sluice_output_record (self->output, r, worker, worker_size);
+        s_record_done (self, r->id, failed);
+        sluice_seen_add (self->seen, r->id);
         if (self->config->keep_order)
             s_release_held (self);
         return;
     }
     //  format into the output buffer, then move the bytes to the held slot
-    size_t mark = self->out_size;
-    s_format (self, r, worker, worker_size);
-    s_held_t *held = &self->held [r->id & (self->cap - 1)];
-    size_t size = self->out_size - mark;
-    if (held->capacity < size) {
-        free (held->data);
-        held->capacity = size;
-        held->data = (uint8_t *) malloc (size);
-        assert (held->data);
-    }
-    memcpy (held->data, self->out + mark, size);
-    held->size = size;
-    held->id = r->id;
-    held->failed = failed;
-    self->out_size = mark;
+    size_t mark = sluice_output_size (self->output);
+    sluice_output_record (self->output, r, worker, worker_size);
+    size_t size;
+    const uint8_t *record = sluice_output_since (self->output, mark, &size);
+    int rc = sluice_seen_hold (self->seen, r->id, failed, record, size);
+    assert (rc == 0);           //  s_result checked the window
+    (void) rc;
+    sluice_output_cut (self->output, mark);
 }
 
-//  True if a result for id is already written or held.
+//  True if the ventilator may have missed our acknowledgement of id.
 static bool
-s_seen (sluice_sink_t *self, uint64_t id)
+s_acked (sluice_sink_t *self, uint64_t id)
 {
-    if (s_is_done (self, id))
-        return true;
-    return self->config->keep_order && self->held [id & (self->cap - 1)].id == id;
+    return sluice_seen_is_done (self->reader? self->taken: self->seen, id);
 }
 
 //  Handle one result item. Returns false if the item is out of range.
@@ -498,128 +308,159 @@ s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
           size_t worker_size)
 {
     if (r->id == 0 || (self->have_end && r->id > self->total)
-    ||  r->id >= self->low + self->cap)
+    ||  !sluice_seen_in_window (self->seen, r->id))
         return false;
-    if (s_seen (self, r->id)) {
+    if (sluice_seen_is_done (self->seen, r->id) || sluice_seen_is_held (self->seen, r->id)) {
         self->duplicates++;
         //  acknowledge again: the ventilator may have missed the first ack
-        if (s_is_done (self, r->id))
+        if (s_acked (self, r->id))
             s_queue_ack (self, r->id, r->status != SLUICE_STATUS_OK);
         return true;
     }
-    if (r->status != SLUICE_STATUS_OK && (r->flags & SLUICE_FLAG_RETRYABLE)) {
-        self->retries = realloc (self->retries, (self->retry_count + 1) * sizeof *self->retries);
-        assert (self->retries);
-        self->retries [self->retry_count][0] = r->id;
-        self->retries [self->retry_count][1] = r->attempt;
-        self->retry_count++;
-        sluice_debug ("task %" PRIu64 " failed on attempt %u; retrying", r->id, r->attempt);
-        return true;
-    }
-    s_final (self, r, worker, worker_size);
+    if (r->status != SLUICE_STATUS_OK && (r->flags & SLUICE_FLAG_RETRYABLE))
+        s_queue_retry (self, r);
+    else
+        s_final (self, r, worker, worker_size);
     return true;
 }
 
 //  --------------------------------------------------------------------------
-//  State file (--append)
+//  State file (--append): one line per event, "batch HEX WINDOW", "end N",
+//  "commit OFFSET FIRST-LAST[f] ...". Kept to these functions, to be
+//  swapped for the ledger module.
 
-//  Adopt a batch: size the window and record it in the state file.
+//  Record the batch and a commit baseline: bytes found past it after a
+//  crash were written for this batch but never committed, even before its
+//  first commit.
 static void
-s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window)
+s_state_write_batch (sluice_sink_t *self, uint64_t window)
 {
-    memcpy (self->batch, batch, SLUICE_BATCH_SIZE);
-    self->have_batch = true;
-    self->window = window;
-    s_size_window (self, window);
-    if (self->state) {
-        char hex [SLUICE_BATCH_SIZE * 2 + 1];
-        sluice_batch_str (batch, hex);
-        fprintf (self->state, "batch %s %" PRIu64 "\n", hex, window);
-        //  a baseline: bytes found past it after a crash were written for
-        //  this batch but never committed, even before its first commit
-        fprintf (self->state, "commit %" PRIu64 "\n", self->committed + self->out_size);
-        fflush (self->state);
+    char hex [SLUICE_BATCH_SIZE * 2 + 1];
+    sluice_batch_str (self->batch, hex);
+    fprintf (self->state, "batch %s %" PRIu64 "\n", hex, window);
+    fprintf (self->state, "commit %" PRIu64 "\n",
+             sluice_output_committed (self->output) + sluice_output_size (self->output));
+    fflush (self->state);
+}
+
+static void
+s_state_write_end (sluice_sink_t *self)
+{
+    fprintf (self->state, "end %" PRIu64 "\n", self->total);
+    fflush (self->state);
+}
+
+//  Record the output offset just flushed and the acks it covers.
+static int
+s_state_write_commit (sluice_sink_t *self)
+{
+    fprintf (self->state, "commit %" PRIu64, sluice_output_committed (self->output));
+    for (size_t i = 0; i < self->ack_count; i++)
+        fprintf (self->state, " %" PRIu64 "-%" PRIu64 "%s", self->acks [i][0],
+                 self->acks [i][1], self->acks [i][2]? "f": "");
+    fprintf (self->state, "\n");
+    return fflush (self->state);
+}
+
+//  Replay a "batch" line: adopt the batch; a different batch later in the
+//  file starts the count over. Returns false if the line is not one.
+static bool
+s_state_batch_line (sluice_sink_t *self, const char *line)
+{
+    char hex [64];
+    unsigned long long window;
+    if (sscanf (line, "batch %40s %llu", hex, &window) != 2 || strlen (hex) != 32)
+        return false;
+    uint8_t batch [SLUICE_BATCH_SIZE];
+    for (int i = 0; i < SLUICE_BATCH_SIZE; i++) {
+        unsigned byte;
+        sscanf (hex + i * 2, "%2x", &byte);
+        batch [i] = (uint8_t) byte;
+    }
+    if (self->have_batch && memcmp (batch, self->batch, SLUICE_BATCH_SIZE)) {
+        sluice_seen_reset (self->seen);
+        self->have_end = false;
+        self->written = self->failed = 0;
+    }
+    s_adopt_batch (self, batch, window);
+    return true;
+}
+
+//  Replay the ranges of a "commit" line ("FIRST-LAST" or "FIRST-LASTf").
+static void
+s_state_commit_ranges (sluice_sink_t *self, const char *ranges)
+{
+    const char *p = strchr (ranges, ' ');
+    while (p && *p == ' ') {
+        char *end;
+        uint64_t first = strtoull (p + 1, &end, 10);
+        if (*end != '-')
+            break;
+        uint64_t last = strtoull (end + 1, &end, 10);
+        bool failed = *end == 'f';
+        for (uint64_t id = first; id <= last && id >= first; id++)
+            if (!sluice_seen_is_done (self->seen, id) && sluice_seen_in_window (self->seen, id)) {
+                sluice_seen_add (self->seen, id);
+                self->written++;
+                if (failed)
+                    self->failed++;
+            }
+        p = strchr (end, ' ');
     }
 }
 
-//  Replay the state file of an earlier run of this sink: batch, end, and
-//  committed results; cut the output back to the last commit so a record
-//  written but never acknowledged is not left behind. Returns 0 or -1.
+//  Replay one complete line of the state file.
+static void
+s_state_line (sluice_sink_t *self, const char *line, bool *have_commit, uint64_t *commit)
+{
+    unsigned long long value;
+    if (s_state_batch_line (self, line))
+        return;
+    if (sscanf (line, "end %llu", &value) == 1) {
+        self->total = value;
+        self->have_end = true;
+    }
+    else
+    if (sscanf (line, "commit %llu", &value) == 1 && self->have_batch) {
+        *commit = value;
+        *have_commit = true;
+        s_state_commit_ranges (self, line + 7);
+    }
+}
+
+//  Replay the state file, if there is one. Returns the offset just past
+//  its last complete line (a torn last line is ignored, with its output).
+static off_t
+s_state_replay (sluice_sink_t *self, bool *have_commit, uint64_t *commit)
+{
+    FILE *file = fopen (self->state_path, "r");
+    if (!file)
+        return 0;
+    off_t complete = 0;
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t len;
+    while ((len = getline (&line, &size, file)) > 0 && line [len - 1] == '\n') {
+        complete += len;
+        s_state_line (self, line, have_commit, commit);
+    }
+    free (line);
+    fclose (file);
+    return complete;
+}
+
+//  Resume from the state file of an earlier run of this sink: batch, end,
+//  and committed results; cut the output back to the last commit so a
+//  record written but never acknowledged is not left behind; reopen the
+//  state file for appending. Returns 0 or -1 with a message in err.
 static int
 s_state_load (sluice_sink_t *self, char *err, size_t errlen)
 {
-    FILE *file = fopen (self->state_path, "r");
-    uint64_t commit = 0;
     bool have_commit = false;
-    off_t complete = 0;         //  end of the last complete line
-    if (file) {
-        char *line = NULL;
-        size_t size = 0;
-        ssize_t len;
-        while ((len = getline (&line, &size, file)) > 0) {
-            if (line [len - 1] != '\n')
-                break;          //  torn last line: ignore it and its output
-            complete += len;
-            char hex [64];
-            unsigned long long a, b;
-            if (sscanf (line, "batch %40s %llu", hex, &a) == 2 && strlen (hex) == 32) {
-                uint8_t batch [SLUICE_BATCH_SIZE];
-                for (int i = 0; i < SLUICE_BATCH_SIZE; i++) {
-                    unsigned byte;
-                    sscanf (hex + i * 2, "%2x", &byte);
-                    batch [i] = (uint8_t) byte;
-                }
-                if (self->have_batch && memcmp (batch, self->batch, SLUICE_BATCH_SIZE)) {
-                    //  a new batch began later in the file: start over
-                    self->low = 1;
-                    memset (self->bits, 0, self->cap / 8);
-                    self->have_end = false;
-                    self->written = self->failed = 0;
-                }
-                s_adopt_batch (self, batch, a);
-            }
-            else
-            if (sscanf (line, "end %llu", &a) == 1) {
-                self->total = a;
-                self->have_end = true;
-            }
-            else
-            if (sscanf (line, "commit %llu", &a) == 1 && self->have_batch) {
-                commit = a;
-                have_commit = true;
-                char *p = strchr (line + 7, ' ');
-                while (p && *p == ' ') {
-                    char *end;
-                    a = strtoull (p + 1, &end, 10);
-                    if (*end != '-')
-                        break;
-                    b = strtoull (end + 1, &end, 10);
-                    bool failed = *end == 'f';
-                    for (uint64_t id = a; id <= b && id >= a; id++)
-                        if (!s_is_done (self, id) && id < self->low + self->cap) {
-                            s_set_done (self, id);
-                            self->written++;
-                            if (failed)
-                                self->failed++;
-                        }
-                    p = strchr (end, ' ');
-                }
-            }
-        }
-        free (line);
-        fclose (file);
-    }
-    struct stat st;
-    if (fstat (self->fd, &st) == 0 && have_commit && (uint64_t) st.st_size > commit) {
-        zsys_info ("cutting %" PRIu64 " unacknowledged bytes from the output",
-                   (uint64_t) st.st_size - commit);
-        if (ftruncate (self->fd, (off_t) commit)) {
-            snprintf (err, errlen, "cannot truncate output: %s", strerror (errno));
-            return -1;
-        }
-    }
-    if (fstat (self->fd, &st) == 0)
-        self->committed = (uint64_t) st.st_size;
+    uint64_t commit = 0;
+    off_t complete = s_state_replay (self, &have_commit, &commit);
+    if (sluice_output_resume (self->output, have_commit, commit, err, errlen))
+        return -1;
     if (self->written)
         zsys_info ("resuming batch: %" PRIu64 " results already written", self->written);
     //  drop a torn last line, so the next line does not glue onto it
@@ -636,88 +477,20 @@ s_state_load (sluice_sink_t *self, char *err, size_t errlen)
 }
 
 //  --------------------------------------------------------------------------
-//  Construction
-
-sluice_sink_t *
-sluice_sink_new (const sluice_config_t *config, char *err, size_t errlen)
-{
-    sluice_sink_t *self = (sluice_sink_t *) calloc (1, sizeof *self);
-    assert (self);
-    self->config = config;
-    self->encoder = sluice_encoder_new ();
-    self->low = 1;
-    s_size_window (self, config->window);
-    self->out_capacity = S_OUT_FLUSH * 2;
-    self->out = (uint8_t *) malloc (self->out_capacity);
-    assert (self->out);
-    self->early = zlist_new ();
-    self->fd = STDOUT_FILENO;
-    if (config->output) {
-        int flags = O_WRONLY | O_CREAT | (config->append? O_APPEND: O_TRUNC);
-        self->fd = open (config->output, flags, 0644);
-        if (self->fd < 0) {
-            snprintf (err, errlen, "cannot open output %s: %s", config->output, strerror (errno));
-            self->fd = -1;
-            sluice_sink_destroy (&self);
-            return NULL;
-        }
-        if (config->append) {
-            self->state_path = zsys_sprintf ("%s.sluice-state", config->output);
-            if (s_state_load (self, err, errlen)) {
-                sluice_sink_destroy (&self);
-                return NULL;
-            }
-        }
-    }
-    //  no high-water mark on results: the ventilator's window already
-    //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
-    //  disconnects while input is stopped at the mark ("Assertion failed:
-    //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
-    self->results = sluice_socket_new (ZMQ_PULL, config, config->results, 0, err, errlen);
-    self->control = self->results
-                  ? sluice_socket_new (ZMQ_ROUTER, config, config->control, 1000, err, errlen)
-                  : NULL;
-    if (!self->control) {
-        sluice_sink_destroy (&self);
-        return NULL;
-    }
-    self->results_handle = zsock_resolve (self->results);
-    self->control_handle = zsock_resolve (self->control);
-    return self;
-}
-
-void
-sluice_sink_destroy (sluice_sink_t **self_p)
-{
-    assert (self_p);
-    if (*self_p) {
-        sluice_sink_t *self = *self_p;
-        sluice_set_linger (self->results, 0);
-        sluice_set_linger (self->control, 1000);
-        zsock_destroy (&self->results);
-        zsock_destroy (&self->control);
-        sluice_encoder_destroy (&self->encoder);
-        if (self->held)
-            for (size_t i = 0; i < self->cap; i++)
-                free (self->held [i].data);
-        free (self->held);
-        free (self->bits);
-        free (self->out);
-        free (self->acks);
-        free (self->retries);
-        zlist_destroy (&self->early);
-        if (self->state)
-            fclose (self->state);
-        zstr_free (&self->state_path);
-        if (self->fd > STDERR_FILENO)
-            close (self->fd);
-        free (self);
-        *self_p = NULL;
-    }
-}
-
-//  --------------------------------------------------------------------------
 //  Messages
+
+//  Adopt a batch: size the window and record it in the state file.
+static void
+s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window)
+{
+    memcpy (self->batch, batch, SLUICE_BATCH_SIZE);
+    self->have_batch = true;
+    sluice_seen_resize (self->seen, window);
+    if (self->taken)
+        sluice_seen_resize (self->taken, window);
+    if (self->state)
+        s_state_write_batch (self, window);
+}
 
 //  Handle one RESULTS message; return false to keep it for later (it
 //  arrived before the batch began).
@@ -756,6 +529,19 @@ s_handle_results (sluice_sink_t *self, const void *data, size_t size)
     return true;
 }
 
+//  Hold a RESULTS message that arrived before the batch began (bounded).
+static void
+s_keep_early (sluice_sink_t *self, const void *data, size_t size)
+{
+    if (zlist_size (self->early) < S_EARLY_MAX && self->early_bytes + size <= S_EARLY_BYTES) {
+        zlist_append (self->early, zchunk_new (data, size));
+        self->early_bytes += size;
+    }
+    else
+        sluice_warn_ratelimited (&self->limit, "dropped results that arrived before the "
+                                 "batch began (they will be re-sent)");
+}
+
 //  Process results that arrived before the batch began.
 static void
 s_replay_early (sluice_sink_t *self)
@@ -768,10 +554,12 @@ s_replay_early (sluice_sink_t *self)
     self->early_bytes = 0;
 }
 
+//  Answer BEGIN or PING: whether we need inputs, whether we have END.
 static void
 s_send_pong (sluice_sink_t *self, zmq_msg_t *routing)
 {
-    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL, self->have_end };
+    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL,  //  need_input
+                          self->have_end };                             //  has_end
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
                            self->have_batch? self->batch: NULL, 2, args);
     s_control_send_to (self, zmq_msg_data (routing), zmq_msg_size (routing));
@@ -785,6 +573,81 @@ s_adopt_routing (sluice_sink_t *self, zmq_msg_t *routing)
         memcpy (self->routing, zmq_msg_data (routing), zmq_msg_size (routing));
         self->routing_size = zmq_msg_size (routing);
     }
+    self->vent_seen = sluice_now_ms ();
+}
+
+//  BEGIN: adopt the batch unless we already serve another; answer PONG.
+static void
+s_handle_begin (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing)
+{
+    if (self->have_batch && memcmp (msg->batch, self->batch, SLUICE_BATCH_SIZE)) {
+        if (self->written || self->have_end) {
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit,
+                "ignoring a second batch; this sink serves one batch");
+            return;
+        }
+        self->have_batch = false;
+    }
+    if (!self->have_batch) {
+        s_adopt_batch (self, msg->batch, s_begin_window (msg));
+        char hex [SLUICE_BATCH_SIZE * 2 + 1];
+        sluice_batch_str (msg->batch, hex);
+        sluice_debug ("batch %s began (window %" PRIu64 ")", hex, s_begin_window (msg));
+        s_replay_early (self);
+    }
+    s_adopt_routing (self, routing);
+    s_send_pong (self, routing);
+}
+
+//  LOST: the ventilator gave these tasks up; each is a final result.
+static void
+s_handle_lost (sluice_sink_t *self, sluice_msg_t *msg)
+{
+    uint64_t id;
+    uint32_t attempts;
+    const uint8_t *input;
+    size_t size;
+    while (sluice_msg_next_lost (msg, &id, &attempts, &input, &size) > 0) {
+        sluice_result_t r = { .id = id, .attempt = attempts, .status = SLUICE_STATUS_LOST,
+                              .input = input, .input_size = size };
+        s_result (self, &r, (const uint8_t *) "", 0);
+    }
+}
+
+//  END, PING, ABANDON, BYE, LOST for our batch.
+static void
+s_handle_batch_message (sluice_sink_t *self, sluice_msg_t *msg, zmq_msg_t *routing)
+{
+    s_adopt_routing (self, routing);
+    if (msg->type == SLUICE_MSG_END && !self->have_end) {
+        self->total = s_end_count (msg);
+        self->have_end = true;
+        if (self->state)
+            s_state_write_end (self);
+    }
+    else
+    if (msg->type == SLUICE_MSG_PING) {
+        s_skip_to (self, s_ping_low (msg));
+        s_send_pong (self, routing);
+    }
+    else
+    if (msg->type == SLUICE_MSG_ABANDON)
+        self->abandoned = true;
+    else
+    if (msg->type == SLUICE_MSG_BYE)
+        self->bye = true;
+    else
+    if (msg->type == SLUICE_MSG_LOST)
+        s_handle_lost (self, msg);
+}
+
+//  True for the types a ventilator sends a sink.
+static bool
+s_from_ventilator (int type)
+{
+    return type == SLUICE_MSG_BEGIN || type == SLUICE_MSG_END || type == SLUICE_MSG_ABANDON
+        || type == SLUICE_MSG_LOST || type == SLUICE_MSG_PING || type == SLUICE_MSG_BYE;
 }
 
 //  Handle one control message from the ventilator.
@@ -794,147 +657,185 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
     sluice_msg_t msg;
     const char *reason = "unexpected message type";
     if (sluice_msg_decode (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
-    ||  msg.type < SLUICE_MSG_BEGIN || msg.type > SLUICE_MSG_BYE
-    ||  msg.type == SLUICE_MSG_ACK || msg.type == SLUICE_MSG_RETRY
-    ||  msg.type == SLUICE_MSG_COMPLETE || msg.type == SLUICE_MSG_PONG) {
+    ||  !s_from_ventilator (msg.type)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed control message "
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);
-        return;
     }
-    if (msg.type == SLUICE_MSG_BEGIN) {
-        if (self->have_batch && memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE)) {
-            if (self->written || self->have_end) {
-                self->dropped++;
-                sluice_warn_ratelimited (&self->limit,
-                    "ignoring a second batch; this sink serves one batch");
-                return;
-            }
-            self->have_batch = false;
-        }
-        if (!self->have_batch) {
-            s_adopt_batch (self, msg.batch, msg.arg [0]);
-            char hex [SLUICE_BATCH_SIZE * 2 + 1];
-            sluice_batch_str (msg.batch, hex);
-            sluice_debug ("batch %s began (window %" PRIu64 ")", hex, msg.arg [0]);
-            s_replay_early (self);
-        }
-        s_adopt_routing (self, routing);
-        self->vent_seen = sluice_now_ms ();
-        s_send_pong (self, routing);
-        return;
-    }
-    if (!self->have_batch || memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE)) {
-        //  not our batch: answer the sender, but keep acknowledging ours
-        if (msg.type == SLUICE_MSG_PING)
-            s_send_pong (self, routing);
-        return;
-    }
-    s_adopt_routing (self, routing);
-    self->vent_seen = sluice_now_ms ();
-    switch (msg.type) {
-        case SLUICE_MSG_END:
-            if (!self->have_end) {
-                self->total = msg.arg [0];
-                self->have_end = true;
-                if (self->state) {
-                    fprintf (self->state, "end %" PRIu64 "\n", self->total);
-                    fflush (self->state);
-                }
-            }
-            break;
-        case SLUICE_MSG_PING:
-            s_skip_to (self, msg.arg [0]);
-            s_send_pong (self, routing);
-            break;
-        case SLUICE_MSG_ABANDON:
-            self->abandoned = true;
-            break;
-        case SLUICE_MSG_BYE:
-            self->bye = true;
-            break;
-        case SLUICE_MSG_LOST: {
-            uint64_t id;
-            uint32_t attempts;
-            const uint8_t *input;
-            size_t size;
-            while (sluice_msg_next_lost (&msg, &id, &attempts, &input, &size) > 0) {
-                sluice_result_t r = { .id = id, .attempt = attempts,
-                                      .status = SLUICE_STATUS_LOST, .input = input,
-                                      .input_size = size };
-                s_result (self, &r, (const uint8_t *) "", 0);
-            }
-            break;
-        }
-        default:
-            break;
-    }
+    else
+    if (msg.type == SLUICE_MSG_BEGIN)
+        s_handle_begin (self, &msg, routing);
+    else
+    if (self->have_batch && msg.has_batch && !memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE))
+        s_handle_batch_message (self, &msg, routing);
+    else
+    if (msg.type == SLUICE_MSG_PING)
+        s_send_pong (self, routing);    //  not our batch: answer the sender
 }
 
-//  Drain both sockets. Returns -1 if the output failed.
+//  --------------------------------------------------------------------------
+//  Sockets
+
+//  Discard the remaining frames of a multi-part message.
+static void
+s_skip_frames (void *handle, zmq_msg_t *frame)
+{
+    while (zmq_msg_more (frame) && zmq_msg_recv (frame, handle, 0) >= 0)
+        ;
+}
+
+//  Read and handle one control message. Returns false if none was waiting.
+static bool
+s_recv_control (sluice_sink_t *self)
+{
+    zmq_msg_t routing, body;
+    zmq_msg_init (&routing);
+    if (zmq_msg_recv (&routing, self->control_handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&routing);
+        return false;
+    }
+    zmq_msg_init (&body);
+    if (zmq_msg_more (&routing)
+    &&  zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
+    &&  !zmq_msg_more (&body))
+        s_handle_control (self, &routing, &body);
+    else {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "dropped malformed control frames");
+        s_skip_frames (self->control_handle, &body);
+    }
+    zmq_msg_close (&body);
+    zmq_msg_close (&routing);
+    return true;
+}
+
+//  Read and handle one results message. Returns false if none was waiting.
+static bool
+s_recv_results (sluice_sink_t *self)
+{
+    zmq_msg_t body;
+    zmq_msg_init (&body);
+    if (zmq_msg_recv (&body, self->results_handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&body);
+        return false;
+    }
+    if (zmq_msg_more (&body)) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "dropped multi-part result message");
+        s_skip_frames (self->results_handle, &body);
+    }
+    else
+    if (!s_handle_results (self, zmq_msg_data (&body), zmq_msg_size (&body)))
+        s_keep_early (self, zmq_msg_data (&body), zmq_msg_size (&body));
+    zmq_msg_close (&body);
+    return true;
+}
+
+//  True if ZMQ_EVENTS shows a message waiting on the socket (reading it
+//  also re-arms the edge-triggered ZMQ_FD).
+static bool
+s_readable (void *handle)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+//  Read both sockets until neither has input (or the budget is spent, then
+//  more_input says so), flushing as the output fills. Returns -1 if the
+//  output failed.
 static int
 s_drain (sluice_sink_t *self)
 {
-    int budget = 10000;
-    while (budget-- > 0) {
-        bool any = false;
-        zmq_msg_t routing, body;
-        zmq_msg_init (&routing);
-        if (zmq_msg_recv (&routing, self->control_handle, ZMQ_DONTWAIT) >= 0) {
-            any = true;
-            zmq_msg_init (&body);
-            if (zmq_msg_more (&routing)
-            &&  zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
-            &&  !zmq_msg_more (&body))
-                s_handle_control (self, &routing, &body);
-            else {
-                self->dropped++;
-                sluice_warn_ratelimited (&self->limit, "dropped malformed control frames");
-                while (zmq_msg_more (&body) && zmq_msg_recv (&body, self->control_handle, 0) >= 0)
-                    ;
-            }
-            zmq_msg_close (&body);
-        }
-        zmq_msg_close (&routing);
-        zmq_msg_init (&body);
-        if (zmq_msg_recv (&body, self->results_handle, ZMQ_DONTWAIT) >= 0) {
-            any = true;
-            if (zmq_msg_more (&body)) {
-                self->dropped++;
-                sluice_warn_ratelimited (&self->limit, "dropped multi-part result message");
-                while (zmq_msg_more (&body) && zmq_msg_recv (&body, self->results_handle, 0) >= 0)
-                    ;
-            }
-            else
-            if (!s_handle_results (self, zmq_msg_data (&body), zmq_msg_size (&body))) {
-                if (zlist_size (self->early) < S_EARLY_MAX
-                &&  self->early_bytes + zmq_msg_size (&body) <= S_EARLY_BYTES) {
-                    zlist_append (self->early,
-                                  zchunk_new (zmq_msg_data (&body), zmq_msg_size (&body)));
-                    self->early_bytes += zmq_msg_size (&body);
-                }
-                else
-                    sluice_warn_ratelimited (&self->limit,
-                        "dropped results that arrived before the batch began "
-                        "(they will be re-sent)");
-            }
-        }
-        zmq_msg_close (&body);
-        if (self->out_size >= S_OUT_FLUSH && s_flush (self))
+    self->more_input = true;
+    for (int budget = S_DRAIN_BUDGET; budget > 0; budget--) {
+        bool any = s_recv_control (self);
+        any = s_recv_results (self) || any;
+        if (sluice_output_size (self->output) >= S_FLUSH_AT && s_flush (self))
             return -1;
-        if (!any)
+        if (any)
+            continue;
+        //  flushing sends acks; then ZMQ_EVENTS, checked last, re-arms ZMQ_FD
+        if (s_flush (self))
+            return -1;
+        if (!s_readable (self->control_handle) && !s_readable (self->results_handle)) {
+            self->more_input = false;
             break;
+        }
     }
     return s_flush (self);
 }
 
-//  Destroy results still held from before the batch began.
+//  --------------------------------------------------------------------------
+//  Phases
+
+//  Enter DONE with an exit code.
 static void
-s_purge_early (sluice_sink_t *self)
+s_finish (sluice_sink_t *self, int status)
 {
-    zchunk_t *chunk;
-    while ((chunk = (zchunk_t *) zlist_pop (self->early)))
-        zchunk_destroy (&chunk);
+    self->phase = S_DONE;
+    self->status = status;
+}
+
+//  The exit code of a batch that completed.
+static int
+s_completed_status (sluice_sink_t *self)
+{
+    return self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
+}
+
+//  True once END is known and every id up to it is written (reader: taken).
+static bool
+s_all_written (sluice_sink_t *self)
+{
+    sluice_seen_t *set = self->reader? self->taken: self->seen;
+    return self->have_end && sluice_seen_low (set) > self->total;
+}
+
+//  RUNNING: see whether the batch is over.
+static void
+s_check_running (sluice_sink_t *self)
+{
+    if (self->abandoned) {
+        zsys_warning ("the ventilator abandoned the batch");
+        s_finish (self, SLUICE_EXIT_ABANDONED);
+        return;
+    }
+    if (s_all_written (self)) {
+        self->phase = S_COMPLETING;
+        self->complete_next = sluice_now_ms ();
+        self->complete_deadline = self->complete_next + S_COMPLETE_WAIT_MS;
+    }
+    else
+    if (self->bye) {
+        //  the ventilator counted every task acknowledged, some by an
+        //  earlier sink (journal resume): nothing more will come
+        zsys_info ("the ventilator reports the batch complete");
+        s_finish (self, s_completed_status (self));
+    }
+}
+
+//  COMPLETING: tell the ventilator, and wait briefly for its goodbye. The
+//  ventilator may not have spoken to us yet (this sink was restarted with
+//  --append) or may have changed (a --journal re-run): whoever speaks for
+//  our batch - it pings every second - learns that the batch is complete.
+static void
+s_check_completing (sluice_sink_t *self)
+{
+    int64_t now = sluice_now_ms ();
+    if (self->bye || now >= self->complete_deadline) {
+        s_finish (self, s_completed_status (self));
+        return;
+    }
+    if (now >= self->complete_next && self->routing_size) {
+        uint64_t args [2] = { self->total, self->failed };     //  COMPLETE [total, failed]
+        sluice_encoder_scalar (self->encoder, SLUICE_MSG_COMPLETE, self->batch, 2, args);
+        s_control_send (self);
+        self->complete_next = now + S_COMPLETE_EVERY_MS;
+        //  a send may take the ZMQ_FD edge of a BYE that just arrived
+        if (s_readable (self->control_handle))
+            self->more_input = true;
+    }
 }
 
 //  The ventilator pings every second: say so when it goes silent and when
@@ -944,7 +845,7 @@ s_watch_ventilator (sluice_sink_t *self)
 {
     if (!self->vent_seen)
         return;
-    bool silent = sluice_now_ms () - self->vent_seen > 5000;
+    bool silent = sluice_now_ms () - self->vent_seen > S_SILENT_MS;
     if (silent && !self->vent_silent)
         zsys_warning ("ventilator not heard from for 5 s; waiting for it");
     else
@@ -953,88 +854,279 @@ s_watch_ventilator (sluice_sink_t *self)
     self->vent_silent = silent;
 }
 
+//  --------------------------------------------------------------------------
+//  Embedding API
+
+//  Set or clear the eventfd that keeps sluice_sink_fd readable.
+static void
+s_signal (sluice_sink_t *self, bool on)
+{
+    uint64_t value = 1;
+    if (on && !self->signalled)
+        self->signalled = write (self->event_fd, &value, sizeof value) == sizeof value;
+    else
+    if (!on && self->signalled) {
+        self->signalled = false;
+        if (read (self->event_fd, &value, sizeof value) < 0)
+            self->signalled = errno != EAGAIN;
+    }
+}
+
+int
+sluice_sink_fd (sluice_sink_t *self)
+{
+    return self->epoll_fd;
+}
+
+int64_t
+sluice_sink_timeout (sluice_sink_t *self)
+{
+    if (self->signalled || self->phase == S_DONE)
+        return 0;
+    if (self->phase == S_COMPLETING) {
+        //  COMPLETE is due when someone speaks for the batch; BYE by the deadline
+        int64_t due = self->complete_deadline;
+        if (self->routing_size && self->complete_next < due)
+            due = self->complete_next;
+        due -= sluice_now_ms ();
+        return due < 0? 0: due > S_COMPLETE_EVERY_MS? S_COMPLETE_EVERY_MS: due;
+    }
+    return S_SERVICE_MS;
+}
+
+int
+sluice_sink_service (sluice_sink_t *self)
+{
+    if (self->phase != S_DONE) {
+        s_signal (self, false);
+        s_settle_taken (self);
+        if (s_drain (self))
+            s_finish (self, SLUICE_EXIT_RUNTIME);
+        if (self->phase == S_RUNNING)
+            s_check_running (self);
+        if (self->phase == S_COMPLETING)
+            s_check_completing (self);
+        s_watch_ventilator (self);
+    }
+    bool ready = self->reader && sluice_output_ready (self->output);
+    s_signal (self, self->more_input || ready || self->phase == S_DONE);
+    if (self->phase != S_DONE)
+        return 0;
+    return self->status == SLUICE_EXIT_RUNTIME? -1: 1;
+}
+
+int
+sluice_sink_next (sluice_sink_t *self, sluice_result_t *result)
+{
+    assert (self->reader);
+    bool settled = self->have_taken;
+    s_settle_taken (self);
+    if (sluice_output_take (self->output, result)) {
+        self->have_taken = true;
+        self->taken_id = result->id;
+        self->taken_failed = result->status != SLUICE_STATUS_OK;
+        return 1;
+    }
+    s_send_acks (self);
+    if (settled)
+        s_signal (self, true);  //  the batch may be complete: service is due
+    return self->phase == S_DONE? -1: 0;
+}
+
+int
+sluice_sink_status (sluice_sink_t *self)
+{
+    return self->phase == S_DONE? self->status: -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Construction
+
+//  Watch the sockets' ZMQ_FDs and the eventfd with one epoll fd. Returns 0,
+//  or -1 with a message in err.
+static int
+s_epoll_setup (sluice_sink_t *self, char *err, size_t errlen)
+{
+    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+    self->event_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->epoll_fd < 0 || self->event_fd < 0) {
+        snprintf (err, errlen, "cannot create an epoll fd: %s", strerror (errno));
+        return -1;
+    }
+    int fds [3] = { self->event_fd, -1, -1 };
+    size_t size = sizeof (int);
+    zmq_getsockopt (self->results_handle, ZMQ_FD, &fds [1], &size);
+    size = sizeof (int);
+    zmq_getsockopt (self->control_handle, ZMQ_FD, &fds [2], &size);
+    for (int i = 0; i < 3; i++) {
+        struct epoll_event event = { .events = EPOLLIN, .data.fd = fds [i] };
+        if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fds [i], &event)) {
+            snprintf (err, errlen, "cannot watch a socket: %s", strerror (errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Open the output of a file sink (stdout without -o), resuming with
+//  --append. Returns 0, or -1 with a message in err.
+static int
+s_open_output (sluice_sink_t *self, char *err, size_t errlen)
+{
+    const sluice_config_t *config = self->config;
+    if (!config->output) {
+        self->output = sluice_output_new (STDOUT_FILENO, config->format);
+        return 0;
+    }
+    self->output = sluice_output_open (config->output, config->append, config->format,
+                                       err, errlen);
+    if (!self->output)
+        return -1;
+    if (!config->append)
+        return 0;
+    self->state_path = zsys_sprintf ("%s.sluice-state", config->output);
+    return s_state_load (self, err, errlen);
+}
+
+//  Bind the sockets and set up the fd the caller polls.
+static int
+s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
+{
+    const sluice_config_t *config = self->config;
+    //  no high-water mark on results: the ventilator's window already
+    //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
+    //  disconnects while input is stopped at the mark ("Assertion failed:
+    //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
+    self->results = sluice_socket_new (ZMQ_PULL, config, config->results, 0, err, errlen);
+    self->control = self->results
+                  ? sluice_socket_new (ZMQ_ROUTER, config, config->control, 1000, err, errlen)
+                  : NULL;
+    if (!self->control)
+        return -1;
+    self->results_handle = zsock_resolve (self->results);
+    self->control_handle = zsock_resolve (self->control);
+    return s_epoll_setup (self, err, errlen);
+}
+
+//  A sink writing to its configured output, or (reader) for the caller.
+static sluice_sink_t *
+s_new (const sluice_config_t *config, bool reader, char *err, size_t errlen)
+{
+    sluice_sink_t *self = (sluice_sink_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->config = config;
+    self->reader = reader;
+    self->encoder = sluice_encoder_new ();
+    self->seen = sluice_seen_new (config->window, config->keep_order);
+    self->taken = reader? sluice_seen_new (config->window, false): NULL;
+    self->early = zlist_new ();
+    self->epoll_fd = self->event_fd = -1;
+    self->status = -1;
+    self->started = sluice_now_ms ();
+    if (reader)
+        self->output = sluice_output_new_reader ();
+    if ((!reader && s_open_output (self, err, errlen))
+    ||  s_open_sockets (self, err, errlen))
+        sluice_sink_destroy (&self);
+    return self;
+}
+
+sluice_sink_t *
+sluice_sink_new (const sluice_config_t *config, char *err, size_t errlen)
+{
+    return s_new (config, false, err, errlen);
+}
+
+sluice_sink_t *
+sluice_sink_new_reader (const sluice_config_t *config, char *err, size_t errlen)
+{
+    return s_new (config, true, err, errlen);
+}
+
+//  Destroy results still held from before the batch began.
+static void
+s_purge_early (sluice_sink_t *self)
+{
+    zchunk_t *chunk;
+    while ((chunk = (zchunk_t *) zlist_pop (self->early)))
+        zchunk_destroy (&chunk);
+    self->early_bytes = 0;
+}
+
+void
+sluice_sink_destroy (sluice_sink_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        sluice_sink_t *self = *self_p;
+        sluice_set_linger (self->results, 0);
+        sluice_set_linger (self->control, 1000);
+        zsock_destroy (&self->results);
+        zsock_destroy (&self->control);
+        if (self->epoll_fd >= 0)
+            close (self->epoll_fd);
+        if (self->event_fd >= 0)
+            close (self->event_fd);
+        sluice_encoder_destroy (&self->encoder);
+        sluice_seen_destroy (&self->seen);
+        sluice_seen_destroy (&self->taken);
+        sluice_output_destroy (&self->output);
+        free (self->acks);
+        free (self->retries);
+        s_purge_early (self);
+        zlist_destroy (&self->early);
+        if (self->state)
+            fclose (self->state);
+        zstr_free (&self->state_path);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Run
+
+//  Log the summary line (and the dropped and duplicate counts).
+static void
+s_log_summary (sluice_sink_t *self)
+{
+    if (self->config->quiet)
+        return;
+    double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
+    zsys_info ("%" PRIu64 " tasks, %" PRIu64 " failed, %.2f s, %.0f tasks/s%s",
+               self->written, self->failed, secs,
+               secs > 0? (double) self->written / secs: 0.0, "");
+    if (self->dropped || self->duplicates)
+        zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
+                   " duplicate results ignored", self->dropped, self->duplicates);
+}
+
+//  SIGINT/SIGTERM: abandon a running batch; stop waiting for BYE.
+static void
+s_interrupt (sluice_sink_t *self)
+{
+    if (self->phase == S_RUNNING) {
+        zsys_warning ("interrupted before the batch completed");
+        s_finish (self, SLUICE_EXIT_ABANDONED);
+    }
+    else
+    if (self->phase == S_COMPLETING)
+        s_finish (self, s_completed_status (self));
+}
+
 int
 sluice_sink_run (sluice_sink_t *self)
 {
     self->started = sluice_now_ms ();
-    int64_t first_result = 0;
-    int rc = SLUICE_EXIT_OK;
-    while (true) {
+    while (sluice_sink_service (self) == 0) {
         if (zsys_interrupted) {
-            zsys_warning ("interrupted before the batch completed");
-            rc = SLUICE_EXIT_ABANDONED;
-            break;
+            s_interrupt (self);
+            continue;
         }
-        if (s_drain (self)) {
-            rc = SLUICE_EXIT_RUNTIME;
-            break;
-        }
-        if (!first_result && self->written)
-            first_result = sluice_now_ms ();
-        if (self->abandoned) {
-            zsys_warning ("the ventilator abandoned the batch");
-            rc = SLUICE_EXIT_ABANDONED;
-            break;
-        }
-        if (self->have_end && self->low > self->total)
-            break;
-        if (self->bye) {
-            //  the ventilator counted every task acknowledged, some by an
-            //  earlier sink (journal resume): nothing more will come
-            zsys_info ("the ventilator reports the batch complete");
-            break;
-        }
-        s_watch_ventilator (self);
-        zmq_pollitem_t items [2] = {
-            { self->results_handle, 0, ZMQ_POLLIN, 0 },
-            { self->control_handle, 0, ZMQ_POLLIN, 0 }
-        };
-        zmq_poll (items, 2, 500);
+        struct pollfd item = { sluice_sink_fd (self), POLLIN, 0 };
+        poll (&item, 1, (int) sluice_sink_timeout (self));
     }
     s_purge_early (self);
-    if (rc == SLUICE_EXIT_OK) {
-        //  tell the ventilator, and wait briefly for its goodbye
-        uint64_t args [2] = { self->total, self->failed };
-        int64_t deadline = sluice_now_ms () + 3000;
-        bool bye = self->bye;
-        //  the ventilator may not have spoken to us yet (this sink was
-        //  restarted with --append) or may have changed (a --journal
-        //  re-run): whoever speaks for our batch - it pings every second -
-        //  learns that the batch is complete
-        while (!bye && sluice_now_ms () < deadline && !zsys_interrupted) {
-            if (self->routing_size) {
-                sluice_encoder_scalar (self->encoder, SLUICE_MSG_COMPLETE, self->batch, 2, args);
-                s_control_send (self);
-            }
-            zmq_pollitem_t item = { self->control_handle, 0, ZMQ_POLLIN, 0 };
-            if (zmq_poll (&item, 1, 300) > 0) {
-                zmq_msg_t routing, body;
-                zmq_msg_init (&routing);
-                zmq_msg_init (&body);
-                sluice_msg_t msg;
-                if (zmq_msg_recv (&routing, self->control_handle, ZMQ_DONTWAIT) >= 0
-                &&  zmq_msg_more (&routing)
-                &&  zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
-                &&  sluice_msg_decode (&msg, zmq_msg_data (&body), zmq_msg_size (&body), NULL) == 0
-                &&  msg.has_batch
-                &&  memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE) == 0) {
-                    s_adopt_routing (self, &routing);
-                    if (msg.type == SLUICE_MSG_BYE)
-                        bye = true;
-                }
-                zmq_msg_close (&routing);
-                zmq_msg_close (&body);
-            }
-        }
-        rc = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
-    }
-    double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
-    if (!self->config->quiet)
-        zsys_info ("%" PRIu64 " tasks, %" PRIu64 " failed, %.2f s, %.0f tasks/s%s",
-                   self->written, self->failed, secs,
-                   secs > 0? (double) self->written / secs: 0.0, "");
-    if (!self->config->quiet && (self->dropped || self->duplicates))
-        zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
-                   " duplicate results ignored", self->dropped, self->duplicates);
-    return rc;
+    s_log_summary (self);
+    return self->status;
 }

@@ -421,7 +421,9 @@ void
 
 //  ---------------------------------------------------------------------
 //  Sink: collects results, writes each task's result exactly once and
-//  acknowledges it, exits when the batch is complete.
+//  acknowledges it, exits when the batch is complete. Embeddable: poll
+//  sluice_sink_fd, call sluice_sink_service, and (a reader sink) take the
+//  results with sluice_sink_next.
 
 typedef struct _sluice_sink_t sluice_sink_t;
 
@@ -433,9 +435,48 @@ sluice_sink_t *
 void
     sluice_sink_destroy (sluice_sink_t **self_p);
 
-//  Collect until the batch completes. Returns an exit code.
+//  Collect until the batch completes: a poll(2) loop over sluice_sink_fd
+//  and sluice_sink_service, stopped by SIGINT/SIGTERM. Returns an exit code.
 int
     sluice_sink_run (sluice_sink_t *self);
+
+//  Create a sink that writes nothing: the caller takes each result with
+//  sluice_sink_next (its input too when config's format is jsonl). Binds
+//  its sockets; NULL + err on failure.
+sluice_sink_t *
+    sluice_sink_new_reader (const sluice_config_t *config, char *err, size_t errlen);
+
+//  A file descriptor (epoll, over the sockets' ZMQ_FDs and an eventfd) that
+//  is readable, level-triggered, whenever sluice_sink_service is due; also
+//  while results wait for sluice_sink_next. For poll(2), epoll, libuv,
+//  asyncio add_reader.
+int
+    sluice_sink_fd (sluice_sink_t *self);
+
+//  Milliseconds until sluice_sink_service is next due (0 = now); never
+//  negative, at most 1000.
+int64_t
+    sluice_sink_timeout (sluice_sink_t *self);
+
+//  Never blocks: reads what arrived, writes and acknowledges results, runs
+//  timers. Returns 0 while the batch runs, 1 once the sink has finished
+//  (see sluice_sink_status), -1 on a fatal error (the output failed).
+int
+    sluice_sink_service (sluice_sink_t *self);
+
+//  Take the next result (a sink made with sluice_sink_new_reader only).
+//  Never blocks. Returns 1 with a result (byte fields borrowed until the
+//  next call), 0 if none is ready now, -1 once the batch is complete and
+//  every result was taken. Each task's result comes exactly once; it is
+//  acknowledged to the ventilator on the next call to sluice_sink_next or
+//  sluice_sink_service, never before. With keep-order, in id order.
+int
+    sluice_sink_next (sluice_sink_t *self, sluice_result_t *result);
+
+//  -1 while the batch runs; once finished, the exit code (SLUICE_EXIT_OK,
+//  _FAILED, _ABANDONED or _RUNTIME).
+int
+    sluice_sink_status (sluice_sink_t *self);
 
 #if defined (__GNUC__)
 #   pragma GCC visibility pop

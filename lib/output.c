@@ -1,0 +1,459 @@
+/*  =========================================================================
+    output.c - the sink's output: buffer, record formats, flush and commit
+
+    Owns the bytes between a final result and the output file. Records are
+    formatted into one growable buffer and written in large writes by
+    flush; the committed offset (file size after the last flush) is what
+    the sink's state file records, so a crash costs at most the bytes past
+    it, which a resumed sink cuts. Formats, byte for byte:
+
+    - lines:   the output, plus a newline if it does not end with one;
+               nothing for an empty output.
+    - jsonl:   {"id":N,"input":"..."|null,"status":"ok","exit_code":N,
+               "attempts":N,"worker":"...","elapsed":S.SSSSSS,"output":"..."}
+               strings escaped as JSON: valid UTF-8 passes through, quote,
+               backslash and control bytes are escaped, an invalid byte
+               becomes \u00XX.
+    - msgpack: one map per result (7 keys, 8 with input), uints as uint64,
+               byte strings as bin32; readable by ventilator --msgpack.
+
+    A reader output (the embedding API) writes nothing: it packs each
+    result into an internal record that sluice_output_take hands back.
+    This is where a joblog and aggregation will go.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "output.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_BUFFER_START (128 * 1024)     //  first buffer size
+#define S_COMPACT_AT (1024 * 1024)      //  reader: reclaim taken bytes beyond this
+
+//  Reader records: this header, then the output bytes, then the input.
+typedef struct {
+    uint64_t id;
+    uint64_t elapsed_us;
+    uint64_t output_size;
+    uint64_t input_size;
+    uint32_t attempt;
+    uint32_t flags;
+    uint32_t status;
+    int32_t code;
+    uint32_t has_input;         //  the result carries its input
+} s_packed_t;
+
+struct _sluice_output_t {
+    int fd;                     //  output file, -1 for a reader
+    sluice_format_t format;     //  record format (unused by a reader)
+    uint8_t *data;              //  buffered records
+    size_t size;                //  bytes in data
+    size_t capacity;            //  bytes allocated at data
+    size_t read;                //  reader: bytes of data already taken
+    uint64_t committed;         //  output offset of the last flush
+    uint8_t *taken;             //  reader: copy of the record last taken
+    size_t taken_capacity;
+};
+
+//  --------------------------------------------------------------------------
+//  Construction
+
+sluice_output_t *
+sluice_output_new (int fd, sluice_format_t format)
+{
+    sluice_output_t *self = (sluice_output_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->fd = fd;
+    self->format = format;
+    self->capacity = S_BUFFER_START;
+    self->data = (uint8_t *) malloc (self->capacity);
+    assert (self->data);
+    return self;
+}
+
+sluice_output_t *
+sluice_output_open (const char *path, bool append, sluice_format_t format, char *err,
+                    size_t errlen)
+{
+    int fd = open (path, O_WRONLY | O_CREAT | (append? O_APPEND: O_TRUNC), 0644);
+    if (fd < 0) {
+        snprintf (err, errlen, "cannot open output %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    return sluice_output_new (fd, format);
+}
+
+sluice_output_t *
+sluice_output_new_reader (void)
+{
+    return sluice_output_new (-1, SLUICE_FORMAT_MSGPACK);
+}
+
+void
+sluice_output_destroy (sluice_output_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        sluice_output_t *self = *self_p;
+        if (self->fd > STDERR_FILENO)
+            close (self->fd);
+        free (self->data);
+        free (self->taken);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Buffer
+
+//  Make room for n more bytes in the buffer; returns where they go.
+static uint8_t *
+s_reserve (sluice_output_t *self, size_t n)
+{
+    if (self->size + n > self->capacity) {
+        while (self->size + n > self->capacity)
+            self->capacity *= 2;
+        self->data = (uint8_t *) realloc (self->data, self->capacity);
+        assert (self->data);
+    }
+    return self->data + self->size;
+}
+
+static void
+s_put (sluice_output_t *self, const void *data, size_t size)
+{
+    if (size)
+        memcpy (s_reserve (self, size), data, size);
+    self->size += size;
+}
+
+static void
+s_str (sluice_output_t *self, const char *text)
+{
+    s_put (self, text, strlen (text));
+}
+
+void
+sluice_output_put (sluice_output_t *self, const void *data, size_t size)
+{
+    s_put (self, data, size);
+}
+
+size_t
+sluice_output_size (sluice_output_t *self)
+{
+    return self->size - self->read;
+}
+
+const uint8_t *
+sluice_output_since (sluice_output_t *self, size_t mark, size_t *size)
+{
+    assert (self->read + mark <= self->size);
+    *size = self->size - self->read - mark;
+    return self->data + self->read + mark;
+}
+
+void
+sluice_output_cut (sluice_output_t *self, size_t mark)
+{
+    assert (self->read + mark <= self->size);
+    self->size = self->read + mark;
+}
+
+//  --------------------------------------------------------------------------
+//  Formats
+
+//  The length of the valid UTF-8 sequence at data [0], or 0 if invalid.
+static size_t
+s_utf8_length (const uint8_t *data, size_t size)
+{
+    uint8_t b = data [0];
+    size_t len = (b & 0xe0) == 0xc0? 2: (b & 0xf0) == 0xe0? 3: (b & 0xf8) == 0xf0? 4: 0;
+    bool valid = len && len <= size && b >= 0xc2 && b <= 0xf4;
+    for (size_t k = 1; valid && k < len; k++)
+        valid = (data [k] & 0xc0) == 0x80;
+    return valid? len: 0;
+}
+
+//  Append one byte as the body of a JSON string, escaped if need be.
+static void
+s_json_byte (sluice_output_t *self, uint8_t b)
+{
+    char esc [8];
+    if (b == '"' || b == '\\') {
+        esc [0] = '\\';
+        esc [1] = (char) b;
+        s_put (self, esc, 2);
+    }
+    else
+    if (b == '\n' || b == '\t' || b == '\r')
+        s_str (self, b == '\n'? "\\n": b == '\t'? "\\t": "\\r");
+    else
+    if (b < 0x20 || b >= 0x80) {
+        snprintf (esc, sizeof esc, "\\u%04x", b);
+        s_str (self, esc);
+    }
+    else
+        s_put (self, &b, 1);
+}
+
+//  Append bytes as the body of a JSON string: valid UTF-8 passes through,
+//  control characters are escaped, an invalid byte becomes \u00XX.
+static void
+s_json (sluice_output_t *self, const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < size; ) {
+        size_t len = data [i] >= 0x80? s_utf8_length (data + i, size - i): 0;
+        if (len) {
+            s_put (self, data + i, len);
+            i += len;
+        }
+        else
+            s_json_byte (self, data [i++]);
+    }
+}
+
+static void
+s_format_lines (sluice_output_t *self, const sluice_result_t *r)
+{
+    if (r->output_size) {
+        s_put (self, r->output, r->output_size);
+        if (r->output [r->output_size - 1] != '\n')
+            s_put (self, "\n", 1);
+    }
+}
+
+static void
+s_format_jsonl (sluice_output_t *self, const sluice_result_t *r, const uint8_t *worker,
+                size_t worker_size)
+{
+    char text [128];
+    snprintf (text, sizeof text, "{\"id\":%" PRIu64 ",\"input\":", r->id);
+    s_str (self, text);
+    if (r->input) {
+        s_put (self, "\"", 1);
+        s_json (self, r->input, r->input_size);
+        s_put (self, "\"", 1);
+    }
+    else
+        s_str (self, "null");
+    snprintf (text, sizeof text,
+              ",\"status\":\"%s\",\"exit_code\":%d,\"attempts\":%u,\"worker\":\"",
+              sluice_status_name ((int) r->status), (int) r->code, r->attempt);
+    s_str (self, text);
+    s_json (self, worker, worker_size);
+    snprintf (text, sizeof text, "\",\"elapsed\":%.6f,\"output\":\"",
+              (double) r->elapsed_us / 1e6);
+    s_str (self, text);
+    s_json (self, r->output, r->output_size);
+    s_str (self, "\"}\n");
+}
+
+//  A msgpack fixstr (keys and status names are short).
+static void
+s_mp_str (sluice_output_t *self, const char *text)
+{
+    size_t len = strlen (text);
+    uint8_t header = (uint8_t) (0xa0 | len);
+    assert (len < 32);
+    s_put (self, &header, 1);
+    s_put (self, text, len);
+}
+
+//  A msgpack uint64, always 9 bytes.
+static void
+s_mp_uint (sluice_output_t *self, uint64_t value)
+{
+    uint8_t buf [9] = { 0xcf };
+    for (int i = 0; i < 8; i++)
+        buf [1 + i] = (uint8_t) (value >> (56 - 8 * i));
+    s_put (self, buf, 9);
+}
+
+//  A msgpack bin32, always with a 5-byte header.
+static void
+s_mp_bin (sluice_output_t *self, const uint8_t *data, size_t size)
+{
+    uint8_t header [5] = { 0xc6, (uint8_t) (size >> 24), (uint8_t) (size >> 16),
+                           (uint8_t) (size >> 8), (uint8_t) size };
+    s_put (self, header, 5);
+    s_put (self, data, size);
+}
+
+static void
+s_format_msgpack (sluice_output_t *self, const sluice_result_t *r, const uint8_t *worker,
+                  size_t worker_size)
+{
+    uint8_t header = (uint8_t) (0x80 | (r->input? 8: 7));
+    s_put (self, &header, 1);
+    s_mp_str (self, "id");
+    s_mp_uint (self, r->id);
+    s_mp_str (self, "status");
+    s_mp_str (self, sluice_status_name ((int) r->status));
+    s_mp_str (self, "code");
+    s_mp_uint (self, (uint64_t) (uint32_t) r->code);
+    s_mp_str (self, "attempts");
+    s_mp_uint (self, r->attempt);
+    s_mp_str (self, "worker");
+    s_mp_bin (self, worker, worker_size);
+    s_mp_str (self, "elapsed_us");
+    s_mp_uint (self, r->elapsed_us);
+    s_mp_str (self, "output");
+    s_mp_bin (self, r->output, r->output_size);
+    if (r->input) {
+        s_mp_str (self, "input");
+        s_mp_bin (self, r->input, r->input_size);
+    }
+}
+
+//  Reader: pack the result whole, for sluice_output_take.
+static void
+s_format_packed (sluice_output_t *self, const sluice_result_t *r)
+{
+    s_packed_t packed = {
+        .id = r->id, .elapsed_us = r->elapsed_us, .output_size = r->output_size,
+        .input_size = r->input? r->input_size: 0, .attempt = r->attempt,
+        .flags = r->flags, .status = r->status, .code = r->code,
+        .has_input = r->input != NULL
+    };
+    s_put (self, &packed, sizeof packed);
+    s_put (self, r->output, r->output_size);
+    if (r->input)
+        s_put (self, r->input, r->input_size);
+}
+
+void
+sluice_output_record (sluice_output_t *self, const sluice_result_t *result,
+                      const uint8_t *worker, size_t worker_size)
+{
+    if (self->fd < 0)
+        s_format_packed (self, result);
+    else
+    if (self->format == SLUICE_FORMAT_LINES)
+        s_format_lines (self, result);
+    else
+    if (self->format == SLUICE_FORMAT_JSONL)
+        s_format_jsonl (self, result, worker, worker_size);
+    else
+        s_format_msgpack (self, result, worker, worker_size);
+}
+
+//  --------------------------------------------------------------------------
+//  Flush and commit
+
+int
+sluice_output_flush (sluice_output_t *self)
+{
+    if (self->fd < 0)
+        return 0;
+    size_t done = 0;
+    while (done < self->size) {
+        ssize_t n = write (self->fd, self->data + done, self->size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            zsys_error ("cannot write output: %s", strerror (errno));
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    self->committed += self->size;
+    self->size = 0;
+    return 0;
+}
+
+uint64_t
+sluice_output_committed (sluice_output_t *self)
+{
+    return self->committed;
+}
+
+int
+sluice_output_resume (sluice_output_t *self, bool have_commit, uint64_t commit,
+                      char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat (self->fd, &st) == 0 && have_commit && (uint64_t) st.st_size > commit) {
+        zsys_info ("cutting %" PRIu64 " unacknowledged bytes from the output",
+                   (uint64_t) st.st_size - commit);
+        if (ftruncate (self->fd, (off_t) commit)) {
+            snprintf (err, errlen, "cannot truncate output: %s", strerror (errno));
+            return -1;
+        }
+    }
+    if (fstat (self->fd, &st) == 0)
+        self->committed = (uint64_t) st.st_size;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Reader
+
+bool
+sluice_output_ready (sluice_output_t *self)
+{
+    return self->read < self->size;
+}
+
+//  Reclaim the space of taken records once it is worth a move.
+static void
+s_compact (sluice_output_t *self)
+{
+    if (self->read == self->size)
+        self->read = self->size = 0;
+    else
+    if (self->read > S_COMPACT_AT && self->read > self->size / 2) {
+        memmove (self->data, self->data + self->read, self->size - self->read);
+        self->size -= self->read;
+        self->read = 0;
+    }
+}
+
+int
+sluice_output_take (sluice_output_t *self, sluice_result_t *result)
+{
+    if (!sluice_output_ready (self))
+        return 0;
+    s_packed_t packed;
+    memcpy (&packed, self->data + self->read, sizeof packed);
+    size_t size = sizeof packed + packed.output_size + packed.input_size;
+    assert (self->read + size <= self->size);
+    if (self->taken_capacity < size) {
+        self->taken_capacity = size;
+        self->taken = (uint8_t *) realloc (self->taken, size);
+        assert (self->taken);
+    }
+    memcpy (self->taken, self->data + self->read, size);
+    self->read += size;
+    s_compact (self);
+    const uint8_t *bytes = self->taken + sizeof packed;
+    *result = (sluice_result_t) {
+        .id = packed.id, .attempt = packed.attempt, .flags = packed.flags,
+        .status = packed.status, .code = packed.code, .elapsed_us = packed.elapsed_us,
+        .output = bytes, .output_size = (size_t) packed.output_size,
+        .input = packed.has_input? bytes + packed.output_size: NULL,
+        .input_size = (size_t) packed.input_size
+    };
+    return 1;
+}
+
+void
+sluice_output_warn_failure (const sluice_result_t *r)
+{
+    char input [160] = "";
+    size_t n = 0;
+    for (size_t i = 0; r->input && i < r->input_size && n + 5 < sizeof input; i++) {
+        uint8_t b = r->input [i];
+        if (b >= 0x20 && b < 0x7f)
+            input [n++] = (char) b;
+        else
+            n += (size_t) snprintf (input + n, sizeof input - n, "\\x%02x", b);
+    }
+    input [n] = 0;
+    zsys_warning ("task %" PRIu64 " failed (%s %d, attempt %u): %s", r->id,
+                  sluice_status_name ((int) r->status), (int) r->code, r->attempt, input);
+}

@@ -1,0 +1,93 @@
+/*  =========================================================================
+    output.h - the sink's output: buffer, record formats, flush and commit
+
+    Internal to libsluice; see output.c for the design.
+    =========================================================================
+*/
+
+#ifndef SLUICE_OUTPUT_H_INCLUDED
+#define SLUICE_OUTPUT_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice.h"
+
+typedef struct _sluice_output_t sluice_output_t;
+
+//  An output that writes records in format to fd (owned and closed by the
+//  output when above stderr). Never returns NULL.
+sluice_output_t *
+    sluice_output_new (int fd, sluice_format_t format);
+
+//  An output that writes to the file at path, truncated or (append)
+//  appended to. Returns NULL with "cannot open output PATH: reason" in err.
+sluice_output_t *
+    sluice_output_open (const char *path, bool append, sluice_format_t format,
+                        char *err, size_t errlen);
+
+//  An output that writes nothing: records wait in the buffer until the
+//  caller takes them with sluice_output_take. Never returns NULL.
+sluice_output_t *
+    sluice_output_new_reader (void);
+
+//  Destroy an output (closing its file); nulls the caller's pointer.
+void
+    sluice_output_destroy (sluice_output_t **self_p);
+
+//  Append the record of one final result to the buffer, in the output's
+//  format. worker is the identity of the worker that sent it.
+void
+    sluice_output_record (sluice_output_t *self, const sluice_result_t *result,
+                          const uint8_t *worker, size_t worker_size);
+
+//  Append bytes formatted earlier (a record held for --keep-order).
+void
+    sluice_output_put (sluice_output_t *self, const void *data, size_t size);
+
+//  Bytes in the buffer, written by neither flush nor take. Use it as a
+//  mark before sluice_output_record to find that record's bytes.
+size_t
+    sluice_output_size (sluice_output_t *self);
+
+//  The bytes appended since mark (borrowed until the next append).
+const uint8_t *
+    sluice_output_since (sluice_output_t *self, size_t mark, size_t *size);
+
+//  Drop the bytes appended since mark.
+void
+    sluice_output_cut (sluice_output_t *self, size_t mark);
+
+//  Write the buffer to the output and commit it: the committed offset moves
+//  past it. Returns 0, or -1 (logged) if the output cannot be written. A
+//  reader keeps its records for sluice_output_take: flush does nothing.
+int
+    sluice_output_flush (sluice_output_t *self);
+
+//  Output offset of the last flush: the bytes committed to the file.
+uint64_t
+    sluice_output_committed (sluice_output_t *self);
+
+//  Resume a file written by an earlier run: if have_commit, cut bytes
+//  written past commit (never acknowledged); go on at the file's end.
+//  Returns 0, or -1 with a message in err.
+int
+    sluice_output_resume (sluice_output_t *self, bool have_commit, uint64_t commit,
+                          char *err, size_t errlen);
+
+//  Reader: take the next record. Returns 1 with the result's fields
+//  borrowed until the next take, or 0 if no record is waiting.
+int
+    sluice_output_take (sluice_output_t *self, sluice_result_t *result);
+
+//  Reader: true if a record is waiting for sluice_output_take.
+bool
+    sluice_output_ready (sluice_output_t *self);
+
+//  Report a failed task on stderr: id, status, code, attempt, input
+//  (shortened, non-printable bytes escaped).
+void
+    sluice_output_warn_failure (const sluice_result_t *result);
+
+#endif
