@@ -1,9 +1,10 @@
 /*  =========================================================================
     sink.c - writes each task's result exactly once and acknowledges it
 
-    Results arrive on a PULL socket from any number of workers; the
-    ventilator speaks on a ROUTER control socket. This file wires three
-    modules to those sockets:
+    Results arrive on a ROUTER socket from any number of worker DEALERs
+    (protocol 2), and each worker is told STORED for the results it may
+    forget; the ventilator speaks on a ROUTER control socket. This file
+    wires three modules to those sockets:
 
     - seen.c: the set of finished task ids (a low watermark plus a bitmap
       of the window above it, so duplicates - a re-sent task whose first
@@ -13,10 +14,16 @@
     - the state file of --append (below, in its own section, until the
       ledger module takes it over).
 
-    A result is acknowledged to the ventilator only after its record has
-    been written to the output (and, with --append, committed to the state
-    file), so a crash between the two costs a re-send, never a loss or a
-    duplicate. A reader sink (the embedding API) writes nothing: the caller
+    A result is acknowledged to the ventilator, and STORED to its worker,
+    only after its record has been written to the output (and, with
+    --append, committed to the state file), so a crash between the two
+    costs a re-send, never a loss or a duplicate. A duplicate is STORED
+    again (the first STORED may have been lost with its connection), and so
+    is a result the sink will never take (out of range, or of another batch
+    once this sink is committed to its own): the worker must not hold it
+    for ever. Two exceptions, both costing at most a re-run after a crash,
+    never a loss: a record held for --keep-order, and a result queued for
+    a reader, count as stored once they are in the sink's memory. A reader sink (the embedding API) writes nothing: the caller
     takes each result with sluice_sink_next, and it is acknowledged on the
     caller's next call, once the caller has it.
 
@@ -40,12 +47,14 @@
 #define S_FLUSH_AT (64 * 1024)      //  flush output beyond this many bytes
 #define S_EARLY_MAX 1024            //  result messages held before the batch begins
 #define S_EARLY_BYTES (16 * 1024 * 1024)
-#define S_MAX_ACKS 1024             //  ack ranges per message
+#define S_MAX_ACKS 1024             //  ack ranges per message (and STORED ranges)
 #define S_DRAIN_BUDGET 10000        //  messages read per service call at most
 #define S_SERVICE_MS 500            //  service at least this often while running
 #define S_SILENT_MS 5000            //  warn when the ventilator is silent this long
 #define S_COMPLETE_EVERY_MS 300     //  COMPLETE is repeated this often
 #define S_COMPLETE_WAIT_MS 3000     //  for the ventilator's BYE at most
+#define S_STORED_WAIT_MS 500        //  keep the connections this long after
+                                    //  the last STORED (see sluice_sink_run)
 
 //  Protocol scalars by name (docs/PROTOCOL.md, section 4)
 static inline uint64_t
@@ -68,9 +77,20 @@ s_ping_low (const sluice_msg_t *msg)        //  PING: every id below is acknowle
 
 typedef enum { S_RUNNING, S_COMPLETING, S_DONE } s_phase_t;
 
+//  STORED ranges waiting for the output to be flushed, for one worker
+//  (results routing id) and batch.
+typedef struct {
+    uint8_t routing [256];      //  the worker's results routing id
+    size_t routing_size;
+    uint8_t batch [SLUICE_BATCH_SIZE];
+    uint64_t (*ranges) [2];     //  first, last
+    size_t count;
+    size_t alloc;
+} s_stored_t;
+
 struct _sluice_sink_t {
     const sluice_config_t *config;
-    zsock_t *results;           //  PULL from workers
+    zsock_t *results;           //  ROUTER to workers' results DEALERs
     zsock_t *control;           //  ROUTER to the ventilator
     void *results_handle;
     void *control_handle;
@@ -100,6 +120,12 @@ struct _sluice_sink_t {
     size_t ack_count;
     uint64_t (*retries) [2];    //  id, attempt
     size_t retry_count;
+    //  STORED waiting for the output to be flushed, per worker
+    s_stored_t *stored;
+    size_t stored_count;
+    s_stored_t *peer;           //  entry of the results message being handled
+    bool warned_wrong_peer;     //  a tasks socket sent to our results port
+    int64_t stored_ms;          //  when STORED was last sent
     //  results received before the batch began
     zlist_t *early;
     size_t early_bytes;         //  bytes held in early
@@ -182,7 +208,83 @@ s_control_send (sluice_sink_t *self)
     s_control_send_to (self, self->routing, self->routing_size);
 }
 
-//  Send the queued acknowledgements and retry requests.
+//  The STORED entry of a worker and batch, created if new.
+static s_stored_t *
+s_stored_peer (sluice_sink_t *self, const uint8_t *routing, size_t routing_size,
+               const uint8_t *batch)
+{
+    if (routing_size == 0 || routing_size > 256)
+        return NULL;
+    for (size_t i = 0; i < self->stored_count; i++) {
+        s_stored_t *peer = &self->stored [i];
+        if (peer->routing_size == routing_size && !memcmp (peer->routing, routing, routing_size)
+        &&  !memcmp (peer->batch, batch, SLUICE_BATCH_SIZE))
+            return peer;
+    }
+    self->stored = (s_stored_t *) realloc (self->stored,
+                                           (self->stored_count + 1) * sizeof *self->stored);
+    assert (self->stored);
+    s_stored_t *peer = &self->stored [self->stored_count++];
+    memset (peer, 0, sizeof *peer);
+    memcpy (peer->routing, routing, routing_size);
+    peer->routing_size = routing_size;
+    memcpy (peer->batch, batch, SLUICE_BATCH_SIZE);
+    return peer;
+}
+
+//  Queue STORED for a task id of the results message being handled,
+//  extending the last range when contiguous.
+static void
+s_queue_stored (sluice_sink_t *self, uint64_t id)
+{
+    s_stored_t *peer = self->peer;
+    if (!peer)
+        return;                 //  LOST: no worker to tell
+    if (peer->count) {
+        uint64_t *last = peer->ranges [peer->count - 1];
+        if (id >= last [0] && id <= last [1] + 1) {
+            if (id > last [1])
+                last [1] = id;
+            return;
+        }
+    }
+    if (peer->count == peer->alloc) {
+        peer->alloc = peer->alloc? peer->alloc * 2: 16;
+        peer->ranges = realloc (peer->ranges, peer->alloc * sizeof *peer->ranges);
+        assert (peer->ranges);
+    }
+    peer->ranges [peer->count][0] = id;
+    peer->ranges [peer->count][1] = id;
+    peer->count++;
+}
+
+//  Send every queued STORED to its worker (coalesced: at most S_MAX_ACKS
+//  ranges a message), then forget the entries. A worker that is gone
+//  drops them; it re-sends what it holds when it is back.
+static void
+s_send_stored (sluice_sink_t *self)
+{
+    for (size_t p = 0; p < self->stored_count; p++) {
+        s_stored_t *peer = &self->stored [p];
+        for (size_t i = 0; i < peer->count; i += S_MAX_ACKS) {
+            sluice_encoder_begin (self->encoder, SLUICE_MSG_STORED, peer->batch);
+            for (size_t k = i; k < peer->count && k < i + S_MAX_ACKS; k++)
+                sluice_encoder_uints (self->encoder, 2, peer->ranges [k]);
+            size_t size;
+            const uint8_t *data = sluice_encoder_data (self->encoder, &size);
+            if (sluice_send (self->results_handle, peer->routing, peer->routing_size,
+                             ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
+                sluice_send (self->results_handle, data, size, ZMQ_DONTWAIT);
+            self->stored_ms = sluice_now_ms ();
+        }
+        free (peer->ranges);
+    }
+    free (self->stored);
+    self->stored = NULL;
+    self->stored_count = 0;
+}
+
+//  Send the queued acknowledgements, retry requests and STORED.
 static void
 s_send_acks (sluice_sink_t *self)
 {
@@ -200,6 +302,7 @@ s_send_acks (sluice_sink_t *self)
         s_control_send (self);
         self->retry_count = 0;
     }
+    s_send_stored (self);
 }
 
 //  Write the output buffer, commit it to the state file, then send the
@@ -307,6 +410,9 @@ static bool
 s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
           size_t worker_size)
 {
+    //  every item is STORED: written, a duplicate, a retry or out of range,
+    //  the worker need not hold it any longer
+    s_queue_stored (self, r->id);
     if (r->id == 0 || (self->have_end && r->id > self->total)
     ||  !sluice_seen_in_window (self->seen, r->id))
         return false;
@@ -492,10 +598,27 @@ s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window)
         s_state_write_batch (self, window);
 }
 
-//  Handle one RESULTS message; return false to keep it for later (it
-//  arrived before the batch began).
+//  STORED every item of a message of another batch, if this sink will
+//  never serve that batch (it has written results of its own, or END).
+static void
+s_foreign_results (sluice_sink_t *self, sluice_msg_t *msg, const uint8_t *routing,
+                   size_t routing_size)
+{
+    if (!self->written && !self->have_end)
+        return;
+    self->peer = s_stored_peer (self, routing, routing_size, msg->batch);
+    sluice_result_t result;
+    while (sluice_msg_next_result (msg, &result) > 0)
+        s_queue_stored (self, result.id);
+    self->peer = NULL;
+}
+
+//  Handle one RESULTS message from the worker with the given results
+//  routing id; return false to keep it for later (it arrived before the
+//  batch began).
 static bool
-s_handle_results (sluice_sink_t *self, const void *data, size_t size)
+s_handle_results (sluice_sink_t *self, const uint8_t *routing, size_t routing_size,
+                  const void *data, size_t size)
 {
     sluice_msg_t msg;
     const char *reason = "not a RESULTS message";
@@ -510,9 +633,11 @@ s_handle_results (sluice_sink_t *self, const void *data, size_t size)
     if (memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped results of an unknown batch");
+        s_foreign_results (self, &msg, routing, routing_size);
         return true;
     }
     //  one pass: results before a malformed item are valid and are kept
+    self->peer = s_stored_peer (self, routing, routing_size, msg.batch);
     sluice_result_t result;
     int rc;
     while ((rc = sluice_msg_next_result (&msg, &result)) > 0)
@@ -521,6 +646,7 @@ s_handle_results (sluice_sink_t *self, const void *data, size_t size)
             sluice_warn_ratelimited (&self->limit, "dropped result for task %" PRIu64
                                      " outside the batch", result.id);
         }
+    self->peer = NULL;
     if (rc < 0) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped the rest of a result message "
@@ -529,12 +655,20 @@ s_handle_results (sluice_sink_t *self, const void *data, size_t size)
     return true;
 }
 
-//  Hold a RESULTS message that arrived before the batch began (bounded).
+//  Hold a RESULTS message that arrived before the batch began (bounded),
+//  with its worker's routing id: [size byte, routing id, message].
 static void
-s_keep_early (sluice_sink_t *self, const void *data, size_t size)
+s_keep_early (sluice_sink_t *self, const uint8_t *routing, size_t routing_size,
+              const void *data, size_t size)
 {
-    if (zlist_size (self->early) < S_EARLY_MAX && self->early_bytes + size <= S_EARLY_BYTES) {
-        zlist_append (self->early, zchunk_new (data, size));
+    if (zlist_size (self->early) < S_EARLY_MAX && self->early_bytes + size <= S_EARLY_BYTES
+    &&  routing_size <= 255) {
+        zchunk_t *chunk = zchunk_new (NULL, 1 + routing_size + size);
+        uint8_t length = (uint8_t) routing_size;
+        zchunk_append (chunk, &length, 1);
+        zchunk_append (chunk, routing, routing_size);
+        zchunk_append (chunk, data, size);
+        zlist_append (self->early, chunk);
         self->early_bytes += size;
     }
     else
@@ -548,7 +682,10 @@ s_replay_early (sluice_sink_t *self)
 {
     zchunk_t *chunk;
     while ((chunk = (zchunk_t *) zlist_pop (self->early))) {
-        s_handle_results (self, zchunk_data (chunk), zchunk_size (chunk));
+        const uint8_t *data = zchunk_data (chunk);
+        size_t routing_size = data [0];
+        s_handle_results (self, data + 1, routing_size, data + 1 + routing_size,
+                          zchunk_size (chunk) - 1 - routing_size);
         zchunk_destroy (&chunk);
     }
     self->early_bytes = 0;
@@ -709,25 +846,54 @@ s_recv_control (sluice_sink_t *self)
     return true;
 }
 
-//  Read and handle one results message. Returns false if none was waiting.
+//  True (and warned once) if a results message is what a worker sends a
+//  ventilator: a worker's --tasks points at our results endpoint.
+static bool
+s_wrong_peer (sluice_sink_t *self, zmq_msg_t *body)
+{
+    sluice_msg_t msg;
+    if (sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), NULL)
+    ||  (msg.type != SLUICE_MSG_CREDIT && msg.type != SLUICE_MSG_PROGRESS))
+        return false;
+    self->dropped++;
+    if (!self->warned_wrong_peer) {
+        const char *address = zmq_msg_gets (body, "Peer-Address");
+        char endpoints [256];
+        snprintf (endpoints, sizeof endpoints, "%s", self->config->results + 1);
+        zsys_warning ("%s: peer %s is not a sluice worker's results socket (it sent %s: "
+                      "its --tasks endpoint points here)", endpoints, address? address: "?",
+                      sluice_msg_type_name (msg.type));
+        self->warned_wrong_peer = true;
+    }
+    return true;
+}
+
+//  Read and handle one results message ([routing id, RESULTS] on the
+//  ROUTER). Returns false if none was waiting.
 static bool
 s_recv_results (sluice_sink_t *self)
 {
-    zmq_msg_t body;
-    zmq_msg_init (&body);
-    if (zmq_msg_recv (&body, self->results_handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&body);
+    zmq_msg_t routing, body;
+    zmq_msg_init (&routing);
+    if (zmq_msg_recv (&routing, self->results_handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&routing);
         return false;
     }
-    if (zmq_msg_more (&body)) {
+    zmq_msg_init (&body);
+    if (!zmq_msg_more (&routing) || zmq_msg_recv (&body, self->results_handle, ZMQ_DONTWAIT) < 0
+    ||  zmq_msg_more (&body)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped multi-part result message");
         s_skip_frames (self->results_handle, &body);
     }
     else
-    if (!s_handle_results (self, zmq_msg_data (&body), zmq_msg_size (&body)))
-        s_keep_early (self, zmq_msg_data (&body), zmq_msg_size (&body));
+    if (!s_wrong_peer (self, &body)
+    &&  !s_handle_results (self, zmq_msg_data (&routing), zmq_msg_size (&routing),
+                           zmq_msg_data (&body), zmq_msg_size (&body)))
+        s_keep_early (self, zmq_msg_data (&routing), zmq_msg_size (&routing),
+                      zmq_msg_data (&body), zmq_msg_size (&body));
     zmq_msg_close (&body);
+    zmq_msg_close (&routing);
     return true;
 }
 
@@ -997,7 +1163,12 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
     //  disconnects while input is stopped at the mark ("Assertion failed:
     //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
-    self->results = sluice_socket_new (ZMQ_PULL, config, config->results, 0, err, errlen);
+    self->results = sluice_socket_new (ZMQ_ROUTER, config, config->results, 0, err, errlen);
+    //  a worker that reconnects (same routing id, host:pid:N) takes its
+    //  routing id over, so STORED reaches it on the new connection
+    if (self->results)
+        zmq_setsockopt (zsock_resolve (self->results), ZMQ_ROUTER_HANDOVER,
+                        &(int) { 1 }, sizeof (int));
     self->control = self->results
                   ? sluice_socket_new (ZMQ_ROUTER, config, config->control, 1000, err, errlen)
                   : NULL;
@@ -1059,7 +1230,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
     assert (self_p);
     if (*self_p) {
         sluice_sink_t *self = *self_p;
-        sluice_set_linger (self->results, 0);
+        sluice_set_linger (self->results, 1000);    //  the last STORED
         sluice_set_linger (self->control, 1000);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
@@ -1073,6 +1244,9 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_output_destroy (&self->output);
         free (self->acks);
         free (self->retries);
+        for (size_t i = 0; i < self->stored_count; i++)
+            free (self->stored [i].ranges);
+        free (self->stored);
         s_purge_early (self);
         zlist_destroy (&self->early);
         if (self->state)
@@ -1126,6 +1300,14 @@ sluice_sink_run (sluice_sink_t *self)
         struct pollfd item = { sluice_sink_fd (self), POLLIN, 0 };
         poll (&item, 1, (int) sluice_sink_timeout (self));
     }
+    //  A worker's results DEALER has ZMQ_IMMEDIATE, and libzmq then drops
+    //  what the worker has received but not read yet when the connection
+    //  closes: leaving at once would lose the last STORED (seen in one
+    //  run of five here), and the worker would wait for it in vain. Give
+    //  the workers a moment to read it.
+    int64_t wait = self->stored_ms + S_STORED_WAIT_MS - sluice_now_ms ();
+    if (wait > 0)
+        poll (NULL, 0, (int) wait);
     s_purge_early (self);
     s_log_summary (self);
     return self->status;

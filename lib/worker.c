@@ -109,6 +109,7 @@ typedef struct {
     uint64_t results;           //  results held (not STORED), packed or not
     uint64_t held_bytes;        //  bytes of the held messages
     int64_t next_resend_ms;     //  earliest re-send due
+    int64_t disconnected_ms;    //  when a results connection was last seen to die
     uint64_t sent;              //  results sent once (summary)
     uint64_t resent;            //  results sent again
     uint64_t stored;            //  results STORED
@@ -347,15 +348,19 @@ s_outbox_send (s_outbox_t *self, void *socket)
     return sent;
 }
 
-//  A new handshake on the results socket: whatever was sent and is not
-//  STORED may have died with the old connection; send it all again now.
+//  A new handshake on the results socket: whatever was sent before the
+//  last connection was seen to die, and is not STORED, may have died in
+//  its pipe; send it again now. (With ZMQ_IMMEDIATE nothing is sent while
+//  no connection is up, so after a first handshake there is nothing.)
 static void
-s_outbox_resend_all (s_outbox_t *self)
+s_outbox_resend_lost (s_outbox_t *self)
 {
     for (s_packed_t *packed = self->head; packed && packed != self->first_unsent;
          packed = packed->next)
-        packed->sent_ms = 1;
-    self->next_resend_ms = 0;
+        if (packed->sent_ms <= self->disconnected_ms) {
+            packed->sent_ms = 1;
+            self->next_resend_ms = 0;
+        }
 }
 
 //  Unlink and free a held message (prev is the one before it, or NULL).
@@ -847,10 +852,13 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
             watch->warned_down = watch->warned_handshake = false;
             watch->reached_ms = sluice_now_ms ();
             if (watch == &self->results_watch) {
-                s_outbox_resend_all (&self->outbox);
+                s_outbox_resend_lost (&self->outbox);
                 s_wake (self);
             }
         }
+        else
+        if (event.event == ZMQ_EVENT_DISCONNECTED && watch == &self->results_watch)
+            self->outbox.disconnected_ms = sluice_now_ms ();
         else
         if ((event.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
           || event.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
