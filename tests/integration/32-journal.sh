@@ -55,7 +55,7 @@ kill -TERM "$W3" "$W4"
 t_wait "$W3" 10 > /dev/null; t_wait "$W4" 10 > /dev/null
 SENT=0
 for w in w3 w4; do
-XX
+    n=$(grep -o '[0-9]* tasks run' "$T_DIR/$w.err" | cut -d' ' -f1)
     SENT=$((SENT + ${n:-0}))
 done
 RESUMED=$(grep -o 'resuming batch, [0-9]* tasks' "$T_DIR/vent2.err" | grep -o '[0-9][0-9]*')
