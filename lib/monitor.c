@@ -78,20 +78,17 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
     switch (event->event) {
         case ZMQ_EVENT_CONNECTED:
         case ZMQ_EVENT_CONNECT_DELAYED:
-            state->attempted = true;
-            break;
         case ZMQ_EVENT_CLOSED:
-            state->refused = true;
-            state->last_failure = event->event;
+            state->last_attempt = event->event;
             break;
         case ZMQ_EVENT_CONNECT_RETRIED:
-            if (!state->last_failure)
-                state->last_failure = event->event;
+            state->retries++;
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             state->connected++;
             state->handshakes++;
-            state->attempted = state->refused = false;
+            state->last_attempt = 0;
+            state->retries = 0;
             state->last_failure = 0;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -100,11 +97,25 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
             state->protocol_error = event->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                                   ? event->value: 0;
             state->last_failure = event->event;
+            state->handshake_failures++;
+            state->failure = event->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                           ? sluice_monitor_protocol_error (event->value)
+                           : event->event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                           ? "authentication failed": "no detail";
             self->failed_pending++;
             break;
         case ZMQ_EVENT_DISCONNECTED:
             if (self->failed_pending)
                 self->failed_pending--;
+            else
+            if (state->last_attempt == ZMQ_EVENT_CONNECTED) {
+                //  TCP was up and the handshake never completed
+                state->last_attempt = ZMQ_EVENT_CLOSED;
+                state->last_failure = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+                state->handshake_failures++;
+                state->failure = "closed before the handshake completed: wrong socket "
+                                 "type, or not a ZMTP peer";
+            }
             else
             if (state->connected > 0 && --state->connected == 0)
                 state->down_since_ms = sluice_now_ms ();
@@ -181,18 +192,21 @@ sluice_monitor_reason (sluice_monitor_t *self, const char *endpoint, char *buf,
 {
     const sluice_monitor_state_t *state = &self->state;
     char host [256];
-    if (state->refused)
+    if (state->last_attempt == ZMQ_EVENT_CLOSED)
         snprintf (buf, buflen, "refused");
     else
-    if (state->attempted)
+    if (state->last_attempt == ZMQ_EVENT_CONNECT_DELAYED)
         snprintf (buf, buflen, "no answer");
+    else
+    if (state->last_attempt == ZMQ_EVENT_CONNECTED)
+        snprintf (buf, buflen, "no answer (connected, but no ZMTP handshake)");
     else
     //  libzmq resolves the name as it connects and, failing, only retries
     //  later: retries with no attempt mean the name did not resolve
-    if (state->last_failure == ZMQ_EVENT_CONNECT_RETRIED && s_host_name (endpoint, host, sizeof host))
+    if (state->retries && s_host_name (endpoint, host, sizeof host))
         snprintf (buf, buflen, "cannot resolve host '%s'", host);
     else
-    if (state->last_failure == ZMQ_EVENT_CONNECT_RETRIED)
+    if (state->retries)
         snprintf (buf, buflen, "unreachable");
     else
         snprintf (buf, buflen, "no answer");

@@ -35,11 +35,18 @@ typedef struct {
     int connected;              //  peers with a completed handshake now
     uint64_t handshakes;        //  completed handshakes so far
     int64_t down_since_ms;      //  when connected last became 0 (or creation)
-    int last_failure;           //  last event of a failed attempt (RETRIED,
-                                //  CLOSED, HANDSHAKE_FAILED_*), 0 if none
-    bool attempted;             //  a TCP connect was started (CONNECT_DELAYED
-                                //  or CONNECTED) since the last handshake
-    bool refused;               //  an attempt failed (CLOSED) since then
+    int last_attempt;           //  last of CONNECT_DELAYED (no answer yet),
+                                //  CLOSED (refused or reset), CONNECTED (TCP
+                                //  up, no handshake yet) since the last
+                                //  handshake; 0 if none
+    uint64_t retries;           //  CONNECT_RETRIED since the last handshake
+    int last_failure;           //  last HANDSHAKE_FAILED_* event, 0 if none
+    uint64_t handshake_failures;    //  failed handshakes so far: a
+                                //  HANDSHAKE_FAILED_* event, or a connection
+                                //  closed before its handshake completed
+                                //  (libzmq 4.3.4 reports a socket-type
+                                //  mismatch only so)
+    const char *failure;        //  why the last one failed (static text)
     int32_t protocol_error;     //  value of the last HANDSHAKE_FAILED_PROTOCOL
 } sluice_monitor_state_t;
 
@@ -69,8 +76,8 @@ const sluice_monitor_state_t *
     sluice_monitor_state (sluice_monitor_t *self);
 
 //  Why the peer cannot be reached, from the state: "refused", "no answer",
-//  "cannot resolve host 'x'" (host taken from endpoint), or NULL if no
-//  attempt failed yet. Written into buf.
+//  "no answer (connected, but no ZMTP handshake)", "cannot resolve host 'x'" (host
+//  taken from endpoint), "unreachable". Written into buf; returns buf.
 const char *
     sluice_monitor_reason (sluice_monitor_t *self, const char *endpoint, char *buf,
                            size_t buflen);

@@ -65,6 +65,7 @@
 #define S_HOLD_BYTES (128 << 20)    //  and their bytes (one larger message still fits)
 #define S_WARN_MS 5000              //  a peer missing this long is worth a warning
 #define S_RTT_MAX_MS 1000           //  a longer credit-to-tasks wait is no round trip
+#define S_RTT_SAMPLES 8             //  the round trip is the least of these
 
 struct _sluice_job_t {
     sluice_job_t *next;         //  in the queue or free list
@@ -122,6 +123,7 @@ typedef struct {
     char endpoint [256];        //  endpoints as configured, for messages
     bool warned_down;           //  warned for the current outage
     bool warned_handshake;      //  warned of a failed handshake since the last success
+    uint64_t failures_seen;     //  the monitor's handshake_failures, as read
     int64_t reached_ms;         //  last completed handshake
 } s_watch_t;
 
@@ -144,7 +146,8 @@ struct _sluice_worker_t {
     int64_t rate_ms;            //  start of the current rate interval
     uint64_t rate_done;         //  tasks done at its start
     double rate;                //  EWMA of completions per second
-    double rtt_ms;              //  EWMA of credit-to-tasks round trips
+    double rtt [S_RTT_SAMPLES]; //  last credit-to-tasks round trips, ms
+    size_t rtt_count;           //  samples taken (ring index)
     int64_t credit_sent_us;     //  a CREDIT awaiting its first TASKS, 0 if none
     uint64_t held;              //  received, not yet answered and sent
     uint64_t promised;          //  credit granted, tasks not yet arrived
@@ -213,6 +216,18 @@ sluice_worker_prefetch (double rate, double rtt_ms)
         return 0;
     double want = floor (rate * rtt_ms / 1000.0 * 2 + 0.5);
     return want >= SLUICE_PREFETCH_MAX? SLUICE_PREFETCH_MAX: (uint64_t) want;
+}
+
+double
+sluice_worker_rtt (const double *samples, size_t n)
+{
+    //  the least recent sample: a wait for a ventilator that had no task
+    //  for us (at the start, between batches) is not the network's
+    double least = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || samples [i] < least)
+            least = samples [i];
+    return least;
 }
 
 double
@@ -715,7 +730,9 @@ s_adapt (sluice_worker_t *self, int64_t now)
     if (self->rate_ms)
         self->rate = sluice_worker_ewma (self->rate, per_s, 0.3);
     uint64_t jobs = self->config->jobs;
-    uint64_t capacity = jobs + sluice_worker_prefetch (self->rate, self->rtt_ms);
+    size_t samples = self->rtt_count < S_RTT_SAMPLES? self->rtt_count: S_RTT_SAMPLES;
+    uint64_t capacity = jobs + sluice_worker_prefetch (self->rate,
+                                                       sluice_worker_rtt (self->rtt, samples));
     if (self->plan.adaptive) {
         uint64_t in_hand = sluice_worker_credit_adapt (done, now - self->rate_ms,
                                                        self->config->jobs, self->plan.pool);
@@ -859,18 +876,16 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
         else
         if (event.event == ZMQ_EVENT_DISCONNECTED && watch == &self->results_watch)
             self->outbox.disconnected_ms = sluice_now_ms ();
-        else
-        if ((event.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-          || event.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-          || event.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) && !watch->warned_handshake) {
-            const char *peer = strncmp (event.address, "tcp://", 6)? event.address: event.address + 6;
-            zsys_warning ("%s: peer %s is not a sluice %s (handshake failed: %s)",
-                          watch->endpoint, peer, watch->what,
-                          event.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                          ? sluice_monitor_protocol_error (event.value)
-                          : event.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH? "authentication"
-                          : "no detail");
-            watch->warned_handshake = true;
+        const sluice_monitor_state_t *state = sluice_monitor_state (watch->monitor);
+        if (state->handshake_failures > watch->failures_seen) {
+            watch->failures_seen = state->handshake_failures;
+            if (!watch->warned_handshake) {
+                const char *peer = strncmp (event.address, "tcp://", 6)
+                                 ? event.address: event.address + 6;
+                zsys_warning ("%s: peer %s is not a sluice %s (handshake failed: %s)",
+                              watch->endpoint, peer, watch->what, state->failure);
+                watch->warned_handshake = true;
+            }
         }
     }
 }
@@ -884,15 +899,16 @@ s_watch_check (sluice_worker_t *self, s_watch_t *watch, int64_t now)
     ||  now - state->down_since_ms < S_WARN_MS)
         return;
     watch->warned_down = true;
+    char reason [300];
     if (watch == &self->tasks_watch)
-        zsys_warning ("no ventilator at %s for %d s", watch->endpoint, S_WARN_MS / 1000);
-    else {
-        char reason [300];
+        zsys_warning ("no ventilator at %s for %d s: %s", watch->endpoint, S_WARN_MS / 1000,
+                      sluice_monitor_reason (watch->monitor, self->config->tasks,
+                                             reason, sizeof reason));
+    else
         zsys_warning ("cannot reach the sink at %s for %d s: %s", watch->endpoint,
                       S_WARN_MS / 1000, sluice_monitor_reason (watch->monitor,
                                                               self->config->results,
                                                               reason, sizeof reason));
-    }
 }
 
 //  --------------------------------------------------------------------------
@@ -1031,7 +1047,7 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
     if (self->credit_sent_us) {
         int64_t rtt_us = sluice_now_us () - self->credit_sent_us;
         if (rtt_us < S_RTT_MAX_MS * 1000)
-            self->rtt_ms = sluice_worker_ewma (self->rtt_ms, (double) rtt_us / 1000.0, 0.2);
+            self->rtt [self->rtt_count++ % S_RTT_SAMPLES] = (double) rtt_us / 1000.0;
         self->credit_sent_us = 0;
     }
     self->held += msg.count;

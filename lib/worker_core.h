@@ -89,6 +89,12 @@ uint64_t
 uint64_t
     sluice_worker_prefetch (double rate, double rtt_ms);
 
+//  The round trip from the last n credit-to-tasks samples (ms): the least
+//  of them, since any one may include a wait for a ventilator that had no
+//  task to send. 0 with no sample.
+double
+    sluice_worker_rtt (const double *samples, size_t n);
+
 //  Exponentially weighted moving average: old moved by weight towards
 //  sample; the first sample (old 0 or less) is taken as is.
 double

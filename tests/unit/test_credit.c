@@ -8,7 +8,9 @@
     leave it grants again what was freed. The rest pin down the chunking,
     the limits (never beyond free slots plus prefetch, nothing while
     draining or while the outbox holds a backlog of unsent results), the
-    idle resync, the per-mode plans and the adaptive --coproc capacity.
+    idle resync, the per-mode plans and the adaptive --coproc capacity;
+    then the latency prefetch of protocol 2 (rate x round trip x 2) and
+    the results hold, whose being full stops credit.
     =========================================================================
 */
 
@@ -236,6 +238,101 @@ test_adaptive_capacity_stays_between_two_per_job_and_the_pool (void **state_p)
     assert_int_equal (sluice_worker_credit_adapt (10, 0, 4, 1000), 8);
 }
 
+//  --------------------------------------------------------------------------
+//  Latency prefetch and the results hold (protocol 2)
+
+//  Loopback: a round trip well under a millisecond asks for no prefetch,
+//  whatever the rate, so a slow worker holds only what it runs.
+static void
+test_prefetch_is_zero_on_loopback (void **state_p)
+{
+    (void) state_p;
+    assert_int_equal (sluice_worker_prefetch (2.0, 0.2), 0);       //  'sleep 0.5'
+    assert_int_equal (sluice_worker_prefetch (20.0, 0.2), 0);      //  'sleep 0.05'
+    assert_int_equal (sluice_worker_prefetch (1000.0, 0.2), 0);    //  0.4 rounds down
+    assert_int_equal (sluice_worker_prefetch (2000.0, 0.2), 1);
+}
+
+//  Across a 20 ms link the prefetch covers twice the round trip's tasks.
+static void
+test_prefetch_covers_the_round_trip (void **state_p)
+{
+    (void) state_p;
+    assert_int_equal (sluice_worker_prefetch (100.0, 20.0), 4);    //  100/s x 0.02 s x 2
+    assert_int_equal (sluice_worker_prefetch (400.0, 25.0), 20);
+    assert_int_equal (sluice_worker_prefetch (10.0, 20.0), 0);     //  0.4: not worth one
+    assert_int_equal (sluice_worker_prefetch (15.0, 20.0), 1);     //  0.6
+}
+
+static void
+test_prefetch_is_bounded_and_zero_when_unknown (void **state_p)
+{
+    (void) state_p;
+    assert_int_equal (sluice_worker_prefetch (1e6, 1000.0), SLUICE_PREFETCH_MAX);
+    assert_int_equal (sluice_worker_prefetch (0.0, 20.0), 0);
+    assert_int_equal (sluice_worker_prefetch (100.0, 0.0), 0);
+    assert_int_equal (sluice_worker_prefetch (-1.0, -1.0), 0);
+}
+
+//  The round trip is the least recent sample: the first CREDIT of a run
+//  waits for the batch to start, which says nothing of the network.
+static void
+test_round_trip_is_the_least_sample (void **state_p)
+{
+    (void) state_p;
+    double samples [3] = { 300.0, 0.3, 0.25 };
+    assert_true (sluice_worker_rtt (samples, 3) == 0.25);
+    assert_true (sluice_worker_rtt (samples, 1) == 300.0);
+    assert_true (sluice_worker_rtt (samples, 0) == 0.0);
+}
+
+static void
+test_ewma_starts_at_the_first_sample (void **state_p)
+{
+    (void) state_p;
+    assert_true (sluice_worker_ewma (0.0, 50.0, 0.3) == 50.0);
+    double v = sluice_worker_ewma (100.0, 0.0, 0.25);
+    assert_true (v > 74.9 && v < 75.1);
+}
+
+//  --exec without --prefetch starts at its slots and has room to adapt.
+static void
+test_exec_plan_has_room_for_latency_prefetch (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_EXEC, 4, SIZE_MAX);
+    assert_true (plan.latency);
+    assert_int_equal (plan.capacity, 4);
+    assert_int_equal (plan.pool, 4 + SLUICE_PREFETCH_MAX);
+    //  an explicit --prefetch is taken as is
+    plan = sluice_worker_credit_plan (SLUICE_MODE_EXEC, 4, 2);
+    assert_false (plan.latency);
+    assert_int_equal (plan.pool, 6);
+    //  --echo answers at once: no round trip to cover
+    plan = sluice_worker_credit_plan (SLUICE_MODE_ECHO, 4, SIZE_MAX);
+    assert_false (plan.latency);
+}
+
+//  A full hold (results not STORED) grants nothing, even with room.
+static void
+test_full_hold_stops_credit (void **state_p)
+{
+    (void) state_p;
+    sluice_credit_state_t state = t_state (8);
+    state.hold_full = true;
+    sluice_credit_t credit = sluice_worker_credit (&state);
+    assert_int_equal (credit.credit, 0);
+    assert_false (credit.reset);
+    //  nor the idle re-announce
+    state.resync_due = true;
+    state.held = state.promised = 8;
+    assert_int_equal (sluice_worker_credit (&state).credit, 0);
+    //  STORED frees it: credit flows again
+    state.hold_full = false;
+    state.held = state.promised = 0;
+    assert_int_equal (sluice_worker_credit (&state).credit, 8);
+}
+
 int
 main (void)
 {
@@ -255,6 +352,13 @@ main (void)
         cmocka_unit_test (test_coproc_default_prefetch_is_adaptive_and_starts_at_four_per_copy),
         cmocka_unit_test (test_adaptive_capacity_holds_work_in_hand_at_the_measured_rate),
         cmocka_unit_test (test_adaptive_capacity_stays_between_two_per_job_and_the_pool),
+        cmocka_unit_test (test_prefetch_is_zero_on_loopback),
+        cmocka_unit_test (test_prefetch_covers_the_round_trip),
+        cmocka_unit_test (test_prefetch_is_bounded_and_zero_when_unknown),
+        cmocka_unit_test (test_round_trip_is_the_least_sample),
+        cmocka_unit_test (test_ewma_starts_at_the_first_sample),
+        cmocka_unit_test (test_exec_plan_has_room_for_latency_prefetch),
+        cmocka_unit_test (test_full_hold_stops_credit),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
