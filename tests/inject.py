@@ -5,7 +5,7 @@ Used by tests/integration/25-malformed.sh while a real batch runs; the
 batch must still complete exactly, and the attacked program must count
 the messages as dropped.
 
-    inject.py results EP   PUSH to a sink's results PULL
+    inject.py results EP   DEALER to a sink's results ROUTER
     inject.py control EP   DEALER to a sink's control ROUTER
     inject.py tasks EP     DEALER to a ventilator's tasks ROUTER; with
                            --steal N, also announce credit for N tasks
@@ -21,7 +21,7 @@ Options: --rounds N (repeat the garbage N times, default 3), --pause S
 stdout: {"sent": messages sent, "stolen": [task ids taken]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 1, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 2, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse
@@ -34,7 +34,7 @@ import time
 import msgpack
 import zmq
 
-SIG, VERSION = 0x51CE, 1
+SIG, VERSION = 0x51CE, 2
 TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END, ABANDON, LOST, PING, ACK, \
     RETRY, COMPLETE, PONG, BYE = range(1, 15)
 
@@ -58,15 +58,15 @@ def garbage(rng):
         pack(None),
         pack([SIG]),                                    # too short
         pack([0xBEEF, VERSION, RESULTS, foreign, b"w", []]),      # bad signature
-        pack([SIG, 2, RESULTS, foreign, b"w", []]),               # wrong version
+        pack([SIG, 1, RESULTS, foreign, b"w", []]),               # protocol 1
         pack([SIG, VERSION, 99, foreign]),                        # unknown type
         pack([SIG, VERSION, RESULTS, b"short", b"w", []]),        # bad batch id
         pack([SIG, VERSION, CREDIT, None, "five", 1]),            # wrong field type
         pack([SIG, VERSION, CREDIT, None, 5]),                    # wrong field count
         pack([SIG, VERSION, END, foreign, 10]) + b"\x00",         # trailing byte
         b"\xdd\xff\xff\xff\xff" + pack(SIG) + pack(VERSION),      # huge array claim
-        b"\x95\xcd\x51\xce\x01\x02\xc4\x10" + foreign + b"\xdd\xff\xff\xff\xff",
-        b"\x96\xcd\x51\xce\x01\x02\xc4\x10" + foreign             # truncated RESULTS
+        b"\x95\xcd\x51\xce\x02\x02\xc4\x10" + foreign + b"\xdd\xff\xff\xff\xff",
+        b"\x96\xcd\x51\xce\x02\x02\xc4\x10" + foreign             # truncated RESULTS
         + b"\xa1w\x91\x98\x01\x01\x00\x00\x00\x01\xc6\xff\xff\xff\xf0",
         pack([SIG, VERSION, RESULTS, foreign, b"w",               # malformed item
               [[1, 1, 0, 0, 0, 10]]]),
@@ -97,8 +97,7 @@ def main():
     rng = random.Random(args.seed)
 
     ctx = zmq.Context()
-    kind = zmq.PUSH if args.target == "results" else zmq.DEALER
-    sock = ctx.socket(kind)
+    sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 2000)
     sock.setsockopt(zmq.SNDTIMEO, 2000)
     sock.connect(args.endpoint)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 25-malformed: tests/inject.py throws garbage at every bound socket - the
-# sink's results PULL and control ROUTER, the ventilator's tasks ROUTER -
+# sink's results ROUTER and control ROUTER, the ventilator's tasks ROUTER -
 # while a 20,000-task batch runs; one injector also takes 5 tasks with a
 # CREDIT reset and vanishes. The batch must complete exactly, exit 0, and
 # each attacked program must report what it dropped. No crash.
