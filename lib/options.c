@@ -46,8 +46,9 @@ static const sluice_option_t s_table [] = {
       .help = "tasks processed at once (default: cores)" },
     { .name = "prefetch", .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/prefetch", FIELD (prefetch), .min = 0, .max = 1000000, .auto_ok = true,
-      .def = "auto", .help = "tasks held beyond free slots (default: 0 for\n"
-                             "--exec, 8192 for --echo, 32 per copy for --coproc)" },
+      .def = "auto", .help = "tasks held beyond free slots (default: enough for\n"
+                             "the round trip with --exec and --coproc, 8192\n"
+                             "for --echo)" },
     { .name = "task-timeout", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/task-timeout", FIELD (task_timeout_ms), .min = 1,
       .help = "kill a command running longer (TERM, then KILL)" },

@@ -2,7 +2,8 @@
     sluice.h - public API of libsluice, a brokerless ZeroMQ task pipeline
 
     A ventilator hands tasks to workers over a ROUTER/DEALER credit channel,
-    workers push results to a sink, and the sink acknowledges results to the
+    workers send results to a sink over DEALER/ROUTER and hold each until
+    the sink says STORED, and the sink acknowledges results to the
     ventilator over a control channel. Every message is one MessagePack
     array; docs/PROTOCOL.md is the normative wire specification.
 
@@ -10,7 +11,7 @@
       codec      - encode and validate-then-decode every wire message
       config     - endpoints, durations, sizes; flag > env > file > default
       ventilator - reads input, leases tasks, re-sends what is not acked
-      worker     - takes tasks when it has free slots, runs them, pushes results
+      worker     - takes tasks when it has free slots, runs them, holds results
       sink       - writes each task's result exactly once, acknowledges it
     =========================================================================
 */
@@ -355,8 +356,10 @@ int
     sluice_ventilator_run (sluice_ventilator_t *self);
 
 //  ---------------------------------------------------------------------
-//  Worker: takes tasks when it has a free slot, processes them, pushes
-//  results to the sink. Embeddable in any event loop: wait for
+//  Worker: takes tasks when it has a free slot, processes them, sends
+//  results to the sink and holds each until the sink says STORED (re-sent
+//  after a reconnect, or after 5 s without STORED). Embeddable in any
+//  event loop: wait for
 //  sluice_worker_fd to be readable (or sluice_worker_timeout to pass), call
 //  sluice_worker_service, take tasks with sluice_worker_recv and answer
 //  each with sluice_worker_reply. No call blocks.
@@ -367,8 +370,9 @@ typedef struct _sluice_worker_t sluice_worker_t;
 sluice_worker_t *
     sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen);
 
-//  Destroy a worker; nulls the caller's pointer. Results not yet taken by
-//  the sink are dropped.
+//  Destroy a worker; nulls the caller's pointer. Results not yet STORED
+//  by the sink are dropped (their tasks are re-sent when their leases
+//  expire).
 void
     sluice_worker_destroy (sluice_worker_t **self_p);
 
@@ -380,7 +384,8 @@ int
     sluice_worker_run (sluice_worker_t *self);
 
 //  A file descriptor (an epoll fd owned by the worker, holding the ZMQ_FD
-//  of its sockets and an eventfd) that is readable, level-triggered,
+//  of its sockets and of their monitors, and an eventfd) that is readable,
+//  level-triggered,
 //  whenever the caller should call sluice_worker_service: a socket has
 //  work, or tasks wait for sluice_worker_recv. Works with poll(2), epoll,
 //  libuv, asyncio add_reader.
@@ -393,10 +398,11 @@ int
 int64_t
     sluice_worker_timeout (sluice_worker_t *self);
 
-//  Never blocks: reads arriving tasks into the queue, sends credit,
-//  progress reports and the results the sink can take (the others wait in
-//  the outbox). Returns 0 while the worker has work, 1 once it is drained
-//  and every result has left, -1 on a fatal error.
+//  Never blocks: reads arriving tasks and STORED, sends credit, progress
+//  reports and heartbeats, sends (and re-sends) the results the sink has
+//  not STORED, and logs the warnings of a missing or wrong peer. Returns 0
+//  while the worker has work, 1 once it is drained and every result is
+//  STORED, -1 on a fatal error.
 int
     sluice_worker_service (sluice_worker_t *self);
 
@@ -408,14 +414,14 @@ sluice_job_t *
     sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task);
 
 //  Answer a task taken with sluice_worker_recv. Never blocks: the result
-//  joins the outbox and leaves on a later service; its slot is freed once
-//  the sink has taken it.
+//  joins the hold and leaves on a later service; its slot is freed once it
+//  is sent, the result itself once the sink has STORED it.
 void
     sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status,
                          int code, const void *output, size_t size);
 
 //  Stop taking tasks (SIGTERM): the ventilator is told no slots are free.
-//  Then service returns 1 once the tasks in hand are answered and sent.
+//  Then service returns 1 once the tasks in hand are answered and STORED.
 void
     sluice_worker_drain (sluice_worker_t *self);
 
