@@ -61,6 +61,7 @@
 #define S_RESULTS_HWM 1000          //  messages libzmq holds per connected sink
 #define S_LINGER_MS 5000            //  stopping: time results wait for STORED
 #define S_RESEND_MS 5000            //  re-send what is not STORED this long
+#define S_RETRY_MS 100              //  a re-send libzmq refused is tried again after
 #define S_HOLD_RESULTS 65536        //  results held until STORED, at most
 #define S_HOLD_BYTES (128 << 20)    //  and their bytes (one larger message still fits)
 #define S_WARN_MS 5000              //  a peer missing this long is worth a warning
@@ -329,7 +330,8 @@ s_outbox_resend (s_outbox_t *self, void *socket, int64_t now)
         int64_t due = packed->sent_ms == 1? 0: packed->sent_ms + S_RESEND_MS;
         if (due <= now) {
             if (s_outbox_send_one (packed, socket, now)) {
-                self->next_resend_ms = now;     //  try again next round
+                //  libzmq cannot take it now: try again soon, not in a spin
+                self->next_resend_ms = now + S_RETRY_MS;
                 return;
             }
             self->resent += packed->left;
@@ -845,9 +847,11 @@ static void
 s_heartbeat (sluice_worker_t *self)
 {
     const sluice_monitor_state_t *state = sluice_monitor_state (self->tasks_watch.monitor);
-    if (state->connected && sluice_now_ms () - self->last_control_ms >= S_HEARTBEAT_MS) {
+    int64_t now = sluice_now_ms ();
+    if (state->connected && now - self->last_control_ms >= S_HEARTBEAT_MS) {
         sluice_encoder_credit (self->control, 0, false);
         s_send_control (self);
+        self->last_control_ms = now;    //  also if it could not go: no spin
     }
 }
 
