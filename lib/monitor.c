@@ -83,6 +83,7 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
             break;
         case ZMQ_EVENT_CONNECT_RETRIED:
             state->retries++;
+            state->retries_since_failure++;
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             state->connected++;
@@ -90,6 +91,7 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
             state->last_attempt = 0;
             state->retries = 0;
             state->last_failure = 0;
+            state->failures_in_row = 0;
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
@@ -98,6 +100,10 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
                                   ? event->value: 0;
             state->last_failure = event->event;
             state->handshake_failures++;
+            state->failures_in_row++;
+            state->failure_ms = sluice_now_ms ();
+            state->retries_since_failure = 0;
+            state->failure_certain = event->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
             state->failure = event->event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                            ? sluice_monitor_protocol_error (event->value)
                            : event->event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
@@ -113,6 +119,10 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
                 state->last_attempt = ZMQ_EVENT_CLOSED;
                 state->last_failure = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
                 state->handshake_failures++;
+                state->failures_in_row++;
+                state->failure_ms = sluice_now_ms ();
+                state->retries_since_failure = 0;
+                state->failure_certain = false;
                 state->failure = "closed before the handshake completed: wrong socket "
                                  "type, or not a ZMTP peer";
             }

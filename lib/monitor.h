@@ -46,6 +46,14 @@ typedef struct {
                                 //  closed before its handshake completed
                                 //  (libzmq 4.3.4 reports a socket-type
                                 //  mismatch only so)
+    uint64_t failures_in_row;   //  failed handshakes since the last success
+    int64_t failure_ms;         //  when the last one was read
+    uint64_t retries_since_failure; //  CONNECT_RETRIED since then: libzmq
+                                //  retries after a connection error, and
+                                //  gives the endpoint up after a protocol
+                                //  error (a peer of the wrong socket type)
+    bool failure_certain;       //  the last failure named its reason (a
+                                //  ZMTP protocol error), not just a close
     const char *failure;        //  why the last one failed (static text)
     int32_t protocol_error;     //  value of the last HANDSHAKE_FAILED_PROTOCOL
 } sluice_monitor_state_t;

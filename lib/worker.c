@@ -124,7 +124,7 @@ typedef struct {
     char endpoint [256];        //  endpoints as configured, for messages
     bool warned_down;           //  warned for the current outage
     bool warned_handshake;      //  warned of a failed handshake since the last success
-    uint64_t failures_seen;     //  the monitor's handshake_failures, as read
+    char last_address [256];    //  address of the last event
     int64_t reached_ms;         //  last completed handshake
 } s_watch_t;
 
@@ -858,6 +858,20 @@ s_heartbeat (sluice_worker_t *self)
 //  --------------------------------------------------------------------------
 //  Monitors: re-sends on a new handshake, and the warnings
 
+//  Warn, once until a handshake succeeds, that the peer at address is not
+//  what the socket expects.
+static void
+s_watch_wrong_peer (s_watch_t *watch, const char *address)
+{
+    if (watch->warned_handshake)
+        return;
+    const sluice_monitor_state_t *state = sluice_monitor_state (watch->monitor);
+    const char *peer = strncmp (address, "tcp://", 6)? address: address + 6;
+    zsys_warning ("%s: peer %s is not a sluice %s (handshake failed: %s)",
+                  watch->endpoint, *peer? peer: watch->endpoint, watch->what, state->failure);
+    watch->warned_handshake = true;
+}
+
 //  Read a socket's monitor events. A completed handshake on the results
 //  socket re-sends everything held; a failed one names the peer.
 static void
@@ -867,6 +881,8 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
     while (sluice_monitor_next (watch->monitor, &event)) {
         sluice_debug ("%s socket: %s %s (%d)", watch->what,
                       sluice_monitor_event_name (event.event), event.address, event.value);
+        if (*event.address)
+            snprintf (watch->last_address, sizeof watch->last_address, "%s", event.address);
         if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             if (watch->warned_down || watch->warned_handshake)
                 zsys_info ("reached the %s at %s", watch->what, watch->endpoint);
@@ -881,16 +897,8 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
         if (event.event == ZMQ_EVENT_DISCONNECTED && watch == &self->results_watch)
             self->outbox.disconnected_ms = sluice_now_ms ();
         const sluice_monitor_state_t *state = sluice_monitor_state (watch->monitor);
-        if (state->handshake_failures > watch->failures_seen) {
-            watch->failures_seen = state->handshake_failures;
-            if (!watch->warned_handshake) {
-                const char *peer = strncmp (event.address, "tcp://", 6)
-                                 ? event.address: event.address + 6;
-                zsys_warning ("%s: peer %s is not a sluice %s (handshake failed: %s)",
-                              watch->endpoint, peer, watch->what, state->failure);
-                watch->warned_handshake = true;
-            }
-        }
+        if (state->failure_certain && state->failures_in_row)
+            s_watch_wrong_peer (watch, event.address);
     }
 }
 
@@ -899,6 +907,12 @@ static void
 s_watch_check (sluice_worker_t *self, s_watch_t *watch, int64_t now)
 {
     const sluice_monitor_state_t *state = sluice_monitor_state (watch->monitor);
+    //  a handshake failed and libzmq did not retry within a second: it
+    //  gave the endpoint up, as it does after a protocol error (a peer of
+    //  the wrong socket type); a peer that merely went away is retried
+    if (state->failures_in_row && !state->retries_since_failure
+    &&  now - state->failure_ms >= 1000 && !state->connected)
+        s_watch_wrong_peer (watch, watch->last_address);
     if (state->connected || watch->warned_down || watch->warned_handshake
     ||  now - state->down_since_ms < S_WARN_MS)
         return;
