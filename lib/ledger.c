@@ -219,7 +219,8 @@ s_range_cmp (const void *a, const void *b)
 static void
 s_merge (sluice_ledger_t *self)
 {
-    qsort (self->ranges, self->range_count, sizeof *self->ranges, s_range_cmp);
+    if (self->range_count > 1)
+        qsort (self->ranges, self->range_count, sizeof *self->ranges, s_range_cmp);
     size_t merged = 0;
     self->acked = self->failed = 0;
     for (size_t i = 0; i < self->range_count; i++) {

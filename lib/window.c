@@ -320,8 +320,7 @@ sluice_window_expire (sluice_window_t *self, int64_t now, int64_t lease_ms,
                       sluice_window_lost_fn *lost, void *arg)
 {
     size_t requeued = 0;
-    //  from the top down, so ids pushed at the head come out in id order
-    for (uint64_t id = self->next_id; id-- > self->low; ) {
+    for (uint64_t id = self->low; id < self->next_id; id++) {
         s_slot_t *slot = s_slot (self, id);
         if ((slot->state != SLUICE_SLOT_SENT && slot->state != SLUICE_SLOT_LOST)
         ||  slot->deadline > now)
@@ -330,7 +329,10 @@ sluice_window_expire (sluice_window_t *self, int64_t now, int64_t lease_ms,
             slot->deadline = now + lease_ms;
         else
         if (s_expire_slot (slot, now, lease_ms, max_attempts, lost, arg)) {
-            s_queue_push (self, id, true);
+            //  at the tail: sent at the head, re-sends would reach a worker
+            //  sooner and spend their attempts within a short sink outage
+            //  (before the sink counts as silent), see 36-sink-outage.sh
+            s_queue_push (self, id, false);
             requeued++;
         }
     }

@@ -104,8 +104,7 @@ bool
 
 //  Handle leases that ended before now. With renew_only (the sink is
 //  silent, so no ack could have come) every lease is renewed. Otherwise a
-//  task with attempts left goes back to the head of the queue (in id
-//  order); one at max_attempts, or already lost, becomes LOST with a new
+//  task with attempts left goes back to the tail of the queue; one at max_attempts, or already lost, becomes LOST with a new
 //  lease and is reported to lost (may be NULL). Returns the number of
 //  tasks requeued.
 size_t

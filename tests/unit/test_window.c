@@ -121,23 +121,26 @@ test_a_resent_task_travels_alone (void **state)
         sluice_window_add (window, "x", 1);
     uint64_t ids [8];
     assert_int_equal (t_take_message (window, 0, ids, 2), 2);     //  1 and 2
-    //  both leases expire: they are re-sent one per message, before 3 and 4
+    //  both leases expire: they queue behind 3 and 4, which travel together;
+    //  then each re-send travels in a message of its own
     assert_int_equal (sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
                                             false, NULL, NULL), 2);
+    assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 2);
+    assert_int_equal (ids [0], 3);
+    assert_int_equal (ids [1], 4);
     assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 1);
     assert_int_equal (ids [0], 1);
     assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 1);
     assert_int_equal (ids [0], 2);
-    assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 2);
-    assert_int_equal (ids [0], 3);
     assert_int_equal (sluice_window_resent (window), 2);
     sluice_window_destroy (&window);
 }
 
-//  SENT -> QUEUED on expiry: the task goes to the head of the queue and its
-//  next delivery is attempt + 1.
+//  SENT -> QUEUED on expiry: the task queues behind the tasks already
+//  queued (as before the split: at the head, re-sends spent their attempts
+//  within a short sink outage) and its next delivery is attempt + 1.
 static void
-test_lease_expiry_requeues_at_the_head_with_attempt_plus_one (void **state)
+test_lease_expiry_requeues_behind_queued_tasks_with_attempt_plus_one (void **state)
 {
     (void) state;
     sluice_window_t *window = sluice_window_new (8, 1 << 20);
@@ -152,6 +155,10 @@ test_lease_expiry_requeues_at_the_head_with_attempt_plus_one (void **state)
                                             false, NULL, NULL), 1);
     assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
     sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, &task), 1);
+    assert_int_equal (task.id, 2);
+    assert_int_equal (task.attempt, 1);
+    assert_int_equal (sluice_window_take (window, false, 2 * T_LEASE, &task), 0);
     assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, &task), 1);
     assert_int_equal (task.id, 1);
     assert_int_equal (task.attempt, 2);
@@ -344,7 +351,7 @@ main (void)
         cmocka_unit_test (test_an_added_task_is_queued_with_its_payload),
         cmocka_unit_test (test_a_skipped_task_is_done_at_once),
         cmocka_unit_test (test_a_resent_task_travels_alone),
-        cmocka_unit_test (test_lease_expiry_requeues_at_the_head_with_attempt_plus_one),
+        cmocka_unit_test (test_lease_expiry_requeues_behind_queued_tasks_with_attempt_plus_one),
         cmocka_unit_test (test_a_task_at_max_attempts_is_lost_and_reported_until_acked),
         cmocka_unit_test (test_leases_are_renewed_while_the_sink_is_silent),
         cmocka_unit_test (test_progress_renews_a_lease),
