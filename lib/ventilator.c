@@ -2,7 +2,7 @@
     ventilator.c - streams tasks to workers and sees each one acknowledged
 
     Wires three socket-free modules to two sockets. Records read from the
-    inputs (or submitted by an embedding program) enter the window
+    inputs (reader.c), or submitted by an embedding program, enter the window
     (window.c: slot ring, send queue, leases), at most config->window
     unacknowledged tasks. Queued tasks go to workers that announced credit
     (free slots) on a ROUTER socket; each delivery is leased for
@@ -22,8 +22,8 @@
 #include "private.h"
 #include "window.h"
 #include "ledger.h"
+#include "reader.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -31,7 +31,6 @@
 
 #define S_PACK_TASKS 256            //  tasks packed into one message at most
 #define S_PACK_BYTES (256 * 1024)   //  payload bytes packed, soft limit
-#define S_READ_CHUNK (256 * 1024)   //  bytes read from input at once
 #define S_READS_PER_SERVICE 8       //  input reads in one service call at most
 #define S_PUMP_ROUNDS 4             //  receive/dispatch rounds in one service call
 #define S_PING_MS 1000              //  heartbeat to the sink
@@ -59,11 +58,6 @@ typedef struct {
     uint64_t credit;            //  tasks the worker will accept
 } s_peer_t;
 
-typedef struct {
-    int fd;                     //  input file descriptor
-    char *name;                 //  for messages
-} s_input_t;
-
 struct _sluice_ventilator_t {
     const sluice_config_t *config;
     zsock_t *tasks;             //  ROUTER to workers
@@ -80,16 +74,7 @@ struct _sluice_ventilator_t {
     size_t peer_count;
     size_t peer_next;           //  round-robin position
     uint64_t total_credit;
-    //  inputs
-    s_input_t *inputs;
-    size_t input_count;
-    size_t input_index;         //  input being read
-    uint8_t *buffer;            //  read buffer
-    size_t buffer_size;
-    size_t buffer_start;        //  first unparsed byte
-    size_t buffer_end;          //  end of valid bytes
-    bool input_eof;             //  current input hit EOF
-    bool input_done;            //  all inputs read
+    sluice_reader_t *reader;    //  records of the inputs
     bool input_blocked;         //  the last read found nothing (EAGAIN)
     int input_watched;          //  input fd in the epoll set, or -1
     //  embedding: one fd to poll
@@ -198,9 +183,7 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     memcpy (self->batch, zuuid_data (uuid), SLUICE_BATCH_SIZE);
     zuuid_destroy (&uuid);
     self->window = sluice_window_new (config->window, S_WINDOW_BYTES);
-    self->buffer_size = S_READ_CHUNK * 2;
-    self->buffer = (uint8_t *) malloc (self->buffer_size);
-    assert (self->buffer);
+    self->reader = sluice_reader_new (config->input, config->max_size);
     self->input_watched = self->epoll_fd = self->wakeup_fd = -1;
     self->status = -1;
     self->need_input = true;
@@ -235,10 +218,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_window_destroy (&self->window);
         sluice_ledger_destroy (&self->journal);
         free (self->peers);
-        for (size_t i = 0; i < self->input_count; i++)
-            free (self->inputs [i].name);
-        free (self->inputs);
-        free (self->buffer);
+        sluice_reader_destroy (&self->reader);
         free (self);
         *self_p = NULL;
     }
@@ -247,14 +227,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
 void
 sluice_ventilator_add_input (sluice_ventilator_t *self, int fd, const char *name)
 {
-    self->inputs = (s_input_t *) realloc (self->inputs,
-                                          (self->input_count + 1) * sizeof (s_input_t));
-    assert (self->inputs);
-    self->inputs [self->input_count].fd = fd;
-    self->inputs [self->input_count].name = strdup (name);
-    self->input_count++;
-    //  inputs are read only when the window has room, and never block
-    fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
+    sluice_reader_add (self->reader, fd, name);
 }
 
 //  --------------------------------------------------------------------------
@@ -770,147 +743,31 @@ s_add_task (sluice_ventilator_t *self, const void *data, size_t size)
     return sluice_window_add (self->window, data, size);
 }
 
-//  Take one MessagePack record from the buffer. Returns 1 if taken, 0 if
-//  incomplete, -1 if invalid.
-static int
-s_parse_msgpack (sluice_ventilator_t *self, const uint8_t *start, size_t avail)
-{
-    const uint8_t *payload;
-    size_t payload_size;
-    long used = sluice_record_parse (start, avail, &payload, &payload_size);
-    if (used < 0 || (used == 0 && self->input_eof)) {
-        zsys_error ("%s: invalid MessagePack record %" PRIu64
-                    " (expected bin, str, or a map with \"output\")",
-                    self->inputs [self->input_index].name,
-                    sluice_window_total (self->window) + 1);
-        return -1;
-    }
-    if (used == 0)
-        return 0;
-    s_add_task (self, payload, payload_size);
-    self->buffer_start += (size_t) used;
-    return 1;
-}
-
-//  Take one delimited record (line or NUL) from the buffer. Returns 1 if
-//  taken, 0 if incomplete.
-static int
-s_parse_delimited (sluice_ventilator_t *self, const uint8_t *start, size_t avail)
-{
-    uint8_t delim = self->config->input == SLUICE_INPUT_NUL? 0: '\n';
-    const uint8_t *end = (const uint8_t *) memchr (start, delim, avail);
-    if (!end && !self->input_eof)
-        return 0;
-    if (!end)
-        end = start + avail;        //  last record without terminator
-    s_add_task (self, start, (size_t) (end - start));
-    self->buffer_start += (size_t) (end - start) + (end < start + avail? 1: 0);
-    return 1;
-}
-
-//  Take complete records from the buffer into the window while it has room.
-//  Returns -1 on an invalid record (the batch cannot go on), else 0.
-static int
-s_parse_records (sluice_ventilator_t *self)
-{
-    while (!sluice_window_full (self->window) && self->buffer_start < self->buffer_end) {
-        const uint8_t *start = self->buffer + self->buffer_start;
-        size_t avail = self->buffer_end - self->buffer_start;
-        int rc = self->config->input == SLUICE_INPUT_MSGPACK
-               ? s_parse_msgpack (self, start, avail)
-               : s_parse_delimited (self, start, avail);
-        if (rc <= 0)
-            return rc;
-    }
-    return 0;
-}
-
-//  Make room in the buffer for a read: compact, then grow if a single
-//  record fills it. Returns -1 for a record over --max-size, else 0.
-static int
-s_buffer_room (sluice_ventilator_t *self)
-{
-    if (self->buffer_start > 0) {
-        memmove (self->buffer, self->buffer + self->buffer_start,
-                 self->buffer_end - self->buffer_start);
-        self->buffer_end -= self->buffer_start;
-        self->buffer_start = 0;
-    }
-    if (self->buffer_size - self->buffer_end >= S_READ_CHUNK / 2)
-        return 0;
-    if (self->buffer_size >= self->config->max_size + S_READ_CHUNK) {
-        zsys_error ("%s: record %" PRIu64 " is larger than --max-size (%zu bytes)",
-                    self->inputs [self->input_index].name,
-                    sluice_window_total (self->window) + 1, self->config->max_size);
-        return -1;
-    }
-    self->buffer_size *= 2;
-    self->buffer = (uint8_t *) realloc (self->buffer, self->buffer_size);
-    assert (self->buffer);
-    return 0;
-}
-
-//  Read more of the current input. Returns 1 if bytes (or EOF) came, 0 if
-//  none are ready, -1 on a read error or a record over --max-size.
-static int
-s_read_input (sluice_ventilator_t *self)
-{
-    s_input_t *input = &self->inputs [self->input_index];
-    if (s_buffer_room (self))
-        return -1;
-    ssize_t n = read (input->fd, self->buffer + self->buffer_end,
-                      self->buffer_size - self->buffer_end);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return 0;
-    if (n < 0) {
-        zsys_error ("cannot read %s: %s", input->name, strerror (errno));
-        return -1;
-    }
-    if (n == 0)
-        self->input_eof = true;
-    self->buffer_end += (size_t) n;
-    return 1;
-}
-
-//  Move on to the next input once the current one is exhausted.
-static void
-s_next_input (sluice_ventilator_t *self)
-{
-    while (self->input_index < self->input_count && self->input_eof
-       &&  self->buffer_start == self->buffer_end) {
-        self->input_index++;
-        self->input_eof = false;
-        self->input_blocked = false;
-        self->buffer_start = self->buffer_end = 0;
-    }
-    if (self->input_index >= self->input_count && !self->input_done) {
-        self->input_done = true;
-        sluice_debug ("end of input: %" PRIu64 " tasks", sluice_window_total (self->window));
-    }
-}
-
-//  Take records from the inputs into the window while it has room: parse
-//  what is buffered, read more (a few reads per call, so one fast input
-//  does not starve the sockets), move on to the next input. Returns -1 on
-//  a bad record or a read error, else 0.
+//  Take records from the inputs into the window while it has room, reading
+//  more as needed (a few reads per call, so one fast input does not starve
+//  the sockets). Returns -1 on a bad record or a read error, else 0.
 static int
 s_feed (sluice_ventilator_t *self)
 {
-    for (int reads = 0; !self->input_done; reads++) {
-        if (s_parse_records (self))
+    for (int reads = 0; ; reads++) {
+        const uint8_t *data;
+        size_t size;
+        int rc = 0;
+        while (!sluice_window_full (self->window)
+           &&  (rc = sluice_reader_next (self->reader, &data, &size)) > 0)
+            s_add_task (self, data, size);
+        if (rc < 0)
             return -1;
-        s_next_input (self);
-        if (self->input_done || sluice_window_full (self->window) || self->input_eof
+        if (sluice_reader_done (self->reader) || sluice_window_full (self->window)
         ||  reads == S_READS_PER_SERVICE)
-            break;
-        int rc = s_read_input (self);
+            return 0;
+        rc = sluice_reader_fill (self->reader);
         if (rc < 0)
             return -1;
         self->input_blocked = rc == 0;
         if (self->input_blocked)
-            break;
+            return 0;
     }
-    return 0;
 }
 
 //  True if the current input should be read now (the window has room and
@@ -918,7 +775,8 @@ s_feed (sluice_ventilator_t *self)
 static bool
 s_input_ready (sluice_ventilator_t *self)
 {
-    return !self->input_done && !self->input_blocked && !sluice_window_full (self->window);
+    return !sluice_reader_done (self->reader) && !self->input_blocked
+        && !sluice_window_full (self->window);
 }
 
 //  Keep the epoll set watching the current input exactly while it is
@@ -928,8 +786,8 @@ static void
 s_watch_input (sluice_ventilator_t *self)
 {
     int fd = -1;
-    if (!self->input_done && self->input_blocked && !sluice_window_full (self->window))
-        fd = self->inputs [self->input_index].fd;
+    if (self->input_blocked && !sluice_window_full (self->window))
+        fd = sluice_reader_fd (self->reader);
     if (fd == self->input_watched)
         return;
     if (self->input_watched >= 0)
@@ -986,7 +844,8 @@ static void
 s_phase (sluice_ventilator_t *self)
 {
     uint64_t total = sluice_window_total (self->window);
-    if (self->closed && self->input_done && !self->end_sent) {
+    if (self->closed && sluice_reader_done (self->reader) && !self->end_sent) {
+        sluice_debug ("end of input: %" PRIu64 " tasks", total);
         s_send_end (self);
         self->end_sent = true;
     }

@@ -9,7 +9,10 @@ EMBED="$T_ROOT/examples/embed_vent"
 if [ ! -x "$EMBED" ] || [ "$EMBED" -ot "$T_ROOT/examples/embed_vent.c" ]; then
     #  until the Makefile builds it beside embed_worker
     EMBED="$T_DIR/embed_vent"
-    cc -std=c11 -I"$T_ROOT/lib" $(pkg-config --cflags libczmq libzmq msgpack 2>/dev/null) \
+    SAN=""
+    nm "$T_ROOT/lib/libsluice.a" 2>/dev/null | grep -q __asan_init && SAN="-fsanitize=address,undefined"
+    nm "$T_ROOT/lib/libsluice.a" 2>/dev/null | grep -q __ubsan && SAN="${SAN:--fsanitize=undefined}"
+    cc -std=c11 $SAN -I"$T_ROOT/lib" $(pkg-config --cflags libczmq libzmq msgpack 2>/dev/null) \
        -o "$EMBED" "$T_ROOT/examples/embed_vent.c" "$T_ROOT/lib/libsluice.a" \
        $(pkg-config --libs libczmq libzmq msgpack 2>/dev/null || echo -lczmq -lzmq -lmsgpackc) -lm
 fi
