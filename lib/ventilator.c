@@ -23,6 +23,7 @@
 #include "window.h"
 #include "ledger.h"
 #include "reader.h"
+#include "peers.h"
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -52,12 +53,6 @@
 enum { S_ACK_FIRST, S_ACK_LAST, S_ACK_FAILED };  //  ACK [first, last, failed]
 enum { S_RETRY_ID, S_RETRY_ATTEMPT };            //  RETRY [id, attempt]
 
-typedef struct {
-    uint8_t routing [256];      //  ROUTER routing id of the worker
-    size_t routing_size;
-    uint64_t credit;            //  tasks the worker will accept
-} s_peer_t;
-
 struct _sluice_ventilator_t {
     const sluice_config_t *config;
     zsock_t *tasks;             //  ROUTER to workers
@@ -69,11 +64,7 @@ struct _sluice_ventilator_t {
     char batch_str [SLUICE_BATCH_SIZE * 2 + 1];
     sluice_window_t *window;    //  unacknowledged tasks
     sluice_ledger_t *journal;   //  --journal, or NULL
-    //  workers
-    s_peer_t *peers;
-    size_t peer_count;
-    size_t peer_next;           //  round-robin position
-    uint64_t total_credit;
+    sluice_peers_t *peers;      //  workers and their credit
     sluice_reader_t *reader;    //  records of the inputs
     bool input_blocked;         //  the last read found nothing (EAGAIN)
     int input_watched;          //  input fd in the epoll set, or -1
@@ -184,6 +175,7 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     zuuid_destroy (&uuid);
     self->window = sluice_window_new (config->window, S_WINDOW_BYTES);
     self->reader = sluice_reader_new (config->input, config->max_size);
+    self->peers = sluice_peers_new (S_MAX_CREDIT);
     self->input_watched = self->epoll_fd = self->wakeup_fd = -1;
     self->status = -1;
     self->need_input = true;
@@ -217,7 +209,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_encoder_destroy (&self->encoder);
         sluice_window_destroy (&self->window);
         sluice_ledger_destroy (&self->journal);
-        free (self->peers);
+        sluice_peers_destroy (&self->peers);
         sluice_reader_destroy (&self->reader);
         free (self);
         *self_p = NULL;
@@ -329,40 +321,6 @@ s_sockets_readable (sluice_ventilator_t *self)
 //  --------------------------------------------------------------------------
 //  Workers
 
-//  Find a worker by routing id; with create, add it if it is new. Returns
-//  NULL if absent (or its routing id is too long to keep).
-static s_peer_t *
-s_peer (sluice_ventilator_t *self, const uint8_t *routing, size_t size, bool create)
-{
-    for (size_t i = 0; i < self->peer_count; i++)
-        if (self->peers [i].routing_size == size
-        &&  memcmp (self->peers [i].routing, routing, size) == 0)
-            return &self->peers [i];
-    if (!create || size > sizeof self->peers [0].routing)
-        return NULL;
-    self->peers = (s_peer_t *) realloc (self->peers,
-                                        (self->peer_count + 1) * sizeof (s_peer_t));
-    assert (self->peers);
-    s_peer_t *peer = &self->peers [self->peer_count++];
-    memset (peer, 0, sizeof *peer);
-    memcpy (peer->routing, routing, size);
-    peer->routing_size = size;
-    sluice_debug ("worker joined (%zu workers)", self->peer_count);
-    return peer;
-}
-
-//  Forget a worker that has gone, and its credit.
-static void
-s_peer_remove (sluice_ventilator_t *self, s_peer_t *peer)
-{
-    self->total_credit -= peer->credit;
-    size_t index = (size_t) (peer - self->peers);
-    self->peers [index] = self->peers [--self->peer_count];
-    if (self->peer_next >= self->peer_count)
-        self->peer_next = 0;
-    sluice_debug ("worker left (%zu workers)", self->peer_count);
-}
-
 //  Flags of one delivery of a task.
 static uint32_t
 s_task_flags (sluice_ventilator_t *self, const sluice_window_task_t *task)
@@ -378,7 +336,7 @@ s_task_flags (sluice_ventilator_t *self, const sluice_window_task_t *task)
 //  Send the packed TASKS message to a worker. Returns 0, or -1 if the
 //  worker cannot take it (errno EHOSTUNREACH: it has gone).
 static int
-s_send_tasks (sluice_ventilator_t *self, s_peer_t *peer)
+s_send_tasks (sluice_ventilator_t *self, const sluice_peer_t *peer)
 {
     if (sluice_send (self->tasks_handle, peer->routing, peer->routing_size,
                      ZMQ_SNDMORE | ZMQ_DONTWAIT))
@@ -395,23 +353,10 @@ s_send_tasks (sluice_ventilator_t *self, s_peer_t *peer)
     return 0;
 }
 
-//  A worker refused a message: drop it if it has gone, else wait until it
-//  announces credit again (its pipe is full).
-static void
-s_peer_refused (sluice_ventilator_t *self, s_peer_t *peer)
-{
-    if (errno == EHOSTUNREACH)
-        s_peer_remove (self, peer);
-    else {
-        self->total_credit -= peer->credit;
-        peer->credit = 0;
-    }
-}
-
 //  Pack queued tasks for one worker and send them. Returns the number sent,
 //  or -1 if the worker refused them (they go back to the queue head).
 static int
-s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
+s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
 {
     uint64_t limit = peer->credit < S_PACK_TASKS? peer->credit: S_PACK_TASKS;
     int64_t deadline = sluice_now_ms () + self->config->timeout_ms;
@@ -431,47 +376,33 @@ s_send_to_peer (sluice_ventilator_t *self, s_peer_t *peer)
     if (!taken)
         return 0;
     if (s_send_tasks (self, peer) == 0) {
-        peer->credit -= taken;
-        self->total_credit -= taken;
+        sluice_peers_spend (self->peers, peer, taken);
         return (int) taken;
     }
-    int saved = errno;
+    //  gone, or its pipe is full: wait until it announces credit again
+    sluice_peers_refused (self->peers, peer, errno == EHOSTUNREACH);
     for (size_t i = taken; i-- > 0; )
         sluice_window_untake (self->window, sent_ids [i]);
-    errno = saved;
-    s_peer_refused (self, peer);
     return -1;
 }
 
-//  Hand queued tasks to workers with credit, round robin.
+//  Hand queued tasks to workers with credit, round robin, until a round
+//  sends nothing.
 static void
 s_dispatch (sluice_ventilator_t *self)
 {
-    while (sluice_window_has_queued (self->window) && self->total_credit
-       &&  self->peer_count) {
+    while (sluice_window_has_queued (self->window)) {
         bool progress = false;
-        for (size_t n = self->peer_count; n > 0; n--) {
-            if (self->peer_next >= self->peer_count)
-                self->peer_next = 0;
-            s_peer_t *peer = &self->peers [self->peer_next++];
-            if (peer->credit && s_send_to_peer (self, peer) != 0)
+        for (size_t n = sluice_peers_count (self->peers); n > 0; n--) {
+            sluice_peer_t *peer = sluice_peers_next (self->peers);
+            if (!peer)
+                break;
+            if (s_send_to_peer (self, peer) != 0)
                 progress = true;
         }
         if (!progress)
             break;
     }
-}
-
-//  CREDIT [room, reset]: the worker takes room more tasks, or exactly room.
-static void
-s_handle_credit (sluice_ventilator_t *self, s_peer_t *peer, const sluice_msg_t *msg)
-{
-    uint64_t room = S_CREDIT_ROOM (msg) > S_MAX_CREDIT? S_MAX_CREDIT: S_CREDIT_ROOM (msg);
-    self->total_credit -= peer->credit;
-    peer->credit = S_CREDIT_RESET (msg)? room: peer->credit + room;
-    if (peer->credit > S_MAX_CREDIT)
-        peer->credit = S_MAX_CREDIT;
-    self->total_credit += peer->credit;
 }
 
 //  PROGRESS [ids]: the worker still runs these tasks; renew their leases.
@@ -500,10 +431,11 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
                                  msg.type? sluice_msg_type_name (msg.type): reason);
         return;
     }
-    s_peer_t *peer = s_peer (self, (const uint8_t *) zmq_msg_data (routing),
-                             zmq_msg_size (routing), true);
+    sluice_peer_t *peer = sluice_peers_get (self->peers, zmq_msg_data (routing),
+                                            zmq_msg_size (routing));
     if (peer && msg.type == SLUICE_MSG_CREDIT)
-        s_handle_credit (self, peer, &msg);
+        sluice_peers_credit (self->peers, peer, S_CREDIT_ROOM (&msg),
+                             S_CREDIT_RESET (&msg) != 0);
     else
     if (peer)
         s_handle_progress (self, &msg);
