@@ -321,14 +321,55 @@ void
 
 //  Submit one task from an embedding program. Blocks (servicing the
 //  sockets) while the window is full. Returns the task id, or 0 if
-//  interrupted.
+//  interrupted (or the ventilator was closed or has finished).
 uint64_t
     sluice_ventilator_submit (sluice_ventilator_t *self, const void *data, size_t size);
 
-//  Read all inputs, then wait until the batch completes. Returns an exit
-//  code: SLUICE_EXIT_OK, _FAILED, _ABANDONED or _RUNTIME.
+//  Read all inputs, then wait until the batch completes (close, then wait).
+//  Returns an exit code: SLUICE_EXIT_OK, _FAILED, _ABANDONED or _USAGE.
 int
     sluice_ventilator_run (sluice_ventilator_t *self);
+
+//  Embedding in any event loop (poll(2), epoll, libuv, asyncio): watch the
+//  fd for readability and call service when it is readable or when the
+//  timeout has passed; none of these calls blocks.
+
+//  A file descriptor (an epoll fd owned by the ventilator, holding its
+//  sockets' ZMQ_FDs, the input being waited for and a wakeup eventfd) that
+//  is readable, level-triggered, whenever service should be called.
+int
+    sluice_ventilator_fd (sluice_ventilator_t *self);
+
+//  Milliseconds until service is next due (0 = now); at most 1000.
+int64_t
+    sluice_ventilator_timeout (sluice_ventilator_t *self);
+
+//  Read what arrived, send what can be sent, read inputs while the window
+//  has room, run timers. Returns 0 while the batch runs, 1 once it has
+//  completed, -1 on a fatal error (bad input record; batch abandoned).
+int
+    sluice_ventilator_service (sluice_ventilator_t *self);
+
+//  Submit one task without blocking: 0 and *id (may be NULL) on success;
+//  -1 with errno EAGAIN when the window is full (service, wait for the fd
+//  or the timeout, retry), EPIPE after close or once finished.
+int
+    sluice_ventilator_try_submit (sluice_ventilator_t *self, const void *data,
+                                  size_t size, uint64_t *id);
+
+//  No more tasks will be submitted: the batch ends once every input is
+//  read and every task is acknowledged.
+void
+    sluice_ventilator_close (sluice_ventilator_t *self);
+
+//  -1 while the batch runs; once it has ended, its exit code.
+int
+    sluice_ventilator_status (sluice_ventilator_t *self);
+
+//  Service until the batch ends, or abandon it on SIGINT/SIGTERM (CZMQ's
+//  zsys_interrupted). Returns the exit code.
+int
+    sluice_ventilator_wait (sluice_ventilator_t *self);
 
 //  ---------------------------------------------------------------------
 //  Worker: takes tasks when it has a free slot, processes them, pushes
