@@ -52,12 +52,13 @@ main (int argc, char *argv [])
     char err [256];
     if (n < 1
     ||  sluice_config_set_endpoint (config, "tasks", argv [1], err, sizeof err)
-    ||  sluice_config_set_endpoint (config, "control", argv [2], err, sizeof err)) {
+    ||  sluice_config_set_endpoint (config, "control", argv [2], err, sizeof err)
+    //  a small window, so try_submit meets a full window
+    ||  sluice_config_set (config, "window", "64", err, sizeof err)) {
         fprintf (stderr, "usage: embed_vent TASKS-ENDPOINT CONTROL-ENDPOINT N\n");
         sluice_config_destroy (&config);
         return 2;
     }
-    config->window = 64;        //  small, so try_submit meets a full window
     sluice_ventilator_t *vent = sluice_ventilator_new (config, err, sizeof err);
     if (!vent) {
         fprintf (stderr, "embed_vent: %s\n", err);

@@ -1012,6 +1012,7 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
 static sluice_sink_t *
 s_new (const sluice_config_t *config, bool reader, char *err, size_t errlen)
 {
+    sluice_log_init ();
     sluice_sink_t *self = (sluice_sink_t *) calloc (1, sizeof *self);
     assert (self);
     self->config = config;

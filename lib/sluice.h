@@ -219,6 +219,8 @@ const char *
 //  ---------------------------------------------------------------------
 //  Config: endpoints and options. One struct serves all three roles.
 //  Precedence is flag > environment > topology file > default.
+//  A role (ventilator, worker, sink) reads the config it was created with
+//  for as long as it lives: destroy the config only after the role.
 
 typedef enum { SLUICE_ROLE_VENTILATOR, SLUICE_ROLE_WORKER, SLUICE_ROLE_SINK } sluice_role_t;
 typedef enum { SLUICE_INPUT_LINES, SLUICE_INPUT_NUL, SLUICE_INPUT_MSGPACK } sluice_input_t;

@@ -166,6 +166,7 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
 sluice_ventilator_t *
 sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
 {
+    sluice_log_init ();
     sluice_ventilator_t *self = (sluice_ventilator_t *) calloc (1, sizeof *self);
     assert (self);
     self->config = config;

@@ -5,17 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 T=$(t_ep tasks); R=$(t_ep results); C=$(t_ep control)
 N=5000
-EMBED="$T_ROOT/examples/embed_vent"
-if [ ! -x "$EMBED" ] || [ "$EMBED" -ot "$T_ROOT/examples/embed_vent.c" ]; then
-    #  until the Makefile builds it beside embed_worker
-    EMBED="$T_DIR/embed_vent"
-    SAN=""
-    nm "$T_ROOT/lib/libsluice.a" 2>/dev/null | grep -q __asan_init && SAN="-fsanitize=address,undefined"
-    nm "$T_ROOT/lib/libsluice.a" 2>/dev/null | grep -q __ubsan && SAN="${SAN:--fsanitize=undefined}"
-    cc -std=c11 $SAN -I"$T_ROOT/lib" $(pkg-config --cflags libczmq libzmq msgpack 2>/dev/null) \
-       -o "$EMBED" "$T_ROOT/examples/embed_vent.c" "$T_ROOT/lib/libsluice.a" \
-       $(pkg-config --libs libczmq libzmq msgpack 2>/dev/null || echo -lczmq -lzmq -lmsgpackc) -lm
-fi
+EMBED="$T_ROOT/examples/embed_vent"   # built by make, like every example
 t_start sink "$SINK" -q --results "@$R" --control "@$C"; sink=$T_LAST
 t_start worker "$WORKER" -q --echo --tasks ">$T" --results ">$R"; worker=$T_LAST
 t_eq "embedded ventilator exit code" "$(timeout 60 "$EMBED" "@$T" ">$C" "$N" 2> "$T_DIR/embed.err"; echo $?)" 0
