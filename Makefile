@@ -105,3 +105,8 @@ format-check:
 
 clean:
 	rm -f lib/*.o lib/libsluice.a lib/libsluice.so $(BINS) $(UNIT_BINS) examples/embed_worker
+
+# five hosts in network namespaces (root; prints SKIP otherwise), see tests/hosts/run
+.PHONY: test-hosts
+test-hosts: all
+	@scripts/deps.sh hosts && tests/hosts/run
