@@ -11,9 +11,12 @@
 #   h_start NAME HOST CMD... run CMD inside HOST's namespace in the background;
 #                            stdout/stderr to $H_DIR/NAME.out/.err; sets H_LAST
 #                            (stdin from $H_STDIN if set, else /dev/null)
-#   h_wait PID SECS          wait with a deadline; prints rc or "timeout" (kills)
+#   h_wait PID SECS          wait with a deadline; sets H_RC to its exit code
+#                            or "timeout" (then kills it); not in $(...), so
+#                            INT/TERM interrupt it at once
 #   h_exit_ms PID            when PID exited (ms since epoch), after h_wait
 #   h_link HOST down|up      the host's switch port down/up (carrier lost)
+#   h_ifdown HOST down|up    the host's own eth0 down/up (its routes go too)
 #   h_vanish HOST            delete the host's veth, then SIGKILL its processes
 #   h_partition "A.." "B.."  drop every packet between host groups (both ways,
 #                            on input, so senders see no local error)
@@ -144,18 +147,19 @@ h_wait () {
     while [ ! -f "$H_DIR/rc.$pid" ]; do
         if [ "$i" -ge $((secs * 20)) ]; then
             kill -KILL "$pid" 2> /dev/null
-            echo timeout
+            H_RC=timeout
             return
         fi
         sleep 0.05
         i=$((i + 1))
     done
-    cut -d' ' -f1 "$H_DIR/rc.$pid"
+    H_RC=$(cut -d' ' -f1 "$H_DIR/rc.$pid")
 }
 
 h_exit_ms () { [ -f "$H_DIR/rc.$1" ] && cut -d' ' -f2 "$H_DIR/rc.$1" || echo 0; }
 
 h_link () { ip -n "$H_P-sw" link set "p-$1" "$2"; }
+h_ifdown () { ip -n "$H_P-$1" link set eth0 "$2"; }
 
 h_vanish () {
     local pid
@@ -209,7 +213,7 @@ h_unshape () {
         pid=${s%%:*}; h=${s#*:}
         ip netns exec "$H_P-$h" iptables -D INPUT -i eth0 -j NFQUEUE --queue-num 0 -m comment --comment slh-shape 2> /dev/null
         kill -TERM "$pid" 2> /dev/null
-        h_wait "$pid" 5 > /dev/null
+        h_wait "$pid" 5
         echo "$h: $(tail -1 "$H_DIR/nfdelay-$h.err")"
     done
     H_SHAPERS=()
