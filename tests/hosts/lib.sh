@@ -146,6 +146,10 @@ h_wait () {
     local pid=$1 secs=$2 i=0
     while [ ! -f "$H_DIR/rc.$pid" ]; do
         if [ "$i" -ge $((secs * 20)) ]; then
+            { echo "pid $pid at timeout: $(tr '\0' ' ' < "/proc/$pid/cmdline")";
+              grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigCgt)' "/proc/$pid/status"
+              echo "wchan $(cat "/proc/$pid/wchan")"; cat "/proc/$pid/stack"
+            } >> "$H_DIR/hung.txt" 2> /dev/null
             kill -KILL "$pid" 2> /dev/null
             H_RC=timeout
             return
@@ -213,8 +217,12 @@ h_unshape () {
         pid=${s%%:*}; h=${s#*:}
         ip netns exec "$H_P-$h" iptables -D INPUT -i eth0 -j NFQUEUE --queue-num 0 -m comment --comment slh-shape 2> /dev/null
         kill -TERM "$pid" 2> /dev/null
-        h_wait "$pid" 5
-        echo "$h: $(tail -1 "$H_DIR/nfdelay-$h.err")"
+        h_wait "$pid" 4
+        if [ "$H_RC" = timeout ]; then
+            echo "$h: INJECTOR HUNG (no counters after SIGTERM; killed)"
+        else
+            echo "$h: $(tail -1 "$H_DIR/nfdelay-$h.err")"
+        fi
     done
     H_SHAPERS=()
 }

@@ -15,12 +15,14 @@
                    [-s SEED]
     On SIGINT/SIGTERM it accepts every packet it holds, prints one line of
     counters on stderr ("nfdelay: seen N dropped N held-max N mean-delay
-    X ms") and exits 0. It prints "nfdelay: ready" once the queue is bound.
+    X ms overruns N") and exits 0 (SIGALRM ends it 2 s later if it hangs).
+    The netlink socket is non-blocking and the queue fails open. It prints "nfdelay: ready" once the queue is bound.
 
     Build: cc -O2 -o nfdelay nfdelay.c -lnetfilter_queue -lnfnetlink
 */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <inttypes.h>
@@ -41,7 +43,7 @@ static uint32_t head, tail;             /*  ring [head..tail) is held */
 static struct nfq_q_handle *qh;
 static int64_t last_due;
 static double loss, delay_us, jitter_us;
-static uint64_t seen, dropped, held_max, delayed;
+static uint64_t seen, dropped, held_max, delayed, overruns;
 static double delay_sum_us;
 static volatile sig_atomic_t stop;
 
@@ -103,6 +105,7 @@ on_signal (int sig)
 {
     (void) sig;
     stop = 1;
+    alarm (2);                          /*  SIGALRM ends us if the loop hangs */
 }
 
 int
@@ -142,10 +145,14 @@ main (int argc, char *argv [])
         return 3;
     }
     nfq_set_queue_maxlen (qh, RING);
+    //  if the kernel's queue ever fills, let packets through rather than drop
+    nfq_set_queue_flags (qh, NFQA_CFG_F_FAIL_OPEN, NFQA_CFG_F_FAIL_OPEN);
     //  GSO packets are queued whole (we never touch the payload)
     nfq_set_queue_flags (qh, NFQA_CFG_F_GSO, NFQA_CFG_F_GSO);
     nfnl_rcvbufsiz (nfq_nfnlh (h), 16 << 20);
     int fd = nfq_fd (h);
+    //  never block in recv or in a verdict's send
+    fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -165,10 +172,12 @@ main (int argc, char *argv [])
         if (rc < 0 && errno != EINTR)
             break;
         if (rc > 0) {
-            for (;;) {
+            for (int i = 0; i < 1024 && !stop; i++) {
                 ssize_t n = recv (fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (n < 0 && errno == ENOBUFS)
-                    continue;           /*  kernel dropped notifications */
+                if (n < 0 && errno == ENOBUFS) {
+                    overruns++;         /*  kernel dropped notifications */
+                    continue;
+                }
                 if (n <= 0)
                     break;
                 nfq_handle_packet (h, buf, (int) n);
@@ -178,8 +187,8 @@ main (int argc, char *argv [])
     }
     release (INT64_MAX);
     fprintf (stderr, "nfdelay: seen %" PRIu64 " dropped %" PRIu64 " held-max %" PRIu64
-             " mean-delay %.2f ms\n", seen, dropped, held_max,
-             delayed? delay_sum_us / (double) delayed / 1000: 0.0);
+             " mean-delay %.2f ms overruns %" PRIu64 "\n", seen, dropped, held_max,
+             delayed? delay_sum_us / (double) delayed / 1000: 0.0, overruns);
     nfq_destroy_queue (qh);
     nfq_close (h);
     return 0;
