@@ -61,7 +61,7 @@ finish () {
         wait "${PIDS[$i]}" 2> /dev/null; rc=$?
         case "$rc" in
             124) rc="still running at 6 s; exited on SIGTERM" ;;
-            137) rc="still running at 6 s; ignored SIGTERM for 2 s, SIGKILLed" ;;
+            137) rc="still running at 6 s; did not exit within 2 s of SIGTERM, SIGKILLed" ;;
         esac
         echo "exit: $rc" > "$D/${NAMES[$i]}.rc"
     done
