@@ -100,9 +100,15 @@ bench: all
 bench-smoke: all
 	@scripts/deps.sh bench && bench/run --smoke
 
+# the Python binding goes where PREFIX's python3 looks: Debian's python3
+# reads /usr/lib/python3/dist-packages and /usr/local/lib/python3.X/dist-packages
+PYVER := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PYVER)/dist-packages)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PYDIR)
+	install -m 644 bindings/python/sluice.py $(DESTDIR)$(PYDIR)/
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 lib/libsluice.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
@@ -129,3 +135,8 @@ format-check:
 
 clean:
 	rm -f lib/*.o cli/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES)
+
+# five hosts in network namespaces (root only: it prints SKIP otherwise), see tests/hosts/run
+.PHONY: test-hosts
+test-hosts: all
+	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh hosts; fi; tests/hosts/run

@@ -125,6 +125,10 @@ void
 int
     sluice_send (void *socket, const void *data, size_t size, int flags);
 
+//  Send zsys logs to stderr (once per process, before the first role).
+void
+    sluice_log_init (void);
+
 //  Set up zsys for a command-line program: log ident, logs to stderr,
 //  one I/O thread, signal handling via zsys_interrupted.
 void

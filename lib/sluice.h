@@ -7,12 +7,14 @@
     ventilator over a control channel. Every message is one MessagePack
     array; docs/PROTOCOL.md is the normative wire specification.
 
-    Modules, in the order a newcomer should read them:
+    Sections, in the order a newcomer should read them:
       codec      - encode and validate-then-decode every wire message
-      config     - endpoints, durations, sizes; flag > env > file > default
+      config     - endpoints and options by name; flag > env > file > default
       ventilator - reads input, leases tasks, re-sends what is not acked
       worker     - takes tasks when it has free slots, runs them, holds results
       sink       - writes each task's result exactly once, acknowledges it
+    Every role is embeddable in any event loop: sluice_X_fd, sluice_X_timeout
+    and sluice_X_service, none of which blocks.
     =========================================================================
 */
 
@@ -244,6 +246,8 @@ const char *
 //  ---------------------------------------------------------------------
 //  Config: endpoints and options. One struct serves all three roles.
 //  Precedence is flag > environment > topology file > default.
+//  A role (ventilator, worker, sink) reads the config it was created with
+//  for as long as it lives: destroy the config only after the role.
 
 typedef enum { SLUICE_ROLE_VENTILATOR, SLUICE_ROLE_WORKER, SLUICE_ROLE_SINK } sluice_role_t;
 typedef enum { SLUICE_INPUT_LINES, SLUICE_INPUT_NUL, SLUICE_INPUT_MSGPACK } sluice_input_t;
@@ -346,14 +350,55 @@ void
 
 //  Submit one task from an embedding program. Blocks (servicing the
 //  sockets) while the window is full. Returns the task id, or 0 if
-//  interrupted.
+//  interrupted (or the ventilator was closed or has finished).
 uint64_t
     sluice_ventilator_submit (sluice_ventilator_t *self, const void *data, size_t size);
 
-//  Read all inputs, then wait until the batch completes. Returns an exit
-//  code: SLUICE_EXIT_OK, _FAILED, _ABANDONED or _RUNTIME.
+//  Read all inputs, then wait until the batch completes (close, then wait).
+//  Returns an exit code: SLUICE_EXIT_OK, _FAILED, _ABANDONED or _USAGE.
 int
     sluice_ventilator_run (sluice_ventilator_t *self);
+
+//  Embedding in any event loop (poll(2), epoll, libuv, asyncio): watch the
+//  fd for readability and call service when it is readable or when the
+//  timeout has passed; none of these calls blocks.
+
+//  A file descriptor (an epoll fd owned by the ventilator, holding its
+//  sockets' ZMQ_FDs, the input being waited for and a wakeup eventfd) that
+//  is readable, level-triggered, whenever service should be called.
+int
+    sluice_ventilator_fd (sluice_ventilator_t *self);
+
+//  Milliseconds until service is next due (0 = now); at most 1000.
+int64_t
+    sluice_ventilator_timeout (sluice_ventilator_t *self);
+
+//  Read what arrived, send what can be sent, read inputs while the window
+//  has room, run timers. Returns 0 while the batch runs, 1 once it has
+//  completed, -1 on a fatal error (bad input record; batch abandoned).
+int
+    sluice_ventilator_service (sluice_ventilator_t *self);
+
+//  Submit one task without blocking: 0 and *id (may be NULL) on success;
+//  -1 with errno EAGAIN when the window is full (service, wait for the fd
+//  or the timeout, retry), EPIPE after close or once finished.
+int
+    sluice_ventilator_try_submit (sluice_ventilator_t *self, const void *data,
+                                  size_t size, uint64_t *id);
+
+//  No more tasks will be submitted: the batch ends once every input is
+//  read and every task is acknowledged.
+void
+    sluice_ventilator_close (sluice_ventilator_t *self);
+
+//  -1 while the batch runs; once it has ended, its exit code.
+int
+    sluice_ventilator_status (sluice_ventilator_t *self);
+
+//  Service until the batch ends, or abandon it on SIGINT/SIGTERM (CZMQ's
+//  zsys_interrupted). Returns the exit code.
+int
+    sluice_ventilator_wait (sluice_ventilator_t *self);
 
 //  ---------------------------------------------------------------------
 //  Worker: takes tasks when it has a free slot, processes them, sends

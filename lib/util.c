@@ -85,6 +85,20 @@ sluice_send (void *socket, const void *data, size_t size, int flags)
     return 0;
 }
 
+//  A program that embeds libsluice owns its stdout (results may travel on
+//  it), while CZMQ logs to stdout by default: the first role created sends
+//  the logs to stderr. A program that wants them elsewhere calls
+//  zsys_set_logstream after creating its roles.
+void
+sluice_log_init (void)
+{
+    static bool done = false;
+    if (!done) {
+        zsys_set_logstream (stderr);
+        done = true;
+    }
+}
+
 void
 sluice_init_process (const char *ident, int verbose)
 {

@@ -575,6 +575,7 @@ s_epoll_new (sluice_worker_t *self, char *err, size_t errlen)
 sluice_worker_t *
 sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
 {
+    sluice_log_init ();
     sluice_worker_t *self = (sluice_worker_t *) calloc (1, sizeof *self);
     assert (self);
     self->config = config;

@@ -58,4 +58,12 @@ t_eq "installed sink exit code" "$(t_wait "$sink" 20)" 0
 t_eq "sink output, in order" "$(cat "$T_DIR/sink.out")" "$(printf 'ALPHA\nBETA\nGAMMA DELTA')"
 kill -TERM "$embed"
 t_eq "embed_worker stops on SIGTERM: exit 0" "$(t_wait "$embed" 10)" 0
+
+# the Python binding is installed where PREFIX's python3 looks, and loads
+# the installed library (not the source tree's) with no SLUICE_LIB set
+pydir=$(echo "$P"/lib/python3*/dist-packages)
+t_check "installed the Python binding ($pydir/sluice.py)" test -f "$pydir/sluice.py"
+t_eq "installed binding loads the installed libsluice.so.0" \
+    "$(cd / && env -u SLUICE_LIB PYTHONPATH="$pydir" /usr/bin/python3 -c \
+       'import sluice; print(sluice._lib._name)')" "$P/lib/libsluice.so.0"
 t_done

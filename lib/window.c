@@ -1,0 +1,378 @@
+/*  =========================================================================
+    window.c - slot ring, send queue and leases of the ventilator
+
+    Owns the window of unacknowledged tasks: a ring of slots indexed by id
+    (ids are sequential, so id % size finds a slot), the queue of ids
+    waiting to be sent, each delivery's lease, and the slot states. The
+    allowed transitions are listed in window.h and checked in one place,
+    s_transition. Knows nothing of sockets or clocks.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "window.h"
+
+#define S_SLOT_KEEP 256             //  slot buffers up to this size are reused
+
+typedef struct {
+    uint64_t id;                //  task id, 0 when never used
+    uint32_t attempt;           //  deliveries so far
+    uint32_t failures;          //  failed runs reported by the sink
+    uint8_t state;              //  sluice_slot_state_t
+    int64_t deadline;           //  lease expiry, ms
+    uint8_t *data;              //  payload (buffer reused across tasks)
+    size_t size;                //  payload size
+    size_t capacity;            //  allocated bytes of data
+} s_slot_t;
+
+struct _sluice_window_t {
+    s_slot_t *slots;            //  ring of size slots
+    size_t size;                //  tasks held at most
+    size_t max_bytes;           //  payload bytes held at most
+    uint64_t low;               //  every id below low is acknowledged
+    uint64_t next_id;           //  id of the next task added
+    size_t bytes;               //  payload bytes of the tasks held
+    uint64_t *queue;            //  ids waiting to be sent (ring of 2 * size)
+    size_t queue_head;          //  index of the first queued id
+    size_t queue_len;           //  queued ids, stale ones included
+    uint64_t resent;            //  deliveries after the first
+};
+
+//  Change a slot's state, asserting the transition is an allowed one (the
+//  table in window.h). The only place a slot's state is written.
+static void
+s_transition (s_slot_t *slot, sluice_slot_state_t to)
+{
+    static const uint8_t allowed [5] = {
+        [SLUICE_SLOT_FREE]   = 1 << SLUICE_SLOT_QUEUED | 1 << SLUICE_SLOT_DONE,
+        [SLUICE_SLOT_QUEUED] = 1 << SLUICE_SLOT_SENT | 1 << SLUICE_SLOT_DONE,
+        [SLUICE_SLOT_SENT]   = 1 << SLUICE_SLOT_QUEUED | 1 << SLUICE_SLOT_LOST
+                             | 1 << SLUICE_SLOT_DONE,
+        [SLUICE_SLOT_LOST]   = 1 << SLUICE_SLOT_DONE,
+        [SLUICE_SLOT_DONE]   = 1 << SLUICE_SLOT_FREE,
+    };
+    assert (slot->state < 5 && (allowed [slot->state] & (1 << to)));
+    slot->state = (uint8_t) to;
+}
+
+sluice_window_t *
+sluice_window_new (size_t size, size_t max_bytes)
+{
+    sluice_window_t *self = (sluice_window_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->size = size? size: 1;
+    self->max_bytes = max_bytes;
+    self->slots = (s_slot_t *) calloc (self->size, sizeof (s_slot_t));
+    self->queue = (uint64_t *) calloc (self->size * 2, sizeof (uint64_t));
+    assert (self->slots && self->queue);
+    self->low = 1;
+    self->next_id = 1;
+    return self;
+}
+
+void
+sluice_window_destroy (sluice_window_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        sluice_window_t *self = *self_p;
+        for (size_t i = 0; i < self->size; i++)
+            free (self->slots [i].data);
+        free (self->slots);
+        free (self->queue);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  The slot for id, whatever it holds.
+static s_slot_t *
+s_slot (sluice_window_t *self, uint64_t id)
+{
+    return &self->slots [id % self->size];
+}
+
+//  The slot holding id if id is in the window and not yet acknowledged.
+static s_slot_t *
+s_live_slot (sluice_window_t *self, uint64_t id)
+{
+    if (id < self->low || id >= self->next_id)
+        return NULL;
+    s_slot_t *slot = s_slot (self, id);
+    return slot->id == id && slot->state != SLUICE_SLOT_DONE? slot: NULL;
+}
+
+//  Drop stale ids (acknowledged or sent since they were queued) from a
+//  full queue.
+static void
+s_queue_compact (sluice_window_t *self)
+{
+    size_t capacity = self->size * 2;
+    size_t kept = 0;
+    for (size_t i = 0; i < self->queue_len; i++) {
+        uint64_t id = self->queue [(self->queue_head + i) % capacity];
+        s_slot_t *slot = s_live_slot (self, id);
+        if (slot && slot->state == SLUICE_SLOT_QUEUED)
+            self->queue [(self->queue_head + kept++) % capacity] = id;
+    }
+    self->queue_len = kept;
+}
+
+//  Queue an id for sending, at the tail or the head. Ids acknowledged while
+//  queued stay as stale entries until popped or compacted.
+static void
+s_queue_push (sluice_window_t *self, uint64_t id, bool head)
+{
+    size_t capacity = self->size * 2;
+    if (self->queue_len == capacity)
+        s_queue_compact (self);
+    assert (self->queue_len < capacity);
+    if (head) {
+        self->queue_head = (self->queue_head + capacity - 1) % capacity;
+        self->queue [self->queue_head] = id;
+    }
+    else
+        self->queue [(self->queue_head + self->queue_len) % capacity] = id;
+    self->queue_len++;
+}
+
+bool
+sluice_window_full (sluice_window_t *self)
+{
+    return self->next_id - self->low >= self->size
+        || (self->bytes >= self->max_bytes && self->next_id > self->low);
+}
+
+//  Free acknowledged slots at the low watermark and advance it.
+static void
+s_advance (sluice_window_t *self)
+{
+    while (self->low < self->next_id) {
+        s_slot_t *slot = s_slot (self, self->low);
+        if (slot->state != SLUICE_SLOT_DONE)
+            break;
+        self->bytes -= slot->size;
+        slot->size = 0;
+        s_transition (slot, SLUICE_SLOT_FREE);
+        //  small buffers are kept for the next task in this slot; large
+        //  ones are not, or every slot of the ring would keep one and the
+        //  byte bound of the window would not bound memory
+        if (slot->capacity > S_SLOT_KEEP) {
+            free (slot->data);
+            slot->data = NULL;
+            slot->capacity = 0;
+        }
+        self->low++;
+    }
+}
+
+uint64_t
+sluice_window_add (sluice_window_t *self, const void *data, size_t size)
+{
+    assert (!sluice_window_full (self));
+    uint64_t id = self->next_id++;
+    s_slot_t *slot = s_slot (self, id);
+    if (slot->capacity < size) {
+        free (slot->data);
+        slot->capacity = size < 64? 64: size;
+        slot->data = (uint8_t *) malloc (slot->capacity);
+        assert (slot->data);
+    }
+    if (size)
+        memcpy (slot->data, data, size);
+    slot->id = id;
+    slot->size = size;
+    slot->attempt = 0;
+    slot->failures = 0;
+    self->bytes += size;
+    s_transition (slot, SLUICE_SLOT_QUEUED);
+    s_queue_push (self, id, false);
+    return id;
+}
+
+uint64_t
+sluice_window_skip (sluice_window_t *self)
+{
+    assert (!sluice_window_full (self));
+    uint64_t id = self->next_id++;
+    s_slot_t *slot = s_slot (self, id);
+    slot->id = id;
+    slot->size = 0;
+    s_transition (slot, SLUICE_SLOT_DONE);
+    s_advance (self);
+    return id;
+}
+
+//  Fill a task view of a slot.
+static void
+s_task_view (const s_slot_t *slot, sluice_window_task_t *task)
+{
+    task->id = slot->id;
+    task->attempt = slot->attempt;
+    task->failures = slot->failures;
+    task->data = slot->data;
+    task->size = slot->size;
+    task->alone = slot->attempt > 1;
+}
+
+int
+sluice_window_take (sluice_window_t *self, bool first, int64_t deadline,
+                    sluice_window_task_t *task)
+{
+    size_t capacity = self->size * 2;
+    while (self->queue_len) {
+        uint64_t id = self->queue [self->queue_head];
+        s_slot_t *slot = s_live_slot (self, id);
+        if (!slot || slot->state != SLUICE_SLOT_QUEUED) {
+            self->queue_head = (self->queue_head + 1) % capacity;
+            self->queue_len--;
+            continue;           //  stale: acknowledged while queued
+        }
+        //  a re-sent task travels alone: tasks whose leases expired
+        //  together (their worker died) are spread over the workers, so a
+        //  task that kills its worker does not use up its neighbours'
+        //  attempts
+        if (slot->attempt > 0 && !first)
+            return 0;
+        self->queue_head = (self->queue_head + 1) % capacity;
+        self->queue_len--;
+        slot->attempt++;
+        if (slot->attempt > 1)
+            self->resent++;
+        slot->deadline = deadline;
+        s_transition (slot, SLUICE_SLOT_SENT);
+        s_task_view (slot, task);
+        return 1;
+    }
+    return 0;
+}
+
+void
+sluice_window_untake (sluice_window_t *self, uint64_t id)
+{
+    s_slot_t *slot = s_live_slot (self, id);
+    assert (slot && slot->state == SLUICE_SLOT_SENT);
+    if (slot->attempt-- > 1)
+        self->resent--;
+    s_transition (slot, SLUICE_SLOT_QUEUED);
+    s_queue_push (self, id, true);
+}
+
+void
+sluice_window_renew (sluice_window_t *self, uint64_t id, int64_t deadline)
+{
+    s_slot_t *slot = s_live_slot (self, id);
+    if (slot && slot->state == SLUICE_SLOT_SENT)
+        slot->deadline = deadline;
+}
+
+bool
+sluice_window_retry (sluice_window_t *self, uint64_t id, uint32_t attempt)
+{
+    s_slot_t *slot = s_live_slot (self, id);
+    if (!slot || slot->state != SLUICE_SLOT_SENT || slot->attempt != attempt)
+        return false;
+    slot->failures++;
+    s_transition (slot, SLUICE_SLOT_QUEUED);
+    s_queue_push (self, id, false);
+    return true;
+}
+
+bool
+sluice_window_ack (sluice_window_t *self, uint64_t id)
+{
+    s_slot_t *slot = s_live_slot (self, id);
+    if (!slot)
+        return false;
+    s_transition (slot, SLUICE_SLOT_DONE);
+    if (id == self->low)
+        s_advance (self);
+    return true;
+}
+
+//  Handle one expired lease (see sluice_window_expire). Returns true if
+//  the task was requeued.
+static bool
+s_expire_slot (s_slot_t *slot, int64_t now, int64_t lease_ms, uint32_t max_attempts,
+               sluice_window_lost_fn *lost, void *arg)
+{
+    if (slot->state == SLUICE_SLOT_SENT && slot->attempt < max_attempts) {
+        sluice_debug ("task %" PRIu64 " lease expired (attempt %u); re-sending",
+                      slot->id, slot->attempt);
+        s_transition (slot, SLUICE_SLOT_QUEUED);
+        return true;
+    }
+    bool first = slot->state == SLUICE_SLOT_SENT;
+    if (first)
+        s_transition (slot, SLUICE_SLOT_LOST);
+    slot->deadline = now + lease_ms;
+    if (lost) {
+        sluice_window_task_t task;
+        s_task_view (slot, &task);
+        lost (arg, &task, first);
+    }
+    return false;
+}
+
+size_t
+sluice_window_expire (sluice_window_t *self, int64_t now, int64_t lease_ms,
+                      uint32_t max_attempts, bool renew_only,
+                      sluice_window_lost_fn *lost, void *arg)
+{
+    size_t requeued = 0;
+    for (uint64_t id = self->low; id < self->next_id; id++) {
+        s_slot_t *slot = s_slot (self, id);
+        if ((slot->state != SLUICE_SLOT_SENT && slot->state != SLUICE_SLOT_LOST)
+        ||  slot->deadline > now)
+            continue;
+        if (renew_only)
+            slot->deadline = now + lease_ms;
+        else
+        if (s_expire_slot (slot, now, lease_ms, max_attempts, lost, arg)) {
+            //  at the tail: sent at the head, re-sends would reach a worker
+            //  sooner and spend their attempts within a short sink outage
+            //  (before the sink counts as silent), see 36-sink-outage.sh
+            s_queue_push (self, id, false);
+            requeued++;
+        }
+    }
+    return requeued;
+}
+
+sluice_slot_state_t
+sluice_window_state (sluice_window_t *self, uint64_t id)
+{
+    if (id < self->low || id >= self->next_id)
+        return SLUICE_SLOT_FREE;
+    return (sluice_slot_state_t) s_slot (self, id)->state;
+}
+
+uint64_t
+sluice_window_low (sluice_window_t *self)
+{
+    return self->low;
+}
+
+uint64_t
+sluice_window_total (sluice_window_t *self)
+{
+    return self->next_id - 1;
+}
+
+size_t
+sluice_window_bytes (sluice_window_t *self)
+{
+    return self->bytes;
+}
+
+bool
+sluice_window_has_queued (sluice_window_t *self)
+{
+    return self->queue_len > 0;
+}
+
+uint64_t
+sluice_window_resent (sluice_window_t *self)
+{
+    return self->resent;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The Python binding (bindings/python, ctypes over libsluice.so) serves as a
+# real peer: an asyncio worker beside C workers, and one Python program that
+# submits 10,000 tasks and reads every result back.
+. "$(dirname "$0")/../lib.sh"
+PY=/usr/bin/python3
+export PYTHONPATH="$T_ROOT/bindings/python" SLUICE_LIB="$T_ROOT/lib/libsluice.so"
+EX="$T_ROOT/bindings/python/examples"
+
+# 1. an asyncio worker and a C worker share one batch
+T=$(t_ep tasks); R=$(t_ep results); C=$(t_ep control)
+t_start sink "$SINK" -q --results "$R" --control "$C"; sink=$T_LAST
+t_start pyworker "$PY" "$EX/async_worker.py" ">$T" ">$R" 4; pyw=$T_LAST
+t_start cworker "$WORKER" -q --echo --tasks "$T" --results "$R"; cw=$T_LAST
+# letters so the Python worker's upper-casing is visible: task i is "t<i>"
+seq 1 5000 | sed 's/^/t/' > "$T_DIR/in.txt"
+t_start vent "$VENT" -q --tasks "$T" --control "$C" "$T_DIR/in.txt"; vent=$T_LAST
+t_rc vrc "$vent" 60; t_eq "asyncio worker: ventilator exit code" "$vrc" 0
+t_rc src "$sink" 20; t_eq "asyncio worker: sink exit code" "$src" 0
+# each line is t<i> (C worker) or T<i> (Python worker): fold case, compare
+tr 'T' 't' < "$T_DIR/sink.out" > "$T_DIR/folded.txt"
+t_same_set "asyncio worker: every task exactly once" "$T_DIR/folded.txt" "$T_DIR/in.txt"
+py_served=$(grep -c '^T' "$T_DIR/sink.out")
+t_check "asyncio worker served tasks ($py_served of 5000)" [ "$py_served" -gt 0 ]
+t_check "C worker served tasks ($((5000 - py_served)) of 5000)" [ "$py_served" -lt 5000 ]
+kill -TERM "$pyw"
+t_rc prc "$pyw" 10; t_eq "asyncio worker stops on SIGTERM" "$prc" 0
+t_check "asyncio worker reports what it served" grep -q "^served $py_served\$" "$T_DIR/pyworker.err"
+kill -TERM "$cw"; t_rc crc "$cw" 10
+
+# 2. one Python program submits 10,000 tasks and reads all results back
+T2=$(t_ep tasks2); R2=$(t_ep results2); C2=$(t_ep control2)
+t_start w1 "$WORKER" -q --echo --tasks ">$T2" --results ">$R2"; w1=$T_LAST
+t_start w2 "$WORKER" -q --echo --tasks ">$T2" --results ">$R2"; w2=$T_LAST
+t_start pipeline "$PY" "$EX/pipeline.py" 10000 "$T2" "$R2" "$C2"; pl=$T_LAST
+t_rc plrc "$pl" 60; t_eq "pipeline.py exit code" "$plrc" 0
+seq 1 10000 | awk '{ print $1 "\t" $1 }' > "$T_DIR/want2.txt"
+t_same_set "pipeline.py: every result exactly once" "$T_DIR/pipeline.out" "$T_DIR/want2.txt"
+kill -TERM "$w1" "$w2"; t_rc r1 "$w1" 10; t_rc r2 "$w2" 10
+
+# 3. a bad option is an Error naming it, not a crash
+out=$("$PY" -c 'import sluice; sluice.Worker(jobs="many")' 2>&1)
+t_check "bad option raises sluice.Error naming the value" grep -q "sluice.Error: .*many" <<<"$out"
+t_done

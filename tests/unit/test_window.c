@@ -1,0 +1,366 @@
+/*  =========================================================================
+    test_window.c - the ventilator's window: slots, send queue, leases
+
+    The first test is the typical use: tasks enter the window, are packed
+    into a message, and their acknowledgements advance the low watermark.
+    The rest walk each allowed slot transition of window.h (one test per
+    rule), the re-sent-travels-alone rule, lease expiry and renewal, and
+    the two bounds of the window (tasks and payload bytes). Time is passed
+    in, so no test sleeps.
+    =========================================================================
+*/
+
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "window.h"
+
+#define T_LEASE 1000            //  lease of one delivery, ms
+#define T_MAX_ATTEMPTS 3
+
+//  Take every task that fits one message; returns how many.
+static size_t
+t_take_message (sluice_window_t *window, int64_t now, uint64_t *ids, size_t max)
+{
+    sluice_window_task_t task;
+    size_t taken = 0;
+    while (taken < max && sluice_window_take (window, taken == 0, now + T_LEASE, &task)) {
+        ids [taken++] = task.id;
+        if (task.alone)
+            break;
+    }
+    return taken;
+}
+
+//  Counts the tasks reported lost.
+typedef struct {
+    size_t reports;             //  calls
+    size_t first;               //  calls with first set
+    uint64_t last_id;
+} t_lost_t;
+
+static void
+t_on_lost (void *arg, const sluice_window_task_t *task, bool first)
+{
+    t_lost_t *lost = (t_lost_t *) arg;
+    lost->reports++;
+    lost->first += first;
+    lost->last_id = task->id;
+}
+
+//  Typical use: add three tasks, send them in one message, acknowledge them
+//  out of order; the low watermark moves once the lowest is acknowledged.
+static void
+test_tasks_are_sent_then_acknowledged_in_any_order (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    assert_int_equal (sluice_window_add (window, "a", 1), 1);
+    assert_int_equal (sluice_window_add (window, "b", 1), 2);
+    assert_int_equal (sluice_window_add (window, "c", 1), 3);
+    uint64_t ids [8];
+    assert_int_equal (t_take_message (window, 0, ids, 8), 3);
+    assert_int_equal (sluice_window_state (window, 2), SLUICE_SLOT_SENT);
+    assert_true (sluice_window_ack (window, 3));
+    assert_true (sluice_window_ack (window, 2));
+    assert_int_equal (sluice_window_low (window), 1);
+    assert_true (sluice_window_ack (window, 1));
+    assert_int_equal (sluice_window_low (window), 4);
+    assert_int_equal (sluice_window_bytes (window), 0);
+    assert_int_equal (sluice_window_total (window), 3);
+    sluice_window_destroy (&window);
+    assert_null (window);
+}
+
+//  FREE -> QUEUED: an added task waits in the send queue with its payload.
+static void
+test_an_added_task_is_queued_with_its_payload (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (2, 1 << 20);
+    uint64_t id = sluice_window_add (window, "hello", 5);
+    assert_int_equal (sluice_window_state (window, id), SLUICE_SLOT_QUEUED);
+    assert_true (sluice_window_has_queued (window));
+    sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 100, &task), 1);
+    assert_int_equal (task.id, id);
+    assert_int_equal (task.attempt, 1);
+    assert_memory_equal (task.data, "hello", 5);
+    assert_false (task.alone);
+    sluice_window_destroy (&window);
+}
+
+//  FREE -> DONE: a task acknowledged in an earlier run is skipped.
+static void
+test_a_skipped_task_is_done_at_once (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (2, 1 << 20);
+    assert_int_equal (sluice_window_skip (window), 1);
+    assert_int_equal (sluice_window_low (window), 2);
+    sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 100, &task), 0);
+    sluice_window_destroy (&window);
+}
+
+//  A re-sent task travels alone: it is not packed after a fresh task, and
+//  nothing is packed after it.
+static void
+test_a_resent_task_travels_alone (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (8, 1 << 20);
+    for (int i = 0; i < 4; i++)
+        sluice_window_add (window, "x", 1);
+    uint64_t ids [8];
+    assert_int_equal (t_take_message (window, 0, ids, 2), 2);     //  1 and 2
+    //  both leases expire: they queue behind 3 and 4, which travel together;
+    //  then each re-send travels in a message of its own
+    assert_int_equal (sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                            false, NULL, NULL), 2);
+    assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 2);
+    assert_int_equal (ids [0], 3);
+    assert_int_equal (ids [1], 4);
+    assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 1);
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (t_take_message (window, T_LEASE, ids, 8), 1);
+    assert_int_equal (ids [0], 2);
+    assert_int_equal (sluice_window_resent (window), 2);
+    sluice_window_destroy (&window);
+}
+
+//  SENT -> QUEUED on expiry: the task queues behind the tasks already
+//  queued (as before the split: at the head, re-sends spent their attempts
+//  within a short sink outage) and its next delivery is attempt + 1.
+static void
+test_lease_expiry_requeues_behind_queued_tasks_with_attempt_plus_one (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (8, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [8];
+    assert_int_equal (t_take_message (window, 0, ids, 8), 1);
+    sluice_window_add (window, "b", 1);            //  queued after 1 was sent
+    //  not yet due
+    assert_int_equal (sluice_window_expire (window, T_LEASE - 1, T_LEASE, T_MAX_ATTEMPTS,
+                                            false, NULL, NULL), 0);
+    assert_int_equal (sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                            false, NULL, NULL), 1);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+    sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, &task), 1);
+    assert_int_equal (task.id, 2);
+    assert_int_equal (task.attempt, 1);
+    assert_int_equal (sluice_window_take (window, false, 2 * T_LEASE, &task), 0);
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, &task), 1);
+    assert_int_equal (task.id, 1);
+    assert_int_equal (task.attempt, 2);
+    assert_true (task.alone);
+    sluice_window_destroy (&window);
+}
+
+//  SENT -> LOST: at max attempts an expired task is given up, reported once
+//  as new and then again on each later expiry until acknowledged.
+static void
+test_a_task_at_max_attempts_is_lost_and_reported_until_acked (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    int64_t now = 0;
+    t_lost_t lost = { 0 };
+    for (int attempt = 1; attempt <= T_MAX_ATTEMPTS; attempt++) {
+        assert_int_equal (t_take_message (window, now, ids, 4), 1);
+        now += T_LEASE;
+        sluice_window_expire (window, now, T_LEASE, T_MAX_ATTEMPTS, false, t_on_lost, &lost);
+    }
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_LOST);
+    assert_int_equal (lost.first, 1);
+    now += T_LEASE;
+    sluice_window_expire (window, now, T_LEASE, T_MAX_ATTEMPTS, false, t_on_lost, &lost);
+    assert_int_equal (lost.reports, 2);
+    assert_int_equal (lost.first, 1);
+    assert_true (sluice_window_ack (window, 1));   //  LOST -> DONE -> FREE
+    assert_int_equal (sluice_window_low (window), 2);
+    sluice_window_destroy (&window);
+}
+
+//  While the sink is silent an expired lease is renewed, not spent.
+static void
+test_leases_are_renewed_while_the_sink_is_silent (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    t_take_message (window, 0, ids, 4);
+    assert_int_equal (sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                            true, NULL, NULL), 0);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_SENT);
+    //  the renewed lease runs from the scan
+    assert_int_equal (sluice_window_expire (window, 2 * T_LEASE - 1, T_LEASE,
+                                            T_MAX_ATTEMPTS, false, NULL, NULL), 0);
+    sluice_window_destroy (&window);
+}
+
+//  PROGRESS renews a SENT task's lease.
+static void
+test_progress_renews_a_lease (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    t_take_message (window, 0, ids, 4);
+    sluice_window_renew (window, 1, 5 * T_LEASE);
+    assert_int_equal (sluice_window_expire (window, 4 * T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                            false, NULL, NULL), 0);
+    sluice_window_destroy (&window);
+}
+
+//  SENT -> QUEUED on a send failure: untake restores the attempt and the
+//  queue order, so the next take sends the same tasks as first deliveries.
+static void
+test_an_unsent_message_is_taken_back_in_order (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    sluice_window_add (window, "b", 1);
+    uint64_t ids [4];
+    assert_int_equal (t_take_message (window, 0, ids, 4), 2);
+    sluice_window_untake (window, 2);
+    sluice_window_untake (window, 1);
+    assert_int_equal (t_take_message (window, 0, ids, 4), 2);
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (ids [1], 2);
+    assert_int_equal (sluice_window_resent (window), 0);
+    sluice_window_destroy (&window);
+}
+
+//  SENT -> QUEUED on RETRY, only for the attempt that is out.
+static void
+test_a_retry_requeues_only_the_current_attempt (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    t_take_message (window, 0, ids, 4);
+    assert_false (sluice_window_retry (window, 1, 2));
+    assert_true (sluice_window_retry (window, 1, 1));
+    assert_false (sluice_window_retry (window, 1, 1));     //  queued, not sent
+    sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 0, &task), 1);
+    assert_int_equal (task.failures, 1);
+    assert_int_equal (task.attempt, 2);
+    sluice_window_destroy (&window);
+}
+
+//  QUEUED -> DONE: a task acknowledged before it was sent is not sent, and
+//  a second acknowledgement is not new.
+static void
+test_an_acknowledged_queued_task_is_not_sent (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    sluice_window_add (window, "b", 1);
+    assert_true (sluice_window_ack (window, 1));
+    assert_false (sluice_window_ack (window, 1));
+    assert_false (sluice_window_ack (window, 9));          //  never added
+    uint64_t ids [4];
+    assert_int_equal (t_take_message (window, 0, ids, 4), 1);
+    assert_int_equal (ids [0], 2);
+    sluice_window_destroy (&window);
+}
+
+//  The window is full at its size in tasks, and frees up as the low
+//  watermark advances.
+static void
+test_the_window_is_full_at_its_size (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (3, 1 << 20);
+    for (int i = 0; i < 3; i++) {
+        assert_false (sluice_window_full (window));
+        sluice_window_add (window, "x", 1);
+    }
+    assert_true (sluice_window_full (window));
+    sluice_window_ack (window, 2);
+    assert_true (sluice_window_full (window));             //  1 holds the watermark
+    sluice_window_ack (window, 1);
+    assert_false (sluice_window_full (window));
+    //  the ring reuses slots: ids 4 and 5 land where 1 and 2 were
+    assert_int_equal (sluice_window_add (window, "y", 1), 4);
+    assert_int_equal (sluice_window_add (window, "z", 1), 5);
+    assert_true (sluice_window_full (window));
+    sluice_window_destroy (&window);
+}
+
+//  The window is full at its payload bytes, but one task always fits.
+static void
+test_the_window_is_full_at_its_bytes (void **state)
+{
+    (void) state;
+    char big [1000] = { 0 };
+    sluice_window_t *window = sluice_window_new (100, 1500);
+    sluice_window_add (window, big, sizeof big);
+    assert_false (sluice_window_full (window));
+    sluice_window_add (window, big, sizeof big);
+    assert_true (sluice_window_full (window));
+    assert_int_equal (sluice_window_bytes (window), 2000);
+    sluice_window_ack (window, 1);
+    sluice_window_ack (window, 2);
+    assert_false (sluice_window_full (window));
+    sluice_window_add (window, big, sizeof big);           //  alone, any size fits
+    sluice_window_destroy (&window);
+}
+
+//  A queue full of stale ids makes room for new ones.
+static void
+test_stale_queue_entries_are_dropped_when_the_queue_fills (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (2, 1 << 20);
+    //  each round leaves one stale id in the queue (acked while queued)
+    for (uint64_t id = 1; id <= 20; id++) {
+        sluice_window_add (window, "x", 1);
+        sluice_window_ack (window, id);
+    }
+    sluice_window_add (window, "y", 1);
+    uint64_t ids [4];
+    assert_int_equal (t_take_message (window, 0, ids, 4), 1);
+    assert_int_equal (ids [0], 21);
+    sluice_window_destroy (&window);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_tasks_are_sent_then_acknowledged_in_any_order),
+        cmocka_unit_test (test_an_added_task_is_queued_with_its_payload),
+        cmocka_unit_test (test_a_skipped_task_is_done_at_once),
+        cmocka_unit_test (test_a_resent_task_travels_alone),
+        cmocka_unit_test (test_lease_expiry_requeues_behind_queued_tasks_with_attempt_plus_one),
+        cmocka_unit_test (test_a_task_at_max_attempts_is_lost_and_reported_until_acked),
+        cmocka_unit_test (test_leases_are_renewed_while_the_sink_is_silent),
+        cmocka_unit_test (test_progress_renews_a_lease),
+        cmocka_unit_test (test_an_unsent_message_is_taken_back_in_order),
+        cmocka_unit_test (test_a_retry_requeues_only_the_current_attempt),
+        cmocka_unit_test (test_an_acknowledged_queued_task_is_not_sent),
+        cmocka_unit_test (test_the_window_is_full_at_its_size),
+        cmocka_unit_test (test_the_window_is_full_at_its_bytes),
+        cmocka_unit_test (test_stale_queue_entries_are_dropped_when_the_queue_fills),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
