@@ -136,6 +136,11 @@ sluice_socket_open (int type, const sluice_config_t *config, const char *endpoin
     //  must precede the connects: queue nothing for a peer not connected
     if (flags & SLUICE_SOCKET_IMMEDIATE)
         zmq_setsockopt (handle, ZMQ_IMMEDIATE, &(int) { 1 }, sizeof (int));
+    //  a worker that reconnects with its routing id (host:pid:N) takes it
+    //  over at once, instead of being refused while the old connection is
+    //  not yet known to be dead
+    if (type == ZMQ_ROUTER)
+        zmq_setsockopt (handle, ZMQ_ROUTER_HANDOVER, &(int) { 1 }, sizeof (int));
     if (sluice_attach (sock, endpoints, err, errlen)) {
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);
