@@ -495,7 +495,10 @@ s_on_lost (void *arg, const sluice_window_task_t *task, bool first)
     //  one LOST message carries many items
     if (self->lost_items == 0)
         sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
-    sluice_encoder_lost (self->encoder, task->id, task->attempt, task->data, task->size);
+    //  the sink records deliveries: a reclaimed delivery kept its attempt
+    //  number but was one
+    sluice_encoder_lost (self->encoder, task->id, task->attempt + task->reclaims, task->data,
+                         task->size);
     if (++self->lost_items == S_PACK_TASKS) {
         s_control_send (self);
         self->lost_items = 0;

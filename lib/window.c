@@ -357,10 +357,11 @@ s_reclaim_slot (sluice_window_t *self, s_slot_t *slot, int64_t now, int64_t leas
                 uint32_t max_attempts, sluice_window_lost_fn *lost, void *arg)
 {
     self->reclaimed++;
+    //  undone as in untake: the next take delivers the same attempt, and
+    //  attempt + reclaims counts the deliveries
+    if (slot->attempt-- > 1)
+        self->resent--;
     if (++slot->reclaims < max_attempts) {
-        //  undone as in untake: the next take delivers the same attempt
-        if (slot->attempt-- > 1)
-            self->resent--;
         s_transition (slot, SLUICE_SLOT_QUEUED);
         return true;
     }

@@ -46,6 +46,7 @@ typedef struct {
     uint32_t attempt;           //  deliveries, this one included
     uint32_t failures;          //  failed runs reported by the sink
     uint32_t reclaims;          //  deliveries taken back from lost workers
+                                //  (attempt + reclaims: deliveries so far)
     const uint8_t *data;        //  payload
     size_t size;                //  payload size
     bool alone;                 //  a re-send: close the message after it

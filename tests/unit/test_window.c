@@ -53,6 +53,7 @@ typedef struct {
     size_t reports;             //  calls
     size_t first;               //  calls with first set
     uint64_t last_id;
+    uint32_t last_deliveries;   //  attempt + reclaims of the last one
 } t_lost_t;
 
 static void
@@ -62,6 +63,7 @@ t_on_lost (void *arg, const sluice_window_task_t *task, bool first)
     lost->reports++;
     lost->first += first;
     lost->last_id = task->id;
+    lost->last_deliveries = task->attempt + task->reclaims;
 }
 
 //  Typical use: add three tasks, send them in one message, acknowledge them
@@ -419,8 +421,8 @@ test_a_reclaimed_resend_keeps_its_attempt (void **state)
 }
 
 //  SENT -> LOST on reclaim: a task that kills every worker it reaches is
-//  given up after max-attempts reclaims, reported lost once, its attempt
-//  still the first.
+//  given up after max-attempts reclaims, reported lost once; no attempt
+//  was spent, and attempt + reclaims counts its deliveries.
 static void
 test_a_task_reclaimed_max_attempts_times_is_lost (void **state)
 {
@@ -439,6 +441,8 @@ test_a_task_reclaimed_max_attempts_times_is_lost (void **state)
     assert_int_equal (lost.reports, 1);
     assert_int_equal (lost.first, 1);
     assert_int_equal (lost.last_id, 1);
+    assert_int_equal (lost.last_deliveries, T_MAX_ATTEMPTS);
+    assert_int_equal (sluice_window_resent (window), 0);
     assert_false (sluice_window_has_queued (window) && t_take_for (window, 0, 9, ids, 4));
     //  reported again when its new lease ends, until acknowledged
     sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS, false, t_on_lost, &lost);
