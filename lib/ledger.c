@@ -185,6 +185,10 @@ s_apply (sluice_ledger_t *self, s_record_t *record)
     }
     if (streq (verb, "ack") && record->fields == 0 && ranges)
         return 0;
+    if (streq (verb, "commit") && record->fields == 1 && !self->have_batch) {
+        self->range_count = record->first_range;
+        return 0;               //  belongs to no batch: ignored, offset too
+    }
     if (streq (verb, "commit") && record->fields == 1) {
         self->have_commit = true;
         self->offset = field [0];

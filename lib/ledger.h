@@ -20,7 +20,9 @@
     any order; they are merged on load. Loading drops a torn last line (no
     '\n': the writer died mid-line) and cuts it from the file so the next
     line starts clean; a corrupt complete line is counted, logged and
-    skipped. The journal's older line "ack <first> <last> <0|1>" still loads.
+    skipped. A commit line before any batch line belongs to no batch and is
+    ignored, its offset with its ranges. The journal's older line
+    "ack <first> <last> <0|1>" still loads.
     =========================================================================
 */
 
@@ -76,7 +78,8 @@ uint64_t
 bool
     sluice_ledger_end (sluice_ledger_t *self, uint64_t *total);
 
-//  True if a commit line was read, with the last commit's offset.
+//  True if a commit line was read after a batch line, with the last
+//  commit's offset.
 bool
     sluice_ledger_committed (sluice_ledger_t *self, uint64_t *offset);
 

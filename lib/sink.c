@@ -10,8 +10,8 @@
       run also finished, a reconnect replay - are dropped in constant
       memory) and the --keep-order reorder buffer;
     - output.c: the output buffer, the record formats, flush and commit;
-    - the state file of --append (below, in its own section, until the
-      ledger module takes it over).
+    - ledger.c: the state file of --append (its batch, end and commits),
+      read back to resume (below, in its own section).
 
     A result is acknowledged to the ventilator only after its record has
     been written to the output (and, with --append, committed to the state
@@ -29,6 +29,7 @@
 */
 
 #include "private.h"
+#include "ledger.h"
 #include "output.h"
 #include "seen.h"
 
@@ -93,7 +94,7 @@ struct _sluice_sink_t {
     uint64_t taken_id;
     bool taken_failed;
     //  --append state file
-    FILE *state;
+    sluice_ledger_t *state;     //  the state file, or NULL
     char *state_path;
     //  acknowledgements waiting for the output to be flushed
     uint64_t (*acks) [3];       //  first, last, failed
@@ -325,9 +326,8 @@ s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
 }
 
 //  --------------------------------------------------------------------------
-//  State file (--append): one line per event, "batch HEX WINDOW", "end N",
-//  "commit OFFSET FIRST-LAST[f] ...". Kept to these functions, to be
-//  swapped for the ledger module.
+//  State file (--append): a ledger (ledger.c) holding "batch HEX WINDOW",
+//  "end N" and "commit OFFSET FIRST-LAST[f] ...", read back on resume.
 
 //  Record the batch and a commit baseline: bytes found past it after a
 //  crash were written for this batch but never committed, even before its
@@ -335,144 +335,86 @@ s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
 static void
 s_state_write_batch (sluice_sink_t *self, uint64_t window)
 {
-    char hex [SLUICE_BATCH_SIZE * 2 + 1];
-    sluice_batch_str (self->batch, hex);
-    fprintf (self->state, "batch %s %" PRIu64 "\n", hex, window);
-    fprintf (self->state, "commit %" PRIu64 "\n",
-             sluice_output_committed (self->output) + sluice_output_size (self->output));
-    fflush (self->state);
+    sluice_ledger_write_batch (self->state, self->batch, window);
+    sluice_ledger_commit (self->state,
+        sluice_output_committed (self->output) + sluice_output_size (self->output));
 }
 
 static void
 s_state_write_end (sluice_sink_t *self)
 {
-    fprintf (self->state, "end %" PRIu64 "\n", self->total);
-    fflush (self->state);
+    sluice_ledger_write_end (self->state, self->total);
 }
 
-//  Record the output offset just flushed and the acks it covers.
+//  Record the output offset just flushed and the acks it covers, on one
+//  line. Returns 0 or -1.
 static int
 s_state_write_commit (sluice_sink_t *self)
 {
-    fprintf (self->state, "commit %" PRIu64, sluice_output_committed (self->output));
     for (size_t i = 0; i < self->ack_count; i++)
-        fprintf (self->state, " %" PRIu64 "-%" PRIu64 "%s", self->acks [i][0],
-                 self->acks [i][1], self->acks [i][2]? "f": "");
-    fprintf (self->state, "\n");
-    return fflush (self->state);
+        sluice_ledger_add_range (self->state, self->acks [i][0], self->acks [i][1],
+                                 self->acks [i][2] != 0);
+    return sluice_ledger_commit (self->state, sluice_output_committed (self->output));
 }
 
-//  Replay a "batch" line: adopt the batch; a different batch later in the
-//  file starts the count over. Returns false if the line is not one.
-static bool
-s_state_batch_line (sluice_sink_t *self, const char *line)
-{
-    char hex [64];
-    unsigned long long window;
-    if (sscanf (line, "batch %40s %llu", hex, &window) != 2 || strlen (hex) != 32)
-        return false;
-    uint8_t batch [SLUICE_BATCH_SIZE];
-    for (int i = 0; i < SLUICE_BATCH_SIZE; i++) {
-        unsigned byte;
-        sscanf (hex + i * 2, "%2x", &byte);
-        batch [i] = (uint8_t) byte;
-    }
-    if (self->have_batch && memcmp (batch, self->batch, SLUICE_BATCH_SIZE)) {
-        sluice_seen_reset (self->seen);
-        self->have_end = false;
-        self->written = self->failed = 0;
-    }
-    s_adopt_batch (self, batch, window);
-    return true;
-}
-
-//  Replay the ranges of a "commit" line ("FIRST-LAST" or "FIRST-LASTf").
+//  Restore the committed ids of the ledger (sorted, not overlapping) into
+//  the dedup set and the counts. Only ids inside its window are taken, as
+//  from a worker: the ledger cannot check that. Once one id is outside,
+//  every later one is too (the ids below it are all in, so the watermark
+//  can no longer move), and the rest are only counted.
 static void
-s_state_commit_ranges (sluice_sink_t *self, const char *ranges)
+s_state_restore_ids (sluice_sink_t *self, sluice_ledger_t *ledger)
 {
-    const char *p = strchr (ranges, ' ');
-    while (p && *p == ' ') {
-        char *end;
-        uint64_t first = strtoull (p + 1, &end, 10);
-        if (*end != '-')
-            break;
-        uint64_t last = strtoull (end + 1, &end, 10);
-        bool failed = *end == 'f';
-        for (uint64_t id = first; id <= last && id >= first; id++)
-            if (!sluice_seen_is_done (self->seen, id) && sluice_seen_in_window (self->seen, id)) {
-                sluice_seen_add (self->seen, id);
-                self->written++;
-                if (failed)
-                    self->failed++;
+    size_t count;
+    const sluice_range_t *ranges = sluice_ledger_ranges (ledger, &count);
+    uint64_t rejected = 0;      //  ids outside the window
+    for (size_t i = 0; i < count; i++) {
+        const sluice_range_t *range = &ranges [i];
+        if (rejected) {
+            rejected += range->last - range->first + 1;
+            continue;
+        }
+        for (uint64_t id = range->first; ; id++) {
+            if (!sluice_seen_in_window (self->seen, id)) {
+                rejected = range->last - id + 1;
+                break;
             }
-        p = strchr (end, ' ');
+            sluice_seen_add (self->seen, id);
+            self->written++;
+            self->failed += range->failed;
+            if (id == range->last)
+                break;
+        }
     }
+    if (rejected)
+        zsys_warning ("%s: %" PRIu64 " committed ids lie beyond the window, not restored",
+                      self->state_path, rejected);
 }
 
-//  Replay one complete line of the state file.
-static void
-s_state_line (sluice_sink_t *self, const char *line, bool *have_commit, uint64_t *commit)
-{
-    unsigned long long value;
-    if (s_state_batch_line (self, line))
-        return;
-    if (sscanf (line, "end %llu", &value) == 1) {
-        self->total = value;
-        self->have_end = true;
-    }
-    else
-    if (sscanf (line, "commit %llu", &value) == 1 && self->have_batch) {
-        *commit = value;
-        *have_commit = true;
-        s_state_commit_ranges (self, line + 7);
-    }
-}
-
-//  Replay the state file, if there is one. Returns the offset just past
-//  its last complete line (a torn last line is ignored, with its output).
-static off_t
-s_state_replay (sluice_sink_t *self, bool *have_commit, uint64_t *commit)
-{
-    FILE *file = fopen (self->state_path, "r");
-    if (!file)
-        return 0;
-    off_t complete = 0;
-    char *line = NULL;
-    size_t size = 0;
-    ssize_t len;
-    while ((len = getline (&line, &size, file)) > 0 && line [len - 1] == '\n') {
-        complete += len;
-        s_state_line (self, line, have_commit, commit);
-    }
-    free (line);
-    fclose (file);
-    return complete;
-}
-
-//  Resume from the state file of an earlier run of this sink: batch, end,
-//  and committed results; cut the output back to the last commit so a
-//  record written but never acknowledged is not left behind; reopen the
-//  state file for appending. Returns 0 or -1 with a message in err.
+//  Resume from the state file of an earlier run of this sink: batch,
+//  window, end and committed results; cut the output back to the last
+//  commit so a record written but never acknowledged is not left behind.
+//  The ledger drops a torn last line (its ids are not restored) and stays
+//  open for appending. Returns 0 or -1 with a message in err.
 static int
 s_state_load (sluice_sink_t *self, char *err, size_t errlen)
 {
-    bool have_commit = false;
-    uint64_t commit = 0;
-    off_t complete = s_state_replay (self, &have_commit, &commit);
+    sluice_ledger_t *ledger = sluice_ledger_open (self->state_path, err, errlen);
+    if (!ledger)
+        return -1;
+    uint8_t batch [SLUICE_BATCH_SIZE];
+    uint64_t window, commit = 0;
+    self->have_end = sluice_ledger_end (ledger, &self->total);
+    if (sluice_ledger_batch (ledger, batch, &window)) {
+        s_adopt_batch (self, batch, window);    //  no state yet: writes nothing
+        s_state_restore_ids (self, ledger);
+    }
+    self->state = ledger;
+    bool have_commit = sluice_ledger_committed (ledger, &commit);
     if (sluice_output_resume (self->output, have_commit, commit, err, errlen))
         return -1;
     if (self->written)
         zsys_info ("resuming batch: %" PRIu64 " results already written", self->written);
-    //  drop a torn last line, so the next line does not glue onto it
-    if (truncate (self->state_path, complete) && errno != ENOENT) {
-        snprintf (err, errlen, "cannot truncate %s: %s", self->state_path, strerror (errno));
-        return -1;
-    }
-    self->state = fopen (self->state_path, "a");
-    if (!self->state) {
-        snprintf (err, errlen, "cannot open %s: %s", self->state_path, strerror (errno));
-        return -1;
-    }
     return 0;
 }
 
@@ -1076,8 +1018,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         free (self->retries);
         s_purge_early (self);
         zlist_destroy (&self->early);
-        if (self->state)
-            fclose (self->state);
+        sluice_ledger_destroy (&self->state);
         zstr_free (&self->state_path);
         free (self);
         *self_p = NULL;

@@ -6,12 +6,14 @@
     ventilator over a control channel. Every message is one MessagePack
     array; docs/PROTOCOL.md is the normative wire specification.
 
-    Modules, in the order a newcomer should read them:
+    Sections, in the order a newcomer should read them:
       codec      - encode and validate-then-decode every wire message
-      config     - endpoints, durations, sizes; flag > env > file > default
+      config     - endpoints and options by name; flag > env > file > default
       ventilator - reads input, leases tasks, re-sends what is not acked
-      worker     - takes tasks when it has free slots, runs them, pushes results
+      worker     - takes tasks when it has free slots, runs them, returns results
       sink       - writes each task's result exactly once, acknowledges it
+    Every role is embeddable in any event loop: sluice_X_fd, sluice_X_timeout
+    and sluice_X_service, none of which blocks.
     =========================================================================
 */
 

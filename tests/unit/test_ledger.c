@@ -5,7 +5,9 @@
     acknowledged ranges, and a re-run reads them back. The rest feed the
     parser hand-written files: torn last lines, corrupt lines, overlapping
     and out-of-order ranges, an empty file, a file naming two batches, the
-    journal's older ack line and the sink's state file lines.
+    journal's older ack line, and the sink's state file: commits with
+    offsets, a torn commit, a corrupt line among commits, end, and a commit
+    before any batch.
     =========================================================================
 */
 
@@ -282,6 +284,145 @@ test_a_sink_state_file_loads_commits_and_end (void **state)
     t_remove (path);
 }
 
+//  A sink's state file as written across runs: commit lines carry the
+//  output offset and the ranges of ids it holds; ranges from every commit
+//  merge, and the last offset wins.
+static void
+test_sink_commits_carry_an_offset_and_their_ranges (void **state)
+{
+    (void) state;
+    char *path = t_file ("batch " T_BATCH_A " 100\n"
+                         "commit 0\n"                  //  baseline
+                         "commit 40 1-3 5-5f\n"
+                         "batch " T_BATCH_A " 100\n"   //  resumed
+                         "commit 40\n"                 //  its baseline
+                         "commit 75 4-4 6-7\n");
+    sluice_ledger_t *ledger = t_open (path);
+    uint64_t window = 0, offset = 0;
+    assert_true (sluice_ledger_batch (ledger, NULL, &window));
+    assert_int_equal (window, 100);
+    assert_true (sluice_ledger_committed (ledger, &offset));
+    assert_int_equal (offset, 75);
+    size_t count;
+    const sluice_range_t *ranges = sluice_ledger_ranges (ledger, &count);
+    //  1-4 ok, 5 failed, 6-7 ok
+    assert_int_equal (count, 3);
+    assert_int_equal (ranges [0].first, 1);
+    assert_int_equal (ranges [0].last, 4);
+    assert_true (ranges [1].failed);
+    assert_int_equal (ranges [2].last, 7);
+    assert_int_equal (sluice_ledger_acked (ledger), 7);
+    assert_int_equal (sluice_ledger_failed (ledger), 1);
+    assert_false (sluice_ledger_end (ledger, NULL));
+    assert_int_equal (sluice_ledger_corrupt (ledger), 0);
+    sluice_ledger_destroy (&ledger);
+    t_remove (path);
+}
+
+//  A commit line torn at the end (the sink died mid-write) is cut: its
+//  offset and its ids are not restored, and the next commit starts clean.
+static void
+test_sink_a_torn_commit_line_is_cut_with_its_ids (void **state)
+{
+    (void) state;
+    char *path = t_file ("batch " T_BATCH_A " 100\ncommit 0\n"
+                         "commit 40 1-3\n"
+                         "commit 90 4-6 7-");
+    sluice_ledger_t *ledger = t_open (path);
+    uint64_t offset = 0;
+    assert_true (sluice_ledger_committed (ledger, &offset));
+    assert_int_equal (offset, 40);
+    assert_int_equal (sluice_ledger_acked (ledger), 3);
+    assert_false (sluice_ledger_has (ledger, 4));
+    assert_int_equal (sluice_ledger_torn (ledger), strlen ("commit 90 4-6 7-"));
+    assert_int_equal (sluice_ledger_corrupt (ledger), 0);
+    sluice_ledger_add_range (ledger, 4, 4, false);
+    assert_int_equal (sluice_ledger_commit (ledger, 55), 0);
+    sluice_ledger_destroy (&ledger);
+    char *text = t_read (path);
+    assert_string_equal (text, "batch " T_BATCH_A " 100\ncommit 0\n"
+                               "commit 40 1-3\ncommit 55 4-4\n");
+    free (text);
+    t_remove (path);
+}
+
+//  A corrupt line in the middle of a state file is skipped and counted;
+//  the lines on either side load.
+static void
+test_sink_a_corrupt_line_in_the_middle_is_skipped (void **state)
+{
+    (void) state;
+    char *path = t_file ("batch " T_BATCH_A " 100\ncommit 0\n"
+                         "commit 40 1-3\n"
+                         "commit 6x 4-5\n"             //  not a number
+                         "commit 90 6-7\n"
+                         "end 9\n");
+    sluice_ledger_t *ledger = t_open (path);
+    assert_int_equal (sluice_ledger_corrupt (ledger), 1);
+    uint64_t offset = 0, total = 0;
+    assert_true (sluice_ledger_committed (ledger, &offset));
+    assert_int_equal (offset, 90);
+    assert_int_equal (sluice_ledger_acked (ledger), 5);
+    assert_false (sluice_ledger_has (ledger, 4));
+    assert_true (sluice_ledger_has (ledger, 7));
+    assert_true (sluice_ledger_end (ledger, &total));
+    assert_int_equal (total, 9);
+    sluice_ledger_destroy (&ledger);
+    t_remove (path);
+}
+
+//  An end line records the batch total, written or loaded; it is
+//  forgotten with its batch.
+static void
+test_sink_an_end_line_gives_the_total (void **state)
+{
+    (void) state;
+    char *path = t_path ();
+    sluice_ledger_t *ledger = t_open (path);
+    assert_false (sluice_ledger_end (ledger, NULL));
+    sluice_ledger_write_batch (ledger, t_batch_a, 8);
+    assert_int_equal (sluice_ledger_write_end (ledger, 20), 0);
+    sluice_ledger_destroy (&ledger);
+    ledger = t_open (path);
+    uint64_t total = 0;
+    assert_true (sluice_ledger_end (ledger, &total));
+    assert_int_equal (total, 20);
+    sluice_ledger_destroy (&ledger);
+    t_remove (path);
+
+    path = t_file ("batch " T_BATCH_B " 8\nend 20\nbatch " T_BATCH_A " 8\n");
+    ledger = t_open (path);
+    assert_false (sluice_ledger_end (ledger, NULL));
+    sluice_ledger_destroy (&ledger);
+    t_remove (path);
+}
+
+//  A commit line before any batch line belongs to no batch: its offset
+//  and ranges are ignored, and it is not corrupt.
+static void
+test_sink_a_commit_before_any_batch_is_ignored (void **state)
+{
+    (void) state;
+    char *path = t_file ("commit 500 1-50\n"
+                         "batch " T_BATCH_A " 100\n"
+                         "commit 0\n");
+    sluice_ledger_t *ledger = t_open (path);
+    uint64_t offset = 1;
+    assert_true (sluice_ledger_committed (ledger, &offset));
+    assert_int_equal (offset, 0);
+    assert_int_equal (sluice_ledger_acked (ledger), 0);
+    assert_int_equal (sluice_ledger_corrupt (ledger), 0);
+    sluice_ledger_destroy (&ledger);
+    t_remove (path);
+
+    path = t_file ("commit 500 1-50\n");
+    ledger = t_open (path);
+    assert_false (sluice_ledger_committed (ledger, NULL));
+    assert_false (sluice_ledger_batch (ledger, NULL, NULL));
+    sluice_ledger_destroy (&ledger);
+    t_remove (path);
+}
+
 //  A ledger that cannot be opened says why.
 static void
 test_an_unwritable_path_fails_with_a_message (void **state)
@@ -305,6 +446,11 @@ main (void)
         cmocka_unit_test (test_a_journal_from_another_batch_is_forgotten),
         cmocka_unit_test (test_the_older_ack_line_still_loads),
         cmocka_unit_test (test_a_sink_state_file_loads_commits_and_end),
+        cmocka_unit_test (test_sink_commits_carry_an_offset_and_their_ranges),
+        cmocka_unit_test (test_sink_a_torn_commit_line_is_cut_with_its_ids),
+        cmocka_unit_test (test_sink_a_corrupt_line_in_the_middle_is_skipped),
+        cmocka_unit_test (test_sink_an_end_line_gives_the_total),
+        cmocka_unit_test (test_sink_a_commit_before_any_batch_is_ignored),
         cmocka_unit_test (test_an_unwritable_path_fails_with_a_message),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
