@@ -123,8 +123,9 @@ size_t
 //  attempt undone (the re-delivery does not spend one) and its reclaim
 //  count + 1. A task reclaimed max_attempts times (it kills every worker
 //  it reaches) becomes LOST with a lease of lease_ms and is reported to
-//  lost (may be NULL). Returns the number of tasks taken back (requeued or
-//  lost).
+//  lost (may be NULL). A worker that held more than 64 tasks shares the
+//  blame: each of its k tasks counts 64/k of a reclaim towards LOST.
+//  Returns the number of tasks taken back (requeued or lost).
 size_t
     sluice_window_reclaim (sluice_window_t *self, uint64_t owner, int64_t now,
                            int64_t lease_ms, uint32_t max_attempts,

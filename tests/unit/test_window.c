@@ -452,6 +452,30 @@ test_a_task_reclaimed_max_attempts_times_is_lost (void **state)
     sluice_window_destroy (&window);
 }
 
+//  A worker that dies holding many tasks shares the blame: with 128 tasks
+//  each counts half a reclaim, so max-attempts deaths lose none of them
+//  and twice as many lose them all.
+static void
+test_a_worker_holding_many_tasks_shares_the_blame (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (256, 1 << 20);
+    for (int i = 0; i < 128; i++)
+        sluice_window_add (window, "x", 1);
+    uint64_t ids [1];
+    t_lost_t lost = { 0 };
+    for (uint64_t worker = 1; worker <= 2 * T_MAX_ATTEMPTS; worker++) {
+        assert_int_equal (lost.first, 0);
+        for (int i = 0; i < 128; i++)
+            assert_int_equal (t_take_for (window, 0, worker, ids, 1), 1);
+        assert_int_equal (sluice_window_reclaim (window, worker, 0, T_LEASE, T_MAX_ATTEMPTS,
+                                                 t_on_lost, &lost), 128);
+    }
+    assert_int_equal (lost.first, 128);
+    assert_int_equal (sluice_window_count (window, SLUICE_SLOT_LOST), 128);
+    sluice_window_destroy (&window);
+}
+
 //  Reclaim takes only deliveries: acknowledged, queued and lost tasks, and
 //  the no-owner handle 0, are left alone.
 static void
@@ -495,6 +519,7 @@ main (void)
             test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_with_attempt_unchanged),
         cmocka_unit_test (test_a_reclaimed_resend_keeps_its_attempt),
         cmocka_unit_test (test_a_task_reclaimed_max_attempts_times_is_lost),
+        cmocka_unit_test (test_a_worker_holding_many_tasks_shares_the_blame),
         cmocka_unit_test (test_a_reclaim_takes_only_unacknowledged_deliveries),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
