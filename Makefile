@@ -135,3 +135,8 @@ format-check:
 
 clean:
 	rm -f lib/*.o cli/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES)
+
+# five hosts in network namespaces (root only: it prints SKIP otherwise), see tests/hosts/run
+.PHONY: test-hosts
+test-hosts: all
+	@if [ "$$(id -u)" = 0 ]; then scripts/deps.sh hosts; fi; tests/hosts/run

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what sluice needs to build and test, if missing.
-# Usage: scripts/deps.sh [build|test|bench]
+# Usage: scripts/deps.sh [build|test|bench|hosts]
 # As root, missing Debian packages are installed with apt-get; otherwise the
 # exact command to run is printed and the script fails.
 set -u
@@ -8,6 +8,7 @@ what=${1:-build}
 pkgs="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev"
 case "$what" in
   test)  pkgs="$pkgs libcmocka-dev python3 python3-zmq python3-msgpack valgrind time procps" ;;
+  hosts) pkgs="$pkgs iproute2 iptables libnetfilter-queue-dev libnfnetlink-dev python3 iputils-ping procps" ;;
   bench) pkgs="$pkgs python3 python3-zmq python3-msgpack python3-redis redis-server libhiredis-dev parallel time procps" ;;
 esac
 missing=""
