@@ -428,8 +428,8 @@ s_wakeup_clear (sluice_ventilator_t *self)
         self->woken = false;
 }
 
-//  True if a socket (tasks, control, monitor) holds a message (ZMQ_EVENTS): its ZMQ_FD may not
-//  signal it again, since ZMQ_FD is edge-triggered.
+//  True if a socket (tasks, control, monitor) holds a message (ZMQ_EVENTS):
+//  its ZMQ_FD may not signal it again, since ZMQ_FD is edge-triggered.
 static bool
 s_sockets_readable (sluice_ventilator_t *self)
 {

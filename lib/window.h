@@ -110,9 +110,9 @@ bool
 
 //  Handle leases that ended before now. With renew_only (the sink is
 //  silent, so no ack could have come) every lease is renewed. Otherwise a
-//  task with attempts left goes back to the tail of the queue; one at max_attempts, or already lost, becomes LOST with a new
-//  lease and is reported to lost (may be NULL). Returns the number of
-//  tasks requeued.
+//  task with attempts left goes back to the tail of the queue; one at
+//  max_attempts, or already lost, becomes LOST with a new lease and is
+//  reported to lost (may be NULL). Returns the number of tasks requeued.
 size_t
     sluice_window_expire (sluice_window_t *self, int64_t now, int64_t lease_ms,
                           uint32_t max_attempts, bool renew_only,

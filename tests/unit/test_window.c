@@ -33,7 +33,8 @@ t_take_for (sluice_window_t *window, int64_t now, uint64_t owner, uint64_t *ids,
 {
     sluice_window_task_t task;
     size_t taken = 0;
-    while (taken < max && sluice_window_take (window, taken == 0, now + T_LEASE, owner, &task)) {
+    while (taken < max
+       &&  sluice_window_take (window, taken == 0, now + T_LEASE, owner, &task)) {
         ids [taken++] = task.id;
         if (task.alone)
             break;
@@ -358,7 +359,7 @@ test_stale_queue_entries_are_dropped_when_the_queue_fills (void **state)
 //  head of the queue, lowest id first, each alone, with the attempt they
 //  had; another worker's delivery stays as it is.
 static void
-test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_with_attempt_unchanged (
+test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_attempt_unchanged (
     void **state)
 {
     (void) state;
@@ -516,7 +517,7 @@ main (void)
         cmocka_unit_test (test_the_window_is_full_at_its_bytes),
         cmocka_unit_test (test_stale_queue_entries_are_dropped_when_the_queue_fills),
         cmocka_unit_test (
-            test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_with_attempt_unchanged),
+            test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_attempt_unchanged),
         cmocka_unit_test (test_a_reclaimed_resend_keeps_its_attempt),
         cmocka_unit_test (test_a_task_reclaimed_max_attempts_times_is_lost),
         cmocka_unit_test (test_a_worker_holding_many_tasks_shares_the_blame),
