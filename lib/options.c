@@ -92,7 +92,7 @@ static const sluice_option_t s_table [] = {
       .zpl = "sluice/window", FIELD (window), .min = 1, .def = "32768",
       .help = "unacknowledged tasks held at most (also bounded\nto 16 MiB of payload)" },
     { .name = "timeout", .roles = VENT, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
-      .zpl = "sluice/timeout", FIELD (timeout_ms), .min = 1, .def = "30s",
+      .zpl = "sluice/timeout", FIELD (timeout_ms), .min = 1000, .def = "30s",
       .help = "lease of one delivery before re-sending" },
     { .name = "retries", .roles = VENT, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/retries", FIELD (retries), .min = 0, .def = "0",
@@ -298,6 +298,12 @@ sluice_option_store (const sluice_option_t *opt, sluice_config_t *config, const 
         else
             s_put (config, opt, (uint64_t) n);
     }
+    if (rc && streq (opt->name, "timeout") && sluice_parse_duration (value) >= 0)
+        //  workers report progress every 250 ms: a shorter lease would
+        //  expire between two reports of a task that runs fine
+        snprintf (err, errlen, "invalid %s value '%s': shorter than 1s "
+                  "(4 progress intervals of 250ms)", opt->name, value);
+    else
     if (rc)
         snprintf (err, errlen, "invalid %s value '%s'", opt->name, value);
     return rc;

@@ -10,26 +10,30 @@
 
 #include "private.h"
 
+#include <net/if.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
 //  libzmq binds only to interfaces and numeric addresses. So that one value
 //  such as tcp://vent-host:5557 serves every host, resolve a host name in a
 //  tcp bind endpoint to its address. Writes the endpoint to use into out.
-static void
-s_resolve_bind (const char *endpoint, char *out, size_t outlen)
+//  Returns 0, or -1 with "cannot resolve host 'x'" in err when the host is
+//  neither a numeric address, an interface nor a name that resolves
+//  (libzmq would say "No such device").
+static int
+s_resolve_bind (const char *endpoint, char *out, size_t outlen, char *err, size_t errlen)
 {
     snprintf (out, outlen, "%s", endpoint);
     if (strncmp (endpoint, "tcp://", 6))
-        return;
+        return 0;
     const char *host = endpoint + 6;
     const char *colon = strrchr (host, ':');
     if (!colon || *host == '*' || *host == '[' || colon == host)
-        return;
+        return 0;
     char name [256];
     size_t len = (size_t) (colon - host);
     if (len >= sizeof name)
-        return;
+        return 0;
     memcpy (name, host, len);
     name [len] = 0;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
@@ -38,16 +42,20 @@ s_resolve_bind (const char *endpoint, char *out, size_t outlen)
     hints.ai_flags = AI_NUMERICHOST;
     if (getaddrinfo (name, NULL, &hints, &info) == 0) {
         freeaddrinfo (info);
-        return;
+        return 0;
     }
+    if (if_nametoindex (name))
+        return 0;
     //  prefer IPv4: "localhost" often resolves to ::1 first, which libzmq
     //  binds only with ZMQ_IPV6 (set by sluice_attach for such addresses)
     hints.ai_flags = 0;
     hints.ai_family = AF_INET;
     if (getaddrinfo (name, NULL, &hints, &info) || !info) {
         hints.ai_family = AF_UNSPEC;
-        if (getaddrinfo (name, NULL, &hints, &info) || !info)
-            return;
+        if (getaddrinfo (name, NULL, &hints, &info) || !info) {
+            snprintf (err, errlen, "cannot resolve host '%s'", name);
+            return -1;
+        }
     }
     char address [64];
     if (getnameinfo (info->ai_addr, info->ai_addrlen, address, sizeof address,
@@ -58,6 +66,7 @@ s_resolve_bind (const char *endpoint, char *out, size_t outlen)
             snprintf (out, outlen, "tcp://%s%s", address, colon);
     }
     freeaddrinfo (info);
+    return 0;
 }
 
 int
@@ -73,8 +82,12 @@ sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen)
         assert (*item == '@' || *item == '>');
         const char *endpoint = item + 1;
         if (bind) {
-            char resolved [512];
-            s_resolve_bind (endpoint, resolved, sizeof resolved);
+            char resolved [512], reason [300];
+            if (s_resolve_bind (endpoint, resolved, sizeof resolved, reason, sizeof reason)) {
+                snprintf (err, errlen, "cannot bind %s: %s", endpoint, reason);
+                rc = -1;
+                break;
+            }
             if (strstr (resolved, "://[")) {
                 int on = 1;
                 zmq_setsockopt (zsock_resolve (sock), ZMQ_IPV6, &on, sizeof on);
@@ -136,6 +149,11 @@ sluice_socket_open (int type, const sluice_config_t *config, const char *endpoin
     //  must precede the connects: queue nothing for a peer not connected
     if (flags & SLUICE_SOCKET_IMMEDIATE)
         zmq_setsockopt (handle, ZMQ_IMMEDIATE, &(int) { 1 }, sizeof (int));
+    //  a worker that reconnects with its routing id (host:pid:N) takes it
+    //  over at once, instead of being refused while the old connection is
+    //  not yet known to be dead
+    if (type == ZMQ_ROUTER)
+        zmq_setsockopt (handle, ZMQ_ROUTER_HANDOVER, &(int) { 1 }, sizeof (int));
     if (sluice_attach (sock, endpoints, err, errlen)) {
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);

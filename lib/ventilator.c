@@ -13,6 +13,16 @@
     has room, so a slow sink or slow workers push back all the way to the
     shell pipe.
 
+    A worker that is gone costs seconds, not a lease. The ventilator learns
+    it three ways: a send to it fails (EHOSTUNREACH), its connection
+    closes (the socket monitor's DISCONNECTED names the fd, which peers.c
+    maps to the worker its messages came on), or it is silent for
+    S_WORKER_SILENT_MS (workers speak at least every 250 ms). It is then
+    forgotten (sent nothing until it speaks again) and every task it held
+    goes back to the head of the queue with its attempt unchanged
+    (window.c's reclaim). Leases stay as the last resort for a worker that
+    is alive but stuck.
+
     One service loop does everything and never blocks (sluice_ventilator_
     service); the blocking calls (submit, run, wait) poll the ventilator's
     epoll fd and call it.
@@ -40,6 +50,14 @@
 #define S_WAIT_MS 100               //  blocking calls re-check signals this often
 #define S_WINDOW_BYTES (16 * 1024 * 1024)  //  payload bytes held at most
 #define S_MAX_CREDIT 1000000        //  credit a worker may announce at most
+#define S_WORKER_SILENT_MS 2000     //  a worker silent this long is gone (8 heartbeats)
+//  A worker that stops gracefully sends its last results to the sink as its
+//  connection to us closes; the sink's ACK follows within milliseconds.
+//  Reclaiming at once would re-run those tasks, so a disconnect (or a
+//  failed send, which it causes) is reclaimed this much later.
+#define S_RECLAIM_GRACE_MS 250
+#define S_NO_WORKERS_MS 5000        //  warn when no worker for this long
+#define S_NO_WORKERS_REPEAT_MS 30000    //  and repeat at most this often
 
 //  Scalars of the messages the ventilator reads, by name (docs/PROTOCOL.md
 //  section 4)
@@ -52,6 +70,14 @@
 //  Fields of list items
 enum { S_ACK_FIRST, S_ACK_LAST, S_ACK_FAILED };  //  ACK [first, last, failed]
 enum { S_RETRY_ID, S_RETRY_ATTEMPT };            //  RETRY [id, attempt]
+
+//  A lost worker whose tasks are reclaimed at due
+typedef struct {
+    uint64_t handle;            //  its peer handle: the owner of its deliveries
+    int64_t due;                //  when to reclaim
+    const char *reason;         //  "disconnected", "silent 2 s", "send failed"
+    char identity [sizeof ((sluice_peer_t *) 0)->identity];
+} s_gone_t;
 
 struct _sluice_ventilator_t {
     const sluice_config_t *config;
@@ -66,6 +92,14 @@ struct _sluice_ventilator_t {
     sluice_ledger_t *journal;   //  --journal, or NULL
     sluice_peers_t *peers;      //  workers and their credit
     sluice_reader_t *reader;    //  records of the inputs
+    zsock_t *monitor;           //  PAIR: the tasks socket's monitor events
+    void *monitor_handle;
+    s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
+    size_t gone_count;
+    int64_t workerless_since;   //  when the last worker left (or creation)
+    int64_t workerless_warned;  //  when "no workers" was last logged, or 0
+    int64_t last_timers;        //  when the timers last ran
+    char tasks_text [256];      //  the tasks endpoints for messages
     bool input_blocked;         //  the last read found nothing (EAGAIN)
     int input_watched;          //  input fd in the epoll set, or -1
     //  embedding: one fd to poll
@@ -123,6 +157,20 @@ s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t e
 //  --------------------------------------------------------------------------
 //  Construction
 
+//  An endpoint list for messages: "@tcp://*:5557,@ipc://x" without the
+//  bind/connect marks, "tcp://*:5557, ipc://x".
+static void
+s_endpoint_text (const char *endpoints, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out [0] = 0;
+    for (const char *p = endpoints; *p && used + 1 < outlen; p++) {
+        if ((*p == '@' || *p == '>') && (p == endpoints || p [-1] == ','))
+            continue;
+        used += (size_t) snprintf (out + used, outlen - used, *p == ','? ", ": "%c", *p);
+    }
+}
+
 //  Create the epoll set over both sockets' ZMQ_FDs and the wakeup eventfd.
 //  Returns 0, or -1 with err.
 static int
@@ -130,8 +178,9 @@ s_poller_new (sluice_ventilator_t *self, char *err, size_t errlen)
 {
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->wakeup_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int fds [3] = { zsock_fd (self->tasks), zsock_fd (self->control), self->wakeup_fd };
-    for (int i = 0; i < 3 && self->epoll_fd >= 0 && self->wakeup_fd >= 0; i++) {
+    int fds [4] = { zsock_fd (self->tasks), zsock_fd (self->control), self->wakeup_fd,
+                    zsock_fd (self->monitor) };
+    for (int i = 0; i < 4 && self->epoll_fd >= 0 && self->wakeup_fd >= 0; i++) {
         struct epoll_event event = { .events = EPOLLIN, .data.fd = fds [i] };
         if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fds [i], &event) == 0)
             continue;
@@ -144,7 +193,76 @@ s_poller_new (sluice_ventilator_t *self, char *err, size_t errlen)
     return -1;
 }
 
-//  Create both sockets and the poller. Returns 0, or -1 with err.
+//  --------------------------------------------------------------------------
+//  Socket monitor of the tasks socket: which worker connections closed.
+//  The minimal plumbing (lib/monitor.c, from the protocol-2 worker branch,
+//  will replace it): s_monitor_new starts it, s_monitor_next reads one
+//  event without blocking.
+
+//  One monitor event, as libzmq reports it
+typedef struct {
+    int event;                  //  ZMQ_EVENT_*
+    int32_t value;              //  fd, for DISCONNECTED
+} s_monitor_event_t;
+
+//  Start monitoring the tasks socket's disconnects into a PAIR socket.
+//  Returns 0, or -1 with err.
+static int
+s_monitor_new (sluice_ventilator_t *self, char *err, size_t errlen)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://sluice-vent-monitor-%p", (void *) self);
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor
+    ||  zmq_socket_monitor (self->tasks_handle, endpoint, ZMQ_EVENT_DISCONNECTED)
+    ||  zsock_connect (self->monitor, "%s", endpoint)) {
+        snprintf (err, errlen, "cannot monitor the tasks socket: %s", zmq_strerror (errno));
+        return -1;
+    }
+    self->monitor_handle = zsock_resolve (self->monitor);
+    return 0;
+}
+
+//  Stop the monitor (before the tasks socket is closed).
+static void
+s_monitor_destroy (sluice_ventilator_t *self)
+{
+    if (self->monitor && self->tasks_handle)
+        zmq_socket_monitor (self->tasks_handle, NULL, 0);
+    sluice_set_linger (self->monitor, 0);
+    zsock_destroy (&self->monitor);
+}
+
+//  Read the next monitor event without blocking. Returns 1 with *event, or
+//  0 if none is waiting.
+static int
+s_monitor_next (sluice_ventilator_t *self, s_monitor_event_t *event)
+{
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if (zmq_msg_recv (&frame, self->monitor_handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&frame);
+        return 0;
+    }
+    //  [uint16 event, uint32 value] in host order, then the address
+    const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
+    bool valid = zmq_msg_size (&frame) == 6;
+    if (valid) {
+        uint16_t type;
+        memcpy (&type, data, 2);
+        memcpy (&event->value, data + 2, 4);
+        event->event = type;
+    }
+    while (zmq_msg_more (&frame))
+        zmq_msg_recv (&frame, self->monitor_handle, 0);
+    zmq_msg_close (&frame);
+    if (!valid)
+        event->event = 0;
+    return 1;
+}
+
+//  Create both sockets, the monitor and the poller. Returns 0, or -1 with
+//  err.
 static int
 s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
 {
@@ -160,6 +278,8 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->control_handle = zsock_resolve (self->control);
     //  a send to a worker that has gone fails instead of vanishing
     zmq_setsockopt (self->tasks_handle, ZMQ_ROUTER_MANDATORY, &(int) { 1 }, sizeof (int));
+    if (s_monitor_new (self, err, errlen))
+        return -1;
     return s_poller_new (self, err, errlen);
 }
 
@@ -182,6 +302,8 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     self->need_input = true;
     self->sink_alive = true;
     self->sink_seen = sluice_now_ms ();
+    self->workerless_since = self->last_timers = self->sink_seen;
+    s_endpoint_text (config->tasks, self->tasks_text, sizeof self->tasks_text);
     if ((config->journal && s_journal_open (self, config->journal, err, errlen))
     ||  s_sockets_new (self, err, errlen)) {
         sluice_ventilator_destroy (&self);
@@ -203,6 +325,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
             close (self->epoll_fd);
         if (self->wakeup_fd >= 0)
             close (self->wakeup_fd);
+        s_monitor_destroy (self);
         sluice_set_linger (self->tasks, 0);
         sluice_set_linger (self->control, 2000);
         zsock_destroy (&self->tasks);
@@ -212,6 +335,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_ledger_destroy (&self->journal);
         sluice_peers_destroy (&self->peers);
         sluice_reader_destroy (&self->reader);
+        free (self->gone);
         free (self);
         *self_p = NULL;
     }
@@ -304,14 +428,18 @@ s_wakeup_clear (sluice_ventilator_t *self)
         self->woken = false;
 }
 
-//  True if either socket holds a message (ZMQ_EVENTS): its ZMQ_FD may not
-//  signal it again, since ZMQ_FD is edge-triggered.
+//  True if a socket (tasks, control, monitor) holds a message (ZMQ_EVENTS):
+//  its ZMQ_FD may not signal it again, since ZMQ_FD is edge-triggered.
 static bool
 s_sockets_readable (sluice_ventilator_t *self)
 {
     int events = 0;
     size_t size = sizeof events;
     if (zmq_getsockopt (self->tasks_handle, ZMQ_EVENTS, &events, &size) == 0
+    &&  (events & ZMQ_POLLIN))
+        return true;
+    size = sizeof events;
+    if (zmq_getsockopt (self->monitor_handle, ZMQ_EVENTS, &events, &size) == 0
     &&  (events & ZMQ_POLLIN))
         return true;
     size = sizeof events;
@@ -354,6 +482,72 @@ s_send_tasks (sluice_ventilator_t *self, const sluice_peer_t *peer)
     return 0;
 }
 
+//  A task given up (sluice_window_lost_fn): packed into LOST messages.
+static void
+s_on_lost (void *arg, const sluice_window_task_t *task, bool first)
+{
+    sluice_ventilator_t *self = (sluice_ventilator_t *) arg;
+    if (first) {
+        self->lost++;
+        zsys_warning ("task %" PRIu64 " lost after %u deliveries; giving up",
+                      task->id, task->attempt + task->reclaims);
+    }
+    //  one LOST message carries many items
+    if (self->lost_items == 0)
+        sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
+    //  the sink records deliveries: a reclaimed delivery kept its attempt
+    //  number but was one
+    sluice_encoder_lost (self->encoder, task->id, task->attempt + task->reclaims, task->data,
+                         task->size);
+    if (++self->lost_items == S_PACK_TASKS) {
+        s_control_send (self);
+        self->lost_items = 0;
+    }
+}
+
+//  The worker is gone (reason): forget it at once, so it is sent nothing
+//  until it speaks again, and reclaim the tasks it holds grace ms later.
+static void
+s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reason,
+               int64_t grace)
+{
+    self->gone = (s_gone_t *) realloc (self->gone, (self->gone_count + 1) * sizeof (s_gone_t));
+    assert (self->gone);
+    s_gone_t *gone = &self->gone [self->gone_count++];
+    gone->handle = peer->handle;
+    gone->due = sluice_now_ms () + grace;
+    gone->reason = reason;
+    snprintf (gone->identity, sizeof gone->identity, "%s", peer->identity);
+    sluice_peers_remove (self->peers, peer);
+    if (sluice_peers_count (self->peers) == 0)
+        self->workerless_since = sluice_now_ms ();
+}
+
+//  Reclaim the tasks of lost workers whose grace has ended: back to the
+//  head of the queue, attempt unchanged (or LOST, reported to the sink, if
+//  reclaimed max-attempts times).
+static void
+s_reclaim_due (sluice_ventilator_t *self, int64_t now)
+{
+    size_t kept = 0;
+    self->lost_items = 0;
+    for (size_t i = 0; i < self->gone_count; i++) {
+        s_gone_t *gone = &self->gone [i];
+        if (gone->due > now) {
+            self->gone [kept++] = *gone;
+            continue;
+        }
+        size_t taken = sluice_window_reclaim (self->window, gone->handle, now,
+                                              self->config->timeout_ms,
+                                              self->config->max_attempts, s_on_lost, self);
+        sluice_debug ("worker %s left (%s), %zu tasks reclaimed", gone->identity,
+                      gone->reason, taken);
+    }
+    self->gone_count = kept;
+    if (self->lost_items)
+        s_control_send (self);
+}
+
 //  Pack queued tasks for one worker and send them. Returns the number sent,
 //  or -1 if the worker refused them (they go back to the queue head).
 static int
@@ -366,7 +560,7 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
     sluice_window_task_t task;
     sluice_encoder_begin (self->encoder, SLUICE_MSG_TASKS, self->batch);
     while (taken < limit && bytes < S_PACK_BYTES
-       &&  sluice_window_take (self->window, taken == 0, deadline, &task)) {
+       &&  sluice_window_take (self->window, taken == 0, deadline, peer->handle, &task)) {
         sluice_encoder_task (self->encoder, task.id, task.attempt, s_task_flags (self, &task),
                              task.data, task.size);
         sent_ids [taken++] = task.id;
@@ -380,10 +574,15 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
         sluice_peers_spend (self->peers, peer, taken);
         return (int) taken;
     }
-    //  gone, or its pipe is full: wait until it announces credit again
-    sluice_peers_refused (self->peers, peer, errno == EHOSTUNREACH);
+    bool gone = errno == EHOSTUNREACH;
     for (size_t i = taken; i-- > 0; )
         sluice_window_untake (self->window, sent_ids [i]);
+    //  gone: reclaim what it holds; its pipe is full: wait until it
+    //  announces credit again
+    if (gone)
+        s_worker_gone (self, peer, "send failed", S_RECLAIM_GRACE_MS);
+    else
+        sluice_peers_refused (self->peers, peer);
     return -1;
 }
 
@@ -434,6 +633,10 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
     }
     sluice_peer_t *peer = sluice_peers_get (self->peers, zmq_msg_data (routing),
                                             zmq_msg_size (routing));
+    if (peer) {
+        self->workerless_since = 0;
+        sluice_peers_seen (self->peers, peer, sluice_now_ms (), zmq_msg_get (body, ZMQ_SRCFD));
+    }
     if (peer && msg.type == SLUICE_MSG_CREDIT)
         sluice_peers_credit (self->peers, peer, S_CREDIT_ROOM (&msg),
                              S_CREDIT_RESET (&msg) != 0);
@@ -471,6 +674,22 @@ s_recv_workers (sluice_ventilator_t *self)
             s_handle_worker (self, &routing, &body);
         zmq_msg_close (&routing);
         zmq_msg_close (&body);
+    }
+}
+
+//  Read the monitor: a closed connection is a worker gone. Read after the
+//  tasks socket, so the last messages a worker sent before it closed are
+//  handled first.
+static void
+s_recv_monitor (sluice_ventilator_t *self)
+{
+    s_monitor_event_t event;
+    while (s_monitor_next (self, &event)) {
+        if (event.event != ZMQ_EVENT_DISCONNECTED)
+            continue;
+        sluice_peer_t *peer = sluice_peers_by_fd (self->peers, event.value);
+        if (peer)
+            s_worker_gone (self, peer, "disconnected", S_RECLAIM_GRACE_MS);
     }
 }
 
@@ -621,27 +840,37 @@ s_ping (sluice_ventilator_t *self, int64_t now)
     }
 }
 
-//  A task given up (sluice_window_lost_fn): packed into LOST messages.
+//  Workers silent for S_WORKER_SILENT_MS are gone. A ventilator that did
+//  not run its timers for a while (stopped, or an embedding program that
+//  did not call service) heard nothing either: it starts counting again.
 static void
-s_on_lost (void *arg, const sluice_window_task_t *task, bool first)
+s_silent_workers (sluice_ventilator_t *self, int64_t now)
 {
-    sluice_ventilator_t *self = (sluice_ventilator_t *) arg;
-    if (first) {
-        self->lost++;
-        zsys_warning ("task %" PRIu64 " lost after %u deliveries; giving up",
-                      task->id, task->attempt);
-    }
-    //  one LOST message carries many items
-    if (self->lost_items == 0)
-        sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
-    sluice_encoder_lost (self->encoder, task->id, task->attempt, task->data, task->size);
-    if (++self->lost_items == S_PACK_TASKS) {
-        s_control_send (self);
-        self->lost_items = 0;
-    }
+    if (now - self->last_timers > S_WORKER_SILENT_MS / 2)
+        sluice_peers_touch (self->peers, now);
+    self->last_timers = now;
+    sluice_peer_t *peer;
+    while ((peer = sluice_peers_silent (self->peers, now, S_WORKER_SILENT_MS)))
+        s_worker_gone (self, peer, "silent 2 s", 0);
 }
 
-//  Run the heartbeat and the lease scan when due.
+//  Warn (at most every S_NO_WORKERS_REPEAT_MS) when tasks wait and no
+//  worker has been connected for S_NO_WORKERS_MS.
+static void
+s_warn_workerless (sluice_ventilator_t *self, int64_t now)
+{
+    if (!self->workerless_since || now - self->workerless_since < S_NO_WORKERS_MS
+    ||  (self->workerless_warned && now - self->workerless_warned < S_NO_WORKERS_REPEAT_MS))
+        return;
+    size_t waiting = sluice_window_count (self->window, SLUICE_SLOT_QUEUED);
+    if (!waiting)
+        return;
+    zsys_warning ("no workers connected to %s for %d s (%zu tasks waiting)", self->tasks_text,
+                  (int) ((now - self->workerless_since) / 1000), waiting);
+    self->workerless_warned = now;
+}
+
+//  Run the heartbeat, the worker checks and the lease scan when due.
 static void
 s_timers (sluice_ventilator_t *self)
 {
@@ -651,6 +880,9 @@ s_timers (sluice_ventilator_t *self)
     if (now < self->next_scan)
         return;
     self->next_scan = now + S_SCAN_MS;
+    s_silent_workers (self, now);
+    s_reclaim_due (self, now);
+    s_warn_workerless (self, now);
     //  while the sink is silent no result can be acknowledged, so an expired
     //  lease says nothing about the worker: renew leases instead of using up
     //  attempts (and declaring every task lost when the sink is down long)
@@ -745,12 +977,23 @@ s_pump (sluice_ventilator_t *self)
     for (int round = 0; round < S_PUMP_ROUNDS; round++) {
         s_dispatch (self);
         s_recv_workers (self);
+        s_recv_monitor (self);
         s_recv_sink (self);
         s_dispatch (self);
         if (!s_sockets_readable (self))
             return false;
     }
     return true;
+}
+
+//  With -v, after the summary: the tasks each worker was sent.
+static void
+s_log_workers (sluice_ventilator_t *self)
+{
+    const char *identity;
+    uint64_t tasks;
+    for (size_t i = 0; sluice_peers_history (self->peers, i, &identity, &tasks); i++)
+        sluice_debug ("worker %s: %" PRIu64 " tasks", identity, tasks);
 }
 
 //  The batch ends: tell the sink we saw it complete, journal it, log the
@@ -765,9 +1008,10 @@ s_finish (sluice_ventilator_t *self)
     double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
     if (!self->config->quiet)
         zsys_info ("%" PRIu64 " tasks, %" PRIu64 " failed, %" PRIu64 " re-sent, %"
-                   PRIu64 " lost, %" PRIu64 " dropped, %.2f s",
-                   total, self->failed, sluice_window_resent (self->window), self->lost,
-                   self->dropped, secs);
+                   PRIu64 " reclaimed, %" PRIu64 " lost, %" PRIu64 " dropped, %.2f s",
+                   total, self->failed, sluice_window_resent (self->window),
+                   sluice_window_reclaimed (self->window), self->lost, self->dropped, secs);
+    s_log_workers (self);
     self->status = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
 }
 

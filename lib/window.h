@@ -2,7 +2,8 @@
     window.h - the ventilator's window of unacknowledged tasks
 
     A ring of slots indexed by task id (ids are sequential), a send queue of
-    ids, and a lease per delivery. Socket-free and clock-free: the caller
+    ids, and a lease and an owner (the worker it went to, an opaque handle)
+    per delivery. Socket-free and clock-free: the caller
     passes the time. Every change of a slot's state goes through one
     function that asserts the transition is one of these:
 
@@ -13,6 +14,8 @@
         SENT   -> QUEUED   the sink asks for a retry           (retry)
         SENT   -> QUEUED   its lease expired, attempts remain  (expire)
         SENT   -> LOST     its lease expired at max attempts   (expire)
+        SENT   -> QUEUED   its worker is gone: attempt undone  (reclaim)
+        SENT   -> LOST     reclaimed max_attempts times        (reclaim)
         QUEUED, SENT, LOST -> DONE   the sink acknowledged it  (ack)
         DONE   -> FREE     the low watermark passes it         (ack)
     =========================================================================
@@ -42,6 +45,8 @@ typedef struct {
     uint64_t id;                //  task id
     uint32_t attempt;           //  deliveries, this one included
     uint32_t failures;          //  failed runs reported by the sink
+    uint32_t reclaims;          //  deliveries taken back from lost workers
+                                //  (attempt + reclaims: deliveries so far)
     const uint8_t *data;        //  payload
     size_t size;                //  payload size
     bool alone;                 //  a re-send: close the message after it
@@ -76,12 +81,13 @@ uint64_t
     sluice_window_skip (sluice_window_t *self);
 
 //  Take the next queued task for a message being packed (first: the message
-//  is empty): it becomes SENT with attempt + 1 and a lease until deadline.
-//  A re-sent task travels alone: it is taken only first, with task->alone
+//  is empty) for the worker owner (a nonzero handle): it becomes SENT with
+//  attempt + 1, a lease until deadline, and that owner. A re-sent or
+//  reclaimed task travels alone: it is taken only first, with task->alone
 //  set. Returns 1 with *task, or 0 when no task can join this message.
 int
     sluice_window_take (sluice_window_t *self, bool first, int64_t deadline,
-                        sluice_window_task_t *task);
+                        uint64_t owner, sluice_window_task_t *task);
 
 //  Undo a take whose message could not be sent: the task goes back to the
 //  head of the queue with its attempt restored. Untake in reverse order.
@@ -104,13 +110,34 @@ bool
 
 //  Handle leases that ended before now. With renew_only (the sink is
 //  silent, so no ack could have come) every lease is renewed. Otherwise a
-//  task with attempts left goes back to the tail of the queue; one at max_attempts, or already lost, becomes LOST with a new
-//  lease and is reported to lost (may be NULL). Returns the number of
-//  tasks requeued.
+//  task with attempts left goes back to the tail of the queue; one at
+//  max_attempts, or already lost, becomes LOST with a new lease and is
+//  reported to lost (may be NULL). Returns the number of tasks requeued.
 size_t
     sluice_window_expire (sluice_window_t *self, int64_t now, int64_t lease_ms,
                           uint32_t max_attempts, bool renew_only,
                           sluice_window_lost_fn *lost, void *arg);
+
+//  The worker owner is gone: every task delivered to it and not yet
+//  acknowledged goes back to the head of the queue, in id order, with its
+//  attempt undone (the re-delivery does not spend one) and its reclaim
+//  count + 1. A task reclaimed max_attempts times (it kills every worker
+//  it reaches) becomes LOST with a lease of lease_ms and is reported to
+//  lost (may be NULL). A worker that held more than 64 tasks shares the
+//  blame: each of its k tasks counts 64/k of a reclaim towards LOST.
+//  Returns the number of tasks taken back (requeued or lost).
+size_t
+    sluice_window_reclaim (sluice_window_t *self, uint64_t owner, int64_t now,
+                           int64_t lease_ms, uint32_t max_attempts,
+                           sluice_window_lost_fn *lost, void *arg);
+
+//  The worker a SENT task was delivered to; 0 if id is not SENT.
+uint64_t
+    sluice_window_owner (sluice_window_t *self, uint64_t id);
+
+//  Number of tasks in the window in state (not FREE).
+size_t
+    sluice_window_count (sluice_window_t *self, sluice_slot_state_t state);
 
 //  State of the slot holding id (FREE when id is not in the window).
 sluice_slot_state_t
@@ -132,8 +159,12 @@ size_t
 bool
     sluice_window_has_queued (sluice_window_t *self);
 
-//  Deliveries after the first, so far.
+//  Deliveries after the first, so far (reclaimed deliveries not counted).
 uint64_t
     sluice_window_resent (sluice_window_t *self);
+
+//  Tasks taken back from lost workers, so far.
+uint64_t
+    sluice_window_reclaimed (sluice_window_t *self);
 
 #endif

@@ -4,7 +4,9 @@
     The first test is the typical use: two workers announce credit, tasks
     are spread over them in turn, spending it. The rest: reset replaces
     credit, the cap, a full worker loses its credit, a gone worker is
-    forgotten, an over-long routing id is refused.
+    forgotten and its handle finds nothing (the generation), a worker is
+    found by its connection's fd, silence, per-identity task counts, an
+    over-long routing id is refused.
     =========================================================================
 */
 
@@ -82,10 +84,10 @@ test_a_refusing_worker_loses_credit_and_a_gone_one_is_forgotten (void **state)
     sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
     sluice_peers_credit (peers, t_peer (peers, "a"), 4, false);
     sluice_peers_credit (peers, t_peer (peers, "b"), 4, false);
-    sluice_peers_refused (peers, t_peer (peers, "a"), false);
+    sluice_peers_refused (peers, t_peer (peers, "a"));
     assert_int_equal (sluice_peers_count (peers), 2);
     assert_int_equal (sluice_peers_credit_total (peers), 4);
-    sluice_peers_refused (peers, t_peer (peers, "b"), true);
+    sluice_peers_remove (peers, t_peer (peers, "b"));
     assert_int_equal (sluice_peers_count (peers), 1);
     assert_int_equal (sluice_peers_credit_total (peers), 0);
     assert_null (sluice_peers_next (peers));
@@ -104,6 +106,99 @@ test_an_overlong_routing_id_is_refused (void **state)
     sluice_peers_destroy (&peers);
 }
 
+//  A removed worker's handle finds nothing, even once its slot is reused:
+//  the generation differs. It rejoins with a new handle and no credit.
+static void
+test_a_removed_workers_handle_finds_nothing_after_its_slot_is_reused (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    sluice_peer_t *a = t_peer (peers, "a");
+    uint64_t old = a->handle;
+    assert_int_not_equal (old, 0);
+    sluice_peers_credit (peers, a, 4, false);
+    assert_ptr_equal (sluice_peers_lookup (peers, old), a);
+    sluice_peers_remove (peers, a);
+    assert_null (sluice_peers_lookup (peers, old));
+    sluice_peer_t *b = t_peer (peers, "b");                 //  takes a's slot
+    assert_int_not_equal (b->handle, old);
+    assert_null (sluice_peers_lookup (peers, old));
+    assert_ptr_equal (sluice_peers_lookup (peers, b->handle), b);
+    sluice_peer_t *again = t_peer (peers, "a");             //  speaks again
+    assert_int_not_equal (again->handle, old);
+    assert_int_equal (again->credit, 0);
+    assert_int_equal (sluice_peers_count (peers), 2);
+    assert_null (sluice_peers_lookup (peers, 0));
+    sluice_peers_destroy (&peers);
+}
+
+//  A worker is found by the connection its messages came on; a reused fd
+//  belongs to the worker that spoke on it last.
+static void
+test_a_worker_is_found_by_the_fd_of_its_messages (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    sluice_peer_t *a = t_peer (peers, "a");
+    sluice_peer_t *b = t_peer (peers, "b");
+    assert_null (sluice_peers_by_fd (peers, 7));
+    sluice_peers_seen (peers, a, 0, 7);
+    sluice_peers_seen (peers, b, 0, 8);
+    assert_ptr_equal (sluice_peers_by_fd (peers, 7), a);
+    sluice_peers_seen (peers, b, 0, 7);                     //  a's fd closed, reused
+    assert_ptr_equal (sluice_peers_by_fd (peers, 7), b);
+    assert_null (sluice_peers_by_fd (peers, 8));
+    assert_null (sluice_peers_by_fd (peers, -1));
+    sluice_peers_destroy (&peers);
+}
+
+//  A worker not heard from for longer than the silence limit is reported;
+//  touching every worker restarts the count.
+static void
+test_a_silent_worker_is_found_and_touch_restarts_the_count (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    sluice_peer_t *a = t_peer (peers, "a");
+    sluice_peer_t *b = t_peer (peers, "b");
+    sluice_peers_seen (peers, a, 1000, -1);
+    sluice_peers_seen (peers, b, 2500, -1);
+    assert_null (sluice_peers_silent (peers, 3000, 2000));
+    assert_ptr_equal (sluice_peers_silent (peers, 3001, 2000), a);
+    sluice_peers_touch (peers, 3001);
+    assert_null (sluice_peers_silent (peers, 5001, 2000));
+    assert_non_null (sluice_peers_silent (peers, 5002, 2000));
+    sluice_peers_destroy (&peers);
+}
+
+//  The tasks each worker was sent are counted by identity, across a leave
+//  and a rejoin; a binary routing id is shown in hex.
+static void
+test_tasks_are_counted_per_identity_across_rejoins (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    sluice_peer_t *a = t_peer (peers, "host:12:1");
+    assert_string_equal (a->identity, "host:12:1");
+    sluice_peers_credit (peers, a, 5, false);
+    sluice_peers_spend (peers, a, 3);
+    sluice_peers_remove (peers, a);
+    a = t_peer (peers, "host:12:1");
+    sluice_peers_credit (peers, a, 5, false);
+    sluice_peers_spend (peers, a, 2);
+    sluice_peer_t *z = sluice_peers_get (peers, (const uint8_t *) "\0\x80\0\0\x29", 5);
+    assert_string_equal (z->identity, "0x0080000029");
+    const char *identity;
+    uint64_t tasks;
+    assert_true (sluice_peers_history (peers, 0, &identity, &tasks));
+    assert_string_equal (identity, "host:12:1");
+    assert_int_equal (tasks, 5);
+    assert_true (sluice_peers_history (peers, 1, &identity, &tasks));
+    assert_int_equal (tasks, 0);
+    assert_false (sluice_peers_history (peers, 2, &identity, &tasks));
+    sluice_peers_destroy (&peers);
+}
+
 int
 main (void)
 {
@@ -112,6 +207,10 @@ main (void)
         cmocka_unit_test (test_reset_replaces_credit_and_credit_is_capped),
         cmocka_unit_test (test_a_refusing_worker_loses_credit_and_a_gone_one_is_forgotten),
         cmocka_unit_test (test_an_overlong_routing_id_is_refused),
+        cmocka_unit_test (test_a_removed_workers_handle_finds_nothing_after_its_slot_is_reused),
+        cmocka_unit_test (test_a_worker_is_found_by_the_fd_of_its_messages),
+        cmocka_unit_test (test_a_silent_worker_is_found_and_touch_restarts_the_count),
+        cmocka_unit_test (test_tasks_are_counted_per_identity_across_rejoins),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
     The first test is the typical use: tasks enter the window, are packed
     into a message, and their acknowledgements advance the low watermark.
     The rest walk each allowed slot transition of window.h (one test per
-    rule), the re-sent-travels-alone rule, lease expiry and renewal, and
+    rule, the reclaim of a lost worker's deliveries among them), the
+    re-sent-travels-alone rule, lease expiry and renewal, and
     the two bounds of the window (tasks and payload bytes). Time is passed
     in, so no test sleeps.
     =========================================================================
@@ -24,14 +25,16 @@
 
 #define T_LEASE 1000            //  lease of one delivery, ms
 #define T_MAX_ATTEMPTS 3
+#define T_OWNER 1               //  the worker tasks are delivered to
 
-//  Take every task that fits one message; returns how many.
+//  Take every task that fits one message for worker owner; returns how many.
 static size_t
-t_take_message (sluice_window_t *window, int64_t now, uint64_t *ids, size_t max)
+t_take_for (sluice_window_t *window, int64_t now, uint64_t owner, uint64_t *ids, size_t max)
 {
     sluice_window_task_t task;
     size_t taken = 0;
-    while (taken < max && sluice_window_take (window, taken == 0, now + T_LEASE, &task)) {
+    while (taken < max
+       &&  sluice_window_take (window, taken == 0, now + T_LEASE, owner, &task)) {
         ids [taken++] = task.id;
         if (task.alone)
             break;
@@ -39,11 +42,19 @@ t_take_message (sluice_window_t *window, int64_t now, uint64_t *ids, size_t max)
     return taken;
 }
 
+//  Take every task that fits one message for T_OWNER; returns how many.
+static size_t
+t_take_message (sluice_window_t *window, int64_t now, uint64_t *ids, size_t max)
+{
+    return t_take_for (window, now, T_OWNER, ids, max);
+}
+
 //  Counts the tasks reported lost.
 typedef struct {
     size_t reports;             //  calls
     size_t first;               //  calls with first set
     uint64_t last_id;
+    uint32_t last_deliveries;   //  attempt + reclaims of the last one
 } t_lost_t;
 
 static void
@@ -53,6 +64,7 @@ t_on_lost (void *arg, const sluice_window_task_t *task, bool first)
     lost->reports++;
     lost->first += first;
     lost->last_id = task->id;
+    lost->last_deliveries = task->attempt + task->reclaims;
 }
 
 //  Typical use: add three tasks, send them in one message, acknowledge them
@@ -89,7 +101,7 @@ test_an_added_task_is_queued_with_its_payload (void **state)
     assert_int_equal (sluice_window_state (window, id), SLUICE_SLOT_QUEUED);
     assert_true (sluice_window_has_queued (window));
     sluice_window_task_t task;
-    assert_int_equal (sluice_window_take (window, true, 100, &task), 1);
+    assert_int_equal (sluice_window_take (window, true, 100, T_OWNER, &task), 1);
     assert_int_equal (task.id, id);
     assert_int_equal (task.attempt, 1);
     assert_memory_equal (task.data, "hello", 5);
@@ -106,7 +118,7 @@ test_a_skipped_task_is_done_at_once (void **state)
     assert_int_equal (sluice_window_skip (window), 1);
     assert_int_equal (sluice_window_low (window), 2);
     sluice_window_task_t task;
-    assert_int_equal (sluice_window_take (window, true, 100, &task), 0);
+    assert_int_equal (sluice_window_take (window, true, 100, T_OWNER, &task), 0);
     sluice_window_destroy (&window);
 }
 
@@ -155,11 +167,11 @@ test_lease_expiry_requeues_behind_queued_tasks_with_attempt_plus_one (void **sta
                                             false, NULL, NULL), 1);
     assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
     sluice_window_task_t task;
-    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, &task), 1);
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, T_OWNER, &task), 1);
     assert_int_equal (task.id, 2);
     assert_int_equal (task.attempt, 1);
-    assert_int_equal (sluice_window_take (window, false, 2 * T_LEASE, &task), 0);
-    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, &task), 1);
+    assert_int_equal (sluice_window_take (window, false, 2 * T_LEASE, T_OWNER, &task), 0);
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, T_OWNER, &task), 1);
     assert_int_equal (task.id, 1);
     assert_int_equal (task.attempt, 2);
     assert_true (task.alone);
@@ -259,7 +271,7 @@ test_a_retry_requeues_only_the_current_attempt (void **state)
     assert_true (sluice_window_retry (window, 1, 1));
     assert_false (sluice_window_retry (window, 1, 1));     //  queued, not sent
     sluice_window_task_t task;
-    assert_int_equal (sluice_window_take (window, true, 0, &task), 1);
+    assert_int_equal (sluice_window_take (window, true, 0, T_OWNER, &task), 1);
     assert_int_equal (task.failures, 1);
     assert_int_equal (task.attempt, 2);
     sluice_window_destroy (&window);
@@ -343,6 +355,149 @@ test_stale_queue_entries_are_dropped_when_the_queue_fills (void **state)
     sluice_window_destroy (&window);
 }
 
+//  SENT -> QUEUED on reclaim: the tasks of a lost worker go back to the
+//  head of the queue, lowest id first, each alone, with the attempt they
+//  had; another worker's delivery stays as it is.
+static void
+test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_attempt_unchanged (
+    void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (8, 1 << 20);
+    for (int i = 0; i < 4; i++)
+        sluice_window_add (window, "x", 1);
+    uint64_t ids [8];
+    assert_int_equal (t_take_for (window, 0, 1, ids, 2), 2);       //  1, 2 to worker 1
+    assert_int_equal (t_take_for (window, 0, 2, ids, 1), 1);       //  3 to worker 2
+    assert_int_equal (sluice_window_owner (window, 1), 1);
+    assert_int_equal (sluice_window_owner (window, 3), 2);
+    assert_int_equal (sluice_window_owner (window, 4), 0);         //  queued
+    assert_int_equal (sluice_window_reclaim (window, 1, 10, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 2);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+    assert_int_equal (sluice_window_state (window, 2), SLUICE_SLOT_QUEUED);
+    assert_int_equal (sluice_window_owner (window, 1), 0);
+    assert_int_equal (sluice_window_state (window, 3), SLUICE_SLOT_SENT);
+    assert_int_equal (sluice_window_count (window, SLUICE_SLOT_QUEUED), 3);
+    sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, 2, &task), 1);
+    assert_int_equal (task.id, 1);
+    assert_int_equal (task.attempt, 1);
+    assert_int_equal (task.reclaims, 1);
+    assert_true (task.alone);
+    assert_int_equal (sluice_window_take (window, false, 2 * T_LEASE, 2, &task), 0);
+    assert_int_equal (t_take_for (window, 0, 2, ids, 8), 1);
+    assert_int_equal (ids [0], 2);
+    assert_int_equal (t_take_for (window, 0, 2, ids, 8), 1);
+    assert_int_equal (ids [0], 4);
+    assert_int_equal (sluice_window_resent (window), 0);           //  no attempt spent
+    assert_int_equal (sluice_window_reclaimed (window), 2);
+    sluice_window_destroy (&window);
+}
+
+//  A re-sent delivery that is reclaimed keeps its attempt number too.
+static void
+test_a_reclaimed_resend_keeps_its_attempt (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    assert_int_equal (t_take_for (window, 0, 1, ids, 4), 1);
+    sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS, false, NULL, NULL);
+    assert_int_equal (sluice_window_owner (window, 1), 0);         //  expiry ends it
+    sluice_window_task_t task;
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, 2, &task), 1);
+    assert_int_equal (task.attempt, 2);
+    assert_int_equal (sluice_window_resent (window), 1);
+    //  the lease of the first delivery ended: reclaiming worker 1 takes nothing
+    assert_int_equal (sluice_window_reclaim (window, 1, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 0);
+    assert_int_equal (sluice_window_reclaim (window, 2, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 1);
+    assert_int_equal (sluice_window_take (window, true, 2 * T_LEASE, 3, &task), 1);
+    assert_int_equal (task.attempt, 2);
+    assert_int_equal (sluice_window_resent (window), 1);
+    sluice_window_destroy (&window);
+}
+
+//  SENT -> LOST on reclaim: a task that kills every worker it reaches is
+//  given up after max-attempts reclaims, reported lost once; no attempt
+//  was spent, and attempt + reclaims counts its deliveries.
+static void
+test_a_task_reclaimed_max_attempts_times_is_lost (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "poison", 6);
+    uint64_t ids [4];
+    t_lost_t lost = { 0 };
+    for (uint64_t worker = 1; worker <= T_MAX_ATTEMPTS; worker++) {
+        assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+        assert_int_equal (t_take_for (window, 0, worker, ids, 4), 1);
+        assert_int_equal (sluice_window_reclaim (window, worker, 0, T_LEASE, T_MAX_ATTEMPTS,
+                                                 t_on_lost, &lost), 1);
+    }
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_LOST);
+    assert_int_equal (lost.reports, 1);
+    assert_int_equal (lost.first, 1);
+    assert_int_equal (lost.last_id, 1);
+    assert_int_equal (lost.last_deliveries, T_MAX_ATTEMPTS);
+    assert_int_equal (sluice_window_resent (window), 0);
+    assert_false (sluice_window_has_queued (window) && t_take_for (window, 0, 9, ids, 4));
+    //  reported again when its new lease ends, until acknowledged
+    sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS, false, t_on_lost, &lost);
+    assert_int_equal (lost.reports, 2);
+    assert_int_equal (lost.first, 1);
+    assert_true (sluice_window_ack (window, 1));
+    sluice_window_destroy (&window);
+}
+
+//  A worker that dies holding many tasks shares the blame: with 128 tasks
+//  each counts half a reclaim, so max-attempts deaths lose none of them
+//  and twice as many lose them all.
+static void
+test_a_worker_holding_many_tasks_shares_the_blame (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (256, 1 << 20);
+    for (int i = 0; i < 128; i++)
+        sluice_window_add (window, "x", 1);
+    uint64_t ids [1];
+    t_lost_t lost = { 0 };
+    for (uint64_t worker = 1; worker <= 2 * T_MAX_ATTEMPTS; worker++) {
+        assert_int_equal (lost.first, 0);
+        for (int i = 0; i < 128; i++)
+            assert_int_equal (t_take_for (window, 0, worker, ids, 1), 1);
+        assert_int_equal (sluice_window_reclaim (window, worker, 0, T_LEASE, T_MAX_ATTEMPTS,
+                                                 t_on_lost, &lost), 128);
+    }
+    assert_int_equal (lost.first, 128);
+    assert_int_equal (sluice_window_count (window, SLUICE_SLOT_LOST), 128);
+    sluice_window_destroy (&window);
+}
+
+//  Reclaim takes only deliveries: acknowledged, queued and lost tasks, and
+//  the no-owner handle 0, are left alone.
+static void
+test_a_reclaim_takes_only_unacknowledged_deliveries (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    sluice_window_add (window, "b", 1);
+    uint64_t ids [4];
+    assert_int_equal (t_take_for (window, 0, 1, ids, 1), 1);       //  1 sent, 2 queued
+    assert_true (sluice_window_ack (window, 1));
+    assert_int_equal (sluice_window_reclaim (window, 1, 0, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 0);
+    assert_int_equal (sluice_window_reclaim (window, 0, 0, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 0);
+    assert_int_equal (sluice_window_state (window, 2), SLUICE_SLOT_QUEUED);
+    assert_int_equal (sluice_window_reclaimed (window), 0);
+    sluice_window_destroy (&window);
+}
+
 int
 main (void)
 {
@@ -361,6 +516,12 @@ main (void)
         cmocka_unit_test (test_the_window_is_full_at_its_size),
         cmocka_unit_test (test_the_window_is_full_at_its_bytes),
         cmocka_unit_test (test_stale_queue_entries_are_dropped_when_the_queue_fills),
+        cmocka_unit_test (
+            test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_attempt_unchanged),
+        cmocka_unit_test (test_a_reclaimed_resend_keeps_its_attempt),
+        cmocka_unit_test (test_a_task_reclaimed_max_attempts_times_is_lost),
+        cmocka_unit_test (test_a_worker_holding_many_tasks_shares_the_blame),
+        cmocka_unit_test (test_a_reclaim_takes_only_unacknowledged_deliveries),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
