@@ -70,6 +70,15 @@ sluice_monitor_fd (sluice_monitor_t *self)
     return fd;
 }
 
+bool
+sluice_monitor_pending (sluice_monitor_t *self)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt (self->pair_handle, ZMQ_EVENTS, &events, &size) == 0
+        && (events & ZMQ_POLLIN);
+}
+
 //  Fold one event into the state.
 static void
 s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)

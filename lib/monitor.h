@@ -83,6 +83,11 @@ int
 const sluice_monitor_state_t *
     sluice_monitor_state (sluice_monitor_t *self);
 
+//  True if an event is waiting (ZMQ_EVENTS): its edge-triggered fd may not
+//  signal it again.
+bool
+    sluice_monitor_pending (sluice_monitor_t *self);
+
 //  Why the peer cannot be reached, from the state: "refused", "no answer",
 //  "no answer (connected, but no ZMTP handshake)", "cannot resolve host 'x'" (host
 //  taken from endpoint), "unreachable". Written into buf; returns buf.

@@ -34,6 +34,7 @@
 #include "ledger.h"
 #include "reader.h"
 #include "peers.h"
+#include "monitor.h"
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -92,8 +93,7 @@ struct _sluice_ventilator_t {
     sluice_ledger_t *journal;   //  --journal, or NULL
     sluice_peers_t *peers;      //  workers and their credit
     sluice_reader_t *reader;    //  records of the inputs
-    zsock_t *monitor;           //  PAIR: the tasks socket's monitor events
-    void *monitor_handle;
+    sluice_monitor_t *monitor;  //  the tasks socket's events: disconnects
     s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
     size_t gone_count;
     int64_t workerless_since;   //  when the last worker left (or creation)
@@ -179,7 +179,7 @@ s_poller_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->wakeup_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     int fds [4] = { zsock_fd (self->tasks), zsock_fd (self->control), self->wakeup_fd,
-                    zsock_fd (self->monitor) };
+                    sluice_monitor_fd (self->monitor) };
     for (int i = 0; i < 4 && self->epoll_fd >= 0 && self->wakeup_fd >= 0; i++) {
         struct epoll_event event = { .events = EPOLLIN, .data.fd = fds [i] };
         if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fds [i], &event) == 0)
@@ -191,74 +191,6 @@ s_poller_new (sluice_ventilator_t *self, char *err, size_t errlen)
         return 0;
     snprintf (err, errlen, "cannot create poller: %s", strerror (errno));
     return -1;
-}
-
-//  --------------------------------------------------------------------------
-//  Socket monitor of the tasks socket: which worker connections closed.
-//  The minimal plumbing (lib/monitor.c, from the protocol-2 worker branch,
-//  will replace it): s_monitor_new starts it, s_monitor_next reads one
-//  event without blocking.
-
-//  One monitor event, as libzmq reports it
-typedef struct {
-    int event;                  //  ZMQ_EVENT_*
-    int32_t value;              //  fd, for DISCONNECTED
-} s_monitor_event_t;
-
-//  Start monitoring the tasks socket's disconnects into a PAIR socket.
-//  Returns 0, or -1 with err.
-static int
-s_monitor_new (sluice_ventilator_t *self, char *err, size_t errlen)
-{
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://sluice-vent-monitor-%p", (void *) self);
-    self->monitor = zsock_new (ZMQ_PAIR);
-    if (!self->monitor
-    ||  zmq_socket_monitor (self->tasks_handle, endpoint, ZMQ_EVENT_DISCONNECTED)
-    ||  zsock_connect (self->monitor, "%s", endpoint)) {
-        snprintf (err, errlen, "cannot monitor the tasks socket: %s", zmq_strerror (errno));
-        return -1;
-    }
-    self->monitor_handle = zsock_resolve (self->monitor);
-    return 0;
-}
-
-//  Stop the monitor (before the tasks socket is closed).
-static void
-s_monitor_destroy (sluice_ventilator_t *self)
-{
-    if (self->monitor && self->tasks_handle)
-        zmq_socket_monitor (self->tasks_handle, NULL, 0);
-    sluice_set_linger (self->monitor, 0);
-    zsock_destroy (&self->monitor);
-}
-
-//  Read the next monitor event without blocking. Returns 1 with *event, or
-//  0 if none is waiting.
-static int
-s_monitor_next (sluice_ventilator_t *self, s_monitor_event_t *event)
-{
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    if (zmq_msg_recv (&frame, self->monitor_handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&frame);
-        return 0;
-    }
-    //  [uint16 event, uint32 value] in host order, then the address
-    const uint8_t *data = (const uint8_t *) zmq_msg_data (&frame);
-    bool valid = zmq_msg_size (&frame) == 6;
-    if (valid) {
-        uint16_t type;
-        memcpy (&type, data, 2);
-        memcpy (&event->value, data + 2, 4);
-        event->event = type;
-    }
-    while (zmq_msg_more (&frame))
-        zmq_msg_recv (&frame, self->monitor_handle, 0);
-    zmq_msg_close (&frame);
-    if (!valid)
-        event->event = 0;
-    return 1;
 }
 
 //  Create both sockets, the monitor and the poller. Returns 0, or -1 with
@@ -278,7 +210,8 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->control_handle = zsock_resolve (self->control);
     //  a send to a worker that has gone fails instead of vanishing
     zmq_setsockopt (self->tasks_handle, ZMQ_ROUTER_MANDATORY, &(int) { 1 }, sizeof (int));
-    if (s_monitor_new (self, err, errlen))
+    self->monitor = sluice_monitor_new (self->tasks_handle, err, errlen);
+    if (!self->monitor)
         return -1;
     return s_poller_new (self, err, errlen);
 }
@@ -325,7 +258,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
             close (self->epoll_fd);
         if (self->wakeup_fd >= 0)
             close (self->wakeup_fd);
-        s_monitor_destroy (self);
+        sluice_monitor_destroy (&self->monitor);
         sluice_set_linger (self->tasks, 0);
         sluice_set_linger (self->control, 2000);
         zsock_destroy (&self->tasks);
@@ -438,9 +371,7 @@ s_sockets_readable (sluice_ventilator_t *self)
     if (zmq_getsockopt (self->tasks_handle, ZMQ_EVENTS, &events, &size) == 0
     &&  (events & ZMQ_POLLIN))
         return true;
-    size = sizeof events;
-    if (zmq_getsockopt (self->monitor_handle, ZMQ_EVENTS, &events, &size) == 0
-    &&  (events & ZMQ_POLLIN))
+    if (sluice_monitor_pending (self->monitor))
         return true;
     size = sizeof events;
     return zmq_getsockopt (self->control_handle, ZMQ_EVENTS, &events, &size) == 0
@@ -683,8 +614,8 @@ s_recv_workers (sluice_ventilator_t *self)
 static void
 s_recv_monitor (sluice_ventilator_t *self)
 {
-    s_monitor_event_t event;
-    while (s_monitor_next (self, &event)) {
+    sluice_monitor_event_t event;
+    while (sluice_monitor_next (self->monitor, &event)) {
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
         sluice_peer_t *peer = sluice_peers_by_fd (self->peers, event.value);
