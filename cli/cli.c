@@ -165,13 +165,18 @@ s_option (const sluice_cli_t *program, sluice_config_t *config, const sluice_opt
     const char *value = opt->type == SLUICE_TYPE_BOOL? "1": optarg;
     char err [512];
     if (sluice_option_store (opt, config, value, err, sizeof err)) {
+        //  the store's message may end with why ("...': shorter than 1s")
+        const char *why = strstr (err, "': ");
+        why = why? why + 1: "";
         if (opt->type == SLUICE_TYPE_ENDPOINT)
             fprintf (stderr, "%s: %s\n", program->name, err);
         else
         if (long_form)
-            fprintf (stderr, "%s: invalid --%s value '%s'\n", program->name, opt->name, value);
+            fprintf (stderr, "%s: invalid --%s value '%s'%s\n", program->name, opt->name,
+                     value, why);
         else
-            fprintf (stderr, "%s: invalid -%c value '%s'\n", program->name, opt->letter, value);
+            fprintf (stderr, "%s: invalid -%c value '%s'%s\n", program->name, opt->letter,
+                     value, why);
         return SLUICE_EXIT_USAGE;
     }
     given [*ngiven] = opt;
