@@ -185,6 +185,15 @@ sluice_peers_silent (sluice_peers_t *self, int64_t now, int64_t silent_ms)
     return NULL;
 }
 
+bool
+sluice_peers_any_recent (sluice_peers_t *self, int64_t now, int64_t recent_ms)
+{
+    for (size_t i = 0; i < self->slot_count; i++)
+        if (self->slots [i]->used && now - self->slots [i]->peer.seen_ms <= recent_ms)
+            return true;
+    return false;
+}
+
 void
 sluice_peers_touch (sluice_peers_t *self, int64_t now)
 {

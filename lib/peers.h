@@ -70,6 +70,10 @@ void
 sluice_peer_t *
     sluice_peers_silent (sluice_peers_t *self, int64_t now, int64_t silent_ms);
 
+//  True if some worker was heard from in the last recent_ms.
+bool
+    sluice_peers_any_recent (sluice_peers_t *self, int64_t now, int64_t recent_ms);
+
 //  Count every worker as heard from at now (the caller itself was not
 //  listening, so silence says nothing about them).
 void

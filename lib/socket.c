@@ -121,6 +121,11 @@ sluice_socket_setup (zsock_t *sock, const sluice_config_t *config)
     zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     zmq_setsockopt (handle, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
+    //  a connect whose SYN went into a partition would otherwise wait for
+    //  TCP's own retransmission (1, 2, 4, 8 s ...) after the link heals;
+    //  abandoned after 1 s, each retry sends a fresh SYN
+    int connect_timeout = 1000;
+    zmq_setsockopt (handle, ZMQ_CONNECT_TIMEOUT, &connect_timeout, sizeof connect_timeout);
     int reconnect = 100, reconnect_max = 1000;
     zmq_setsockopt (handle, ZMQ_RECONNECT_IVL, &reconnect, sizeof reconnect);
     zmq_setsockopt (handle, ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof reconnect_max);

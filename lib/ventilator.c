@@ -52,6 +52,8 @@
 #define S_WINDOW_BYTES (16 * 1024 * 1024)  //  payload bytes held at most
 #define S_MAX_CREDIT 1000000        //  credit a worker may announce at most
 #define S_WORKER_SILENT_MS 2000     //  a worker silent this long is gone (8 heartbeats)
+#define S_SUSPECT_MAX_MS 10000      //  while every worker is silent, reclaim no sooner
+#define S_RETURN_LEASE_MS 1000      //  a returning worker's tasks: renewed by progress or re-sent
 //  A worker that stops gracefully sends its last results to the sink as its
 //  connection to us closes; the sink's ACK follows within milliseconds.
 //  Reclaiming at once would re-run those tasks, so a disconnect (or a
@@ -76,6 +78,8 @@ enum { S_RETRY_ID, S_RETRY_ATTEMPT };            //  RETRY [id, attempt]
 typedef struct {
     uint64_t handle;            //  its peer handle: the owner of its deliveries
     int64_t due;                //  when to reclaim
+    int64_t since;              //  when it was taken for gone
+    bool suspected;             //  our own link was suspected meanwhile
     const char *reason;         //  "disconnected", "silent 2 s", "send failed"
     char identity [sizeof ((sluice_peer_t *) 0)->identity];
 } s_gone_t;
@@ -447,11 +451,28 @@ s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reaso
     s_gone_t *gone = &self->gone [self->gone_count++];
     gone->handle = peer->handle;
     gone->due = sluice_now_ms () + grace;
+    gone->since = sluice_now_ms ();
+    gone->suspected = false;
     gone->reason = reason;
     snprintf (gone->identity, sizeof gone->identity, "%s", peer->identity);
     sluice_peers_remove (self->peers, peer);
     if (sluice_peers_count (self->peers) == 0)
         self->workerless_since = sluice_now_ms ();
+}
+
+//  True while a gone worker's tasks should wait: no other worker has been
+//  heard from lately, so the silence or the disconnects are more likely our
+//  own link than that worker (every worker went quiet at once). Then its
+//  tasks wait for it to come back (s_worker_back), for another worker to
+//  speak, or S_SUSPECT_MAX_MS, whichever is first; the lease stays the
+//  last resort.
+static bool
+s_suspect_own_link (sluice_ventilator_t *self, const s_gone_t *gone, int64_t now)
+{
+    //  "lately" is half the silence limit: workers that fell silent
+    //  together cross the limit a scan or two apart
+    return now - gone->since < S_SUSPECT_MAX_MS
+        && !sluice_peers_any_recent (self->peers, now, S_WORKER_SILENT_MS / 2);
 }
 
 //  Reclaim the tasks of lost workers whose grace has ended: back to the
@@ -464,7 +485,19 @@ s_reclaim_due (sluice_ventilator_t *self, int64_t now)
     self->lost_items = 0;
     for (size_t i = 0; i < self->gone_count; i++) {
         s_gone_t *gone = &self->gone [i];
-        if (gone->due > now) {
+        if (sluice_window_held (self->window, gone->handle) == 0)
+            gone->suspected = false;    //  nothing to wait for
+        else
+        if (s_suspect_own_link (self, gone, now))
+            gone->suspected = true;
+        else
+        if (gone->suspected) {
+            //  workers are heard again: the link is back, and this one may
+            //  be reconnecting too; give it the time a silence takes
+            gone->suspected = false;
+            gone->due = now + S_WORKER_SILENT_MS;
+        }
+        if (gone->due > now || gone->suspected) {
             self->gone [kept++] = *gone;
             continue;
         }
@@ -477,6 +510,26 @@ s_reclaim_due (sluice_ventilator_t *self, int64_t now)
     self->gone_count = kept;
     if (self->lost_items)
         s_control_send (self);
+}
+
+//  A worker speaks for the first time since it joined: if it was taken for
+//  gone and its tasks are not reclaimed yet (our link was down, not its
+//  process), it still holds most of them: they become its own again, on a
+//  short lease that its progress reports renew for what it really holds
+//  (tasks in flight on the dead connection were lost with it).
+static void
+s_worker_back (sluice_ventilator_t *self, sluice_peer_t *peer)
+{
+    for (size_t i = 0; i < self->gone_count; i++) {
+        s_gone_t *gone = &self->gone [i];
+        if (strcmp (gone->identity, peer->identity))
+            continue;
+        size_t moved = sluice_window_transfer (self->window, gone->handle, peer->handle,
+                                               sluice_now_ms () + S_RETURN_LEASE_MS);
+        sluice_debug ("worker %s is back, holding its %zu tasks", peer->identity, moved);
+        self->gone [i] = self->gone [--self->gone_count];
+        return;
+    }
 }
 
 //  Pack queued tasks for one worker and send them. Returns the number sent,
@@ -566,6 +619,8 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
                                             zmq_msg_size (routing));
     if (peer) {
         self->workerless_since = 0;
+        if (peer->seen_ms == 0)
+            s_worker_back (self, peer);
         sluice_peers_seen (self->peers, peer, sluice_now_ms (), zmq_msg_get (body, ZMQ_SRCFD));
     }
     if (peer && msg.type == SLUICE_MSG_CREDIT)

@@ -417,6 +417,34 @@ sluice_window_reclaim (sluice_window_t *self, uint64_t owner, int64_t now, int64
     return taken;
 }
 
+size_t
+sluice_window_held (sluice_window_t *self, uint64_t owner)
+{
+    size_t held = 0;
+    for (uint64_t id = self->low; owner && id < self->next_id; id++) {
+        s_slot_t *slot = s_slot (self, id);
+        held += slot->state == SLUICE_SLOT_SENT && slot->owner == owner;
+    }
+    return held;
+}
+
+size_t
+sluice_window_transfer (sluice_window_t *self, uint64_t from, uint64_t to,
+                        int64_t deadline)
+{
+    size_t moved = 0;
+    for (uint64_t id = self->low; from && id < self->next_id; id++) {
+        s_slot_t *slot = s_slot (self, id);
+        if (slot->state == SLUICE_SLOT_SENT && slot->owner == from) {
+            slot->owner = to;
+            if (slot->deadline > deadline)
+                slot->deadline = deadline;
+            moved++;
+        }
+    }
+    return moved;
+}
+
 uint64_t
 sluice_window_owner (sluice_window_t *self, uint64_t id)
 {

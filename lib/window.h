@@ -131,6 +131,18 @@ size_t
                            int64_t lease_ms, uint32_t max_attempts,
                            sluice_window_lost_fn *lost, void *arg);
 
+//  How many delivered, unacknowledged tasks owner holds.
+size_t
+    sluice_window_held (sluice_window_t *self, uint64_t owner);
+
+//  Give every delivered task of owner from to owner to (a worker that was
+//  taken for gone came back under a new handle), its lease cut to deadline
+//  at the latest: what the worker still holds its progress reports renew,
+//  what was lost on the dead connection expires soon. Returns how many moved.
+size_t
+    sluice_window_transfer (sluice_window_t *self, uint64_t from, uint64_t to,
+                            int64_t deadline);
+
 //  The worker a SENT task was delivered to; 0 if id is not SENT.
 uint64_t
     sluice_window_owner (sluice_window_t *self, uint64_t id);

@@ -498,6 +498,36 @@ test_a_reclaim_takes_only_unacknowledged_deliveries (void **state)
     sluice_window_destroy (&window);
 }
 
+//  A worker taken for gone that comes back under a new handle (our own
+//  link was down, not its process) owns its deliveries again: reclaiming
+//  the old handle finds nothing, reclaiming the new one finds them.
+static void
+test_a_returning_worker_takes_its_deliveries_back (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (8, 1 << 20);
+    for (int i = 0; i < 3; i++)
+        sluice_window_add (window, "x", 1);
+    uint64_t ids [8];
+    assert_int_equal (t_take_for (window, 0, 1, ids, 2), 2);       //  1, 2 to worker 1
+    assert_int_equal (t_take_for (window, 0, 2, ids, 1), 1);       //  3 to worker 2
+    assert_int_equal (sluice_window_transfer (window, 1, 7, 5), 2);
+    assert_int_equal (sluice_window_owner (window, 1), 7);
+    assert_int_equal (sluice_window_owner (window, 2), 7);
+    assert_int_equal (sluice_window_owner (window, 3), 2);
+    assert_int_equal (sluice_window_reclaim (window, 1, 10, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 0);
+    //  its leases are cut to 5: what it still holds it renews, the rest expires
+    sluice_window_renew (window, 1, 100);
+    assert_int_equal (sluice_window_expire (window, 6, T_LEASE, T_MAX_ATTEMPTS, false,
+                                            NULL, NULL), 1);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_SENT);
+    assert_int_equal (sluice_window_state (window, 2), SLUICE_SLOT_QUEUED);
+    assert_int_equal (sluice_window_reclaim (window, 7, 10, T_LEASE, T_MAX_ATTEMPTS,
+                                             NULL, NULL), 1);
+    sluice_window_destroy (&window);
+}
+
 int
 main (void)
 {
@@ -522,6 +552,7 @@ main (void)
         cmocka_unit_test (test_a_task_reclaimed_max_attempts_times_is_lost),
         cmocka_unit_test (test_a_worker_holding_many_tasks_shares_the_blame),
         cmocka_unit_test (test_a_reclaim_takes_only_unacknowledged_deliveries),
+        cmocka_unit_test (test_a_returning_worker_takes_its_deliveries_back),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
