@@ -149,7 +149,8 @@ struct _sluice_worker_t {
     double rate;                //  EWMA of completions per second
     double rtt [S_RTT_SAMPLES]; //  last credit-to-tasks round trips, ms
     size_t rtt_count;           //  samples taken (ring index)
-    int64_t credit_sent_us;     //  a CREDIT awaiting its first TASKS, 0 if none
+    sluice_rtt_meter_t meter;   //  grants awaiting their first task
+    double task_ms;             //  EWMA of the time one task takes, ms
     uint64_t held;              //  received, not yet answered and sent
     uint64_t promised;          //  credit granted, tasks not yet arrived
     bool draining;              //  SIGTERM: take no more
@@ -229,6 +230,46 @@ sluice_worker_rtt (const double *samples, size_t n)
         if (i == 0 || samples [i] < least)
             least = samples [i];
     return least;
+}
+
+void
+sluice_rtt_meter_credit (sluice_rtt_meter_t *self, uint64_t credit, bool reset, int64_t now_us)
+{
+    if (reset) {
+        self->count = 0;
+        self->granted = self->received;
+    }
+    if (!credit)
+        return;
+    if (self->count == SLUICE_RTT_PENDING) {
+        //  too many grants in flight: forget the oldest
+        self->head = (self->head + 1) % SLUICE_RTT_PENDING;
+        self->count--;
+    }
+    size_t tail = (self->head + self->count++) % SLUICE_RTT_PENDING;
+    self->sent_us [tail] = now_us;
+    self->first [tail] = self->granted + 1;
+    self->granted += credit;
+}
+
+double
+sluice_rtt_meter_tasks (sluice_rtt_meter_t *self, uint64_t count, int64_t now_us)
+{
+    self->received += count;
+    double rtt_ms = -1;
+    while (self->count && self->first [self->head] <= self->received) {
+        rtt_ms = (double) (now_us - self->sent_us [self->head]) / 1000.0;
+        self->head = (self->head + 1) % SLUICE_RTT_PENDING;
+        self->count--;
+    }
+    return rtt_ms;
+}
+
+double
+sluice_worker_task_rate (double completed_per_s, unsigned jobs, double mean_task_ms)
+{
+    double can = mean_task_ms > 0? (double) jobs * 1000.0 / mean_task_ms: 0;
+    return can > completed_per_s? can: completed_per_s;
 }
 
 double
@@ -717,8 +758,7 @@ s_send_credit (sluice_worker_t *self, uint64_t credit, bool reset)
 {
     sluice_encoder_credit (self->control, credit, reset);
     s_send_control (self);
-    if (credit && !self->credit_sent_us)
-        self->credit_sent_us = sluice_now_us ();
+    sluice_rtt_meter_credit (&self->meter, credit, reset, sluice_now_us ());
 }
 
 //  Adapt the capacity to the measured rate and round trip (--exec and
@@ -734,15 +774,22 @@ s_adapt (sluice_worker_t *self, int64_t now)
         self->rate = sluice_worker_ewma (self->rate, per_s, 0.3);
     uint64_t jobs = self->config->jobs;
     size_t samples = self->rtt_count < S_RTT_SAMPLES? self->rtt_count: S_RTT_SAMPLES;
-    uint64_t capacity = jobs + sluice_worker_prefetch (self->rate,
-                                                       sluice_worker_rtt (self->rtt, samples));
+    double rate = sluice_worker_task_rate (self->rate, self->config->jobs, self->task_ms);
+    double rtt = sluice_worker_rtt (self->rtt, samples);
+    uint64_t capacity = jobs + sluice_worker_prefetch (rate, rtt);
     if (self->plan.adaptive) {
         uint64_t in_hand = sluice_worker_credit_adapt (done, now - self->rate_ms,
                                                        self->config->jobs, self->plan.pool);
         if (in_hand > capacity)
             capacity = in_hand;
     }
-    self->plan.capacity = capacity < self->plan.pool? capacity: self->plan.pool;
+    capacity = capacity < self->plan.pool? capacity: self->plan.pool;
+    if (capacity != self->plan.capacity)
+        sluice_debug ("prefetch: rate %.1f/s (completed %.1f/s, a task %.2f ms x %u jobs)"
+                      " rtt %.2f ms (least of %zu): capacity %" PRIu64 " (was %" PRIu64 ")",
+                      rate, self->rate, self->task_ms, self->config->jobs, rtt, samples,
+                      capacity, self->plan.capacity);
+    self->plan.capacity = capacity;
     self->rate_ms = now;
     self->rate_done = self->done;
 }
@@ -1063,12 +1110,9 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
         return;
     }
     self->last_task_ms = sluice_now_ms ();
-    if (self->credit_sent_us) {
-        int64_t rtt_us = sluice_now_us () - self->credit_sent_us;
-        if (rtt_us < S_RTT_MAX_MS * 1000)
-            self->rtt [self->rtt_count++ % S_RTT_SAMPLES] = (double) rtt_us / 1000.0;
-        self->credit_sent_us = 0;
-    }
+    double rtt_ms = sluice_rtt_meter_tasks (&self->meter, msg.count, sluice_now_us ());
+    if (rtt_ms >= 0 && rtt_ms < S_RTT_MAX_MS)
+        self->rtt [self->rtt_count++ % S_RTT_SAMPLES] = rtt_ms;
     self->held += msg.count;
     self->promised = self->promised > msg.count? self->promised - msg.count: 0;
     //  one pass: tasks before a malformed item are valid and are run
@@ -1215,6 +1259,8 @@ sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int c
         result.input = job->data;
         result.input_size = job->size;
     }
+    if (job->started_us)
+        self->task_ms = sluice_worker_ewma (self->task_ms, (double) result.elapsed_us / 1000.0, 0.1);
     s_answered (self, job->batch, &result);
     job->started_us = 0;
     job->received_us = 0;

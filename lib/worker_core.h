@@ -95,6 +95,40 @@ uint64_t
 double
     sluice_worker_rtt (const double *samples, size_t n);
 
+//  Matches each CREDIT to the first task it pays for, so a round trip is
+//  measured from the grant to the arrival of *its* tasks, not of tasks an
+//  earlier grant paid for that were still in flight (which measured the
+//  round trip far too short under latency). The ventilator serves credit
+//  in order over one stream, so the first task of a grant is task number
+//  (tasks granted before it) + 1.
+#define SLUICE_RTT_PENDING 64           //  grants awaiting their first task at most
+
+typedef struct {
+    int64_t sent_us [SLUICE_RTT_PENDING];   //  when each pending grant went
+    uint64_t first [SLUICE_RTT_PENDING];    //  the number of its first task
+    size_t head, count;                     //  ring of pending grants
+    uint64_t granted;                       //  tasks granted, counted from the last reset
+    uint64_t received;                      //  tasks received, same count
+} sluice_rtt_meter_t;
+
+//  A CREDIT went at now_us: credit more tasks, or with reset, credit tasks
+//  from now on replacing every earlier grant.
+void
+    sluice_rtt_meter_credit (sluice_rtt_meter_t *self, uint64_t credit, bool reset,
+                             int64_t now_us);
+
+//  count tasks arrived at now_us. Returns the round trip in ms of the
+//  newest grant whose first task is among them, or -1 if none is.
+double
+    sluice_rtt_meter_tasks (sluice_rtt_meter_t *self, uint64_t count, int64_t now_us);
+
+//  The rate a worker can run tasks at (tasks/s): the larger of the rate it
+//  completed them at and jobs over the mean time one takes. Under latency
+//  the completions are bound by the credit round trip (prefetch 0: jobs
+//  tasks per round trip), so from them alone the prefetch would never grow.
+double
+    sluice_worker_task_rate (double completed_per_s, unsigned jobs, double mean_task_ms);
+
 //  Exponentially weighted moving average: old moved by weight towards
 //  sample; the first sample (old 0 or less) is taken as is.
 double

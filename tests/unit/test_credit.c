@@ -9,8 +9,10 @@
     the limits (never beyond free slots plus prefetch, nothing while
     draining or while the outbox holds a backlog of unsent results), the
     idle resync, the per-mode plans and the adaptive --coproc capacity;
-    then the latency prefetch of protocol 2 (rate x round trip x 2) and
-    the results hold, whose being full stops credit.
+    then the latency prefetch of protocol 2 (rate x round trip x 2), the
+    results hold, whose being full stops credit, and how the round trip
+    and the rate are measured: each grant timed to its own first task,
+    the rate what the jobs can run.
     =========================================================================
 */
 
@@ -333,6 +335,100 @@ test_full_hold_stops_credit (void **state_p)
     assert_int_equal (sluice_worker_credit (&state).credit, 8);
 }
 
+//  The round trip of a grant is measured to the arrival of its own first
+//  task: tasks an earlier grant paid for, still in flight when it went,
+//  say nothing of it. (Timing the first TASKS after any CREDIT measured
+//  1-16 ms across a 43 ms round trip, and the prefetch stayed at 0.)
+static void
+test_a_grant_sent_while_tasks_are_in_flight_is_timed_to_its_own_first_task (void **state_p)
+{
+    (void) state_p;
+    sluice_rtt_meter_t meter = { .head = 0 };
+    sluice_rtt_meter_credit (&meter, 2, false, 0);          //  tasks 1-2
+    sluice_rtt_meter_credit (&meter, 1, false, 30000);      //  task 3, 30 ms later
+    //  task 1 arrives 43 ms after its grant, 13 ms after the second one
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 43000) == 43.0);
+    //  task 2 belongs to the first grant too: no sample
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 44000) < 0);
+    //  task 3 is the second grant's first: 43 ms, not 13
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 73000) == 43.0);
+    //  nothing is pending any more
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 80000) < 0);
+}
+
+//  When one message carries the first tasks of several grants, the newest
+//  grant's wait is the round trip (the older ones also waited for it).
+static void
+test_one_message_paying_several_grants_gives_the_newest_grants_round_trip (void **state_p)
+{
+    (void) state_p;
+    sluice_rtt_meter_t meter = { .head = 0 };
+    sluice_rtt_meter_credit (&meter, 1, false, 0);
+    sluice_rtt_meter_credit (&meter, 1, false, 5000);
+    sluice_rtt_meter_credit (&meter, 1, false, 10000);
+    assert_true (sluice_rtt_meter_tasks (&meter, 3, 50000) == 40.0);
+}
+
+//  A reset grant replaces every earlier one: the ventilator owes only it.
+static void
+test_a_reset_grant_replaces_the_grants_still_pending (void **state_p)
+{
+    (void) state_p;
+    sluice_rtt_meter_t meter = { .head = 0 };
+    sluice_rtt_meter_credit (&meter, 4, false, 0);
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 40000) == 40.0);
+    //  three of the four were lost; an idle resync re-announces 4
+    sluice_rtt_meter_credit (&meter, 4, true, 1000000);
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 1042000) == 42.0);
+    //  a drain (credit 0, reset) leaves nothing to time
+    sluice_rtt_meter_credit (&meter, 0, true, 2000000);
+    assert_true (sluice_rtt_meter_tasks (&meter, 3, 2050000) < 0);
+}
+
+//  More grants in flight than the meter keeps: the oldest go untimed, the
+//  newest are still matched to their own first task.
+static void
+test_grants_beyond_the_pending_ring_forget_the_oldest (void **state_p)
+{
+    (void) state_p;
+    sluice_rtt_meter_t meter = { .head = 0 };
+    for (int i = 0; i < SLUICE_RTT_PENDING + 10; i++)
+        sluice_rtt_meter_credit (&meter, 1, false, (int64_t) i * 1000);
+    assert_int_equal (meter.count, SLUICE_RTT_PENDING);
+    //  the first ten tasks paid for grants no longer kept
+    assert_true (sluice_rtt_meter_tasks (&meter, 10, 100000) < 0);
+    //  task 11 is grant 10's (sent at 10 ms)
+    assert_true (sluice_rtt_meter_tasks (&meter, 1, 100000) == 90.0);
+}
+
+//  The rate the prefetch covers is what the worker can run: -j over the
+//  time a task takes, when that is more than it completed (under latency
+//  completions are bound by the round trip, and prefetch 0 kept them so:
+//  2 jobs of 2 ms 'echo' completed 45/s across 43 ms).
+static void
+test_the_rate_is_what_the_jobs_can_run_not_only_what_the_round_trip_let_through (void **state_p)
+{
+    (void) state_p;
+    double rate = sluice_worker_task_rate (45.0, 2, 2.0);
+    assert_true (rate == 1000.0);
+    //  so one measured round trip is enough: 1000/s x 43 ms x 2
+    assert_int_equal (sluice_worker_prefetch (rate, 43.0), 86);
+    //  a faster completion rate (a --coproc pipeline) is kept
+    assert_true (sluice_worker_task_rate (5000.0, 1, 2.0) == 5000.0);
+    //  nothing known yet: the completions alone
+    assert_true (sluice_worker_task_rate (45.0, 2, 0.0) == 45.0);
+}
+
+//  On loopback the fairness cases still ask for nothing beyond the slots:
+//  'sleep 0.5' and 'sleep 0.05' at -j 1 across a 0.3 ms round trip.
+static void
+test_slow_and_fast_workers_on_loopback_still_prefetch_nothing (void **state_p)
+{
+    (void) state_p;
+    assert_int_equal (sluice_worker_prefetch (sluice_worker_task_rate (2.0, 1, 500.0), 0.3), 0);
+    assert_int_equal (sluice_worker_prefetch (sluice_worker_task_rate (20.0, 1, 50.0), 0.3), 0);
+}
+
 int
 main (void)
 {
@@ -359,6 +455,12 @@ main (void)
         cmocka_unit_test (test_ewma_starts_at_the_first_sample),
         cmocka_unit_test (test_exec_plan_has_room_for_latency_prefetch),
         cmocka_unit_test (test_full_hold_stops_credit),
+        cmocka_unit_test (test_a_grant_sent_while_tasks_are_in_flight_is_timed_to_its_own_first_task),
+        cmocka_unit_test (test_one_message_paying_several_grants_gives_the_newest_grants_round_trip),
+        cmocka_unit_test (test_a_reset_grant_replaces_the_grants_still_pending),
+        cmocka_unit_test (test_grants_beyond_the_pending_ring_forget_the_oldest),
+        cmocka_unit_test (test_the_rate_is_what_the_jobs_can_run_not_only_what_the_round_trip_let_through),
+        cmocka_unit_test (test_slow_and_fast_workers_on_loopback_still_prefetch_nothing),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
