@@ -54,7 +54,7 @@
 #define S_SILENT_MS 5000            //  warn when the ventilator is silent this long
 #define S_COMPLETE_EVERY_MS 300     //  COMPLETE is repeated this often
 #define S_COMPLETE_WAIT_MS 3000     //  for the ventilator's BYE at most
-#define S_STORED_WAIT_MS 500        //  keep the connections this long after
+#define S_STORED_WAIT_MS 100        //  keep the connections this long after
                                     //  the last STORED (see sluice_sink_run)
 
 //  Protocol scalars by name (docs/PROTOCOL.md, section 4)
