@@ -49,6 +49,8 @@
 #define S_EARLY_MAX 1024            //  result messages held before the batch begins
 #define S_EARLY_BYTES (16 * 1024 * 1024)
 #define S_MAX_ACKS 1024             //  ack ranges per message (and STORED ranges)
+#define S_SENT_ACKS 4096            //  ack ranges kept to send again after a gap
+#define S_RESYNC_GAP_MS 2000        //  a PING after this silence: send them again
 #define S_DRAIN_BUDGET 10000        //  messages read per service call at most
 #define S_SERVICE_MS 500            //  service at least this often while running
 #define S_SILENT_MS 5000            //  warn when the ventilator is silent this long
@@ -119,6 +121,9 @@ struct _sluice_sink_t {
     //  acknowledgements waiting for the output to be flushed
     uint64_t (*acks) [3];       //  first, last, failed
     size_t ack_count;
+    uint64_t (*sent_acks) [3];  //  ring of the last ack ranges sent: what a
+    size_t sent_head;           //  dead control connection may have lost
+    size_t sent_count;
     uint64_t (*retries) [2];    //  id, attempt
     size_t retry_count;
     //  STORED waiting for the output to be flushed, per worker
@@ -285,14 +290,67 @@ s_send_stored (sluice_sink_t *self)
     self->stored_count = 0;
 }
 
+//  Remember an ack range sent, merging it into the last one when they are
+//  contiguous; the ring forgets the oldest beyond S_SENT_ACKS ranges.
+static void
+s_remember_ack (sluice_sink_t *self, const uint64_t *range)
+{
+    if (!self->sent_acks) {
+        self->sent_acks = calloc (S_SENT_ACKS, sizeof *self->sent_acks);
+        assert (self->sent_acks);
+    }
+    if (self->sent_count) {
+        uint64_t *last = self->sent_acks [(self->sent_head + self->sent_count - 1) % S_SENT_ACKS];
+        if (last [1] + 1 == range [0] && last [2] == range [2]) {
+            last [1] = range [1];
+            return;
+        }
+    }
+    if (self->sent_count == S_SENT_ACKS) {
+        self->sent_head = (self->sent_head + 1) % S_SENT_ACKS;
+        self->sent_count--;
+    }
+    memcpy (self->sent_acks [(self->sent_head + self->sent_count++) % S_SENT_ACKS], range,
+            3 * sizeof (uint64_t));
+}
+
+//  The ventilator was silent for a while: its control connection may have
+//  died with acknowledgements in it, and it would then re-send tasks whose
+//  results are written. Send again every remembered range at or above its
+//  low watermark (acknowledging an id twice has no effect).
+static void
+s_resend_acks (sluice_sink_t *self, uint64_t low)
+{
+    size_t in_message = 0;
+    for (size_t i = 0; i < self->sent_count; i++) {
+        uint64_t range [3];
+        memcpy (range, self->sent_acks [(self->sent_head + i) % S_SENT_ACKS], sizeof range);
+        if (range [1] < low)
+            continue;
+        if (range [0] < low)
+            range [0] = low;
+        if (in_message == 0)
+            sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
+        sluice_encoder_uints (self->encoder, 3, range);
+        if (++in_message == S_MAX_ACKS) {
+            s_control_send (self);
+            in_message = 0;
+        }
+    }
+    if (in_message)
+        s_control_send (self);
+}
+
 //  Send the queued acknowledgements, retry requests and STORED.
 static void
 s_send_acks (sluice_sink_t *self)
 {
     for (size_t i = 0; i < self->ack_count; i += S_MAX_ACKS) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
-        for (size_t k = i; k < self->ack_count && k < i + S_MAX_ACKS; k++)
+        for (size_t k = i; k < self->ack_count && k < i + S_MAX_ACKS; k++) {
             sluice_encoder_uints (self->encoder, 3, self->acks [k]);
+            s_remember_ack (self, self->acks [k]);
+        }
         s_control_send (self);
     }
     self->ack_count = 0;
@@ -698,6 +756,8 @@ s_handle_lost (sluice_sink_t *self, sluice_msg_t *msg)
 static void
 s_handle_batch_message (sluice_sink_t *self, sluice_msg_t *msg, zmq_msg_t *routing)
 {
+    bool after_gap = self->vent_seen
+                  && sluice_now_ms () - self->vent_seen > S_RESYNC_GAP_MS;
     s_adopt_routing (self, routing);
     if (msg->type == SLUICE_MSG_END && !self->have_end) {
         self->total = s_end_count (msg);
@@ -709,6 +769,8 @@ s_handle_batch_message (sluice_sink_t *self, sluice_msg_t *msg, zmq_msg_t *routi
     if (msg->type == SLUICE_MSG_PING) {
         s_skip_to (self, s_ping_low (msg));
         s_send_pong (self, routing);
+        if (after_gap)
+            s_resend_acks (self, s_ping_low (msg));
     }
     else
     if (msg->type == SLUICE_MSG_ABANDON)
@@ -1186,6 +1248,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_seen_destroy (&self->taken);
         sluice_output_destroy (&self->output);
         free (self->acks);
+        free (self->sent_acks);
         free (self->retries);
         for (size_t i = 0; i < self->stored_count; i++)
             free (self->stored [i].ranges);
