@@ -202,8 +202,10 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->tasks = sluice_socket_new (ZMQ_ROUTER, config, config->tasks, 100000, err, errlen);
     if (!self->tasks)
         return -1;
-    self->control = sluice_socket_new (ZMQ_DEALER, config, config->control, 100000,
-                                       err, errlen);
+    //  the sink serves the control routing id that began the batch: keep it
+    //  across reconnects, and make it unguessable
+    self->control = sluice_socket_open (ZMQ_DEALER, config, config->control, 100000,
+                                        SLUICE_SOCKET_RANDOM_ID, err, errlen);
     if (!self->control)
         return -1;
     self->tasks_handle = zsock_resolve (self->tasks);
