@@ -35,6 +35,7 @@ struct _sluice_config_t {
     //  ventilator
     size_t window;           //  unacknowledged tasks held at most
     int64_t timeout_ms;      //  lease of one delivery
+    int64_t max_held_ms;     //  total hold of one delivery; 0: 10 x timeout
     unsigned retries;        //  re-runs of a failed command
     unsigned max_attempts;   //  deliveries before a task is lost
     sluice_input_t input;    //  input record format

@@ -12,6 +12,7 @@
 #   end_count_2_63_from_a_foreign_peer
 #   bye_from_a_foreign_peer / abandon_from_a_foreign_peer /
 #   lost_from_a_foreign_peer
+#   progress_for_held_tasks_forever
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 HOSTILE=$T_ROOT/tests/hostile.py
@@ -155,13 +156,30 @@ test_bye_from_a_foreign_peer () { forged bye; }
 test_abandon_from_a_foreign_peer () { forged abandon; }
 test_lost_from_a_foreign_peer () { forged lost --first 15001 --last 17000; }
 
+test_progress_for_held_tasks_forever () {
+    local t=progress_for_held_tasks_forever
+    batch_start $t --timeout 1s ${MAX_HELD---max-held 3s}
+    attack $t hog "$TASKS" --take 50 --duration 40 &
+    local hog=$!
+    local start; start=$(t_now_ms)
+    batch_end $t 60
+    local secs=$(( ($(t_now_ms) - start) / 1000 ))
+    wait $hog
+    t_check "$t: the hog took tasks ($(field $t sent))" test "$(field $t sent)" -gt 0
+    t_check "$t: the batch completed while the hog still held them (${secs} s < 30 s)" \
+        test "$secs" -lt 30
+    local over; over=$(grep -o '[0-9]* deliveries held past --max-held' "$T_DIR/$t-vent.err" | tail -1 | cut -d' ' -f1)
+    t_check "$t: the ventilator re-sent the hogged tasks after --max-held (${over:-none})" \
+        test "${over:-0}" -ge "$(field $t sent)"
+}
 
 for t in ${T_ONLY:-ping_for_another_batch_learns_nothing \
                    ping_low_from_a_foreign_peer_deletes_nothing \
                    begin_of_the_batch_from_a_foreign_peer_takes_nothing_over \
                    begin_window_2_40_to_a_keep_order_sink \
                    end_count_2_63_from_a_foreign_peer \
-                   bye_from_a_foreign_peer abandon_from_a_foreign_peer lost_from_a_foreign_peer}; do
+                   bye_from_a_foreign_peer abandon_from_a_foreign_peer lost_from_a_foreign_peer \
+                   progress_for_held_tasks_forever}; do
     SINK_OPTS=()
     "test_$t"
 done
