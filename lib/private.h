@@ -35,6 +35,7 @@ struct _sluice_config_t {
     //  ventilator
     size_t window;           //  unacknowledged tasks held at most
     int64_t timeout_ms;      //  lease of one delivery
+    int64_t max_held_ms;     //  total hold of one delivery; 0: 10 x timeout
     unsigned retries;        //  re-runs of a failed command
     unsigned max_attempts;   //  deliveries before a task is lost
     sluice_input_t input;    //  input record format
@@ -54,6 +55,12 @@ struct _sluice_config_t {
     bool keep_order;         //  print in input order
     char **shown;            //  sluice_config_get strings, one per option
 };
+
+//  Protocol bounds (docs/PROTOCOL.md, section 9): BEGIN's window and
+//  --window at most SLUICE_WINDOW_MAX; END's count and PING's low at most
+//  SLUICE_ID_MAX (+ 1 for low). A sink refuses a message above them.
+#define SLUICE_WINDOW_MAX ((uint64_t) 1 << 20)
+#define SLUICE_ID_MAX ((uint64_t) 1 << 62)
 
 //  Debug lines are logged only with -v (CZMQ has no log level of its own).
 extern int sluice_verbose;
@@ -85,6 +92,7 @@ zsock_t *
 
 //  As sluice_socket_new, with SLUICE_SOCKET_* flags applied before attach.
 #define SLUICE_SOCKET_IMMEDIATE 1   //  ZMQ_IMMEDIATE: queue only to connected peers
+#define SLUICE_SOCKET_RANDOM_ID 2   //  a random 16-byte routing id, kept on reconnect
 zsock_t *
     sluice_socket_open (int type, const sluice_config_t *config, const char *endpoints,
                         int hwm, int flags, char *err, size_t errlen);

@@ -58,6 +58,8 @@
 #define S_COMPLETE_WAIT_MS 3000     //  for the ventilator's BYE at most
 #define S_STORED_WAIT_MS 100        //  keep the connections this long after
                                     //  the last STORED (see sluice_sink_run)
+#define S_HANDOVER_MS 2500          //  a BEGIN from another peer takes the batch
+                                    //  over once its ventilator is this silent
 
 //  Protocol scalars by name (docs/PROTOCOL.md, section 4)
 static inline uint64_t
@@ -98,8 +100,11 @@ struct _sluice_sink_t {
     void *results_handle;
     void *control_handle;
     sluice_encoder_t *encoder;
-    uint8_t routing [256];      //  ventilator's routing id on control
-    size_t routing_size;
+    uint8_t routing [256];      //  the batch's ventilator: routing id on control
+    size_t routing_size;        //  of the BEGIN adopted; 0 until then
+    uint64_t skipped_to;        //  PING moved the watermark up to here: ids
+                                //  below it were not all written by us
+    uint64_t skipped;           //  ids PING marked done that we did not write
     //  batch
     bool have_batch;
     uint8_t batch [SLUICE_BATCH_SIZE];
@@ -149,6 +154,7 @@ struct _sluice_sink_t {
     uint64_t failed;
     uint64_t duplicates;
     uint64_t dropped;
+    uint64_t ignored;           //  control messages from another peer
     int64_t started;
     int64_t vent_seen;          //  last message from the ventilator
     bool vent_silent;           //  warned that it went silent
@@ -194,24 +200,27 @@ s_queue_retry (sluice_sink_t *self, const sluice_result_t *r)
     sluice_debug ("task %" PRIu64 " failed on attempt %u; retrying", r->id, r->attempt);
 }
 
-//  Send the encoded message to one peer on the control socket.
-static void
+//  Send the encoded message to one peer on the control socket. Returns 0,
+//  or -1 with errno (EHOSTUNREACH: the peer has no connection).
+static int
 s_control_send_to (sluice_sink_t *self, const void *routing, size_t routing_size)
 {
     if (!routing_size)
-        return;
+        return 0;
     size_t size;
     const uint8_t *data = sluice_encoder_data (self->encoder, &size);
     if (sluice_send (self->control_handle, routing, routing_size,
-                     ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
-        sluice_send (self->control_handle, data, size, ZMQ_DONTWAIT);
+                     ZMQ_SNDMORE | ZMQ_DONTWAIT))
+        return -1;
+    return sluice_send (self->control_handle, data, size, ZMQ_DONTWAIT);
 }
 
 //  Send a message to the ventilator of our batch, if one has spoken.
-static void
+//  Returns 0, or -1 with errno.
+static int
 s_control_send (sluice_sink_t *self)
 {
-    s_control_send_to (self, self->routing, self->routing_size);
+    return s_control_send_to (self, self->routing, self->routing_size);
 }
 
 //  The STORED entry of a worker and batch, created if new.
@@ -477,8 +486,10 @@ s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
         return false;
     if (sluice_seen_is_done (self->seen, r->id) || sluice_seen_is_held (self->seen, r->id)) {
         self->duplicates++;
-        //  acknowledge again: the ventilator may have missed the first ack
-        if (s_acked (self, r->id))
+        //  acknowledge again: the ventilator may have missed the first ack;
+        //  never below a PING skip, where we cannot know we wrote the id
+        //  (the ventilator holds every such id acknowledged already)
+        if (s_acked (self, r->id) && r->id >= self->skipped_to)
             s_queue_ack (self, r->id, r->status != SLUICE_STATUS_OK);
         return true;
     }
@@ -691,18 +702,30 @@ s_replay_early (sluice_sink_t *self)
     self->early_bytes = 0;
 }
 
-//  Answer BEGIN or PING: whether we need inputs, whether we have END.
+//  True if routing is the batch's ventilator: the peer whose BEGIN the
+//  sink adopted (its DEALER keeps a random routing id across reconnects).
+static bool
+s_is_ventilator (sluice_sink_t *self, zmq_msg_t *routing)
+{
+    return self->routing_size && zmq_msg_size (routing) == self->routing_size
+        && !memcmp (zmq_msg_data (routing), self->routing, self->routing_size);
+}
+
+//  Answer BEGIN or PING: whether we need inputs, whether we have END. The
+//  batch id goes to the batch's ventilator only (anyone else gets nil): it
+//  is what a peer must know to speak for the batch.
 static void
 s_send_pong (sluice_sink_t *self, zmq_msg_t *routing)
 {
+    bool own = self->have_batch && s_is_ventilator (self, routing);
     uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL,  //  need_input
-                          self->have_end };                             //  has_end
-    sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
-                           self->have_batch? self->batch: NULL, 2, args);
+                          own && self->have_end };                      //  has_end
+    sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG, own? self->batch: NULL, 2, args);
     s_control_send_to (self, zmq_msg_data (routing), zmq_msg_size (routing));
 }
 
-//  Remember the peer that speaks for our batch: acks and COMPLETE go there.
+//  Remember the peer that began our batch: acks and COMPLETE go there, and
+//  only its control messages count.
 static void
 s_adopt_routing (sluice_sink_t *self, zmq_msg_t *routing)
 {
@@ -713,10 +736,60 @@ s_adopt_routing (sluice_sink_t *self, zmq_msg_t *routing)
     self->vent_seen = sluice_now_ms ();
 }
 
-//  BEGIN: adopt the batch unless we already serve another; answer PONG.
+//  Ignore (and count) a control message from a peer that is not the
+//  batch's ventilator; a PING still gets its PONG, with no batch id.
+static void
+s_ignore_peer (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing)
+{
+    self->ignored++;
+    sluice_warn_ratelimited (&self->limit, "ignored %s from a peer other than the batch's "
+                             "ventilator", sluice_msg_type_name (msg->type));
+    if (msg->type == SLUICE_MSG_PING)
+        s_send_pong (self, routing);
+}
+
+//  True if the batch's ventilator has no connection left (its process
+//  died): a PONG to it - harmless, of its own batch - fails with
+//  EHOSTUNREACH under ZMQ_ROUTER_MANDATORY.
+static bool
+s_ventilator_gone (sluice_sink_t *self)
+{
+    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL, self->have_end };
+    sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
+                           self->have_batch? self->batch: NULL, 2, args);
+    return s_control_send (self) && errno == EHOSTUNREACH;
+}
+
+//  True if BEGIN from this peer may (re)define the batch: the sink has no
+//  ventilator yet, it is the ventilator, or the ventilator is gone - its
+//  connection closed, or silent for S_HANDOVER_MS (it PINGs every second)
+//  - and a new one, e.g. a restart with its journal, takes over.
+static bool
+s_may_begin (sluice_sink_t *self, zmq_msg_t *routing)
+{
+    return !self->routing_size || s_is_ventilator (self, routing)
+        || sluice_now_ms () - self->vent_seen >= S_HANDOVER_MS
+        || s_ventilator_gone (self);
+}
+
+//  BEGIN: adopt the batch unless we already serve another, or another
+//  peer speaks for ours; answer PONG. A window above SLUICE_WINDOW_MAX is
+//  refused: the duplicate filter (and -k's reorder ring) is sized by it.
 static void
 s_handle_begin (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing)
 {
+    if (s_begin_window (msg) > SLUICE_WINDOW_MAX) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "ignored BEGIN: window %" PRIu64
+                                 " above %" PRIu64, s_begin_window (msg), SLUICE_WINDOW_MAX);
+        return;
+    }
+    if (!s_may_begin (self, routing)) {
+        s_ignore_peer (self, msg, routing);
+        return;
+    }
+    if (self->routing_size && !s_is_ventilator (self, routing))
+        zsys_info ("the batch's ventilator is gone: a new one takes over");
     if (self->have_batch && memcmp (msg->batch, self->batch, SLUICE_BATCH_SIZE)) {
         if (self->written || self->have_end) {
             self->dropped++;
@@ -752,23 +825,67 @@ s_handle_lost (sluice_sink_t *self, sluice_msg_t *msg)
     }
 }
 
-//  END, PING, ABANDON, BYE, LOST for our batch.
+//  END: record the task count, unless it is above SLUICE_ID_MAX or below
+//  an id already written (then it is refused, counted and logged).
+static void
+s_handle_end (sluice_sink_t *self, const sluice_msg_t *msg)
+{
+    uint64_t count = s_end_count (msg);
+    if (count > SLUICE_ID_MAX || count + 1 < sluice_seen_low (self->seen)) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "ignored END: count %" PRIu64 " %s", count,
+                                 count > SLUICE_ID_MAX? "too large": "below written ids");
+        return;
+    }
+    self->total = count;
+    self->have_end = true;
+    if (self->state)
+        s_state_write_end (self);
+}
+
+//  PING [low] from the batch's ventilator: every id below low is
+//  acknowledged there (to an earlier sink, or in an earlier run), so move
+//  the watermark up to it. Ids it skips were not written by this sink: a
+//  result for one is STORED, never ACKed (s_result), and they are counted.
+//  A low above the END count + 1 (or SLUICE_ID_MAX + 1) is refused.
+static void
+s_handle_ping (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing)
+{
+    uint64_t low = s_ping_low (msg);
+    uint64_t most = self->have_end? self->total + 1: SLUICE_ID_MAX + 1;
+    if (low > most) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "ignored PING: low %" PRIu64
+                                 " above %" PRIu64, low, most);
+    }
+    else
+    if (low > sluice_seen_low (self->seen)) {
+        //  count the ids skipped that we neither wrote nor hold (bounded by
+        //  the window; a skip happens only after a restart)
+        uint64_t id = sluice_seen_low (self->seen);
+        for (; id < low && sluice_seen_in_window (self->seen, id); id++)
+            if (!sluice_seen_is_done (self->seen, id) && !sluice_seen_is_held (self->seen, id))
+                self->skipped++;
+        self->skipped += low - id;
+        if (low > self->skipped_to)
+            self->skipped_to = low;
+        s_skip_to (self, low);
+    }
+    s_send_pong (self, routing);
+}
+
+//  END, PING, ABANDON, BYE, LOST from our batch's ventilator.
 static void
 s_handle_batch_message (sluice_sink_t *self, sluice_msg_t *msg, zmq_msg_t *routing)
 {
     bool after_gap = self->vent_seen
                   && sluice_now_ms () - self->vent_seen > S_RESYNC_GAP_MS;
-    s_adopt_routing (self, routing);
-    if (msg->type == SLUICE_MSG_END && !self->have_end) {
-        self->total = s_end_count (msg);
-        self->have_end = true;
-        if (self->state)
-            s_state_write_end (self);
-    }
+    self->vent_seen = sluice_now_ms ();
+    if (msg->type == SLUICE_MSG_END && !self->have_end)
+        s_handle_end (self, msg);
     else
     if (msg->type == SLUICE_MSG_PING) {
-        s_skip_to (self, s_ping_low (msg));
-        s_send_pong (self, routing);
+        s_handle_ping (self, msg, routing);
         if (after_gap)
             s_resend_acks (self, s_ping_low (msg));
     }
@@ -806,6 +923,9 @@ s_handle_control (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
     else
     if (msg.type == SLUICE_MSG_BEGIN)
         s_handle_begin (self, &msg, routing);
+    else
+    if (self->routing_size && !s_is_ventilator (self, routing))
+        s_ignore_peer (self, &msg, routing);
     else
     if (self->have_batch && msg.has_batch && !memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE))
         s_handle_batch_message (self, &msg, routing);
@@ -1180,6 +1300,8 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
         return -1;
     self->results_handle = zsock_resolve (self->results);
     self->control_handle = zsock_resolve (self->control);
+    //  a send to a departed ventilator fails: a new one may take over
+    zmq_setsockopt (self->control_handle, ZMQ_ROUTER_MANDATORY, &(int) { 1 }, sizeof (int));
     return s_epoll_setup (self, err, errlen);
 }
 
@@ -1278,6 +1400,12 @@ s_log_summary (sluice_sink_t *self)
     if (self->dropped || self->duplicates)
         zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
                    " duplicate results ignored", self->dropped, self->duplicates);
+    if (self->ignored)
+        zsys_info ("%" PRIu64 " control messages from a peer other than the ventilator "
+                   "ignored", self->ignored);
+    if (self->skipped)
+        zsys_info ("%" PRIu64 " ids below the ventilator's low watermark were not written "
+                   "by this sink (acknowledged earlier, says the ventilator)", self->skipped);
 }
 
 //  SIGINT/SIGTERM: abandon a running batch; stop waiting for BYE.

@@ -154,6 +154,16 @@ sluice_socket_open (int type, const sluice_config_t *config, const char *endpoin
     //  must precede the connects: queue nothing for a peer not connected
     if (flags & SLUICE_SOCKET_IMMEDIATE)
         zmq_setsockopt (handle, ZMQ_IMMEDIATE, &(int) { 1 }, sizeof (int));
+    //  the peer knows us by this id across reconnects; nobody else can
+    //  guess it (a leading zero byte is reserved for libzmq's own ids)
+    if (flags & SLUICE_SOCKET_RANDOM_ID) {
+        zuuid_t *uuid = zuuid_new ();
+        uint8_t id [16];
+        memcpy (id, zuuid_data (uuid), sizeof id);
+        zuuid_destroy (&uuid);
+        id [0] |= 0x80;
+        zmq_setsockopt (handle, ZMQ_ROUTING_ID, id, sizeof id);
+    }
     //  a worker that reconnects with its routing id (host:pid:N) takes it
     //  over at once, instead of being refused while the old connection is
     //  not yet known to be dead

@@ -206,8 +206,10 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->tasks = sluice_socket_new (ZMQ_ROUTER, config, config->tasks, 100000, err, errlen);
     if (!self->tasks)
         return -1;
-    self->control = sluice_socket_new (ZMQ_DEALER, config, config->control, 100000,
-                                       err, errlen);
+    //  the sink serves the control routing id that began the batch: keep it
+    //  across reconnects, and make it unguessable
+    self->control = sluice_socket_open (ZMQ_DEALER, config, config->control, 100000,
+                                        SLUICE_SOCKET_RANDOM_ID, err, errlen);
     if (!self->control)
         return -1;
     self->tasks_handle = zsock_resolve (self->tasks);
@@ -232,6 +234,10 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     memcpy (self->batch, zuuid_data (uuid), SLUICE_BATCH_SIZE);
     zuuid_destroy (&uuid);
     self->window = sluice_window_new (config->window, S_WINDOW_BYTES);
+    //  --max-held: 10 x --timeout unless given, and never below one lease
+    int64_t max_held = config->max_held_ms? config->max_held_ms: 10 * config->timeout_ms;
+    sluice_window_set_max_held (self->window, config->timeout_ms,
+                                max_held > config->timeout_ms? max_held: config->timeout_ms);
     self->reader = sluice_reader_new (config->input, config->max_size);
     self->peers = sluice_peers_new (S_MAX_CREDIT);
     self->input_watched = self->epoll_fd = self->wakeup_fd = -1;
@@ -589,16 +595,18 @@ s_dispatch (sluice_ventilator_t *self)
     }
 }
 
-//  PROGRESS [ids]: the worker still runs these tasks; renew their leases.
+//  PROGRESS [ids]: the worker still runs these tasks; renew the leases of
+//  those delivered to it (a worker cannot renew another's), up to
+//  --max-held in all.
 static void
-s_handle_progress (sluice_ventilator_t *self, sluice_msg_t *msg)
+s_handle_progress (sluice_ventilator_t *self, sluice_msg_t *msg, uint64_t owner)
 {
     if (memcmp (msg->batch, self->batch, SLUICE_BATCH_SIZE))
         return;                 //  progress of an earlier batch
     int64_t deadline = sluice_now_ms () + self->config->timeout_ms;
     uint64_t id;
     while (sluice_msg_next_uints (msg, &id) > 0)
-        sluice_window_renew (self->window, id, deadline);
+        sluice_window_renew (self->window, id, owner, deadline);
 }
 
 //  Handle one message from a worker: CREDIT or PROGRESS.
@@ -628,7 +636,7 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
                              S_CREDIT_RESET (&msg) != 0);
     else
     if (peer)
-        s_handle_progress (self, &msg);
+        s_handle_progress (self, &msg, peer->handle);
 }
 
 //  Drain the tasks socket.
@@ -997,6 +1005,9 @@ s_finish (sluice_ventilator_t *self)
                    PRIu64 " reclaimed, %" PRIu64 " lost, %" PRIu64 " dropped, %.2f s",
                    total, self->failed, sluice_window_resent (self->window),
                    sluice_window_reclaimed (self->window), self->lost, self->dropped, secs);
+    if (!self->config->quiet && sluice_window_overheld (self->window))
+        zsys_info ("%" PRIu64 " deliveries held past --max-held (re-sent or lost)",
+                   sluice_window_overheld (self->window));
     s_log_workers (self);
     self->status = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
 }

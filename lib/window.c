@@ -33,6 +33,7 @@ typedef struct {
     uint32_t blame;             //  their share of the deaths, S_BLAME_UNIT a whole one
     uint8_t state;              //  sluice_slot_state_t
     int64_t deadline;           //  lease expiry, ms
+    int64_t held_until;         //  SENT: no renewal past this (--max-held)
     uint64_t owner;             //  worker of the delivery while SENT, else 0
     uint8_t *data;              //  payload (buffer reused across tasks)
     size_t size;                //  payload size
@@ -51,6 +52,9 @@ struct _sluice_window_t {
     size_t queue_len;           //  queued ids, stale ones included
     uint64_t resent;            //  deliveries after the first
     uint64_t reclaimed;         //  deliveries taken back from lost workers
+    int64_t lease_ms;           //  lease given at take (sluice_window_set_max_held)
+    int64_t max_held_ms;        //  total hold of a delivery at most; 0: none
+    uint64_t overheld;          //  deliveries expired at their hold limit
 };
 
 //  Change a slot's state, asserting the transition is an allowed one (the
@@ -261,6 +265,9 @@ sluice_window_take (sluice_window_t *self, bool first, int64_t deadline,
         if (slot->attempt > 1)
             self->resent++;
         slot->deadline = deadline;
+        //  the delivery began a lease before its first deadline
+        slot->held_until = self->max_held_ms
+                         ? deadline - self->lease_ms + self->max_held_ms: INT64_MAX;
         s_transition (slot, SLUICE_SLOT_SENT);
         slot->owner = owner;
         s_task_view (slot, task);
@@ -281,11 +288,27 @@ sluice_window_untake (sluice_window_t *self, uint64_t id)
 }
 
 void
-sluice_window_renew (sluice_window_t *self, uint64_t id, int64_t deadline)
+sluice_window_set_max_held (sluice_window_t *self, int64_t lease_ms, int64_t max_held_ms)
+{
+    self->lease_ms = lease_ms;
+    self->max_held_ms = max_held_ms;
+}
+
+bool
+sluice_window_renew (sluice_window_t *self, uint64_t id, uint64_t owner, int64_t deadline)
 {
     s_slot_t *slot = s_live_slot (self, id);
-    if (slot && slot->state == SLUICE_SLOT_SENT)
-        slot->deadline = deadline;
+    if (!slot || slot->state != SLUICE_SLOT_SENT || slot->owner != owner
+    ||  slot->deadline >= slot->held_until)
+        return false;
+    slot->deadline = deadline < slot->held_until? deadline: slot->held_until;
+    return true;
+}
+
+uint64_t
+sluice_window_overheld (sluice_window_t *self)
+{
+    return self->overheld;
 }
 
 bool
@@ -349,8 +372,11 @@ sluice_window_expire (sluice_window_t *self, int64_t now, int64_t lease_ms,
             continue;
         if (renew_only)
             slot->deadline = now + lease_ms;
-        else
-        if (s_expire_slot (slot, now, lease_ms, max_attempts, lost, arg)) {
+        else {
+            if (slot->state == SLUICE_SLOT_SENT && slot->deadline == slot->held_until)
+                self->overheld++;       //  renewed up to its limit
+            if (!s_expire_slot (slot, now, lease_ms, max_attempts, lost, arg))
+                continue;
             //  at the tail: sent at the head, re-sends would reach a worker
             //  sooner and spend their attempts within a short sink outage
             //  (before the sink counts as silent), see 36-sink-outage.sh

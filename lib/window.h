@@ -94,9 +94,26 @@ int
 void
     sluice_window_untake (sluice_window_t *self, uint64_t id);
 
-//  Renew the lease of a SENT task (a worker reports it still running).
+//  Bound the total time one delivery may be held: take leases each task
+//  for lease_ms, and renewals never carry a lease past max_held_ms after
+//  the delivery was sent (0: no bound, the default). Its owner cannot keep
+//  it for ever: it expires at the bound and is re-sent, or lost.
 void
-    sluice_window_renew (sluice_window_t *self, uint64_t id, int64_t deadline);
+    sluice_window_set_max_held (sluice_window_t *self, int64_t lease_ms,
+                                int64_t max_held_ms);
+
+//  Renew the lease of a SENT task to deadline (a worker reports it still
+//  running), capped at the delivery's hold bound. Only the task's owner
+//  (the worker it was delivered to) may renew it. Returns true if the
+//  lease was renewed, false if the task is not SENT, is another worker's,
+//  or has reached its bound.
+bool
+    sluice_window_renew (sluice_window_t *self, uint64_t id, uint64_t owner,
+                         int64_t deadline);
+
+//  Deliveries that expired at their hold bound (renewed up to it), so far.
+uint64_t
+    sluice_window_overheld (sluice_window_t *self);
 
 //  The sink asks for attempt of a SENT task to be retried: queue it again.
 //  Returns true if it was requeued.

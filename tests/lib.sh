@@ -8,7 +8,7 @@
 #   t_check DESC COND...    assert; counts passes and failures
 #   t_done                  print the summary, exit non-zero on failure
 # Everything started with t_start is killed (by PID) and $T_DIR removed on
-# exit, whatever happens.
+# exit, whatever happens (T_KEEP=1 in the environment keeps $T_DIR, to debug).
 
 set -u
 T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,7 +26,7 @@ t_cleanup () {
         [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     done
     wait 2>/dev/null
-    rm -rf "$T_DIR"
+    [ -n "${T_KEEP:-}" ] || rm -rf "$T_DIR"
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -232,9 +232,54 @@ test_progress_renews_a_lease (void **state)
     sluice_window_add (window, "a", 1);
     uint64_t ids [4];
     t_take_message (window, 0, ids, 4);
-    sluice_window_renew (window, 1, 5 * T_LEASE);
+    assert_true (sluice_window_renew (window, 1, T_OWNER, 5 * T_LEASE));
     assert_int_equal (sluice_window_expire (window, 4 * T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
                                             false, NULL, NULL), 0);
+    sluice_window_destroy (&window);
+}
+
+//  PROGRESS from a worker that does not hold the task renews nothing.
+static void
+test_progress_renews_only_the_owners_lease (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    t_take_message (window, 0, ids, 4);
+    assert_false (sluice_window_renew (window, 1, T_OWNER + 1, 5 * T_LEASE));
+    assert_int_equal (sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                            false, NULL, NULL), 1);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+    sluice_window_destroy (&window);
+}
+
+//  Renewals never carry a delivery past --max-held: its owner's PROGRESS
+//  stops counting, it expires and is re-sent (and counted).
+static void
+test_a_delivery_is_held_at_most_max_held (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_set_max_held (window, T_LEASE, 3 * T_LEASE);
+    sluice_window_add (window, "a", 1);
+    uint64_t ids [4];
+    t_take_message (window, 0, ids, 4);
+    //  renewed every half lease, as PROGRESS does
+    int64_t now = 0;
+    for (; now < 3 * T_LEASE; now += T_LEASE / 2) {
+        sluice_window_renew (window, 1, T_OWNER, now + T_LEASE);
+        assert_int_equal (sluice_window_expire (window, now, T_LEASE, T_MAX_ATTEMPTS,
+                                                false, NULL, NULL), 0);
+    }
+    assert_false (sluice_window_renew (window, 1, T_OWNER, now + T_LEASE));
+    assert_int_equal (sluice_window_expire (window, now, T_LEASE, T_MAX_ATTEMPTS,
+                                            false, NULL, NULL), 1);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+    assert_int_equal (sluice_window_overheld (window), 1);
+    //  the next delivery has a bound of its own
+    t_take_for (window, now, T_OWNER + 1, ids, 4);
+    assert_true (sluice_window_renew (window, 1, T_OWNER + 1, now + 2 * T_LEASE));
     sluice_window_destroy (&window);
 }
 
@@ -540,6 +585,8 @@ main (void)
         cmocka_unit_test (test_a_task_at_max_attempts_is_lost_and_reported_until_acked),
         cmocka_unit_test (test_leases_are_renewed_while_the_sink_is_silent),
         cmocka_unit_test (test_progress_renews_a_lease),
+        cmocka_unit_test (test_progress_renews_only_the_owners_lease),
+        cmocka_unit_test (test_a_delivery_is_held_at_most_max_held),
         cmocka_unit_test (test_an_unsent_message_is_taken_back_in_order),
         cmocka_unit_test (test_a_retry_requeues_only_the_current_attempt),
         cmocka_unit_test (test_an_acknowledged_queued_task_is_not_sent),
