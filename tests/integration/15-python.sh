@@ -11,7 +11,9 @@ EX="$T_ROOT/bindings/python/examples"
 T=$(t_ep tasks); R=$(t_ep results); C=$(t_ep control)
 t_start sink "$SINK" -q --results "$R" --control "$C"; sink=$T_LAST
 t_start pyworker "$PY" "$EX/async_worker.py" ">$T" ">$R" 4; pyw=$T_LAST
-t_start cworker "$WORKER" -q --echo --tasks "$T" --results "$R"; cw=$T_LAST
+# the C worker runs a command per task (not --echo, which would take the
+# whole batch in one credit before the Python worker has connected)
+t_start cworker "$WORKER" -q --exec 'printf %s {}' -j 2 --tasks "$T" --results "$R"; cw=$T_LAST
 # letters so the Python worker's upper-casing is visible: task i is "t<i>"
 seq 1 5000 | sed 's/^/t/' > "$T_DIR/in.txt"
 t_start vent "$VENT" -q --tasks "$T" --control "$C" "$T_DIR/in.txt"; vent=$T_LAST
