@@ -492,6 +492,10 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
     sluice_encoder_begin (self->encoder, SLUICE_MSG_TASKS, self->batch);
     while (taken < limit && bytes < S_PACK_BYTES
        &&  sluice_window_take (self->window, taken == 0, deadline, peer->handle, &task)) {
+        if (taken && bytes + task.size > sluice_payload_max (self->config->max_size)) {
+            sluice_window_untake (self->window, task.id);   //  next message: --max-size
+            break;
+        }
         sluice_encoder_task (self->encoder, task.id, task.attempt, s_task_flags (self, &task),
                              task.data, task.size);
         sent_ids [taken++] = task.id;

