@@ -61,4 +61,20 @@ t_eq "record at the limit: sink exit" "$rc" 0
 t_same_set "record at the limit: output set equals input set" "$T_DIR/edge-sink.out" "$T_DIR/edge.in"
 stop_worker
 
+# 5. -c of a directory or a FIFO: a one-line usage error naming the path,
+# at once (a FIFO with no writer would block an open)
+mkdir "$T_DIR/conf.d"
+mkfifo "$T_DIR/conf.fifo"
+for prog in "$VENT" "$WORKER --echo" "$SINK"; do
+    for path in "$T_DIR/conf.d" "$T_DIR/conf.fifo"; do
+        what="$(basename "${prog% *}") -c $(basename "$path")"
+        # shellcheck disable=SC2086
+        t_start conf $prog -c "$path"
+        t_rc rc "$T_LAST" 5
+        t_eq "$what: exit" "$rc" 2
+        t_eq "$what: one line" "$(wc -l < "$T_DIR/conf.err")" 1
+        t_check "$what: names the path" grep -q "config '$path'" "$T_DIR/conf.err"
+    done
+done
+
 t_done
