@@ -141,6 +141,8 @@ struct _sluice_sink_t {
     int64_t complete_deadline;  //  COMPLETING: when to stop waiting for BYE
     //  counts
     uint64_t written;
+    uint64_t flushed;           //  of those, records that reached the output
+    uint64_t buffered;          //  records in the output buffer, not flushed
     uint64_t failed;
     uint64_t duplicates;
     uint64_t dropped;
@@ -314,6 +316,8 @@ s_flush (sluice_sink_t *self)
 {
     if (sluice_output_flush (self->output))
         return -1;
+    self->flushed += self->buffered;
+    self->buffered = 0;
     if (self->state && self->ack_count)
         s_state_write_commit (self);
     s_send_acks (self);
@@ -340,8 +344,10 @@ s_settle_taken (sluice_sink_t *self)
 static void
 s_record_done (sluice_sink_t *self, uint64_t id, bool failed)
 {
-    if (!self->reader)
+    if (!self->reader) {
         s_queue_ack (self, id, failed);
+        self->buffered++;
+    }
 }
 
 //  Write the records held for --keep-order that are now in sequence.
@@ -487,6 +493,7 @@ s_state_restore_ids (sluice_sink_t *self, sluice_ledger_t *ledger)
             }
             sluice_seen_add (self->seen, id);
             self->written++;
+            self->flushed++;
             self->failed += range->failed;
             if (id == range->last)
                 break;
@@ -962,6 +969,18 @@ s_watch_ventilator (sluice_sink_t *self)
     self->vent_silent = silent;
 }
 
+//  The output cannot be written (logged): tell the ventilator, which would
+//  otherwise wait forever for acknowledgements, and stop with status 3.
+static void
+s_output_failed (sluice_sink_t *self)
+{
+    if (self->have_batch) {
+        sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
+        s_control_send (self);
+    }
+    s_finish (self, SLUICE_EXIT_RUNTIME);
+}
+
 //  --------------------------------------------------------------------------
 //  Embedding API
 
@@ -1009,7 +1028,7 @@ sluice_sink_service (sluice_sink_t *self)
         s_signal (self, false);
         s_settle_taken (self);
         if (s_drain (self))
-            s_finish (self, SLUICE_EXIT_RUNTIME);
+            s_output_failed (self);
         if (self->phase == S_RUNNING)
             s_check_running (self);
         if (self->phase == S_COMPLETING)
@@ -1202,16 +1221,18 @@ sluice_sink_destroy (sluice_sink_t **self_p)
 //  --------------------------------------------------------------------------
 //  Run
 
-//  Log the summary line (and the dropped and duplicate counts).
+//  Log the summary line (and the dropped and duplicate counts). A file
+//  sink counts the records that reached its output, not those still in
+//  its buffer when the output failed or the batch was abandoned.
 static void
 s_log_summary (sluice_sink_t *self)
 {
     if (self->config->quiet)
         return;
     double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
+    uint64_t written = self->reader? self->written: self->flushed;
     zsys_info ("%" PRIu64 " tasks, %" PRIu64 " failed, %.2f s, %.0f tasks/s%s",
-               self->written, self->failed, secs,
-               secs > 0? (double) self->written / secs: 0.0, "");
+               written, self->failed, secs, secs > 0? (double) written / secs: 0.0, "");
     if (self->dropped || self->duplicates)
         zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
                    " duplicate results ignored", self->dropped, self->duplicates);

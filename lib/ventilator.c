@@ -708,7 +708,16 @@ s_handle_items (sluice_ventilator_t *self, sluice_msg_t *msg)
                                  (uint32_t) item [S_RETRY_ATTEMPT]);
 }
 
-//  Handle one message from the sink: ACK, RETRY, COMPLETE or PONG.
+//  ABANDON from the sink: its output failed (closed or full); no result
+//  will be written, so stop instead of waiting for acknowledgements.
+static void
+s_handle_sink_abandon (sluice_ventilator_t *self)
+{
+    zsys_error ("the sink abandoned the batch (its output failed)");
+    self->status = SLUICE_EXIT_ABANDONED;
+}
+
+//  Handle one message from the sink: ACK, RETRY, COMPLETE, PONG or ABANDON.
 static void
 s_handle_sink (sluice_ventilator_t *self, zmq_msg_t *body)
 {
@@ -716,7 +725,8 @@ s_handle_sink (sluice_ventilator_t *self, zmq_msg_t *body)
     const char *reason = "unexpected message type";
     if (sluice_msg_decode (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
     ||  (msg.type != SLUICE_MSG_ACK && msg.type != SLUICE_MSG_RETRY
-    &&   msg.type != SLUICE_MSG_COMPLETE && msg.type != SLUICE_MSG_PONG)) {
+    &&   msg.type != SLUICE_MSG_COMPLETE && msg.type != SLUICE_MSG_PONG
+    &&   msg.type != SLUICE_MSG_ABANDON)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed message from the sink "
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);
@@ -732,6 +742,9 @@ s_handle_sink (sluice_ventilator_t *self, zmq_msg_t *body)
     else
     if (ours && msg.type == SLUICE_MSG_COMPLETE)
         s_handle_complete (self, &msg);
+    else
+    if (ours && msg.type == SLUICE_MSG_ABANDON)
+        s_handle_sink_abandon (self);
     else
     if (ours)
         s_handle_items (self, &msg);

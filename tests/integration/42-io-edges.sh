@@ -61,6 +61,48 @@ t_eq "record at the limit: sink exit" "$rc" 0
 t_same_set "record at the limit: output set equals input set" "$T_DIR/edge-sink.out" "$T_DIR/edge.in"
 stop_worker
 
+# 2. EPIPE: `sink | head -1` with 10,000 tasks (lines of 100 bytes, so the
+# output outgrows the pipe): the sink exits 3 saying "output closed" once,
+# and tells the ventilator, which exits 4; the worker goes on serving
+seq -f "%0100g" 1 10000 > "$T_DIR/in10k"
+pipeline epipe "" "$T_DIR/in10k"
+kill -KILL "$SINK_PID" 2>/dev/null
+t_wait "$SINK_PID" 5 > /dev/null
+t_start epipe-sink bash -c '"$@" | head -1; exit "${PIPESTATUS[0]}"' _ \
+    "$SINK" --results "$(t_ep epipe-r)" --control "$(t_ep epipe-c)"
+SINK_PID=$T_LAST
+t_rc rc "$SINK_PID" 30
+t_eq "sink | head -1: sink exit" "$rc" 3
+t_eq "sink | head -1: \"output closed\" once" "$(grep -c "output closed" "$T_DIR/epipe-sink.err")" 1
+t_eq "sink | head -1: one line of output" "$(wc -l < "$T_DIR/epipe-sink.out")" 1
+t_rc rc "$VENT_PID" 5
+t_eq "sink | head -1: ventilator exit (told)" "$rc" 4
+t_check "sink | head -1: ventilator says why" \
+    grep -q "the sink abandoned the batch (its output failed)" "$T_DIR/epipe-vent.err"
+t_check "sink | head -1: the worker goes on" kill -0 "$WORKER_PID"
+seq 1 100 > "$T_DIR/in100"
+t_start epipe-sink2 "$SINK" --results "$(t_ep epipe-r)" --control "$(t_ep epipe-c)"
+sink2=$T_LAST
+t_start epipe-vent2 "$VENT" --tasks "$(t_ep epipe-t)" --control "$(t_ep epipe-c)" "$T_DIR/in100"
+t_rc rc "$T_LAST" 30
+t_eq "sink | head -1: the same worker serves the next batch" "$rc" 0
+t_rc rc "$sink2" 10
+t_same_set "sink | head -1: next batch output" "$T_DIR/epipe-sink2.out" "$T_DIR/in100"
+stop_worker
+
+# 3. -o /dev/full: exit 3 naming the error, a summary that claims nothing
+# written, and the ventilator told
+pipeline full "-o /dev/full" "$T_DIR/in10k"
+t_rc rc "$SINK_PID" 30
+t_eq "-o /dev/full: sink exit" "$rc" 3
+t_check "-o /dev/full: names the write error" \
+    grep -q "cannot write /dev/full: No space left on device" "$T_DIR/full-sink.err"
+t_check "-o /dev/full: summary claims no result written" \
+    grep -q "I: .* 0 tasks, " "$T_DIR/full-sink.err"
+t_rc rc "$VENT_PID" 5
+t_eq "-o /dev/full: ventilator exit (told)" "$rc" 4
+stop_worker
+
 # 5. -c of a directory or a FIFO: a one-line usage error naming the path,
 # at once (a FIFO with no writer would block an open)
 mkdir "$T_DIR/conf.d"
