@@ -37,6 +37,7 @@
 
 #include "private.h"
 #include "ledger.h"
+#include "monitor.h"
 #include "output.h"
 #include "seen.h"
 
@@ -94,6 +95,7 @@ struct _sluice_sink_t {
     zsock_t *results;           //  ROUTER to workers' results DEALERs
     zsock_t *control;           //  ROUTER to the ventilator
     void *results_handle;
+    sluice_monitor_t *monitor;  //  the results socket's events: oversized drops
     void *control_handle;
     sluice_encoder_t *encoder;
     uint8_t routing [256];      //  ventilator's routing id on control
@@ -856,12 +858,30 @@ s_readable (void *handle)
     return zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
 }
 
+//  Read the results socket's monitor: libzmq drops a message over
+//  --max-size by closing its connection, which only the monitor sees.
+//  (A worker whose routing id is taken over by its own reconnection
+//  while the old connection looks alive could be counted too: rare.)
+static void
+s_recv_monitor (sluice_sink_t *self)
+{
+    sluice_monitor_event_t event;
+    while (sluice_monitor_next (self->monitor, &event)) {
+        if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
+            continue;
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
+                                 "%zu; disconnected", event.peer, self->config->max_size);
+    }
+}
+
 //  Read both sockets until neither has input (or the budget is spent, then
 //  more_input says so), flushing as the output fills. Returns -1 if the
 //  output failed.
 static int
 s_drain (sluice_sink_t *self)
 {
+    s_recv_monitor (self);
     self->more_input = true;
     for (int budget = S_DRAIN_BUDGET; budget > 0; budget--) {
         bool any = s_recv_control (self);
@@ -1080,12 +1100,12 @@ s_epoll_setup (sluice_sink_t *self, char *err, size_t errlen)
         snprintf (err, errlen, "cannot create an epoll fd: %s", strerror (errno));
         return -1;
     }
-    int fds [3] = { self->event_fd, -1, -1 };
+    int fds [4] = { self->event_fd, -1, -1, sluice_monitor_fd (self->monitor) };
     size_t size = sizeof (int);
     zmq_getsockopt (self->results_handle, ZMQ_FD, &fds [1], &size);
     size = sizeof (int);
     zmq_getsockopt (self->control_handle, ZMQ_FD, &fds [2], &size);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         struct epoll_event event = { .events = EPOLLIN, .data.fd = fds [i] };
         if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fds [i], &event)) {
             snprintf (err, errlen, "cannot watch a socket: %s", strerror (errno));
@@ -1137,6 +1157,9 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
         return -1;
     self->results_handle = zsock_resolve (self->results);
     self->control_handle = zsock_resolve (self->control);
+    self->monitor = sluice_monitor_new (self->results_handle, err, errlen);
+    if (!self->monitor)
+        return -1;
     return s_epoll_setup (self, err, errlen);
 }
 
@@ -1194,6 +1217,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_sink_t *self = *self_p;
         sluice_set_linger (self->results, 1000);    //  the last STORED
         sluice_set_linger (self->control, 1000);
+        sluice_monitor_destroy (&self->monitor);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
         if (self->epoll_fd >= 0)

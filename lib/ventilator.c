@@ -622,6 +622,11 @@ s_recv_monitor (sluice_ventilator_t *self)
     while (sluice_monitor_next (self->monitor, &event)) {
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
+        if (event.dropped) {
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
+                                     "%zu; disconnected", event.peer, self->config->max_size);
+        }
         sluice_peer_t *peer = sluice_peers_by_fd (self->peers, event.value);
         if (peer)
             s_worker_gone (self, peer, "disconnected", S_RECLAIM_GRACE_MS);

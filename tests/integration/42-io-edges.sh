@@ -103,6 +103,51 @@ t_rc rc "$VENT_PID" 5
 t_eq "-o /dev/full: ventilator exit (told)" "$rc" 4
 stop_worker
 
+# 4. oversized messages, which libzmq drops by closing the connection:
+# three 2 MB messages to the sink's results port and to the ventilator's
+# tasks port (--max-size 1M) are logged naming the peer, counted as
+# dropped, and the batch still completes exactly
+rport=$(t_port) tport=$(t_port)
+mkfifo "$T_DIR/over.fifo"
+t_start over-sink "$SINK" --results "@tcp://127.0.0.1:$rport" --control "$(t_ep over-c)" \
+    --max-size 1M
+SINK_PID=$T_LAST
+t_start over-worker "$WORKER" --tasks "tcp://127.0.0.1:$tport" \
+    --results "tcp://127.0.0.1:$rport" --echo --max-size 1M
+WORKER_PID=$T_LAST
+t_start over-vent "$VENT" --tasks "@tcp://127.0.0.1:$tport" --control "$(t_ep over-c)" \
+    --max-size 1M "$T_DIR/over.fifo"
+VENT_PID=$T_LAST
+exec 3> "$T_DIR/over.fifo"
+for port in "$rport" "$tport"; do
+    timeout 20 /usr/bin/python3 -c '
+import sys, time, zmq
+ctx = zmq.Context()
+for i in range(3):
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 2000)
+    s.connect(sys.argv[1])
+    s.send(b"x" * 2000000)
+    time.sleep(0.3)
+    s.close()
+ctx.term()' "tcp://127.0.0.1:$port"
+done
+seq 1 100 >&3
+exec 3>&-
+t_rc rc "$VENT_PID" 30
+t_eq "oversized messages: ventilator exit" "$rc" 0
+t_rc rc "$SINK_PID" 10
+t_eq "oversized messages: sink exit" "$rc" 0
+t_same_set "oversized messages: output set equals input set" "$T_DIR/over-sink.out" <(seq 1 100)
+over_line="peer 127\.0\.0\.1:[0-9]* sent a message over --max-size 1048576; disconnected"
+t_check "oversized messages: the sink logs the peer" grep -q "$over_line" "$T_DIR/over-sink.err"
+t_check "oversized messages: the ventilator logs the peer" grep -q "$over_line" "$T_DIR/over-vent.err"
+t_check "oversized messages: the sink counts them dropped" \
+    grep -q "I: .* 3 malformed or foreign messages dropped" "$T_DIR/over-sink.err"
+t_eq "oversized messages: the ventilator counts them dropped" \
+    "$(t_vent_field "$T_DIR/over-vent.err" dropped)" 3
+stop_worker
+
 # 5. -c of a directory or a FIFO: a one-line usage error naming the path,
 # at once (a FIFO with no writer would block an open)
 mkdir "$T_DIR/conf.d"
