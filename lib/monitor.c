@@ -17,6 +17,8 @@
     connection itself, which after a successful handshake only a decode
     error does: an oversized message (or broken ZMTP framing). The probe is
     closed there, so the peer sees the close a moment later than without.
+    Best effort: a connection that libzmq closes before its ACCEPTED is
+    read has no probe (the dup fails), and its drop goes uncounted.
     =========================================================================
 */
 

@@ -142,11 +142,39 @@ t_same_set "oversized messages: output set equals input set" "$T_DIR/over-sink.o
 over_line="peer 127\.0\.0\.1:[0-9]* sent a message over --max-size 1048576; disconnected"
 t_check "oversized messages: the sink logs the peer" grep -q "$over_line" "$T_DIR/over-sink.err"
 t_check "oversized messages: the ventilator logs the peer" grep -q "$over_line" "$T_DIR/over-vent.err"
-t_check "oversized messages: the sink counts them dropped" \
-    grep -q "I: .* 3 malformed or foreign messages dropped" "$T_DIR/over-sink.err"
-t_eq "oversized messages: the ventilator counts them dropped" \
-    "$(t_vent_field "$T_DIR/over-vent.err" dropped)" 3
+# best effort: a connection that libzmq closes before the program reads
+# its ACCEPTED event has no probe (monitor.c), so 1 to 3 of the 3, never more
+in_1_3 () { [ "${1:-0}" -ge 1 ] && [ "${1:-0}" -le 3 ]; }
+t_check "oversized messages: the sink counts them dropped (1-3)" in_1_3 \
+    "$(grep -o "[0-9]* malformed or foreign messages dropped" "$T_DIR/over-sink.err" | cut -d' ' -f1)"
+t_check "oversized messages: the ventilator counts them dropped (1-3)" in_1_3 \
+    "$(t_vent_field "$T_DIR/over-vent.err" dropped)"
 stop_worker
+
+# 4b. the same at a worker: a "ventilator" sends it a 2 MB message
+wport=$(t_port)
+t_start over-router timeout 20 /usr/bin/python3 -c '
+import sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.ROUTER)
+s.setsockopt(zmq.RCVTIMEO, 10000)
+s.bind(sys.argv[1])
+ident = s.recv_multipart()[0]
+s.send_multipart([ident, b"x" * 2000000])
+time.sleep(1)
+s.close(0)
+ctx.term()' "tcp://127.0.0.1:$wport"
+router=$T_LAST
+t_start over-worker2 "$WORKER" --tasks "tcp://127.0.0.1:$wport" --results "$(t_ep over2-r)" \
+    --echo --max-size 1M
+WORKER_PID=$T_LAST
+t_rc rc "$router" 20
+t_eq "oversized message at a worker: the router sent it" "$rc" 0
+stop_worker
+t_check "oversized message at a worker: logged naming the peer" \
+    grep -q "$over_line" "$T_DIR/over-worker2.err"
+t_check "oversized message at a worker: counted dropped" \
+    grep -q "1 malformed messages dropped" "$T_DIR/over-worker2.err"
 
 # 5. -c of a directory or a FIFO: a one-line usage error naming the path,
 # at once (a FIFO with no writer would block an open)
