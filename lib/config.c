@@ -23,6 +23,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <sys/stat.h>
 
 sluice_config_t *
 sluice_config_new (sluice_role_t role)
@@ -258,12 +259,17 @@ int
 sluice_config_load_file (sluice_config_t *self, const char *path, char *err,
                          size_t errlen)
 {
-    FILE *probe = fopen (path, "r");
-    if (!probe) {
+    //  stat, not open: opening a FIFO would block until a writer came
+    struct stat info;
+    if (stat (path, &info)) {
         snprintf (err, errlen, "cannot read config '%s': %s", path, strerror (errno));
         return -1;
     }
-    fclose (probe);
+    if (!S_ISREG (info.st_mode)) {
+        snprintf (err, errlen, "cannot read config '%s': %s", path,
+                  S_ISDIR (info.st_mode)? "is a directory": "not a regular file");
+        return -1;
+    }
     zconfig_t *root = zconfig_load (path);
     if (!root) {
         snprintf (err, errlen, "cannot parse config '%s' (not valid ZPL)", path);

@@ -6,13 +6,37 @@
     and the address. A failed handshake is followed by a DISCONNECTED of
     the same connection, which must not count as a peer leaving: the state
     keeps how many such DISCONNECTEDs are still due.
+
+    libzmq drops a message over ZMQ_MAXMSGSIZE by closing the connection,
+    and reports nothing but that DISCONNECTED (the same as for a peer that
+    left). To tell the two apart the monitor keeps a probe per connection:
+    a dup of its fd, taken at ACCEPTED or CONNECTED, which holds the
+    kernel socket open after libzmq closes its own fd. At DISCONNECTED a
+    probe that reads EOF (or an error) means the peer closed; one that is
+    still alive, with bytes unread or none, means libzmq closed a live
+    connection itself, which after a successful handshake only a decode
+    error does: an oversized message (or broken ZMTP framing). The probe is
+    closed there, so the peer sees the close a moment later than without.
+    Best effort: a connection that libzmq closes before its ACCEPTED is
+    read has no probe (the dup fails), and its drop goes uncounted.
     =========================================================================
 */
 
 #include "private.h"
 #include "monitor.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+//  One live connection, watched through a dup of its fd.
+typedef struct {
+    int fd;                     //  libzmq's fd (the events' value)
+    int probe;                  //  our dup of it
+    char peer [256];            //  the peer's address, for messages
+} s_probe_t;
 
 struct _sluice_monitor_t {
     void *socket;               //  the monitored socket (not ours)
@@ -20,6 +44,9 @@ struct _sluice_monitor_t {
     void *pair_handle;
     sluice_monitor_state_t state;
     int failed_pending;         //  DISCONNECTEDs due after failed handshakes
+    s_probe_t *probes;          //  live connections
+    size_t probe_count;
+    size_t probe_capacity;
 };
 
 sluice_monitor_t *
@@ -56,6 +83,9 @@ sluice_monitor_destroy (sluice_monitor_t **self_p)
         zmq_socket_monitor (self->socket, NULL, 0);
         sluice_set_linger (self->pair, 0);
         zsock_destroy (&self->pair);
+        for (size_t i = 0; i < self->probe_count; i++)
+            close (self->probes [i].probe);
+        free (self->probes);
         free (self);
         *self_p = NULL;
     }
@@ -79,11 +109,100 @@ sluice_monitor_pending (sluice_monitor_t *self)
         && (events & ZMQ_POLLIN);
 }
 
+//  --------------------------------------------------------------------------
+//  Probes
+
+//  A new connection on fd: keep a dup of it and its peer's address (tcp;
+//  else the event's endpoint). Without a spare fd, go without a probe.
+static void
+s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
+{
+    int probe = fcntl (fd, F_DUPFD_CLOEXEC, 0);
+    if (probe < 0)
+        return;
+    if (self->probe_count == self->probe_capacity) {
+        self->probe_capacity = self->probe_capacity? self->probe_capacity * 2: 16;
+        self->probes = (s_probe_t *) realloc (self->probes,
+                                              self->probe_capacity * sizeof (s_probe_t));
+        assert (self->probes);
+    }
+    s_probe_t *entry = &self->probes [self->probe_count++];
+    entry->fd = fd;
+    entry->probe = probe;
+    snprintf (entry->peer, sizeof entry->peer, "%s", endpoint);
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    char host [INET6_ADDRSTRLEN];
+    if (getpeername (probe, (struct sockaddr *) &addr, &len))
+        return;
+    if (addr.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *) &addr;
+        inet_ntop (AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf (entry->peer, sizeof entry->peer, "%s:%u", host, ntohs (in->sin_port));
+    }
+    else
+    if (addr.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &addr;
+        inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf (entry->peer, sizeof entry->peer, "[%s]:%u", host, ntohs (in6->sin6_port));
+    }
+}
+
+//  True if fd is open on the same socket as probe.
+static bool
+s_same_socket (int fd, int probe)
+{
+    struct stat a, b;
+    return fstat (fd, &a) == 0 && fstat (probe, &b) == 0
+        && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+//  True if libzmq closed the probe's connection while the peer kept it
+//  open. libzmq reports DISCONNECTED just before it closes its fd, so give
+//  it a moment; an fd that stays open on the same socket was reused for a
+//  newer connection before we read the older one's events (not a drop).
+static bool
+s_closed_by_us (const s_probe_t *entry)
+{
+    char byte;
+    ssize_t n = recv (entry->probe, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+        return false;           //  the peer closed or reset it
+    for (int i = 0; i < 20; i++) {
+        if (!s_same_socket (entry->fd, entry->probe))
+            return true;
+        usleep (250);
+    }
+    return false;
+}
+
+//  A connection on fd is gone: say whether libzmq dropped it (and who the
+//  peer was), and forget its probe.
+static void
+s_probe_remove (sluice_monitor_t *self, sluice_monitor_event_t *event, bool judge)
+{
+    for (size_t i = 0; i < self->probe_count; i++) {
+        s_probe_t *entry = &self->probes [i];
+        if (entry->fd != event->value)
+            continue;
+        snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
+        event->dropped = judge && s_closed_by_us (entry);
+        close (entry->probe);
+        self->probes [i] = self->probes [--self->probe_count];
+        return;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Events
+
 //  Fold one event into the state.
 static void
-s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
+s_fold (sluice_monitor_t *self, sluice_monitor_event_t *event)
 {
     sluice_monitor_state_t *state = &self->state;
+    if (event->event == ZMQ_EVENT_ACCEPTED || event->event == ZMQ_EVENT_CONNECTED)
+        s_probe_add (self, event->value, event->address);
     switch (event->event) {
         case ZMQ_EVENT_CONNECTED:
         case ZMQ_EVENT_CONNECT_DELAYED:
@@ -120,6 +239,9 @@ s_fold (sluice_monitor_t *self, const sluice_monitor_event_t *event)
             self->failed_pending++;
             break;
         case ZMQ_EVENT_DISCONNECTED:
+            //  after a failed handshake, libzmq closed it on purpose
+            s_probe_remove (self, event, self->failed_pending == 0
+                                         && state->last_attempt != ZMQ_EVENT_CONNECTED);
             if (self->failed_pending)
                 self->failed_pending--;
             else

@@ -28,6 +28,11 @@ typedef struct {
     int event;                  //  ZMQ_EVENT_*
     int32_t value;              //  fd, errno, retry interval or ZMQ_PROTOCOL_ERROR_*
     char address [256];         //  the endpoint (connect side) or peer address
+    //  DISCONNECTED only:
+    char peer [256];            //  the peer's "host:port" (tcp), else the endpoint
+    bool dropped;               //  libzmq closed a live, handshaken connection
+                                //  itself: the peer sent a message over
+                                //  ZMQ_MAXMSGSIZE (or broke ZMTP framing)
 } sluice_monitor_event_t;
 
 //  What a monitor has learned of its socket's connections so far.
@@ -75,7 +80,9 @@ int
     sluice_monitor_fd (sluice_monitor_t *self);
 
 //  Read the next event without blocking and fold it into the state.
-//  Returns 1 with the event filled in, 0 if no event is waiting.
+//  Returns 1 with the event filled in, 0 if no event is waiting. Read the
+//  events promptly: each connection's probe (an fd, see monitor.c) lives
+//  until its DISCONNECTED is read.
 int
     sluice_monitor_next (sluice_monitor_t *self, sluice_monitor_event_t *event);
 

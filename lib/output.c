@@ -54,6 +54,8 @@ struct _sluice_output_t {
     size_t capacity;            //  bytes allocated at data
     size_t read;                //  reader: bytes of data already taken
     uint64_t committed;         //  output offset of the last flush
+    char *name;                 //  path, or "stdout", for messages
+    bool failed;                //  a write failed: the output is closed
     uint8_t *taken;             //  reader: copy of the record last taken
     size_t taken_capacity;
 };
@@ -68,6 +70,8 @@ sluice_output_new (int fd, sluice_format_t format)
     assert (self);
     self->fd = fd;
     self->format = format;
+    self->name = strdup (fd == STDOUT_FILENO? "stdout": "output");
+    assert (self->name);
     self->capacity = S_BUFFER_START;
     self->data = (uint8_t *) malloc (self->capacity);
     assert (self->data);
@@ -83,7 +87,11 @@ sluice_output_open (const char *path, bool append, sluice_format_t format, char 
         snprintf (err, errlen, "cannot open output %s: %s", path, strerror (errno));
         return NULL;
     }
-    return sluice_output_new (fd, format);
+    sluice_output_t *self = sluice_output_new (fd, format);
+    free (self->name);
+    self->name = strdup (path);
+    assert (self->name);
+    return self;
 }
 
 sluice_output_t *
@@ -101,6 +109,7 @@ sluice_output_destroy (sluice_output_t **self_p)
         if (self->fd > STDERR_FILENO)
             close (self->fd);
         free (self->data);
+        free (self->name);
         free (self->taken);
         free (self);
         *self_p = NULL;
@@ -350,13 +359,21 @@ sluice_output_flush (sluice_output_t *self)
 {
     if (self->fd < 0)
         return 0;
+    if (self->failed)
+        return -1;
     size_t done = 0;
     while (done < self->size) {
         ssize_t n = write (self->fd, self->data + done, self->size - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            zsys_error ("cannot write output: %s", strerror (errno));
+            //  a reader that went away (`sink | head`) is no error of ours:
+            //  say so plainly, once; anything else names the output
+            if (errno == EPIPE)
+                zsys_error ("output closed");
+            else
+                zsys_error ("cannot write %s: %s", self->name, strerror (errno));
+            self->failed = true;
             return -1;
         }
         done += (size_t) n;

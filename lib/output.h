@@ -60,7 +60,9 @@ void
     sluice_output_cut (sluice_output_t *self, size_t mark);
 
 //  Write the buffer to the output and commit it: the committed offset moves
-//  past it. Returns 0, or -1 (logged) if the output cannot be written. A
+//  past it. Returns 0, or -1 if the output cannot be written, logged once
+//  ("output closed" on EPIPE, else "cannot write PATH: reason"); the
+//  output is then failed and every later flush returns -1 silently. A
 //  reader keeps its records for sluice_output_take: flush does nothing.
 int
     sluice_output_flush (sluice_output_t *self);

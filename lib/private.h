@@ -115,6 +115,16 @@ void
 //  ---------------------------------------------------------------------
 //  util.c
 
+//  Bytes a message may spend beyond its payloads: a TASKS or RESULTS
+//  message's header and item fields (about 30 bytes a task). An input
+//  record or a command's output may be at most sluice_payload_max bytes,
+//  so that the message carrying it stays within --max-size.
+#define SLUICE_ENVELOPE 4096
+
+//  The largest payload a message of at most max_size bytes can carry.
+size_t
+    sluice_payload_max (size_t max_size);
+
 //  Milliseconds and microseconds on a monotonic clock.
 int64_t
     sluice_now_ms (void);

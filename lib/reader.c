@@ -23,7 +23,8 @@ typedef struct {
 
 struct _sluice_reader_t {
     sluice_input_t format;      //  record format
-    size_t max_size;            //  a record is at most this large
+    size_t max_size;            //  --max-size, for messages
+    size_t record_max;          //  a record is at most this large
     s_input_t *inputs;
     size_t input_count;
     size_t input_index;         //  input being read
@@ -33,6 +34,8 @@ struct _sluice_reader_t {
     size_t buffer_end;          //  end of valid bytes
     bool eof;                   //  current input hit EOF
     uint64_t records;           //  records taken so far
+    bool skipping;              //  reading past a record over max_size
+    size_t skipped;             //  its bytes so far
 };
 
 sluice_reader_t *
@@ -42,6 +45,7 @@ sluice_reader_new (int format, size_t max_size)
     assert (self);
     self->format = (sluice_input_t) format;
     self->max_size = max_size;
+    self->record_max = sluice_payload_max (max_size);
     self->buffer_size = S_READ_CHUNK * 2;
     self->buffer = (uint8_t *) malloc (self->buffer_size);
     assert (self->buffer);
@@ -80,6 +84,17 @@ static const char *
 s_name (sluice_reader_t *self)
 {
     return self->inputs [self->input_index].name;
+}
+
+//  Log a record over record_max: its number and size (a lower bound if
+//  unknown). Returns -1.
+static int
+s_oversized (sluice_reader_t *self, size_t size, bool exact)
+{
+    zsys_error ("%s: record %" PRIu64 " is %s%zu bytes, over --max-size %zu"
+                " (a record may be %zu bytes)", s_name (self), self->records + 1,
+                exact? "": "at least ", size, self->max_size, self->record_max);
+    return -1;
 }
 
 //  Move on to the next input once the current one is exhausted.
@@ -138,16 +153,24 @@ sluice_reader_next (sluice_reader_t *self, const uint8_t **data, size_t *size)
               : s_cut_delimited (self, start, avail, data, size);
     if (used <= 0)
         return (int) used;
+    if (*size > self->record_max)
+        return s_oversized (self, *size, true);
     self->buffer_start += (size_t) used;
     self->records++;
     return 1;
 }
 
 //  Make room in the buffer for a read: compact, then grow if a single
-//  record fills it. Returns -1 for a record over max_size, else 0.
+//  record fills it, to at most record_max plus a read chunk (room for the
+//  largest record and its framing). Once an incomplete record fills that
+//  it is too large: a delimited one is read on to its end, unbuffered,
+//  to learn its size (skipping); a MessagePack one is an error at once.
+//  Returns -1 for that error, else 0.
 static int
 s_buffer_room (sluice_reader_t *self)
 {
+    if (self->skipping)
+        return 0;
     if (self->buffer_start > 0) {
         memmove (self->buffer, self->buffer + self->buffer_start,
                  self->buffer_end - self->buffer_start);
@@ -156,15 +179,33 @@ s_buffer_room (sluice_reader_t *self)
     }
     if (self->buffer_size - self->buffer_end >= S_READ_CHUNK / 2)
         return 0;
-    if (self->buffer_size >= self->max_size + S_READ_CHUNK) {
-        zsys_error ("%s: record %" PRIu64 " is larger than --max-size (%zu bytes)",
-                    s_name (self), self->records + 1, self->max_size);
-        return -1;
+    size_t limit = self->record_max + S_READ_CHUNK;
+    if (self->buffer_size >= limit && self->format == SLUICE_INPUT_MSGPACK)
+        return s_oversized (self, self->buffer_end, false);
+    if (self->buffer_size >= limit) {
+        self->skipping = true;
+        self->skipped = self->buffer_end;
+        self->buffer_end = 0;
+        return 0;
     }
-    self->buffer_size *= 2;
+    self->buffer_size = self->buffer_size * 2 < limit? self->buffer_size * 2: limit;
     self->buffer = (uint8_t *) realloc (self->buffer, self->buffer_size);
     assert (self->buffer);
     return 0;
+}
+
+//  Skipping: n bytes more of the too large record were read. Returns 1
+//  until its end (delimiter or end of input), then -1 (logged).
+static int
+s_skip (sluice_reader_t *self, size_t n)
+{
+    uint8_t delim = self->format == SLUICE_INPUT_NUL? 0: '\n';
+    const uint8_t *end = (const uint8_t *) memchr (self->buffer, delim, n);
+    if (!end && !self->eof) {
+        self->skipped += n;
+        return 1;
+    }
+    return s_oversized (self, self->skipped + (end? (size_t) (end - self->buffer): n), true);
 }
 
 int
@@ -186,6 +227,8 @@ sluice_reader_fill (sluice_reader_t *self)
     }
     if (n == 0)
         self->eof = true;
+    if (self->skipping)
+        return s_skip (self, (size_t) n);
     self->buffer_end += (size_t) n;
     return 1;
 }

@@ -18,8 +18,9 @@
 
 typedef struct _sluice_reader_t sluice_reader_t;
 
-//  Create a reader of records in format (sluice_input_t), none larger than
-//  max_size bytes. Never returns NULL.
+//  Create a reader of records in format (sluice_input_t) for messages of
+//  at most max_size bytes: no record larger than sluice_payload_max
+//  (max_size). Never returns NULL.
 sluice_reader_t *
     sluice_reader_new (int format, size_t max_size);
 
@@ -34,12 +35,14 @@ void
 
 //  Take the next complete record from what was read: 1 with *data and
 //  *size (borrowed until the next call), 0 if none is buffered (fill, or
-//  the reader is done), -1 on an invalid record (logged; cannot go on).
+//  the reader is done), -1 on an invalid record or one too large
+//  (logged, naming the record number and size; cannot go on).
 int
     sluice_reader_next (sluice_reader_t *self, const uint8_t **data, size_t *size);
 
 //  Read more of the current input: 1 if bytes (or its end) came, 0 if none
-//  are ready, -1 on a read error or a record over max_size (logged).
+//  are ready, -1 on a read error or a record too large (logged; a
+//  delimited one is read to its end first, to name its size).
 int
     sluice_reader_fill (sluice_reader_t *self);
 

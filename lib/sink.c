@@ -37,6 +37,7 @@
 
 #include "private.h"
 #include "ledger.h"
+#include "monitor.h"
 #include "output.h"
 #include "seen.h"
 
@@ -98,6 +99,7 @@ struct _sluice_sink_t {
     zsock_t *results;           //  ROUTER to workers' results DEALERs
     zsock_t *control;           //  ROUTER to the ventilator
     void *results_handle;
+    sluice_monitor_t *monitor;  //  the results socket's events: oversized drops
     void *control_handle;
     sluice_encoder_t *encoder;
     uint8_t routing [256];      //  the batch's ventilator: routing id on control
@@ -151,6 +153,8 @@ struct _sluice_sink_t {
     int64_t complete_deadline;  //  COMPLETING: when to stop waiting for BYE
     //  counts
     uint64_t written;
+    uint64_t flushed;           //  of those, records that reached the output
+    uint64_t buffered;          //  records in the output buffer, not flushed
     uint64_t failed;
     uint64_t duplicates;
     uint64_t dropped;
@@ -381,6 +385,8 @@ s_flush (sluice_sink_t *self)
 {
     if (sluice_output_flush (self->output))
         return -1;
+    self->flushed += self->buffered;
+    self->buffered = 0;
     if (self->state && self->ack_count)
         s_state_write_commit (self);
     s_send_acks (self);
@@ -407,8 +413,10 @@ s_settle_taken (sluice_sink_t *self)
 static void
 s_record_done (sluice_sink_t *self, uint64_t id, bool failed)
 {
-    if (!self->reader)
+    if (!self->reader) {
         s_queue_ack (self, id, failed);
+        self->buffered++;
+    }
 }
 
 //  Write the records held for --keep-order that are now in sequence.
@@ -556,6 +564,7 @@ s_state_restore_ids (sluice_sink_t *self, sluice_ledger_t *ledger)
             }
             sluice_seen_add (self->seen, id);
             self->written++;
+            self->flushed++;
             self->failed += range->failed;
             if (id == range->last)
                 break;
@@ -1031,12 +1040,30 @@ s_readable (void *handle)
     return zmq_getsockopt (handle, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
 }
 
+//  Read the results socket's monitor: libzmq drops a message over
+//  --max-size by closing its connection, which only the monitor sees.
+//  (A worker whose routing id is taken over by its own reconnection
+//  while the old connection looks alive could be counted too: rare.)
+static void
+s_recv_monitor (sluice_sink_t *self)
+{
+    sluice_monitor_event_t event;
+    while (sluice_monitor_next (self->monitor, &event)) {
+        if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
+            continue;
+        self->dropped++;
+        sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
+                                 "%zu; disconnected", event.peer, self->config->max_size);
+    }
+}
+
 //  Read both sockets until neither has input (or the budget is spent, then
 //  more_input says so), flushing as the output fills. Returns -1 if the
 //  output failed.
 static int
 s_drain (sluice_sink_t *self)
 {
+    s_recv_monitor (self);
     self->more_input = true;
     for (int budget = S_DRAIN_BUDGET; budget > 0; budget--) {
         bool any = s_recv_control (self);
@@ -1144,6 +1171,18 @@ s_watch_ventilator (sluice_sink_t *self)
     self->vent_silent = silent;
 }
 
+//  The output cannot be written (logged): tell the ventilator, which would
+//  otherwise wait forever for acknowledgements, and stop with status 3.
+static void
+s_output_failed (sluice_sink_t *self)
+{
+    if (self->have_batch) {
+        sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
+        s_control_send (self);
+    }
+    s_finish (self, SLUICE_EXIT_RUNTIME);
+}
+
 //  --------------------------------------------------------------------------
 //  Embedding API
 
@@ -1191,7 +1230,7 @@ sluice_sink_service (sluice_sink_t *self)
         s_signal (self, false);
         s_settle_taken (self);
         if (s_drain (self))
-            s_finish (self, SLUICE_EXIT_RUNTIME);
+            s_output_failed (self);
         if (self->phase == S_RUNNING)
             s_check_running (self);
         if (self->phase == S_COMPLETING)
@@ -1243,12 +1282,12 @@ s_epoll_setup (sluice_sink_t *self, char *err, size_t errlen)
         snprintf (err, errlen, "cannot create an epoll fd: %s", strerror (errno));
         return -1;
     }
-    int fds [3] = { self->event_fd, -1, -1 };
+    int fds [4] = { self->event_fd, -1, -1, sluice_monitor_fd (self->monitor) };
     size_t size = sizeof (int);
     zmq_getsockopt (self->results_handle, ZMQ_FD, &fds [1], &size);
     size = sizeof (int);
     zmq_getsockopt (self->control_handle, ZMQ_FD, &fds [2], &size);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         struct epoll_event event = { .events = EPOLLIN, .data.fd = fds [i] };
         if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fds [i], &event)) {
             snprintf (err, errlen, "cannot watch a socket: %s", strerror (errno));
@@ -1302,6 +1341,9 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     self->control_handle = zsock_resolve (self->control);
     //  a send to a departed ventilator fails: a new one may take over
     zmq_setsockopt (self->control_handle, ZMQ_ROUTER_MANDATORY, &(int) { 1 }, sizeof (int));
+    self->monitor = sluice_monitor_new (self->results_handle, err, errlen);
+    if (!self->monitor)
+        return -1;
     return s_epoll_setup (self, err, errlen);
 }
 
@@ -1359,6 +1401,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_sink_t *self = *self_p;
         sluice_set_linger (self->results, 1000);    //  the last STORED
         sluice_set_linger (self->control, 1000);
+        sluice_monitor_destroy (&self->monitor);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
         if (self->epoll_fd >= 0)
@@ -1387,16 +1430,18 @@ sluice_sink_destroy (sluice_sink_t **self_p)
 //  --------------------------------------------------------------------------
 //  Run
 
-//  Log the summary line (and the dropped and duplicate counts).
+//  Log the summary line (and the dropped and duplicate counts). A file
+//  sink counts the records that reached its output, not those still in
+//  its buffer when the output failed or the batch was abandoned.
 static void
 s_log_summary (sluice_sink_t *self)
 {
     if (self->config->quiet)
         return;
     double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
+    uint64_t written = self->reader? self->written: self->flushed;
     zsys_info ("%" PRIu64 " tasks, %" PRIu64 " failed, %.2f s, %.0f tasks/s%s",
-               self->written, self->failed, secs,
-               secs > 0? (double) self->written / secs: 0.0, "");
+               written, self->failed, secs, secs > 0? (double) written / secs: 0.0, "");
     if (self->dropped || self->duplicates)
         zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
                    " duplicate results ignored", self->dropped, self->duplicates);

@@ -289,8 +289,10 @@ sluice_role_t
 
 //  Load endpoints and options from a ZPL topology file (section "sluice",
 //  keys named as the long options that have one). An unknown section or key
-//  is an error naming it and its line. Returns 0, or -1 with a one-line
-//  message in err ("topology.zpl:3: unknown key 'result'").
+//  is an error naming it and its line; so is a path that is not a regular
+//  file (a directory, a FIFO: refused without opening it, so never blocks).
+//  Returns 0, or -1 with a one-line message in err ("topology.zpl:3:
+//  unknown key 'result'").
 int
     sluice_config_load_file (sluice_config_t *self, const char *path,
                              char *err, size_t errlen);

@@ -34,6 +34,13 @@ sluice_warn_ratelimited (sluice_ratelimit_t *limit, const char *format, ...)
     limit->suppressed = 0;
 }
 
+size_t
+sluice_payload_max (size_t max_size)
+{
+    //  the smallest --max-size (1 KiB) still carries records of half that
+    return max_size > 2 * SLUICE_ENVELOPE? max_size - SLUICE_ENVELOPE: max_size / 2;
+}
+
 int64_t
 sluice_now_ms (void)
 {

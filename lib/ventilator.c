@@ -551,6 +551,10 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
     sluice_encoder_begin (self->encoder, SLUICE_MSG_TASKS, self->batch);
     while (taken < limit && bytes < S_PACK_BYTES
        &&  sluice_window_take (self->window, taken == 0, deadline, peer->handle, &task)) {
+        if (taken && bytes + task.size > sluice_payload_max (self->config->max_size)) {
+            sluice_window_untake (self->window, task.id);   //  next message: --max-size
+            break;
+        }
         sluice_encoder_task (self->encoder, task.id, task.attempt, s_task_flags (self, &task),
                              task.data, task.size);
         sent_ids [taken++] = task.id;
@@ -681,6 +685,11 @@ s_recv_monitor (sluice_ventilator_t *self)
     while (sluice_monitor_next (self->monitor, &event)) {
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
+        if (event.dropped) {
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
+                                     "%zu; disconnected", event.peer, self->config->max_size);
+        }
         sluice_peer_t *peer = sluice_peers_by_fd (self->peers, event.value);
         if (peer)
             s_worker_gone (self, peer, "disconnected", S_RECLAIM_GRACE_MS);
@@ -767,7 +776,16 @@ s_handle_items (sluice_ventilator_t *self, sluice_msg_t *msg)
                                  (uint32_t) item [S_RETRY_ATTEMPT]);
 }
 
-//  Handle one message from the sink: ACK, RETRY, COMPLETE or PONG.
+//  ABANDON from the sink: its output failed (closed or full); no result
+//  will be written, so stop instead of waiting for acknowledgements.
+static void
+s_handle_sink_abandon (sluice_ventilator_t *self)
+{
+    zsys_error ("the sink abandoned the batch (its output failed)");
+    self->status = SLUICE_EXIT_ABANDONED;
+}
+
+//  Handle one message from the sink: ACK, RETRY, COMPLETE, PONG or ABANDON.
 static void
 s_handle_sink (sluice_ventilator_t *self, zmq_msg_t *body)
 {
@@ -775,7 +793,8 @@ s_handle_sink (sluice_ventilator_t *self, zmq_msg_t *body)
     const char *reason = "unexpected message type";
     if (sluice_msg_decode (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
     ||  (msg.type != SLUICE_MSG_ACK && msg.type != SLUICE_MSG_RETRY
-    &&   msg.type != SLUICE_MSG_COMPLETE && msg.type != SLUICE_MSG_PONG)) {
+    &&   msg.type != SLUICE_MSG_COMPLETE && msg.type != SLUICE_MSG_PONG
+    &&   msg.type != SLUICE_MSG_ABANDON)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed message from the sink "
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);
@@ -791,6 +810,9 @@ s_handle_sink (sluice_ventilator_t *self, zmq_msg_t *body)
     else
     if (ours && msg.type == SLUICE_MSG_COMPLETE)
         s_handle_complete (self, &msg);
+    else
+    if (ours && msg.type == SLUICE_MSG_ABANDON)
+        s_handle_sink_abandon (self);
     else
     if (ours)
         s_handle_items (self, &msg);

@@ -931,6 +931,11 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
                       sluice_monitor_event_name (event.event), event.address, event.value);
         if (*event.address)
             snprintf (watch->last_address, sizeof watch->last_address, "%s", event.address);
+        if (event.event == ZMQ_EVENT_DISCONNECTED && event.dropped) {
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
+                                     "%zu; disconnected", event.peer, self->config->max_size);
+        }
         if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             if (watch->warned_down || watch->warned_handshake)
                 zsys_info ("reached the %s at %s", watch->what, watch->endpoint);

@@ -136,8 +136,7 @@ s_dispatch (s_exec_t *self)
 static void
 s_read_output (s_exec_t *self, s_slot_t *slot)
 {
-    size_t max = self->config->max_size;
-    size_t limit = max > 4096? max - 4096: 0;
+    size_t limit = sluice_payload_max (self->config->max_size);
     if (sluice_spawn_read (slot->child.out_fd, &slot->out, limit, &slot->too_big)) {
         close (slot->child.out_fd);
         slot->child.out_fd = -1;

@@ -9,6 +9,8 @@
 #include "../lib/private.h"
 #include "../cli/cli.h"
 
+#include <signal.h>
+
 static const sluice_cli_t s_program = {
     .name = "sink",
     .role = SLUICE_ROLE_SINK,
@@ -28,6 +30,9 @@ main (int argc, char *argv [])
     if (!config)
         return rc;
     sluice_init_process ("sink", config->verbose);
+    //  a closed output (`sink | head -1`) is EPIPE from write, handled
+    //  and logged, instead of a silent death
+    signal (SIGPIPE, SIG_IGN);
     char err [512];
     sluice_sink_t *sink = sluice_sink_new (config, err, sizeof err);
     if (!sink) {

@@ -325,6 +325,24 @@ test_flush_fails_when_the_output_cannot_be_written (void **state)
     sluice_output_destroy (&output);
 }
 
+//  A failed output stays failed: later flushes fail too (silently: the
+//  error was logged once) and nothing is committed.
+static void
+test_a_failed_output_stays_failed (void **state)
+{
+    (void) state;
+    char err [256];
+    sluice_output_t *output = sluice_output_open ("/dev/full", false, SLUICE_FORMAT_LINES,
+                                                  err, sizeof err);
+    assert_non_null (output);
+    sluice_result_t r = t_result (1, "full", NULL);
+    sluice_output_record (output, &r, (const uint8_t *) "", 0);
+    assert_int_equal (sluice_output_flush (output), -1);
+    assert_int_equal (sluice_output_flush (output), -1);
+    assert_int_equal (sluice_output_committed (output), 0);
+    sluice_output_destroy (&output);
+}
+
 //  --------------------------------------------------------------------------
 //  Reader
 
@@ -406,6 +424,7 @@ main (void)
         cmocka_unit_test (test_resume_cuts_bytes_written_past_the_last_commit),
         cmocka_unit_test (test_resume_without_a_commit_goes_on_at_the_end),
         cmocka_unit_test (test_flush_fails_when_the_output_cannot_be_written),
+        cmocka_unit_test (test_a_failed_output_stays_failed),
         cmocka_unit_test (test_reader_hands_back_each_result_whole_and_in_order),
         cmocka_unit_test (test_reader_keeps_a_taken_result_valid_while_more_arrive),
     };

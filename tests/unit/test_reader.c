@@ -159,7 +159,8 @@ test_an_invalid_msgpack_record_is_an_error (void **state)
     close (a);
 }
 
-//  A record larger than max_size is an error, not an endless buffer.
+//  A record larger than max_size is an error, not an endless buffer: it
+//  is read (unbuffered) to its end, here the end of input, to name its size.
 static void
 test_a_record_over_max_size_is_an_error (void **state)
 {
@@ -180,9 +181,35 @@ test_a_record_over_max_size_is_an_error (void **state)
             assert_int_equal (write (writer, big, sizeof big), (ssize_t) sizeof big);
         rc = rc == 0? 1: rc;
     }
+    assert_int_equal (rc, 1);       //  still reading to the record's end
+    close (writer);
+    for (int i = 0; i < 1000 && rc == 1; i++)
+        rc = sluice_reader_fill (reader);
     assert_int_equal (rc, -1);
     sluice_reader_destroy (&reader);
-    close (writer);
+    close (a);
+}
+
+//  A complete record over the payload limit is an error too, even one
+//  that fits the read buffer; a record of exactly the limit is not.
+static void
+test_a_buffered_record_over_max_size_is_an_error (void **state)
+{
+    (void) state;
+    sluice_reader_t *reader = sluice_reader_new (SLUICE_INPUT_LINES, 2048);    //  records of 1024
+    static char lines [1025 + 1026];
+    memset (lines, 'x', sizeof lines);
+    lines [1024] = '\n';             //  record 1: 1024 bytes
+    lines [sizeof lines - 1] = '\n'; //  record 2: 1025 bytes
+    int a = t_pipe (lines, sizeof lines, false, NULL);
+    sluice_reader_add (reader, a, "a");
+    const uint8_t *data;
+    size_t size;
+    assert_int_equal (sluice_reader_fill (reader), 1);
+    assert_int_equal (sluice_reader_next (reader, &data, &size), 1);
+    assert_int_equal (size, 1024);
+    assert_int_equal (sluice_reader_next (reader, &data, &size), -1);
+    sluice_reader_destroy (&reader);
     close (a);
 }
 
@@ -196,6 +223,7 @@ main (void)
         cmocka_unit_test (test_an_empty_open_pipe_is_not_ready),
         cmocka_unit_test (test_an_invalid_msgpack_record_is_an_error),
         cmocka_unit_test (test_a_record_over_max_size_is_an_error),
+        cmocka_unit_test (test_a_buffered_record_over_max_size_is_an_error),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
