@@ -563,7 +563,8 @@ test_a_returning_worker_takes_its_deliveries_back (void **state)
     assert_int_equal (sluice_window_reclaim (window, 1, 10, T_LEASE, T_MAX_ATTEMPTS,
                                              NULL, NULL), 0);
     //  its leases are cut to 5: what it still holds it renews, the rest expires
-    sluice_window_renew (window, 1, 100);
+    assert_true (sluice_window_renew (window, 1, 7, 100));
+    assert_false (sluice_window_renew (window, 2, 1, 100));  //  no longer the old handle's
     assert_int_equal (sluice_window_expire (window, 6, T_LEASE, T_MAX_ATTEMPTS, false,
                                             NULL, NULL), 1);
     assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_SENT);
