@@ -422,11 +422,7 @@ sluice_window_reclaim (sluice_window_t *self, uint64_t owner, int64_t now, int64
 {
     if (!owner)
         return 0;
-    size_t held = 0, taken = 0;
-    for (uint64_t id = self->low; id < self->next_id; id++) {
-        s_slot_t *slot = s_slot (self, id);
-        held += slot->state == SLUICE_SLOT_SENT && slot->owner == owner;
-    }
+    size_t held = sluice_window_held (self, owner), taken = 0;
     uint32_t blame = held <= S_BLAME_TASKS? S_BLAME_UNIT
                    : (uint32_t) (S_BLAME_TASKS * S_BLAME_UNIT / held);
     if (blame == 0)

@@ -34,13 +34,8 @@ import time
 import msgpack
 import zmq
 
-SIG, VERSION = 0x51CE, 2
-TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END, ABANDON, LOST, PING, ACK, \
-    RETRY, COMPLETE, PONG, BYE = range(1, 15)
-
-
-def pack(obj):
-    return msgpack.packb(obj, use_bin_type=True)
+from wire import (SIG, VERSION, TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END,  # noqa: F401
+                  ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, pack)
 
 
 def garbage(rng):

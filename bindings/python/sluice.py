@@ -160,13 +160,13 @@ class Result:
 
 class _Role:
     """What the three roles share: construction, fileno, timeout, service, close."""
-    _new = _destroy = _fd = _timeout = _service = None
+    _calls = ()                 # its C new, destroy, fd, timeout, service
     _role = None
 
     def __init__(self, **options):
         config = _config(self._role, options)
         err = _c.create_string_buffer(256)
-        self._self = _vp(type(self)._new(config, err, len(err)))
+        self._self = _vp(self._calls[0](config, err, len(err)))
         # the role reads its config for as long as it lives
         self._config = config
         if not self._self:
@@ -180,15 +180,15 @@ class _Role:
 
     def fileno(self):
         """A descriptor that is readable when service() should be called."""
-        return type(self)._fd(self._live())
+        return self._calls[2](self._live())
 
     def timeout(self):
         """Seconds until service() is next due."""
-        return type(self)._timeout(self._live()) / 1000.0
+        return self._calls[3](self._live()) / 1000.0
 
     def service(self):
         """Do what is due without blocking. Returns True once the role has finished."""
-        rc = type(self)._service(self._live())
+        rc = self._calls[4](self._live())
         if rc < 0:
             raise Error("%s failed" % type(self).__name__)
         return rc == 1
@@ -200,7 +200,7 @@ class _Role:
     def close(self):
         """Destroy the role (bounded linger); safe to call twice."""
         if getattr(self, "_self", None):
-            type(self)._destroy(_c.byref(self._self))
+            self._calls[1](_c.byref(self._self))
             self._self = None
             _config_destroy(_c.byref(self._config))
 
@@ -217,8 +217,7 @@ class _Role:
 class Worker(_Role):
     """Takes tasks when it has free slots (jobs); answer each with reply()."""
     _role = _ROLE_WORKER
-    _new, _destroy, _fd = staticmethod(_worker_new), staticmethod(_worker_destroy), staticmethod(_worker_fd)
-    _timeout, _service = staticmethod(_worker_timeout), staticmethod(_worker_service)
+    _calls = (_worker_new, _worker_destroy, _worker_fd, _worker_timeout, _worker_service)
 
     def recv(self):
         """The next task, or None if none is queued. Never blocks."""
@@ -245,8 +244,7 @@ class Worker(_Role):
 class Ventilator(_Role):
     """Submits tasks; the batch ends after close() once every task is done."""
     _role = _ROLE_VENTILATOR
-    _new, _destroy, _fd = staticmethod(_vent_new), staticmethod(_vent_destroy), staticmethod(_vent_fd)
-    _timeout, _service = staticmethod(_vent_timeout), staticmethod(_vent_service)
+    _calls = (_vent_new, _vent_destroy, _vent_fd, _vent_timeout, _vent_service)
 
     def try_submit(self, data):
         """Submit one task without blocking: its id, or None if the window is full."""
@@ -285,8 +283,7 @@ class Ventilator(_Role):
 class Sink(_Role):
     """Yields every task's result exactly once; acknowledged after it is taken."""
     _role = _ROLE_SINK
-    _new, _destroy, _fd = staticmethod(_sink_new_reader), staticmethod(_sink_destroy), staticmethod(_sink_fd)
-    _timeout, _service = staticmethod(_sink_timeout), staticmethod(_sink_service)
+    _calls = (_sink_new_reader, _sink_destroy, _sink_fd, _sink_timeout, _sink_service)
 
     def _take(self):
         """(True, None) at the end, (False, result) or (False, None) if none is ready."""
