@@ -341,7 +341,10 @@ static bool
 s_expire_slot (s_slot_t *slot, int64_t now, int64_t lease_ms, uint32_t max_attempts,
                sluice_window_lost_fn *lost, void *arg)
 {
-    if (slot->state == SLUICE_SLOT_SENT && slot->attempt < max_attempts) {
+    //  deliveries ended by a lease and by a lost worker both count
+    if (slot->state == SLUICE_SLOT_SENT
+    &&  (uint64_t) slot->attempt * S_BLAME_UNIT + slot->blame
+        < (uint64_t) max_attempts * S_BLAME_UNIT) {
         sluice_debug ("task %" PRIu64 " lease expired (attempt %u); re-sending",
                       slot->id, slot->attempt);
         s_transition (slot, SLUICE_SLOT_QUEUED);
@@ -400,7 +403,10 @@ s_reclaim_slot (sluice_window_t *self, s_slot_t *slot, int64_t now, int64_t leas
         self->resent--;
     slot->reclaims++;
     slot->blame += blame;
-    if (slot->blame < (uint64_t) max_attempts * S_BLAME_UNIT) {
+    //  the attempt left is the deliveries whose leases expired: they count
+    //  whole, with the blame for lost workers, towards max_attempts
+    if ((uint64_t) slot->attempt * S_BLAME_UNIT + slot->blame
+        < (uint64_t) max_attempts * S_BLAME_UNIT) {
         s_transition (slot, SLUICE_SLOT_QUEUED);
         return true;
     }

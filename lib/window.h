@@ -15,7 +15,7 @@
         SENT   -> QUEUED   its lease expired, attempts remain  (expire)
         SENT   -> LOST     its lease expired at max attempts   (expire)
         SENT   -> QUEUED   its worker is gone: attempt undone  (reclaim)
-        SENT   -> LOST     reclaimed max_attempts times        (reclaim)
+        SENT   -> LOST     expiries + reclaims at max_attempts (reclaim)
         QUEUED, SENT, LOST -> DONE   the sink acknowledged it  (ack)
         DONE   -> FREE     the low watermark passes it         (ack)
     =========================================================================
@@ -138,8 +138,8 @@ size_t
 //  The worker owner is gone: every task delivered to it and not yet
 //  acknowledged goes back to the head of the queue, in id order, with its
 //  attempt undone (the re-delivery does not spend one) and its reclaim
-//  count + 1. A task reclaimed max_attempts times (it kills every worker
-//  it reaches) becomes LOST with a lease of lease_ms and is reported to
+//  count + 1. A task whose expired deliveries plus reclaims reach
+//  max_attempts (it kills every worker it reaches) becomes LOST with a lease of lease_ms and is reported to
 //  lost (may be NULL). A worker that held more than 64 tasks shares the
 //  blame: each of its k tasks counts 64/k of a reclaim towards LOST.
 //  Returns the number of tasks taken back (requeued or lost).

@@ -498,6 +498,54 @@ test_a_task_reclaimed_max_attempts_times_is_lost (void **state)
     sluice_window_destroy (&window);
 }
 
+//  Deliveries ended by a lease and by a lost worker count together: a
+//  poison task whose worker died once by reclaim and once unnoticed (its
+//  lease ran out first) is lost at its max_attempts-th delivery, not later.
+//  Measured in CI before: 4 runs of a poison task under --max-attempts 3.
+static void
+test_expired_and_reclaimed_deliveries_count_together_towards_lost (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "poison", 6);
+    uint64_t ids [4];
+    t_lost_t lost = { 0 };
+    //  delivery 1: its worker is lost
+    assert_int_equal (t_take_for (window, 0, 1, ids, 4), 1);
+    assert_int_equal (sluice_window_reclaim (window, 1, 0, T_LEASE, T_MAX_ATTEMPTS,
+                                             t_on_lost, &lost), 1);
+    //  delivery 2: its lease runs out
+    assert_int_equal (t_take_for (window, 0, 2, ids, 4), 1);
+    sluice_window_expire (window, T_LEASE, T_LEASE, T_MAX_ATTEMPTS, false, t_on_lost, &lost);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+    //  delivery 3 (= T_MAX_ATTEMPTS): its worker is lost, and so is the task
+    assert_int_equal (t_take_for (window, T_LEASE, 3, ids, 4), 1);
+    assert_int_equal (sluice_window_reclaim (window, 3, T_LEASE, T_LEASE, T_MAX_ATTEMPTS,
+                                             t_on_lost, &lost), 1);
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_LOST);
+    assert_int_equal (lost.first, 1);
+    assert_int_equal (lost.last_deliveries, T_MAX_ATTEMPTS);
+    sluice_window_destroy (&window);
+
+    //  the other order: lost worker, then leases to the end
+    window = sluice_window_new (4, 1 << 20);
+    sluice_window_add (window, "poison", 6);
+    memset (&lost, 0, sizeof lost);
+    assert_int_equal (t_take_for (window, 0, 1, ids, 4), 1);
+    sluice_window_reclaim (window, 1, 0, T_LEASE, T_MAX_ATTEMPTS, t_on_lost, &lost);
+    int64_t now = 0;
+    for (uint32_t delivery = 2; delivery <= T_MAX_ATTEMPTS; delivery++) {
+        assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_QUEUED);
+        assert_int_equal (t_take_for (window, now, delivery, ids, 4), 1);
+        now += T_LEASE;
+        sluice_window_expire (window, now, T_LEASE, T_MAX_ATTEMPTS, false, t_on_lost, &lost);
+    }
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_LOST);
+    assert_int_equal (lost.first, 1);
+    assert_int_equal (lost.last_deliveries, T_MAX_ATTEMPTS);
+    sluice_window_destroy (&window);
+}
+
 //  A worker that dies holding many tasks shares the blame: with 128 tasks
 //  each counts half a reclaim, so max-attempts deaths lose none of them
 //  and twice as many lose them all.
@@ -598,6 +646,7 @@ main (void)
             test_reclaiming_a_lost_workers_tasks_requeues_them_at_the_head_attempt_unchanged),
         cmocka_unit_test (test_a_reclaimed_resend_keeps_its_attempt),
         cmocka_unit_test (test_a_task_reclaimed_max_attempts_times_is_lost),
+        cmocka_unit_test (test_expired_and_reclaimed_deliveries_count_together_towards_lost),
         cmocka_unit_test (test_a_worker_holding_many_tasks_shares_the_blame),
         cmocka_unit_test (test_a_reclaim_takes_only_unacknowledged_deliveries),
         cmocka_unit_test (test_a_returning_worker_takes_its_deliveries_back),
