@@ -26,7 +26,7 @@ LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 SONAME = libsluice.so.$(SOMAJOR)
 SHARED = lib/libsluice.so.$(VERSION)
-CLI_OBJ = cli/cli.o
+CLI_OBJ = cli/cli.o cli/keygen.o
 BINS = ventilator/ventilator worker/worker sink/sink
 EXAMPLES = $(patsubst %.c,%,$(wildcard examples/*.c))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)

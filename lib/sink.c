@@ -100,6 +100,7 @@ struct _sluice_sink_t {
     zsock_t *control;           //  ROUTER to the ventilator
     void *results_handle;
     sluice_monitor_t *monitor;  //  the results socket's events: oversized drops
+    sluice_security_t *security;    //  keys, or protected mode (security.c)
     void *control_handle;
     sluice_encoder_t *encoder;
     uint8_t routing [256];      //  the batch's ventilator: routing id on control
@@ -1326,14 +1327,21 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
     //  disconnects while input is stopped at the mark ("Assertion failed:
     //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
-    self->results = sluice_socket_new (ZMQ_ROUTER, config, config->results, 0, err, errlen);
+    self->security = sluice_security_new (config, err, errlen);
+    if (!self->security)
+        return -1;
+    self->results = sluice_socket_open (ZMQ_ROUTER, config, self->security,
+                                        SLUICE_CHANNEL_RESULTS, config->results, 0, 0,
+                                        err, errlen);
     //  a worker that reconnects (same routing id, host:pid:N) takes its
     //  routing id over, so STORED reaches it on the new connection
     if (self->results)
         zmq_setsockopt (zsock_resolve (self->results), ZMQ_ROUTER_HANDOVER,
                         &(int) { 1 }, sizeof (int));
     self->control = self->results
-                  ? sluice_socket_new (ZMQ_ROUTER, config, config->control, 1000, err, errlen)
+                  ? sluice_socket_open (ZMQ_ROUTER, config, self->security,
+                                        SLUICE_CHANNEL_CONTROL, config->control, 1000, 0,
+                                        err, errlen)
                   : NULL;
     if (!self->control)
         return -1;
@@ -1404,6 +1412,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_monitor_destroy (&self->monitor);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
+        sluice_security_destroy (&self->security);
         if (self->epoll_fd >= 0)
             close (self->epoll_fd);
         if (self->event_fd >= 0)

@@ -98,6 +98,7 @@ struct _sluice_ventilator_t {
     sluice_peers_t *peers;      //  workers and their credit
     sluice_reader_t *reader;    //  records of the inputs
     sluice_monitor_t *monitor;  //  the tasks socket's events: disconnects
+    sluice_security_t *security;    //  keys, or protected mode (security.c)
     s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
     size_t gone_count;
     int64_t workerless_since;   //  when the last worker left (or creation)
@@ -203,12 +204,17 @@ static int
 s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
 {
     const sluice_config_t *config = self->config;
-    self->tasks = sluice_socket_new (ZMQ_ROUTER, config, config->tasks, 100000, err, errlen);
+    self->security = sluice_security_new (config, err, errlen);
+    if (!self->security)
+        return -1;
+    self->tasks = sluice_socket_open (ZMQ_ROUTER, config, self->security, SLUICE_CHANNEL_TASKS,
+                                      config->tasks, 100000, 0, err, errlen);
     if (!self->tasks)
         return -1;
     //  the sink serves the control routing id that began the batch: keep it
     //  across reconnects, and make it unguessable
-    self->control = sluice_socket_open (ZMQ_DEALER, config, config->control, 100000,
+    self->control = sluice_socket_open (ZMQ_DEALER, config, self->security,
+                                        SLUICE_CHANNEL_CONTROL, config->control, 100000,
                                         SLUICE_SOCKET_RANDOM_ID, err, errlen);
     if (!self->control)
         return -1;
@@ -273,6 +279,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_set_linger (self->control, 2000);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->control);
+        sluice_security_destroy (&self->security);
         sluice_encoder_destroy (&self->encoder);
         sluice_window_destroy (&self->window);
         sluice_ledger_destroy (&self->journal);

@@ -120,6 +120,7 @@ typedef struct {
 //  A socket's monitor and the warnings it drives.
 typedef struct {
     sluice_monitor_t *monitor;  //  connection events of the socket
+    sluice_channel_t channel;   //  tasks or results
     const char *what;           //  "ventilator" or "sink": the peer expected
     char endpoint [256];        //  endpoints as configured, for messages
     bool warned_down;           //  warned for the current outage
@@ -136,6 +137,7 @@ struct _sluice_worker_t {
     void *results_handle;
     s_watch_t tasks_watch;      //  the tasks socket's monitor
     s_watch_t results_watch;    //  the results socket's monitor
+    sluice_security_t *security;    //  keys, or protected mode (security.c)
     int epoll_fd;               //  sluice_worker_fd: ZMQ_FDs and wakeup
     int wakeup_fd;              //  eventfd: work that no socket signals
     bool woken;                 //  wakeup_fd is set
@@ -563,7 +565,8 @@ s_socket_new (sluice_worker_t *self, const char *endpoints, int hwm, bool immedi
     zmq_setsockopt (handle, ZMQ_ROUTING_ID, routing_id, strlen (routing_id));
     s_endpoint_text (endpoints, watch->endpoint, sizeof watch->endpoint);
     watch->monitor = sluice_monitor_new (handle, err, errlen);
-    if (!watch->monitor || sluice_attach (sock, endpoints, err, errlen)) {
+    if (!watch->monitor
+    ||  sluice_attach (sock, self->security, watch->channel, endpoints, err, errlen)) {
         sluice_monitor_destroy (&watch->monitor);
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);
@@ -629,9 +632,12 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     s_outbox_init (&self->outbox);
     self->tasks_watch.what = "ventilator";
     self->results_watch.what = "sink";
+    self->tasks_watch.channel = SLUICE_CHANNEL_TASKS;
+    self->results_watch.channel = SLUICE_CHANNEL_RESULTS;
     //  credit bounds what arrives; results wait in our hold, not in libzmq
     char results_id [256];
-    self->tasks = s_socket_new (self, config->tasks, 1000, false, &self->tasks_watch,
+    self->security = sluice_security_new (config, err, errlen);
+    self->tasks = !self->security? NULL: s_socket_new (self, config->tasks, 1000, false, &self->tasks_watch,
                                 self->routing_id, sizeof self->routing_id, err, errlen);
     self->results = self->tasks
                   ? s_socket_new (self, config->results, S_RESULTS_HWM, true,
@@ -672,6 +678,7 @@ sluice_worker_destroy (sluice_worker_t **self_p)
         sluice_monitor_destroy (&self->results_watch.monitor);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->results);
+        sluice_security_destroy (&self->security);
         if (self->epoll_fd >= 0)
             close (self->epoll_fd);
         if (self->wakeup_fd >= 0)
