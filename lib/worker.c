@@ -1380,7 +1380,8 @@ sluice_worker_turn (sluice_worker_t *self)
         return 1;
     }
     if (s_signals && !self->draining) {
-        zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
+        if (!self->config->quiet)
+            zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
         sluice_worker_drain (self);
     }
     int64_t now = sluice_now_ms ();
