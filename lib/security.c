@@ -657,6 +657,29 @@ sluice_security_prepare (sluice_security_t *self, void *socket, sluice_channel_t
     return 0;
 }
 
+void
+sluice_security_failed (sluice_security_t *self, sluice_channel_t channel, const char *peer,
+                        int failed, const char *why)
+{
+    if (!self || !self->policy [channel] || failed == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return;
+    //  "10.0.0.5:41234" or "[::1]:41234": one line per address, not port
+    char address [256];
+    snprintf (address, sizeof address, "%s", !*peer? "an unknown address"
+                                           : *peer == '['? peer + 1: peer);
+    char *end = strrchr (address, *peer == '['? ']': ':');
+    if (end && strncmp (peer, "ipc://", 6))
+        *end = 0;
+    char text [512];
+    snprintf (text, sizeof text, "handshake failed (%s)%s", why? why: "no detail",
+              !self->curve? ": does it use --keys while this program does not?"
+              : strstr (why? why: "", "mismatch")? ": a peer without keys"
+              : ": a peer without this deployment's keys");
+    pthread_mutex_lock (&s_lock);
+    s_log_refusal (self->policy [channel], address, text);
+    pthread_mutex_unlock (&s_lock);
+}
+
 uint64_t
 sluice_security_refused (sluice_security_t *self)
 {

@@ -58,6 +58,15 @@ int
     sluice_security_prepare (sluice_security_t *self, void *socket, sluice_channel_t channel,
                              const char *endpoint, bool bind, char *err, size_t errlen);
 
+//  A monitor saw a connection from peer ("host:port") on a bound socket of
+//  channel end in a failed handshake (why: the monitor's reason). Logged
+//  (once per address, then rate-limited) and counted as refused, unless
+//  it was the ZAP handler's own refusal (failed: HANDSHAKE_FAILED_AUTH),
+//  which is logged and counted already.
+void
+    sluice_security_failed (sluice_security_t *self, sluice_channel_t channel,
+                            const char *peer, int failed, const char *why);
+
 //  Connections refused on this role's bound sockets so far.
 uint64_t
     sluice_security_refused (sluice_security_t *self);

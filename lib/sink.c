@@ -1050,6 +1050,9 @@ s_recv_monitor (sluice_sink_t *self)
 {
     sluice_monitor_event_t event;
     while (sluice_monitor_next (self->monitor, &event)) {
+        if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
+            sluice_security_failed (self->security, SLUICE_CHANNEL_RESULTS, event.peer,
+                                    event.failed, event.failure);
         if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
             continue;
         self->dropped++;
@@ -1454,6 +1457,9 @@ s_log_summary (sluice_sink_t *self)
     if (self->dropped || self->duplicates)
         zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
                    " duplicate results ignored", self->dropped, self->duplicates);
+    if (sluice_security_refused (self->security))
+        zsys_info ("%" PRIu64 " connections refused (see docs/SECURITY.md)",
+                   sluice_security_refused (self->security));
     if (self->ignored)
         zsys_info ("%" PRIu64 " control messages from a peer other than the ventilator "
                    "ignored", self->ignored);

@@ -692,6 +692,9 @@ s_recv_monitor (sluice_ventilator_t *self)
     while (sluice_monitor_next (self->monitor, &event)) {
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
+        if (event.failed)
+            sluice_security_failed (self->security, SLUICE_CHANNEL_TASKS, event.peer,
+                                    event.failed, event.failure);
         if (event.dropped) {
             self->dropped++;
             sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
@@ -1037,6 +1040,9 @@ s_finish (sluice_ventilator_t *self)
     if (!self->config->quiet && sluice_window_overheld (self->window))
         zsys_info ("%" PRIu64 " deliveries held past --max-held (re-sent or lost)",
                    sluice_window_overheld (self->window));
+    if (!self->config->quiet && sluice_security_refused (self->security))
+        zsys_info ("%" PRIu64 " connections refused (see docs/SECURITY.md)",
+                   sluice_security_refused (self->security));
     s_log_workers (self);
     self->status = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
 }

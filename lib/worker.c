@@ -978,15 +978,20 @@ s_watch_check (sluice_worker_t *self, s_watch_t *watch, int64_t now)
         return;
     watch->warned_down = true;
     char reason [300];
+    //  a CURVE server that cannot decrypt our HELLO (we hold another
+    //  server key than its own) just closes: say what to check
+    const char *keys = sluice_security_curve (self->security) && state->handshake_failures
+                     ? "; the handshake never completed: is the key in --keys DIR this "
+                       "peer's (the same deployment)?": "";
     if (watch == &self->tasks_watch)
-        zsys_warning ("no ventilator at %s for %d s: %s", watch->endpoint, S_WARN_MS / 1000,
+        zsys_warning ("no ventilator at %s for %d s: %s%s", watch->endpoint, S_WARN_MS / 1000,
                       sluice_monitor_reason (watch->monitor, self->config->tasks,
-                                             reason, sizeof reason));
+                                             reason, sizeof reason), keys);
     else
-        zsys_warning ("cannot reach the sink at %s for %d s: %s", watch->endpoint,
+        zsys_warning ("cannot reach the sink at %s for %d s: %s%s", watch->endpoint,
                       S_WARN_MS / 1000, sluice_monitor_reason (watch->monitor,
                                                               self->config->results,
-                                                              reason, sizeof reason));
+                                                              reason, sizeof reason), keys);
 }
 
 //  --------------------------------------------------------------------------
@@ -1437,5 +1442,9 @@ sluice_worker_run (sluice_worker_t *self)
         zsys_info ("%" PRIu64 " tasks run, %" PRIu64 " results sent, %" PRIu64 " stored (%"
                    PRIu64 " re-sent), %" PRIu64 " malformed messages dropped", self->done,
                    self->outbox.sent, self->outbox.stored, self->outbox.resent, self->dropped);
+    uint64_t failed = sluice_monitor_state (self->tasks_watch.monitor)->handshake_failures
+                    + sluice_monitor_state (self->results_watch.monitor)->handshake_failures;
+    if (!self->config->quiet && failed)
+        zsys_info ("%" PRIu64 " failed handshakes with the ventilator or the sink", failed);
     return rc;
 }
