@@ -317,16 +317,18 @@ s_load_keys (const char *dir, sluice_role_t peer_role, zhashx_t *keys, char *err
 //  --------------------------------------------------------------------------
 //  The ZAP handler
 
-//  Log a refusal: once per address, then at most once a second.
+//  Log a refusal: once per address and reason, then at most once a second.
 static void
 s_log_refusal (s_policy_t *policy, const char *address, const char *why)
 {
     policy->refused++;
     const char *shown = *address? address: "an ipc peer";
-    if (zhashx_lookup (policy->logged, shown))
+    char seen [768];
+    snprintf (seen, sizeof seen, "%s %s", shown, why);
+    if (zhashx_lookup (policy->logged, seen))
         return;
     if (zhashx_size (policy->logged) < S_LOGGED_MAX) {
-        zhashx_insert (policy->logged, shown, (void *) "");
+        zhashx_insert (policy->logged, seen, (void *) "");
         zsys_warning ("refused a connection from %s on the %s socket: %s", shown,
                       s_channel_name [policy->channel], why);
     }
@@ -655,6 +657,22 @@ sluice_security_prepare (sluice_security_t *self, void *socket, sluice_channel_t
         return -1;
     }
     return 0;
+}
+
+const char *
+sluice_security_decide (sluice_security_t *self, sluice_channel_t channel,
+                        const char *address, const char *mechanism, const uint8_t *key)
+{
+    if (!self || !self->policy [channel])
+        return "400";
+    zframe_t *credentials = key? zframe_new (key, 32): NULL;
+    char user [S_KEY_TXT] = "";
+    pthread_mutex_lock (&s_lock);
+    const char *status = s_decide (self->policy [channel], address, mechanism, credentials,
+                                   user);
+    pthread_mutex_unlock (&s_lock);
+    zframe_destroy (&credentials);
+    return status;
 }
 
 void

@@ -67,6 +67,14 @@ void
     sluice_security_failed (sluice_security_t *self, sluice_channel_t channel,
                             const char *peer, int failed, const char *why);
 
+//  The ZAP handler's decision for a connection to a bound socket of
+//  channel: "200" or "400" (logged and counted as the handler does).
+//  mechanism is "NULL" or "CURVE"; key the client's 32-byte public key
+//  (CURVE), else NULL. For tests: the handler calls the same code.
+const char *
+    sluice_security_decide (sluice_security_t *self, sluice_channel_t channel,
+                            const char *address, const char *mechanism, const uint8_t *key);
+
 //  Connections refused on this role's bound sockets so far.
 uint64_t
     sluice_security_refused (sluice_security_t *self);
