@@ -27,6 +27,8 @@
 #   h_watch FILE             sample FILE's line count every 100 ms into
 #                            $H_DIR/watch (lines "ms count") until h_unwatch
 #   h_ms                     now, ms since epoch
+# H_SECURITY, if set, is the body of the topology file's security section
+# (e.g. '    keys = "/tmp/.../keys"'), written by h_up.
 # Names are unique per run (slh<PID>-...), processes are killed by PID.
 
 set -u
@@ -119,6 +121,8 @@ sluice
     results = tcp://sink-host:5558
     control = tcp://sink-host:5559
 EOF
+    # the deployment's security section (tests/hosts/run: keys, allow, none)
+    [ -n "${H_SECURITY:-}" ] && printf 'security\n%s\n' "$H_SECURITY" >> "$H_TOPO"
     # the bridge needs a moment to forward (no STP: forward delay 0 with stp off)
     ip netns exec "$H_P-vent" ping -q -c 1 -W 2 sink-host > /dev/null 2>&1 || true
 }
