@@ -6,8 +6,13 @@
 #   direction: the ventilator binds tasks and connects to control, the sink
 #   binds results and control, workers connect to tasks and results.
 #   Precedence: command-line flag > SLUICE_* environment variable > this file.
+#   Keys: 'sluice keygen /etc/sluice/keys' once, then copy the directory to
+#   every host (each host needs the .cert files and its own role's _secret).
+#   Without a security section only loopback and ipc peers are accepted.
 sluice
     tasks = tcp://vent-host:5557
     results = tcp://sink-host:5558
     control = tcp://sink-host:5559
     max-size = 64M
+security
+    keys = /etc/sluice/keys

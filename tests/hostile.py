@@ -17,6 +17,14 @@ worker that never lets go of its tasks.
                                       a worker on the tasks socket: CREDIT N
                                       (reset), take tasks, then send PROGRESS
                                       for them every 250 ms for S seconds
+    hostile.py results EP --batch HEX --first A --last B
+                                      forged RESULTS (output FORGED) on the
+                                      sink's results socket
+
+    --curve-server FILE               connect as a CURVE client with a fresh
+                                      key pair (not the deployment's), to the
+                                      server whose zcert public file is FILE
+                                      (the attacker knows the public keys)
 
 Each command repeats its message --repeat times (default 3), --pause S apart,
 and prints one JSON line: {"sent": N, "pong_batch": hex or null or "none",
@@ -40,7 +48,8 @@ from wire import (SIG, VERSION, TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END,  #
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=["ping", "begin", "end", "bye", "abandon", "lost", "hog"])
+    ap.add_argument("command", choices=["ping", "begin", "end", "bye", "abandon", "lost", "hog",
+                                        "results"])
     ap.add_argument("endpoint")
     ap.add_argument("--batch", help="batch id in hex (default: random)")
     ap.add_argument("--low", type=int, default=0)
@@ -52,6 +61,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pause", type=float, default=0.2)
+    ap.add_argument("--curve-server", help="zcert public certificate of the server")
     args = ap.parse_args()
     batch = bytes.fromhex(args.batch) if args.batch else os.urandom(16)
 
@@ -59,6 +69,16 @@ def main():
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 2000)
     sock.setsockopt(zmq.SNDTIMEO, 2000)
+    if args.curve_server:
+        key = None
+        for line in open(args.curve_server):
+            line = line.strip()
+            if line.startswith("public-key"):
+                key = line.split("=", 1)[1].strip().strip('"').encode()
+        public, secret = zmq.curve_keypair()
+        sock.curve_serverkey = key
+        sock.curve_publickey = public
+        sock.curve_secretkey = secret
     sock.connect(args.endpoint)
     out = {"sent": 0, "pong_batch": "none", "taken": []}
 
@@ -105,6 +125,10 @@ def main():
                 send([SIG, VERSION, BYE, batch])
             elif args.command == "abandon":
                 send([SIG, VERSION, ABANDON, batch])
+            elif args.command == "results":
+                items = [[i, 1, 0, 0, 0, 1, b"FORGED", None]
+                         for i in range(args.first, args.last + 1)]
+                send([SIG, VERSION, RESULTS, batch, b"attacker", items])
             elif args.command == "lost":
                 items = [[i, 5, b"FORGED"] for i in range(args.first, args.last + 1)]
                 send([SIG, VERSION, LOST, batch, items])
