@@ -33,11 +33,17 @@ static const sluice_option_t s_table [] = {
       .help = "return each payload unchanged",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_ECHO },
     { .name = "exec", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD", .group = "mode",
-      .min = 1, .help = "run CMD with /bin/sh -c per task; {} is replaced by\n"
-                        "the shell-quoted payload, else it is appended",
+      .min = 1, .help = "run CMD per task; {} is replaced by the\n"
+                        "shell-quoted payload, else it is appended; CMD\n"
+                        "runs without /bin/sh when it has no shell syntax\n"
+                        "(none of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
+                        "newline, no = in its first word, which is no sh\n"
+                        "keyword or builtin and holds no {}), else with sh -c",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
     { .name = "pipe", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
       .help = "with --exec: payload on the command's stdin" },
+    { .name = "shell", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec",
+      FIELD (shell), .help = "with --exec: always run CMD with /bin/sh -c" },
     { .name = "coproc", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
       .group = "mode", .min = 1, .help = "keep -j copies of CMD running; one line in, one out",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_COPROC },

@@ -139,6 +139,8 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     }
     if (streq (sluice_config_get (config, "pipe"), "1"))
         argv [argc++] = "--pipe";
+    if (streq (sluice_config_get (config, "shell"), "1"))
+        argv [argc++] = "--shell";
     if (streq (sluice_config_get (config, "verbose"), "1"))
         argv [argc++] = "-v";
     //  with keys, the private ipc endpoints use them too
