@@ -112,6 +112,21 @@ static const sluice_option_t s_table [] = {
       .help = "deliveries before a task is lost" },
     { .name = "journal", .roles = VENT, .type = SLUICE_TYPE_STRING, .arg = "FILE",
       FIELD (journal), .help = "record acknowledged tasks; re-run to resume" },
+    { .name = "progress", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_PROGRESS",
+      .zpl = "sluice/progress", FIELD (progress),
+      .help = "a status line on stderr: done/total, failed, rate,\n"
+              "workers (on a terminal; see --progress-when)" },
+    { .name = "bar", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_BAR",
+      .zpl = "sluice/bar", FIELD (bar),
+      .help = "a progress bar on stderr, erased at the end" },
+    { .name = "eta", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_ETA",
+      .zpl = "sluice/eta", FIELD (eta),
+      .help = "the status line with the estimated time left" },
+    { .name = "progress-when", .roles = VENT, .type = SLUICE_TYPE_ENUM, .arg = "WHEN",
+      .env = "SLUICE_PROGRESS_WHEN", .zpl = "sluice/progress-when", FIELD (progress_when),
+      .choices = "auto|always|never", .def = "auto",
+      .help = "draw --progress/--bar/--eta: auto (stderr is a\n"
+              "terminal; the default), always, never" },
 
     //  security, shared by all programs (security.c, docs/SECURITY.md)
     { .name = "keys", .roles = ALL, .type = SLUICE_TYPE_STRING, .arg = "DIR",

@@ -29,7 +29,8 @@ static const struct {
     { "pipe", WORKER }, { "shell", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
-    { "max-attempts", VENT }, { "journal", VENT },
+    { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
+    { "eta", VENT }, { "progress-when", VENT },
     { "max-size", VENT | WORKER | SINK }, { "verbose", VENT | WORKER | SINK },
     { "quiet", VENT }, { "keys", VENT | WORKER | SINK }, { "allow", VENT | SINK },
     { "insecure", VENT | SINK }, { "help", 0 }, { "version", 0 },
@@ -213,6 +214,26 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
     return 0;
 }
 
+//  The progress rows' environment variables (SLUICE_PROGRESS, ...), under
+//  the flags that follow. (Other rows' variables are the roles' own: the
+//  endpoints here are sluice's private ones.) Returns -1, or 2 after a
+//  one-line error.
+static int
+s_environment (sluice_args_t *self)
+{
+    const char *names [] = { "progress", "bar", "eta", "progress-when" };
+    for (size_t i = 0; i < 4; i++) {
+        const sluice_option_t *opt = sluice_option_find (names [i]);
+        const char *value = opt && opt->env? getenv (opt->env): NULL;
+        char err [256];
+        if (value && sluice_option_store (opt, self->vent, value, err, sizeof err)) {
+            fprintf (stderr, "sluice: invalid %s value '%s'\n", opt->env, value);
+            return SLUICE_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
 //  getopt's tables, from the sluice rows of the option table.
 static size_t
 s_tables (const sluice_option_t **rows, struct option *longopts, char *shortopts)
@@ -255,7 +276,7 @@ sluice_args_parse (int argc, char *argv [], int *rc)
     self->worker = sluice_config_new (SLUICE_ROLE_WORKER);
     self->sink = sluice_config_new (SLUICE_ROLE_SINK);
     self->sources = sluice_sources_new ();
-    *rc = -1;
+    *rc = s_environment (self);
     opterr = 0;
     optind = 1;
     int code, index;
