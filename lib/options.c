@@ -33,11 +33,17 @@ static const sluice_option_t s_table [] = {
       .help = "return each payload unchanged",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_ECHO },
     { .name = "exec", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD", .group = "mode",
-      .min = 1, .help = "run CMD with /bin/sh -c per task; {} is replaced by\n"
-                        "the shell-quoted payload, else it is appended",
+      .min = 1, .help = "run CMD per task; {} is replaced by the\n"
+                        "shell-quoted payload, else it is appended; CMD\n"
+                        "runs without /bin/sh when it has no shell syntax\n"
+                        "(none of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
+                        "newline, no = in its first word, which is no sh\n"
+                        "keyword or builtin and holds no {}), else with sh -c",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
     { .name = "pipe", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
       .help = "with --exec: payload on the command's stdin" },
+    { .name = "shell", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec",
+      FIELD (shell), .help = "with --exec: always run CMD with /bin/sh -c" },
     { .name = "coproc", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
       .group = "mode", .min = 1, .help = "keep -j copies of CMD running; one line in, one out",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_COPROC },
@@ -106,6 +112,21 @@ static const sluice_option_t s_table [] = {
       .help = "deliveries before a task is lost" },
     { .name = "journal", .roles = VENT, .type = SLUICE_TYPE_STRING, .arg = "FILE",
       FIELD (journal), .help = "record acknowledged tasks; re-run to resume" },
+    { .name = "progress", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_PROGRESS",
+      .zpl = "sluice/progress", FIELD (progress),
+      .help = "a status line on stderr: done/total, failed, rate,\n"
+              "workers (on a terminal; see --progress-when)" },
+    { .name = "bar", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_BAR",
+      .zpl = "sluice/bar", FIELD (bar),
+      .help = "a progress bar on stderr, erased at the end" },
+    { .name = "eta", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_ETA",
+      .zpl = "sluice/eta", FIELD (eta),
+      .help = "the status line with the estimated time left" },
+    { .name = "progress-when", .roles = VENT, .type = SLUICE_TYPE_ENUM, .arg = "WHEN",
+      .env = "SLUICE_PROGRESS_WHEN", .zpl = "sluice/progress-when", FIELD (progress_when),
+      .choices = "auto|always|never", .def = "auto",
+      .help = "draw --progress/--bar/--eta: auto (stderr is a\n"
+              "terminal; the default), always, never" },
 
     //  security, shared by all programs (security.c, docs/SECURITY.md)
     { .name = "keys", .roles = ALL, .type = SLUICE_TYPE_STRING, .arg = "DIR",

@@ -45,10 +45,15 @@ struct _sluice_config_t {
     unsigned max_attempts;   //  deliveries before a task is lost
     sluice_input_t input;    //  input record format
     char *journal;           //  journal file for --resume, or NULL
+    bool progress;           //  --progress: a status line on a terminal
+    bool bar;                //  --bar: a progress bar
+    bool eta;                //  --eta: the estimated time left
+    unsigned progress_when;  //  SLUICE_PROGRESS_AUTO (a terminal), _ALWAYS, _NEVER
     //  worker
     sluice_mode_t mode;      //  what a worker does with a task
     char *command;           //  --exec / --coproc command
     bool pipe;               //  --exec: payload on stdin
+    bool shell;              //  --exec: always run the command with /bin/sh -c
     unsigned jobs;           //  tasks processed at once
     size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
     int64_t task_timeout_ms; //  0: none
@@ -60,6 +65,9 @@ struct _sluice_config_t {
     bool keep_order;         //  print in input order
     char **shown;            //  sluice_config_get strings, one per option
 };
+
+//  --progress-when choices
+enum { SLUICE_PROGRESS_AUTO, SLUICE_PROGRESS_ALWAYS, SLUICE_PROGRESS_NEVER };
 
 //  Protocol bounds (docs/PROTOCOL.md, section 9): BEGIN's window and
 //  --window at most SLUICE_WINDOW_MAX; END's count and PING's low at most

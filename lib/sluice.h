@@ -402,6 +402,19 @@ int
 int
     sluice_ventilator_wait (sluice_ventilator_t *self);
 
+//  Where a batch stands, for a progress display.
+typedef struct {
+    uint64_t done;              //  tasks acknowledged: their result written
+    uint64_t failed;            //  of them, failed
+    uint64_t total;             //  tasks read so far; the batch's total once known
+    bool total_known;           //  every input has been read (or closed)
+    size_t workers;             //  workers connected now
+} sluice_counts_t;
+
+//  Fill counts with the batch's state now. Never blocks.
+void
+    sluice_ventilator_counts (sluice_ventilator_t *self, sluice_counts_t *counts);
+
 //  ---------------------------------------------------------------------
 //  Worker: takes tasks when it has a free slot, processes them, sends
 //  results to the sink and holds each until the sink says STORED (re-sent

@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,7 +110,7 @@ s_pipes (int out [2], int in [2], bool with_stdin)
 //  posix_spawn argv with stdout on out_fd and stdin on in_fd (or
 //  /dev/null when in_fd is -1). Returns 0 or an errno value.
 static int
-s_posix_spawn (pid_t *pid, char *const argv [], int out_fd, int in_fd)
+s_posix_spawn (pid_t *pid, const char *path, char *const argv [], int out_fd, int in_fd)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
@@ -119,7 +121,7 @@ s_posix_spawn (pid_t *pid, char *const argv [], int out_fd, int in_fd)
         posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawnattr_t attr;
     s_spawnattr (&attr);
-    int rc = posix_spawn (pid, argv [0], &actions, &attr, argv, environ);
+    int rc = posix_spawn (pid, path, &actions, &attr, argv, environ);
     posix_spawn_file_actions_destroy (&actions);
     posix_spawnattr_destroy (&attr);
     return rc;
@@ -128,10 +130,18 @@ s_posix_spawn (pid_t *pid, char *const argv [], int out_fd, int in_fd)
 int
 sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
 {
-    *child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .error = 0 };
+    return sluice_spawn_exec (child, argv [0], argv, with_stdin);
+}
+
+int
+sluice_spawn_exec (sluice_child_t *child, const char *path, char *const argv [],
+                   bool with_stdin)
+{
+    *child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .error = 0,
+                                .pid_fd = -1 };
     //  posix_spawn reports a failed exec only where it uses vfork (not
     //  under valgrind, say): check first, so a missing command always fails
-    if (access (argv [0], X_OK)) {
+    if (access (path, X_OK)) {
         child->error = errno;
         return -1;
     }
@@ -140,7 +150,7 @@ sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
         child->error = errno;
         return -1;
     }
-    int rc = s_posix_spawn (&child->pid, argv, out [1], with_stdin? in [0]: -1);
+    int rc = s_posix_spawn (&child->pid, path, argv, out [1], with_stdin? in [0]: -1);
     close (out [1]);
     if (in [0] >= 0)
         close (in [0]);
@@ -157,6 +167,11 @@ sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
         fcntl (in [1], F_SETFL, O_NONBLOCK);
     child->out_fd = out [0];
     child->in_fd = in [1];
+    //  a command closes its stdout a moment before it can be reaped: the
+    //  pidfd tells the runner when, so it never polls for the exit
+    child->pid_fd = pidfd_open (child->pid, 0);
+    if (child->pid_fd >= 0)
+        fcntl (child->pid_fd, F_SETFD, FD_CLOEXEC);
     return 0;
 }
 
@@ -196,11 +211,15 @@ sluice_spawn_status (int wstatus, int *status, int *code)
     }
 }
 
-//  Close the child's pipes.
+//  Close the child's pipes (and its pidfd).
 static void
 s_close_pipes (sluice_child_t *child)
 {
     sluice_spawn_close_input (child);
+    if (child->pid_fd >= 0) {
+        close (child->pid_fd);
+        child->pid_fd = -1;
+    }
     if (child->out_fd >= 0) {
         close (child->out_fd);
         child->out_fd = -1;
@@ -265,4 +284,162 @@ sluice_spawn_read (int fd, sluice_spawn_buf_t *buf, size_t limit, bool *overflow
             return 0;
         return 1;
     }
+}
+
+//  --------------------------------------------------------------------------
+//  Commands run without /bin/sh
+
+#define S_WORDS_MAX 256             //  words in a direct command, at most
+
+struct _sluice_direct_t {
+    char *path;                 //  the program, found in PATH
+    char *text;                 //  the command, its words NUL-terminated in place
+    char *words [S_WORDS_MAX];  //  into text
+    size_t count;
+    bool braces;                //  some word holds {}
+    char *argv [S_WORDS_MAX + 2];   //  the last call's argv
+    char *built [S_WORDS_MAX + 1];  //  its words that hold the payload (freed)
+};
+
+//  Shell keywords and builtins (dash's and POSIX's): a command starting
+//  with one runs in the shell, where it means what the user expects
+//  (echo's backslash escapes are the builtin's, not /bin/echo's).
+static const char *s_builtins [] = {
+    "!", ".", ":", "[", "alias", "bg", "break", "case", "cd", "chdir", "command",
+    "continue", "do", "done", "echo", "elif", "else", "esac", "eval", "exec", "exit",
+    "export", "false", "fc", "fg", "fi", "for", "getopts", "hash", "if", "in", "jobs",
+    "kill", "local", "printf", "pwd", "read", "readonly", "return", "set", "shift",
+    "test", "then", "times", "trap", "true", "type", "ulimit", "umask", "unalias",
+    "unset", "until", "wait", "while", NULL
+};
+
+//  True if the command, its {} taken out, holds shell syntax.
+static bool
+s_has_shell_syntax (const char *command)
+{
+    for (const char *p = command; *p; p++) {
+        if (p [0] == '{' && p [1] == '}') {
+            p++;
+            continue;
+        }
+        if (strchr ("|&;<>()$`\\\"'*?[]{}#~\n", *p))
+            return true;
+    }
+    return false;
+}
+
+//  The program a command word names: itself if it holds a '/', else the
+//  first executable file of that name in PATH (an empty entry is the
+//  current directory), as execvp and the shell search. NULL if none.
+static char *
+s_find_program (const char *name)
+{
+    if (strchr (name, '/'))
+        return access (name, X_OK) == 0? strdup (name): NULL;
+    const char *path = getenv ("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (true) {
+        size_t len = strcspn (path, ":");
+        char *candidate = len? zsys_sprintf ("%.*s/%s", (int) len, path, name)
+                        : strdup (name);
+        struct stat st;
+        if (candidate && stat (candidate, &st) == 0 && S_ISREG (st.st_mode)
+        &&  access (candidate, X_OK) == 0)
+            return candidate;
+        free (candidate);
+        if (!path [len])
+            return NULL;
+        path += len + 1;
+    }
+}
+
+sluice_direct_t *
+sluice_spawn_direct_new (const char *command)
+{
+    if (s_has_shell_syntax (command))
+        return NULL;
+    sluice_direct_t *self = (sluice_direct_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->text = strdup (command);
+    assert (self->text);
+    for (char *word = strtok (self->text, " \t"); word; word = strtok (NULL, " \t")) {
+        if (self->count == S_WORDS_MAX) {
+            sluice_spawn_direct_destroy (&self);
+            return NULL;
+        }
+        self->braces |= strstr (word, "{}") != NULL;
+        self->words [self->count++] = word;
+    }
+    const char *first = self->count? self->words [0]: "";
+    bool builtin = false;
+    for (size_t i = 0; s_builtins [i]; i++)
+        builtin |= streq (first, s_builtins [i]);
+    if (!self->count || builtin || strstr (first, "{}") || strchr (first, '=')
+    ||  !(self->path = s_find_program (first)))
+        sluice_spawn_direct_destroy (&self);
+    return self;
+}
+
+void
+sluice_spawn_direct_destroy (sluice_direct_t **self_p)
+{
+    assert (self_p);
+    sluice_direct_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; self->built [i]; i++)
+        free (self->built [i]);
+    free (self->path);
+    free (self->text);
+    free (self);
+    *self_p = NULL;
+}
+
+//  A word with each {} replaced by the payload; the caller frees it.
+static char *
+s_substitute (const char *word, const uint8_t *data, size_t size)
+{
+    zchunk_t *buf = zchunk_new (NULL, strlen (word) + size + 1);
+    const char *braces;
+    while ((braces = strstr (word, "{}"))) {
+        zchunk_extend (buf, word, (size_t) (braces - word));
+        zchunk_extend (buf, data, size);
+        word = braces + 2;
+    }
+    zchunk_extend (buf, word, strlen (word) + 1);
+    char *result = (char *) malloc (zchunk_size (buf));
+    assert (result);
+    memcpy (result, zchunk_data (buf), zchunk_size (buf));
+    zchunk_destroy (&buf);
+    return result;
+}
+
+char **
+sluice_spawn_direct_argv (sluice_direct_t *self, const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; self->built [i]; i++) {
+        free (self->built [i]);
+        self->built [i] = NULL;
+    }
+    if (data && memchr (data, 0, size))
+        return NULL;
+    size_t argc = 0, built = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        if (data && strstr (self->words [i], "{}"))
+            self->argv [argc++] = self->built [built++] = s_substitute (self->words [i],
+                                                                         data, size);
+        else
+            self->argv [argc++] = self->words [i];
+    }
+    if (data && !self->braces)
+        self->argv [argc++] = self->built [built++] = s_substitute ("{}", data, size);
+    self->argv [argc] = NULL;
+    return self->argv;
+}
+
+const char *
+sluice_spawn_direct_path (sluice_direct_t *self)
+{
+    return self->path;
 }

@@ -25,6 +25,7 @@ typedef struct {
     int in_fd;                  //  its stdin, non-blocking; -1 when none
     int out_fd;                 //  its stdout, non-blocking; -1 when closed
     int error;                  //  errno of a failed start, else 0
+    int pid_fd;                 //  pidfd, readable once it has exited; -1 if none
 } sluice_child_t;
 
 //  Bytes read from a pipe; the caller owns data (free it).
@@ -52,6 +53,12 @@ char *
 //  exists and sluice_spawn_reap reports SLUICE_STATUS_ERROR.
 int
     sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin);
+
+//  sluice_spawn_start, running the program at path (argv [0] is only its
+//  name, as a shell passes it).
+int
+    sluice_spawn_exec (sluice_child_t *child, const char *path, char *const argv [],
+                       bool with_stdin);
 
 //  sluice_spawn_start of "/bin/sh -c command".
 int
@@ -86,5 +93,35 @@ void
 //  Returns 0 when it would block, 1 at end of file or on a read error.
 int
     sluice_spawn_read (int fd, sluice_spawn_buf_t *buf, size_t limit, bool *overflow);
+
+//  A command run without /bin/sh: its words, split once, and its program
+//  found once in PATH. See sluice_spawn_direct_new for when that is exact.
+typedef struct _sluice_direct_t sluice_direct_t;
+
+//  The direct form of an --exec command, or NULL when it needs /bin/sh:
+//  when, once each {} is taken out, it holds a shell metacharacter (any of
+//  | & ; < > ( ) $ ` \ " ' * ? [ ] { } # ~, a newline, or = in its first
+//  word), or its first word holds {}, is a shell keyword or builtin, or
+//  is not found in PATH. Words are split at spaces and tabs, as the
+//  shell splits them; then sh -c and the direct form run the same program
+//  with the same arguments.
+sluice_direct_t *
+    sluice_spawn_direct_new (const char *command);
+
+//  Destroy a direct command; nulls the pointer.
+void
+    sluice_spawn_direct_destroy (sluice_direct_t **self_p);
+
+//  The argv for one payload: each word's {} replaced by the payload
+//  bytes, so a word holding {} is exactly one argument; without {} the
+//  payload is appended as one more argument. With data NULL (--pipe) the
+//  words are left as they are. Returns argv, owned by self and valid
+//  until the next call, or NULL if the payload holds a NUL byte.
+char **
+    sluice_spawn_direct_argv (sluice_direct_t *self, const uint8_t *data, size_t size);
+
+//  The program's resolved path (for sluice_spawn_exec).
+const char *
+    sluice_spawn_direct_path (sluice_direct_t *self);
 
 #endif

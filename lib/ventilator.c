@@ -1192,3 +1192,13 @@ sluice_ventilator_run (sluice_ventilator_t *self)
     sluice_ventilator_close (self);
     return sluice_ventilator_wait (self);
 }
+
+void
+sluice_ventilator_counts (sluice_ventilator_t *self, sluice_counts_t *counts)
+{
+    *counts = (sluice_counts_t) {
+        .done = self->acked, .failed = self->failed,
+        .total = sluice_window_total (self->window),
+        .total_known = self->end_sent, .workers = sluice_peers_count (self->peers)
+    };
+}

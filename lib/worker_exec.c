@@ -1,11 +1,13 @@
 /*  =========================================================================
-    worker_exec.c - the --exec runner: one /bin/sh -c per task, -j at once
+    worker_exec.c - the --exec runner: one command per task, -j at once
 
     A slot per -j holds a task taken from the worker core, its child and
     the output collected so far. The loop is the embedding API's own:
     poll(2) on sluice_worker_fd beside the children's pipes, with
-    sluice_worker_timeout as the timeout. Uses only the worker core's
-    public calls and spawn.h.
+    sluice_worker_timeout as the timeout, and each child's pidfd for its
+    exit, so nothing waits on a fixed timer. A command without shell
+    syntax is run directly (sluice_spawn_direct_new has the rule), else
+    with /bin/sh -c. Uses only the worker core's public calls and spawn.h.
     =========================================================================
 */
 
@@ -34,6 +36,7 @@ typedef struct {
 typedef struct {
     sluice_worker_t *worker;
     const sluice_config_t *config;
+    sluice_direct_t *direct;    //  the command without /bin/sh, or NULL
     s_slot_t *slots;            //  config->jobs of them
     size_t running;             //  slots in use
     struct pollfd *fds;         //  [0] the worker, then the children's pipes
@@ -53,6 +56,12 @@ s_exec_new (sluice_worker_t *worker)
     self->fds = (struct pollfd *) calloc (1 + 2 * jobs, sizeof (struct pollfd));
     self->owners = (s_slot_t **) calloc (1 + 2 * jobs, sizeof (s_slot_t *));
     assert (self->slots && self->fds && self->owners);
+    for (size_t i = 0; i < jobs; i++)
+        self->slots [i].child.pid_fd = -1;
+    if (!self->config->shell)
+        self->direct = sluice_spawn_direct_new (self->config->command);
+    sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
+                  : "/bin/sh -c");
     return self;
 }
 
@@ -70,6 +79,7 @@ s_exec_destroy (s_exec_t **self_p)
         }
         free (slot->out.data);
     }
+    sluice_spawn_direct_destroy (&self->direct);
     free (self->slots);
     free (self->fds);
     free (self->owners);
@@ -91,19 +101,30 @@ s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out,
 static void
 s_start (s_exec_t *self, s_slot_t *slot)
 {
-    const char *command = self->config->command;
-    char *line = self->config->pipe? strdup (command)
-               : sluice_spawn_command (command, slot->task.data, slot->task.size);
-    if (!line) {
+    int rc;
+    if (self->direct) {
+        const uint8_t *data = slot->task.data? slot->task.data: (const uint8_t *) "";
+        char **argv = sluice_spawn_direct_argv (self->direct, self->config->pipe? NULL: data,
+                                                slot->task.size);
+        rc = argv? sluice_spawn_exec (&slot->child, sluice_spawn_direct_path (self->direct),
+                                      argv, self->config->pipe): 1;
+    }
+    else {
+        const char *command = self->config->command;
+        char *line = self->config->pipe? strdup (command)
+                   : sluice_spawn_command (command, slot->task.data, slot->task.size);
+        rc = line? sluice_spawn_shell (&slot->child, line, self->config->pipe): 1;
+        free (line);
+    }
+    if (rc > 0) {
         zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
                       slot->task.id);
         s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
         return;
     }
-    int rc = sluice_spawn_shell (&slot->child, line, self->config->pipe);
-    free (line);
     if (rc) {
-        zsys_warning ("task %" PRIu64 ": cannot run /bin/sh: %s", slot->task.id,
+        zsys_warning ("task %" PRIu64 ": cannot run %s: %s", slot->task.id,
+                      self->direct? sluice_spawn_direct_path (self->direct): "/bin/sh",
                       strerror (slot->child.error));
         s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
         return;
@@ -227,8 +248,13 @@ s_watch_children (s_exec_t *self, int *timeout)
             s_watch (self, &n, slot, slot->child.out_fd, POLLIN);
         if (slot->child.in_fd >= 0)
             s_watch (self, &n, slot, slot->child.in_fd, POLLOUT);
-        if (slot->child.out_fd < 0 && slot->child.in_fd < 0 && *timeout > 5)
-            *timeout = 5;       //  exited? reap soon
+        if (slot->child.out_fd < 0 && slot->child.in_fd < 0) {
+            if (slot->child.pid_fd >= 0)
+                s_watch (self, &n, slot, slot->child.pid_fd, POLLIN);
+            else
+            if (*timeout > 5)
+                *timeout = 5;   //  no pidfd (an old kernel): reap soon
+        }
     }
     return n;
 }
@@ -243,8 +269,8 @@ s_wait (s_exec_t *self)
     sluice_worker_poll (self->worker, self->fds, n, timeout);
     for (size_t i = 1; i < n; i++) {
         s_slot_t *slot = self->owners [i];
-        if (!self->fds [i].revents)
-            continue;
+        if (!self->fds [i].revents || self->fds [i].fd == slot->child.pid_fd)
+            continue;           //  exited: reaped below
         if (self->fds [i].events & POLLIN)
             s_read_output (self, slot);
         else

@@ -26,10 +26,11 @@ static const struct {
     unsigned roles;
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
-    { "pipe", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
+    { "pipe", WORKER }, { "shell", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
-    { "max-attempts", VENT }, { "journal", VENT },
+    { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
+    { "eta", VENT }, { "progress-when", VENT },
     { "max-size", VENT | WORKER | SINK }, { "verbose", VENT | WORKER | SINK },
     { "quiet", VENT }, { "keys", VENT | WORKER | SINK }, { "allow", VENT | SINK },
     { "insecure", VENT | SINK }, { "help", 0 }, { "version", 0 },
@@ -69,11 +70,16 @@ sluice_args_help (FILE *stream)
         "Run COMMAND once per task, -j at once on this host, and write each result\n"
         "to stdout once; exit when every task is done. Tasks are the lines of stdin\n"
         "(-0: NUL-delimited records), or of each -a FILE, or the ARGs after :::.\n"
-        "COMMAND ARG... are joined by spaces and run with /bin/sh -c; {} is replaced\n"
-        "by the shell-quoted task, else the task is appended. Several sources\n"
-        "combine as in GNU parallel: one task per combination, values joined by\n"
-        "a space. `sluice ventilator|worker|sink` run that program, with its\n"
-        "own options (`sluice worker --help`).\n\n");
+        "COMMAND ARG... are joined by spaces; {} is replaced by the shell-quoted\n"
+        "task, else the task is appended. The result runs with /bin/sh -c if it\n"
+        "has shell syntax (a character of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
+        "or a newline outside {}, = in the first word, a first word that is an sh\n"
+        "keyword or builtin such as echo, or holds {}, or is not in PATH), and\n"
+        "always with --shell; else directly: split at spaces and tabs, the program\n"
+        "found in PATH, each word holding {} one argument: the same arguments the\n"
+        "shell would pass. Several sources combine as in GNU parallel: one task\n"
+        "per combination, values joined by a space. `sluice ventilator|worker|sink`\n"
+        "run that program, with its own options (`sluice worker --help`).\n\n");
     fprintf (stream, "  %-22s %s\n", "-a, --arg-file FILE", "read tasks from FILE (repeatable)");
     sluice_config_t *defaults [3] = {
         sluice_config_new (SLUICE_ROLE_VENTILATOR), sluice_config_new (SLUICE_ROLE_WORKER),
@@ -208,6 +214,26 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
     return 0;
 }
 
+//  The progress rows' environment variables (SLUICE_PROGRESS, ...), under
+//  the flags that follow. (Other rows' variables are the roles' own: the
+//  endpoints here are sluice's private ones.) Returns -1, or 2 after a
+//  one-line error.
+static int
+s_environment (sluice_args_t *self)
+{
+    const char *names [] = { "progress", "bar", "eta", "progress-when" };
+    for (size_t i = 0; i < 4; i++) {
+        const sluice_option_t *opt = sluice_option_find (names [i]);
+        const char *value = opt && opt->env? getenv (opt->env): NULL;
+        char err [256];
+        if (value && sluice_option_store (opt, self->vent, value, err, sizeof err)) {
+            fprintf (stderr, "sluice: invalid %s value '%s'\n", opt->env, value);
+            return SLUICE_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
 //  getopt's tables, from the sluice rows of the option table.
 static size_t
 s_tables (const sluice_option_t **rows, struct option *longopts, char *shortopts)
@@ -250,7 +276,7 @@ sluice_args_parse (int argc, char *argv [], int *rc)
     self->worker = sluice_config_new (SLUICE_ROLE_WORKER);
     self->sink = sluice_config_new (SLUICE_ROLE_SINK);
     self->sources = sluice_sources_new ();
-    *rc = -1;
+    *rc = s_environment (self);
     opterr = 0;
     optind = 1;
     int code, index;

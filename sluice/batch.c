@@ -25,6 +25,7 @@
 */
 
 #include "run.h"
+#include "../lib/progress.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -47,6 +48,7 @@ typedef struct {
     int worker_rc;                  //  its exit status, once reaped
     sluice_ventilator_t *vent;
     sluice_sink_t *sink;
+    sluice_progress_t *progress;    //  --progress, --bar, --eta; or NULL
 } s_batch_t;
 
 //  Make the private directory for the ipc endpoints, in $TMPDIR (or /tmp
@@ -139,6 +141,8 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     }
     if (streq (sluice_config_get (config, "pipe"), "1"))
         argv [argc++] = "--pipe";
+    if (streq (sluice_config_get (config, "shell"), "1"))
+        argv [argc++] = "--shell";
     if (streq (sluice_config_get (config, "verbose"), "1"))
         argv [argc++] = "-v";
     //  with keys, the private ipc endpoints use them too
@@ -241,7 +245,20 @@ s_wait (s_batch_t *self)
     int64_t timeout = sluice_ventilator_timeout (self->vent);
     if (sluice_sink_timeout (self->sink) < timeout)
         timeout = sluice_sink_timeout (self->sink);
+    if (self->progress && sluice_progress_timeout (self->progress) < timeout)
+        timeout = sluice_progress_timeout (self->progress);
     poll (fds, 2, (int) timeout);
+}
+
+//  Redraw the progress line, if any (at most every SLUICE_PROGRESS_MS).
+static void
+s_progress (s_batch_t *self, bool final)
+{
+    if (!self->progress)
+        return;
+    sluice_counts_t counts;
+    sluice_ventilator_counts (self->vent, &counts);
+    sluice_progress_draw (self->progress, &counts, final);
 }
 
 //  The service loop, until both roles have finished. Returns false if
@@ -273,6 +290,7 @@ s_loop (s_batch_t *self)
                         self->worker_rc);
             break;
         }
+        s_progress (self, false);
         s_wait (self);
     }
     return true;
@@ -312,6 +330,7 @@ sluice_batch_run (sluice_args_t *args)
     if (s_roles_new (&self, err, sizeof err) || s_worker_start (&self, err, sizeof err))
         zsys_error ("%s", err);
     else {
+        self.progress = sluice_progress_from_config (args->vent, STDERR_FILENO);
         if (s_loop (&self))
             rc = s_exit_code (&self);
         else {
@@ -321,6 +340,8 @@ sluice_batch_run (sluice_args_t *args)
             sluice_sink_run (self.sink);
             rc = SLUICE_EXIT_ABANDONED;
         }
+        s_progress (&self, true);
+        sluice_progress_destroy (&self.progress);
         if (args->tasks || args->results)
             poll (NULL, 0, S_STORED_WAIT_MS);
     }

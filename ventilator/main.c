@@ -7,9 +7,11 @@
 */
 
 #include "../lib/private.h"
+#include "../lib/progress.h"
 #include "../cli/cli.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 static const sluice_cli_t s_program = {
@@ -46,6 +48,33 @@ s_open_inputs (int argc, char *argv [], int first)
     return fds;
 }
 
+//  Run the batch as sluice_ventilator_run does, drawing the progress line
+//  (when there is none, just run). Returns the exit code.
+static int
+s_run (sluice_ventilator_t *ventilator, const sluice_config_t *config)
+{
+    sluice_progress_t *progress = sluice_progress_from_config (config, STDERR_FILENO);
+    if (!progress)
+        return sluice_ventilator_run (ventilator);
+    sluice_ventilator_close (ventilator);
+    sluice_counts_t counts;
+    while (sluice_ventilator_status (ventilator) < 0 && !zsys_interrupted) {
+        struct pollfd item = { sluice_ventilator_fd (ventilator), POLLIN, 0 };
+        int64_t timeout = sluice_ventilator_timeout (ventilator);
+        if (sluice_progress_timeout (progress) < timeout)
+            timeout = sluice_progress_timeout (progress);
+        poll (&item, 1, (int) timeout);
+        sluice_ventilator_service (ventilator);
+        sluice_ventilator_counts (ventilator, &counts);
+        sluice_progress_draw (progress, &counts, false);
+    }
+    int rc = sluice_ventilator_wait (ventilator);      //  interrupted: abandons
+    sluice_ventilator_counts (ventilator, &counts);
+    sluice_progress_draw (progress, &counts, true);
+    sluice_progress_destroy (&progress);
+    return rc;
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -70,7 +99,7 @@ main (int argc, char *argv [])
             sluice_ventilator_add_input (ventilator, STDIN_FILENO, "stdin");
         for (int i = first; i < argc; i++)
             sluice_ventilator_add_input (ventilator, fds [i - first], argv [i]);
-        rc = sluice_ventilator_run (ventilator);
+        rc = s_run (ventilator, config);
         sluice_ventilator_destroy (&ventilator);
     }
     sluice_config_destroy (&config);

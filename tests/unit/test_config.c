@@ -85,7 +85,10 @@ t_good_value (const sluice_option_t *opt, int which)
         case SLUICE_TYPE_SIZE: return which? "2M": "4k";
         case SLUICE_TYPE_COUNT: return which? "9": "7";
         case SLUICE_TYPE_BOOL: return which? "0": "1";
-        case SLUICE_TYPE_ENUM: return which? "msgpack": "jsonl";
+        case SLUICE_TYPE_ENUM:
+            if (streq (opt->name, "progress-when"))
+                return which? "never": "always";
+            return which? "msgpack": "jsonl";
         case SLUICE_TYPE_STRING: return which? "second": "first";
     }
     return NULL;

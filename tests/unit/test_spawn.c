@@ -5,7 +5,10 @@
     substituted for {} and the real /bin/sh hands it back byte for byte.
     Quoting is then checked on tricky bytes (quotes, newlines, the empty
     payload), and the status mapping on real children: exit 3, a child
-    killed by SIGKILL, a command that cannot be started.
+    killed by SIGKILL, a command that cannot be started. Commands without
+    shell syntax run directly: a table of payloads checks that the direct
+    form and sh -c pass the same arguments, a table of commands that shell
+    syntax keeps the shell.
     =========================================================================
 */
 
@@ -24,10 +27,20 @@
 //  Run a shell command, wait for it; returns its stdout (free it) and sets
 //  *status and *code.
 static char *
+t_collect (sluice_child_t child, int *status, int *code);
+
+static char *
 t_run (const char *command, int *status, int *code)
 {
     sluice_child_t child;
     assert_int_equal (sluice_spawn_shell (&child, command, false), 0);
+    return t_collect (child, status, code);
+}
+
+//  Wait for a started child; returns its stdout (free it).
+static char *
+t_collect (sluice_child_t child, int *status, int *code)
+{
     sluice_spawn_buf_t out = { NULL, 0, 0 };
     bool overflow = false;
     while (sluice_spawn_read (child.out_fd, &out, SIZE_MAX, &overflow) == 0)
@@ -280,6 +293,94 @@ test_read_past_the_limit_discards_and_flags_overflow (void **state)
     free (out.data);
 }
 
+//  --------------------------------------------------------------------------
+//  Commands run without the shell
+
+//  Run template for payload both ways; assert the outputs are equal.
+static void
+t_same_both_ways (const char *template, const char *payload)
+{
+    sluice_direct_t *direct = sluice_spawn_direct_new (template);
+    assert_non_null (direct);
+    char **argv = sluice_spawn_direct_argv (direct, (const uint8_t *) payload,
+                                            strlen (payload));
+    assert_non_null (argv);
+    sluice_child_t child;
+    assert_int_equal (sluice_spawn_exec (&child, sluice_spawn_direct_path (direct), argv,
+                                         false), 0);
+    int status, code;
+    char *direct_out = t_collect (child, &status, &code);
+    assert_int_equal (status, SLUICE_STATUS_OK);
+    char *command = sluice_spawn_command (template, (const uint8_t *) payload,
+                                          strlen (payload));
+    char *shell_out = t_run (command, &status, &code);
+    assert_string_equal (direct_out, shell_out);
+    free (direct_out);
+    free (shell_out);
+    free (command);
+    sluice_spawn_direct_destroy (&direct);
+}
+
+static void
+test_direct_form_passes_the_arguments_sh_would (void **state)
+{
+    (void) state;
+    const char *payloads [] = {
+        "plain", "a b", "it's", "*", "", "$HOME", "x\ty", "-n", "a\nb", "  two  spaces  ",
+    };
+    for (size_t i = 0; i < sizeof payloads / sizeof payloads [0]; i++) {
+        t_same_both_ways ("/usr/bin/printf %s.", payloads [i]);      //  appended
+        t_same_both_ways ("env printf %s.", payloads [i]);      //  env finds printf
+    }
+}
+
+static void
+test_direct_form_keeps_a_word_with_braces_one_argument (void **state)
+{
+    (void) state;
+    t_same_both_ways ("/usr/bin/printf %s. x{}y {} {}{}", "a b");
+    sluice_direct_t *direct = sluice_spawn_direct_new ("env printf %s. x{}y");
+    char **argv = sluice_spawn_direct_argv (direct, (const uint8_t *) "a b", 3);
+    assert_string_equal (argv [0], "env");
+    assert_string_equal (argv [3], "xa by");
+    assert_null (argv [4]);
+    argv = sluice_spawn_direct_argv (direct, NULL, 0);      //  --pipe: left as is
+    assert_string_equal (argv [3], "x{}y");
+    assert_null (sluice_spawn_direct_argv (direct, (const uint8_t *) "a\0b", 3));
+    sluice_spawn_direct_destroy (&direct);
+}
+
+static void
+test_shell_syntax_keeps_the_shell (void **state)
+{
+    (void) state;
+    const char *commands [] = {
+        "echo {}",                  //  a builtin: its own semantics (backslashes)
+        "cd /tmp",                  //  a builtin that must run in the shell
+        "if true",                  //  a keyword
+        "cat {} | wc -l",           //  a pipe
+        "gzip $FILE",               //  an expansion
+        "ls *.c",                   //  a glob
+        "ls ~",                     //  a tilde
+        "A=1 env",                  //  an assignment
+        "true; false",              //  a list
+        "printf '%s' {}",           //  quotes
+        "{} --version",             //  the program is the task
+        "no-such-command-sluice {}",    //  not in PATH: sh says so, exit 127
+        "env {",                    //  a brace that is not {}
+        "env x # comment",
+        "",
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands [0]; i++) {
+        sluice_direct_t *direct = sluice_spawn_direct_new (commands [i]);
+        if (direct)
+            fail_msg ("'%s' should need the shell", commands [i]);
+    }
+    sluice_direct_t *direct = sluice_spawn_direct_new ("gzip -9 {}");
+    assert_non_null (direct);
+    sluice_spawn_direct_destroy (&direct);
+}
+
 int
 main (void)
 {
@@ -301,6 +402,9 @@ main (void)
         cmocka_unit_test (test_reap_without_blocking_leaves_a_running_child_alone),
         cmocka_unit_test (test_stdin_pipe_carries_input_to_the_command),
         cmocka_unit_test (test_read_past_the_limit_discards_and_flags_overflow),
+        cmocka_unit_test (test_direct_form_passes_the_arguments_sh_would),
+        cmocka_unit_test (test_direct_form_keeps_a_word_with_braces_one_argument),
+        cmocka_unit_test (test_shell_syntax_keeps_the_shell),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
