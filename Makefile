@@ -26,7 +26,7 @@ LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 SONAME = libsluice.so.$(SOMAJOR)
 SHARED = lib/libsluice.so.$(VERSION)
-CLI_OBJ = cli/cli.o cli/keygen.o
+CLI_OBJ = cli/cli.o cli/keygen.o cli/man.o
 BINS = ventilator/ventilator worker/worker sink/sink sluice/sluice
 SLUICE_OBJ = $(patsubst %.c,%.o,$(wildcard sluice/*.c)) \
              sluice/role_ventilator.o sluice/role_worker.o sluice/role_sink.o
