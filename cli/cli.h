@@ -55,6 +55,7 @@ typedef struct {
     bool layers;                //  reads the environment and a topology file (-c)
     const char *environment;    //  ENVIRONMENT: further paragraphs, or NULL
     const char *files;          //  FILES: further paragraphs, or NULL
+    const char *examples;       //  EXAMPLES: command lines, or NULL
 } sluice_cli_page_t;
 
 //  Parse argv through the option table: defaults, then the topology file

@@ -111,6 +111,21 @@ s_zpl_key (FILE *stream, const char *zpl)
     s_font (stream, 'B', section);
 }
 
+//  True if help names every choice of "a|b|c".
+static bool
+s_lists_choices (const char *help, const char *choices)
+{
+    for (const char *p = choices; *p; ) {
+        size_t length = strcspn (p, "|");
+        char choice [64];
+        snprintf (choice, sizeof choice, "%.*s", (int) length, p);
+        if (!strstr (help, choice))
+            return false;
+        p += length + (p [length] == '|');
+    }
+    return true;
+}
+
 //  One option: heading, help, then what else the table says of it.
 static void
 s_option (FILE *stream, const sluice_cli_page_t *page, const sluice_cli_item_t *item)
@@ -120,7 +135,7 @@ s_option (FILE *stream, const sluice_cli_page_t *page, const sluice_cli_item_t *
     s_heading (stream, opt);
     s_roff (stream, item->help, true);
     fputs (".\n", stream);
-    if (opt->choices) {
+    if (opt->choices && !s_lists_choices (item->help, opt->choices)) {
         fputs ("One of ", stream);
         char choices [128];
         snprintf (choices, sizeof choices, "%s", opt->choices);
@@ -339,7 +354,10 @@ sluice_cli_man (const sluice_cli_page_t *page, FILE *stream)
     s_environment (stream, page);
     s_files (stream, page);
     fputs (".SH SECURITY\n", stream);
-    s_paragraphs (stream, sluice_cli_security_text ());
+    const char *security = sluice_cli_security_text ();
+    if (strncmp (security, "Security: ", 10) == 0)
+        security += 10;
+    s_paragraphs (stream, security);
     fputs (".SH EXIT STATUS\n", stream);
     for (int code = 0; code < SLUICE_CLI_EXITS; code++) {
         if (!page->exits [code])
@@ -347,6 +365,11 @@ sluice_cli_man (const sluice_cli_page_t *page, FILE *stream)
         fprintf (stream, ".TP\n.B %d\n", code);
         s_roff (stream, page->exits [code], true);
         fputc ('\n', stream);
+    }
+    if (page->examples) {
+        fputs (".SH EXAMPLES\n.nf\n", stream);
+        s_roff (stream, page->examples, false);
+        fputs (".fi\n", stream);
     }
     fputs (".SH SEE ALSO\n", stream);
     static const char *s_pages [] = { "sluice", "ventilator", "worker", "sink" };
@@ -382,30 +405,65 @@ s_pattern (FILE *stream, const sluice_option_t *opt)
 }
 
 //  How an option's value completes: its choices, files, directories,
-//  commands, or nothing (a number, an endpoint).
-static void
-s_value_case (FILE *stream, const sluice_option_t *opt)
+//  commands; NULL for nothing to offer (a number, an endpoint).
+static const char *
+s_value_kind (const sluice_option_t *opt)
 {
-    fputs ("        ", stream);
-    s_pattern (stream, opt);
-    if (opt->choices) {
-        fputs (")\n            mapfile -t COMPREPLY < <(compgen -W '", stream);
-        for (const char *c = opt->choices; *c; c++)
-            fputc (*c == '|'? ' ': *c, stream);
-        fputs ("' -- \"$cur\")\n", stream);
-    }
-    else
+    if (opt->choices || opt->auto_ok)
+        return "choices";
     if (streq (opt->arg, "FILE"))
-        fputs (")\n            _sluice_compgen -f\n", stream);
-    else
+        return "_sluice_compgen -f";
     if (streq (opt->arg, "DIR"))
-        fputs (")\n            _sluice_compgen -d\n", stream);
-    else
+        return "_sluice_compgen -d";
     if (streq (opt->arg, "CMD"))
-        fputs (")\n            mapfile -t COMPREPLY < <(compgen -c -- \"$cur\")\n", stream);
-    else
-        fputs (")\n            COMPREPLY=()\n", stream);
-    fputs ("            return 0 ;;\n", stream);
+        return "mapfile -t COMPREPLY < <(compgen -c -- \"$cur\")";
+    return NULL;
+}
+
+//  The case $prev in ... esac of the options that take a value: one branch
+//  per option with something to offer, one for all the others.
+static void
+s_value_cases (FILE *stream, const sluice_cli_page_t *page)
+{
+    fputs ("    case $prev in\n", stream);
+    bool others = false;
+    for (size_t i = 0; i < page->count; i++) {
+        const sluice_option_t *opt = page->items [i].opt;
+        if (opt->type == SLUICE_TYPE_BOOL)
+            continue;
+        const char *kind = s_value_kind (opt);
+        if (!kind) {
+            others = true;
+            continue;
+        }
+        fputs ("        ", stream);
+        s_pattern (stream, opt);
+        fputs (")\n            ", stream);
+        if (streq (kind, "choices")) {
+            fputs ("mapfile -t COMPREPLY < <(compgen -W '", stream);
+            for (const char *c = opt->choices? opt->choices: "auto"; *c; c++)
+                fputc (*c == '|'? ' ': *c, stream);
+            fputs ("' -- \"$cur\")\n", stream);
+        }
+        else
+            fprintf (stream, "%s\n", kind);
+        fputs ("            return 0 ;;\n", stream);
+    }
+    if (others) {
+        fputs ("        ", stream);
+        bool first = true;
+        for (size_t i = 0; i < page->count; i++) {
+            const sluice_option_t *opt = page->items [i].opt;
+            if (opt->type == SLUICE_TYPE_BOOL || s_value_kind (opt))
+                continue;
+            if (!first)
+                fputc ('|', stream);
+            s_pattern (stream, opt);
+            first = false;
+        }
+        fputs (")\n            COMPREPLY=()\n            return 0 ;;\n", stream);
+    }
+    fputs ("    esac\n", stream);
 }
 
 //  Subcommands' names, space-separated, from "name\tmeaning\n" lines.
@@ -483,12 +541,8 @@ sluice_cli_completion (const sluice_cli_page_t *page, FILE *stream)
                "        (( i++ ))\n"
                "    done\n", stream);
     }
-    fputs ("    case $prev in\n", stream);
-    for (size_t i = 0; i < page->count; i++)
-        if (page->items [i].opt->type != SLUICE_TYPE_BOOL)
-            s_value_case (stream, page->items [i].opt);
-    fputs ("    esac\n"
-           "    if [[ $cur == -* ]]; then\n"
+    s_value_cases (stream, page);
+    fputs ("    if [[ $cur == -* ]]; then\n"
            "        mapfile -t COMPREPLY < <(compgen -W '", stream);
     for (size_t i = 0; i < page->count; i++)
         fprintf (stream, "%s--%s", i? " ": "", page->items [i].opt->name);
