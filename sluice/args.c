@@ -186,8 +186,9 @@ static const char *s_more =
     "same command. On SIGINT or SIGTERM the batch is abandoned, the worker and\n"
     "its commands are killed, the directory removed, and sluice exits 4.\n\n"
     "The roles' options keep their names and checks. Parsing stops at COMMAND,\n"
-    "so its own options are its own (sluice -j 4 grep -c x). sluice itself reads\n"
-    "no topology file and no SLUICE_* variables.\n";
+    "so its own options are its own (sluice -j 4 grep -c x). sluice reads no\n"
+    "topology file and no SLUICE_* variables for its own options (its local\n"
+    "worker, a child `sluice worker`, inherits the environment).\n";
 
 static const char *s_examples =
     "seq 1 1000 | sluice -j 4 'echo x{}'\n"
