@@ -5,7 +5,7 @@
 #   make bench         benchmark table; make bench-smoke for CI
 #   make SANITIZE=address,undefined test
 #   make valgrind      unit tests under valgrind
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (also man pages and bash completion)
 
 PREFIX ?= /usr/local
 CC ?= cc
@@ -26,18 +26,20 @@ LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 SONAME = libsluice.so.$(SOMAJOR)
 SHARED = lib/libsluice.so.$(VERSION)
-CLI_OBJ = cli/cli.o cli/keygen.o
+CLI_OBJ = cli/cli.o cli/keygen.o cli/man.o
 BINS = ventilator/ventilator worker/worker sink/sink sluice/sluice
 SLUICE_OBJ = $(patsubst %.c,%.o,$(wildcard sluice/*.c)) \
              sluice/role_ventilator.o sluice/role_worker.o sluice/role_sink.o
 EXAMPLES = $(patsubst %.c,%,$(wildcard examples/*.c))
+MAN1 = man/sluice.1 man/ventilator.1 man/worker.1 man/sink.1
+COMPLETION = completion/sluice
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
 
 .PHONY: all deps test-deps test unit integration demo bench bench-smoke install fuzz \
-        clean valgrind lint format format-check
+        clean valgrind lint format format-check doc
 
-all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a $(EXAMPLES)
+all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a $(EXAMPLES) doc
 
 deps:
 	@scripts/deps.sh build
@@ -75,6 +77,25 @@ sluice/role_%.o: %/main.c sluice/roles.h cli/cli.h $(wildcard lib/*.h)
 
 sluice/sluice: $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
+
+# man pages and bash completion, printed by the programs themselves from the
+# option table (hidden flags --help-man, --help-completion), so they list
+# exactly what --help lists; man/sluice.7 (the overview) is written by hand
+doc: $(MAN1) $(COMPLETION)
+
+man/sluice.1: sluice/sluice
+man/ventilator.1: ventilator/ventilator
+man/worker.1: worker/worker
+man/sink.1: sink/sink
+$(MAN1):
+	@mkdir -p $(dir $@)
+	$< --help-man > $@.tmp && mv $@.tmp $@
+
+# one file for the four programs (installed under each name)
+$(COMPLETION): $(BINS)
+	@mkdir -p $(dir $@)
+	{ sluice/sluice --help-completion && for p in ventilator worker sink; do \
+	  $$p/$$p --help-completion || exit 1; done; } > $@.tmp && mv $@.tmp $@
 
 # the embedding examples use only the public header, as an outside program does
 examples/%: examples/%.c lib/libsluice.a
@@ -130,6 +151,13 @@ install: all
 	install -m 644 lib/sluice.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' lib/libsluice.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsluice.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/sluice.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+	install -m 644 $(COMPLETION) $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sluice
+	for p in ventilator worker sink; do \
+	  ln -sf sluice $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 
 # libFuzzer build of the decoder target (clang); the corpus is replayed by make unit
 fuzz:
@@ -147,7 +175,8 @@ format-check:
 	clang-format --dry-run --Werror lib/*.c lib/*.h cli/*.c cli/*.h */main.c
 
 clean:
-	rm -f lib/*.o cli/*.o sluice/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES)
+	rm -f lib/*.o cli/*.o sluice/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES) \
+	  $(MAN1) $(COMPLETION)
 
 # five hosts in network namespaces (root only: it prints SKIP otherwise), see tests/hosts/run
 .PHONY: test-hosts

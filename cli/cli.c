@@ -120,6 +120,44 @@ sluice_cli_help (const sluice_cli_t *program, FILE *stream)
     fprintf (stream, "%s", program->epilogue);
 }
 
+const char *
+sluice_cli_security_text (void)
+{
+    return s_security_help;
+}
+
+//  The hidden flags --help-man and --help-completion, which the Makefile
+//  runs to make the man page and the bash completion: the program's rows
+//  of the table as items, with the role's defaults, printed as a page.
+static void
+s_document (const sluice_cli_t *program, bool man, FILE *stream)
+{
+    sluice_config_t *defaults = sluice_config_new (program->role);
+    sluice_cli_item_t items [S_MAX_OPTIONS];
+    size_t count = 0;
+    const sluice_option_t *opt;
+    for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
+        if (!sluice_option_for (opt, program->role))
+            continue;
+        assert (count < S_MAX_OPTIONS);
+        bool shown = opt->def && opt->type != SLUICE_TYPE_BOOL;
+        items [count++] = (sluice_cli_item_t) {
+            opt, opt->help, shown? sluice_config_get (defaults, opt->name): NULL
+        };
+    }
+    sluice_cli_page_t page = {
+        .name = program->name, .summary = program->summary,
+        .synopsis = program->synopsis, .about = program->about,
+        .items = items, .count = count, .exits = program->exits,
+        .operands = program->operands? "file": NULL, .layers = true
+    };
+    if (man)
+        sluice_cli_man (&page, stream);
+    else
+        sluice_cli_completion (&page, stream);
+    sluice_config_destroy (&defaults);
+}
+
 //  Apply the layers under the flags, then the flags again (already checked),
 //  then check what one option needs of another. Returns 0, or -1 after
 //  printing a one-line error.
@@ -203,6 +241,13 @@ s_option (const sluice_cli_t *program, sluice_config_t *config, const sluice_opt
 sluice_config_t *
 sluice_cli_parse (const sluice_cli_t *program, int argc, char *argv [], int *operand, int *rc)
 {
+    if (argc == 2
+    && (streq (argv [1], "--help-man") || streq (argv [1], "--help-completion"))) {
+        s_document (program, streq (argv [1], "--help-man"), stdout);
+        *operand = argc;
+        *rc = SLUICE_EXIT_OK;
+        return NULL;
+    }
     //  getopt's tables, from the rows this role takes
     const sluice_option_t *rows [S_MAX_OPTIONS];
     struct option longopts [S_MAX_OPTIONS + 1];

@@ -157,12 +157,29 @@ void
 int
     sluice_send (void *socket, const void *data, size_t size, int flags);
 
-//  Send zsys logs to stderr (once per process, before the first role).
+//  Send zsys logs to stderr (once per process, before the first role),
+//  through sluice_log_stream.
 void
     sluice_log_init (void);
 
-//  Set up zsys for a command-line program: log ident, logs to stderr,
-//  one I/O thread, signal handling via zsys_interrupted.
+//  The stream zsys logs to: stderr, each line's stamp rewritten in ISO 8601
+//  UTC by sluice_log_rewrite. One per process, never closed.
+FILE *
+    sluice_log_stream (void);
+
+//  Bytes an ISO 8601 stamp adds to a zsys one (2026-12-01T19:44:24.123Z)
+#define SLUICE_LOG_GROWTH 8
+
+//  Rewrite one log line (size bytes, its newline included or not) into out,
+//  which holds at least size + SLUICE_LOG_GROWTH bytes: zsys's stamp after
+//  "W: (ident) " becomes epoch_ms in ISO 8601 UTC with milliseconds; a line
+//  without one is copied unchanged. Returns the bytes written.
+size_t
+    sluice_log_rewrite (const char *line, size_t size, int64_t epoch_ms, char *out,
+                        size_t outsize);
+
+//  Set up zsys for a command-line program: log ident, logs to stderr
+//  (sluice_log_stream), one I/O thread, signal handling via zsys_interrupted.
 void
     sluice_init_process (const char *ident, int verbose);
 

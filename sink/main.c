@@ -20,6 +20,14 @@ static const sluice_cli_t s_program = {
     .epilogue = "Endpoints: @ binds, > connects, comma-separated lists.\n"
                 "Exit: 0 all tasks succeeded, 1 some failed, 2 usage error, 3 runtime\n"
                 "error, 4 batch abandoned or interrupted.\n",
+    .summary = "collect results, write each exactly once, exit when the batch is complete",
+    .exits = {
+        "every task succeeded",
+        "batch complete, some failed",
+        "usage error",
+        "runtime error (cannot bind, cannot write output: \"output closed\" on EPIPE)",
+        "batch abandoned by the ventilator, or interrupted",
+    },
 };
 
 int

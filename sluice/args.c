@@ -12,6 +12,7 @@
 
 #include "run.h"
 #include "../lib/options.h"
+#include "../cli/cli.h"
 
 #include <getopt.h>
 
@@ -61,35 +62,80 @@ s_row (const sluice_option_t *opt)
     return -1;
 }
 
+//  sluice's own row, beside the table's (parsed in sluice_args_parse)
+static const sluice_option_t s_arg_file = {
+    .name = "arg-file", .letter = S_ARG_FILE, .type = SLUICE_TYPE_STRING, .arg = "FILE",
+    .help = "read tasks from FILE (repeatable)"
+};
+
+static const char *s_about =
+    "Run COMMAND once per task, -j at once on this host, and write each result\n"
+    "to stdout once; exit when every task is done. Tasks are the lines of stdin\n"
+    "(-0: NUL-delimited records), or of each -a FILE, or the ARGs after :::.\n"
+    "COMMAND ARG... are joined by spaces; {} is replaced by the shell-quoted\n"
+    "task, else the task is appended. The result runs with /bin/sh -c if it\n"
+    "has shell syntax (a character of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
+    "or a newline outside {}, = in the first word, a first word that is an sh\n"
+    "keyword or builtin such as echo, or holds {}, or is not in PATH), and\n"
+    "always with --shell; else directly: split at spaces and tabs, the program\n"
+    "found in PATH, each word holding {} one argument: the same arguments the\n"
+    "shell would pass. Several sources combine as in GNU parallel: one task\n"
+    "per combination, values joined by a space. `sluice ventilator|worker|sink`\n"
+    "run that program, with its own options (`sluice worker --help`).\n";
+
+//  sluice's options as --help, the man page and the completion show them:
+//  -a, then the rows of the table it takes, with its own help text and the
+//  default of the role each sets (borrowed from defaults). Returns the count.
+static size_t
+s_items (sluice_cli_item_t *items, sluice_config_t *defaults [3])
+{
+    size_t count = 0;
+    items [count++] = (sluice_cli_item_t) { &s_arg_file, s_arg_file.help, NULL };
+    const sluice_option_t *opt;
+    for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
+        int row = s_row (opt);
+        if (row < 0)
+            continue;
+        unsigned roles = s_rows [row].roles;
+        sluice_role_t role = roles & WORKER? SLUICE_ROLE_WORKER
+                           : roles & SINK? SLUICE_ROLE_SINK: SLUICE_ROLE_VENTILATOR;
+        bool shown = opt->def && roles && opt->type != SLUICE_TYPE_BOOL;
+        items [count++] = (sluice_cli_item_t) {
+            opt, s_help_text (opt), shown? sluice_config_get (defaults [role], opt->name): NULL
+        };
+    }
+    return count;
+}
+
+//  The three roles' default configs, for s_items.
+static void
+s_defaults_new (sluice_config_t *defaults [3])
+{
+    defaults [0] = sluice_config_new (SLUICE_ROLE_VENTILATOR);
+    defaults [1] = sluice_config_new (SLUICE_ROLE_WORKER);
+    defaults [2] = sluice_config_new (SLUICE_ROLE_SINK);
+}
+
+static void
+s_defaults_destroy (sluice_config_t *defaults [3])
+{
+    for (int i = 0; i < 3; i++)
+        sluice_config_destroy (&defaults [i]);
+}
+
 void
 sluice_args_help (FILE *stream)
 {
     fprintf (stream,
         "Usage: sluice [OPTIONS] COMMAND [ARG...] [::: ARG...]...\n"
         "       sluice ventilator|worker|sink [OPTIONS...]\n"
-        "Run COMMAND once per task, -j at once on this host, and write each result\n"
-        "to stdout once; exit when every task is done. Tasks are the lines of stdin\n"
-        "(-0: NUL-delimited records), or of each -a FILE, or the ARGs after :::.\n"
-        "COMMAND ARG... are joined by spaces; {} is replaced by the shell-quoted\n"
-        "task, else the task is appended. The result runs with /bin/sh -c if it\n"
-        "has shell syntax (a character of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
-        "or a newline outside {}, = in the first word, a first word that is an sh\n"
-        "keyword or builtin such as echo, or holds {}, or is not in PATH), and\n"
-        "always with --shell; else directly: split at spaces and tabs, the program\n"
-        "found in PATH, each word holding {} one argument: the same arguments the\n"
-        "shell would pass. Several sources combine as in GNU parallel: one task\n"
-        "per combination, values joined by a space. `sluice ventilator|worker|sink`\n"
-        "run that program, with its own options (`sluice worker --help`).\n\n");
-    fprintf (stream, "  %-22s %s\n", "-a, --arg-file FILE", "read tasks from FILE (repeatable)");
-    sluice_config_t *defaults [3] = {
-        sluice_config_new (SLUICE_ROLE_VENTILATOR), sluice_config_new (SLUICE_ROLE_WORKER),
-        sluice_config_new (SLUICE_ROLE_SINK)
-    };
-    const sluice_option_t *opt;
-    for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
-        int row = s_row (opt);
-        if (row < 0)
-            continue;
+        "%s\n", s_about);
+    sluice_config_t *defaults [3];
+    s_defaults_new (defaults);
+    sluice_cli_item_t items [S_ROWS + 1];
+    size_t count = s_items (items, defaults);
+    for (size_t i = 0; i < count; i++) {
+        const sluice_option_t *opt = items [i].opt;
         char left [64] = "    ";
         if (opt->letter)
             snprintf (left, sizeof left, "-%c, ", opt->letter);
@@ -97,26 +143,108 @@ sluice_args_help (FILE *stream)
         snprintf (left + used, sizeof left - used, "--%s%s%s", opt->name, opt->arg? " ": "",
                   opt->arg? opt->arg: "");
         fprintf (stream, "  %-22s ", left);
-        const char *help = s_help_text (opt);
-        for (const char *p = help; *p; p++) {
+        for (const char *p = items [i].help; *p; p++) {
             fputc (*p, stream);
             if (*p == '\n')
                 fprintf (stream, "%25s", "");
         }
-        unsigned roles = s_rows [row].roles;
-        sluice_role_t role = roles & WORKER? SLUICE_ROLE_WORKER
-                           : roles & SINK? SLUICE_ROLE_SINK: SLUICE_ROLE_VENTILATOR;
-        if (opt->def && roles && opt->type != SLUICE_TYPE_BOOL && !strstr (help, "default"))
-            fprintf (stream, " (default %s)", sluice_config_get (defaults [role], opt->name));
+        if (items [i].def && !strstr (items [i].help, "default"))
+            fprintf (stream, " (default %s)", items [i].def);
         fputc ('\n', stream);
     }
-    for (int i = 0; i < 3; i++)
-        sluice_config_destroy (&defaults [i]);
+    s_defaults_destroy (defaults);
     fprintf (stream,
         "\nDurations: 250ms, 2s, 5m, bare number = seconds.\n"
         "Exit: 0 all tasks succeeded, 1 some failed, 2 usage error or bad input,\n"
         "3 runtime error (cannot bind, cannot write the output), 4 interrupted.\n"
         "Example: seq 1 1000 | sluice -j 4 'echo x{}'\n");
+}
+
+//  --------------------------------------------------------------------------
+//  sluice(1) and its bash completion (the hidden --help-man and
+//  --help-completion, run by the Makefile)
+
+static const char *s_exits [SLUICE_CLI_EXITS] = {
+    "all tasks succeeded",
+    "some failed",
+    "usage error or bad input",
+    "runtime error (cannot bind, cannot write the output)",
+    "interrupted",
+};
+
+//  "name\tmeaning" lines
+static const char *s_subcommands =
+    "ventilator\tRun the ventilator with its own options, exactly as ventilator(1).\n"
+    "worker\tRun a worker with its own options, exactly as worker(1).\n"
+    "sink\tRun the sink with its own options, exactly as sink(1).\n"
+    "keygen\t[--force] DIR [HOST...]: create a deployment's CURVE certificates in "
+    "DIR (ventilator.cert, sink.cert, worker.cert, each with a _secret file of mode "
+    "0600, and worker-HOST.cert per HOST); --force replaces existing ones. "
+    "Then every program takes --keys DIR (`sluice keygen --help`).\n";
+
+static const char *s_more =
+    "Inside, sluice is the three roles: the ventilator and the sink run in its\n"
+    "own poll loop, the worker is a child process (`sluice worker`) on ipc://\n"
+    "endpoints in a private directory, removed at exit. Nothing listens on a port\n"
+    "unless asked: --tasks tcp://*:7000 --results tcp://*:7001 also binds those,\n"
+    "and workers on other hosts (`worker --exec ... --tasks tcp://this-host:7000\n"
+    "--results tcp://this-host:7001`) join the same batch; they should run the\n"
+    "same command. On SIGINT or SIGTERM the batch is abandoned, the worker and\n"
+    "its commands are killed, the directory removed, and sluice exits 4.\n\n"
+    "The roles' options keep their names and checks. Parsing stops at COMMAND,\n"
+    "so its own options are its own (sluice -j 4 grep -c x). sluice reads no\n"
+    "topology file and no SLUICE_* variables for its own options (its local\n"
+    "worker, a child `sluice worker`, inherits the environment).\n";
+
+static const char *s_examples =
+    "seq 1 1000 | sluice -j 4 'echo x{}'\n"
+    "find . -name '*.log' | sluice -j 8 gzip -9      # gzip -9 'a.log'\n"
+    "sluice -k 'convert {} {}.png' ::: *.svg         # in order\n"
+    "printf '%s\\0' * | sluice -0 --format jsonl wc -c\n"
+    "sluice echo ::: a b ::: 1 2                     # 'a 1', 'a 2', 'b 1', 'b 2'\n";
+
+//  sluice keygen, for its completion
+static const sluice_option_t s_keygen_rows [] = {
+    { .name = "force", .type = SLUICE_TYPE_BOOL, .help = "replace existing certificates" },
+    { .name = "help", .type = SLUICE_TYPE_BOOL, .help = "print the help and exit" },
+};
+
+//  Print sluice(1) (man) or the completion of sluice and sluice keygen.
+static void
+s_document (bool man, FILE *stream)
+{
+    sluice_config_t *defaults [3];
+    s_defaults_new (defaults);
+    sluice_cli_item_t items [S_ROWS + 1];
+    sluice_cli_page_t page = {
+        .name = "sluice",
+        .summary = "run a command once per task, on every core, with honest exit codes",
+        .synopsis = "[OPTIONS] COMMAND [ARG...] [::: ARG...]...\n"
+                    "ventilator|worker|sink [OPTIONS...]\n"
+                    "keygen [--force] DIR [HOST...]",
+        .about = s_about, .more = s_more, .examples = s_examples, .items = items,
+        .count = s_items (items, defaults), .exits = s_exits,
+        .subcommands = s_subcommands, .operands = "command",
+        .environment = "TMPDIR: where the private directory for the ipc endpoints is\n"
+                       "made (/tmp when unset or too long for a socket path).",
+        .files = "$TMPDIR/sluice.XXXXXX: the private directory of one batch's ipc\n"
+                 "endpoints, removed when sluice exits.",
+    };
+    if (man)
+        sluice_cli_man (&page, stream);
+    else {
+        sluice_cli_item_t keygen_items [2] = {
+            { &s_keygen_rows [0], s_keygen_rows [0].help, NULL },
+            { &s_keygen_rows [1], s_keygen_rows [1].help, NULL },
+        };
+        sluice_cli_page_t keygen = {
+            .name = "keygen", .items = keygen_items, .count = 2, .operands = "dir",
+            .subcommand = true
+        };
+        sluice_cli_completion (&keygen, stream);
+        sluice_cli_completion (&page, stream);
+    }
+    s_defaults_destroy (defaults);
 }
 
 void
@@ -269,6 +397,12 @@ sluice_args_parse (int argc, char *argv [], int *rc)
     struct option longopts [S_ROWS + 2];
     char shortopts [2 * S_ROWS + 8];
     size_t count = s_tables (rows, longopts, shortopts);
+    if (argc == 2
+    && (streq (argv [1], "--help-man") || streq (argv [1], "--help-completion"))) {
+        s_document (streq (argv [1], "--help-man"), stdout);
+        *rc = SLUICE_EXIT_OK;
+        return NULL;
+    }
 
     sluice_args_t *self = (sluice_args_t *) calloc (1, sizeof *self);
     assert (self);

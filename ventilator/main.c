@@ -25,6 +25,14 @@ static const sluice_cli_t s_program = {
                 "Exit: 0 all tasks succeeded, 1 some failed, 2 usage or bad input,\n"
                 "3 runtime error, 4 interrupted (batch abandoned).\n",
     .operands = true,
+    .summary = "read tasks from files or stdin and stream them to workers",
+    .exits = {
+        "every task succeeded",
+        "batch complete, some tasks failed or were lost",
+        "usage error, bad option value, invalid input record or one over --max-size",
+        "runtime error (cannot bind, cannot open a file)",
+        "interrupted, or the sink's output failed: batch abandoned",
+    },
 };
 
 //  Open every input before any socket is made: a missing file is an error

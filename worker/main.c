@@ -18,6 +18,12 @@ static const sluice_cli_t s_program = {
                 "Durations: 250ms, 2s, 5m, bare number = seconds.\n"
                 "Exit: 0 stopped cleanly, 2 usage error, 3 runtime error.\n",
     .required = "mode",
+    .summary = "take tasks from a ventilator, run them, push results to the sink",
+    .exits = {
+        [SLUICE_EXIT_OK] = "stopped cleanly (SIGINT/SIGTERM)",
+        [SLUICE_EXIT_USAGE] = "usage error",
+        [SLUICE_EXIT_RUNTIME] = "runtime error",
+    },
 };
 
 int
