@@ -26,6 +26,7 @@
 
 #include "run.h"
 #include "../lib/progress.h"
+#include "../lib/options.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -153,6 +154,25 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     }
     argv [argc] = NULL;
 
+    //  the worker takes its settings from these flags only: an option's
+    //  SLUICE_* variable (SLUICE_KEYS...) would reach it and not the
+    //  ventilator and sink in this process, which read no environment
+    extern char **environ;
+    size_t nenv = 0;
+    while (environ [nenv])
+        nenv++;
+    char **env = (char **) calloc (nenv + 1, sizeof (char *));
+    assert (env);
+    size_t kept = 0;
+    for (size_t i = 0; i < nenv; i++) {
+        bool option = false;
+        const sluice_option_t *opt;
+        for (size_t o = 0; !option && (opt = sluice_option_at (o)); o++)
+            option = opt->env && strncmp (environ [i], opt->env, strlen (opt->env)) == 0
+                  && environ [i][strlen (opt->env)] == '=';
+        if (!option)
+            env [kept++] = environ [i];
+    }
     int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
     pid_t parent = getpid ();
     pid_t pid = null_fd < 0? -1: fork ();
@@ -164,10 +184,11 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
             _exit (SLUICE_EXIT_RUNTIME);
         dup2 (null_fd, STDIN_FILENO);
         dup2 (null_fd, STDOUT_FILENO);
-        execv ("/proc/self/exe", argv);
+        execve ("/proc/self/exe", argv, env);
         _exit (127);
     }
     int saved = errno;
+    free (env);
     if (null_fd >= 0)
         close (null_fd);
     if (pid < 0) {

@@ -163,4 +163,13 @@ t_check "sink refuses a worker key on its control socket" \
     grep -q "refused a connection from 127.0.0.1 on the control socket: CURVE key .* is not a ventilator key" "$T_DIR/pose-sink.err"
 t_eq "the sink wrote nothing for it" "$(wc -c < "$T_DIR/pose-sink.out")" 0
 
+# --- sluice (one host): --keys reaches its worker; SLUICE_KEYS in the
+# environment does not reach only the worker (its roles would disagree)
+out=$(seq 1 20 | "$SLUICE" -q -k --keys "$K" 'echo k{}' 2>&1); rc=$?
+t_eq "sluice --keys: exit 0" "$rc" 0
+t_eq "sluice --keys: every result, in order" "$out" "$(seq 1 20 | sed 's/^/k/')"
+out=$(seq 1 20 | SLUICE_KEYS=$K timeout 20 "$SLUICE" -q -k 'echo e{}' 2>&1); rc=$?
+t_eq "sluice with SLUICE_KEYS set: exit 0" "$rc" 0
+t_eq "sluice with SLUICE_KEYS set: every result, in order" "$out" "$(seq 1 20 | sed 's/^/e/')"
+
 t_done
