@@ -28,6 +28,8 @@ typedef struct {
     int64_t deadline;           //  task timeout, ms, 0 for none
     int kill_stage;             //  0 none, 1 TERM sent, 2 KILL sent
     bool timed_out;
+    bool stopping;              //  its batch was dropped: --termseq under way
+    sluice_termstop_t stop;     //  the next step of the --termseq
 } s_slot_t;
 
 //  The runner's state.
@@ -56,20 +58,64 @@ s_exec_new (sluice_worker_t *worker)
     return self;
 }
 
-//  Destroy the runner; kills commands still running.
+//  Stop every command still running with the --termseq (a second
+//  signal, or the end of --grace), and reap them. Blocks until they are
+//  gone: the last signal's wait at most, then SIGKILL.
+static void
+s_stop_all (s_exec_t *self)
+{
+    const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
+    size_t left = 0;
+    for (size_t i = 0; i < self->config->jobs; i++) {
+        s_slot_t *slot = &self->slots [i];
+        slot->stop = (sluice_termstop_t) { 0, 0 };
+        if (slot->child.pid > 0)
+            left++;
+    }
+    if (left)
+        zsys_info ("stopping %zu running commands (--termseq %s)", left,
+                   self->config->termseq? self->config->termseq: SLUICE_TERMSEQ_DEFAULT);
+    int64_t kill_at = 0;
+    while (left) {
+        int64_t now = sluice_now_ms ();
+        left = 0;
+        for (size_t i = 0; i < self->config->jobs; i++) {
+            s_slot_t *slot = &self->slots [i];
+            int status, code;
+            if (slot->child.pid <= 0 || sluice_spawn_reap (&slot->child, false, &status, &code))
+                continue;
+            left++;
+            int signal = sluice_termseq_step (seq, &slot->stop, now);
+            if (signal)
+                sluice_spawn_kill (&slot->child, signal);
+            if (sluice_termseq_wait (seq, &slot->stop, now) < 0 && !kill_at)
+                kill_at = slot->stop.due_ms > now + 10? slot->stop.due_ms: now + 1000;
+        }
+        if (left && kill_at && now >= kill_at) {
+            //  the sequence is over and some command ignored it
+            for (size_t i = 0; i < self->config->jobs; i++) {
+                s_slot_t *slot = &self->slots [i];
+                int status, code;
+                if (slot->child.pid > 0) {
+                    sluice_spawn_kill (&slot->child, SIGKILL);
+                    sluice_spawn_reap (&slot->child, true, &status, &code);
+                }
+            }
+            return;
+        }
+        if (left)
+            poll (NULL, 0, 5);
+    }
+}
+
+//  Destroy the runner; stops commands still running (s_stop_all).
 static void
 s_exec_destroy (s_exec_t **self_p)
 {
     s_exec_t *self = *self_p;
-    for (size_t i = 0; i < self->config->jobs; i++) {
-        s_slot_t *slot = &self->slots [i];
-        int status, code;
-        if (slot->child.pid > 0) {
-            sluice_spawn_kill (&slot->child, SIGKILL);
-            sluice_spawn_reap (&slot->child, true, &status, &code);
-        }
-        free (slot->out.data);
-    }
+    s_stop_all (self);
+    for (size_t i = 0; i < self->config->jobs; i++)
+        free (self->slots [i].out.data);
     free (self->slots);
     free (self->fds);
     free (self->owners);
@@ -91,8 +137,9 @@ s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out,
 static void
 s_start (s_exec_t *self, s_slot_t *slot)
 {
-    const char *command = self->config->command;
-    char *line = self->config->pipe? strdup (command)
+    bool pipe;
+    const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe);
+    char *line = pipe? strdup (command)
                : sluice_spawn_command (command, slot->task.data, slot->task.size);
     if (!line) {
         zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
@@ -100,7 +147,7 @@ s_start (s_exec_t *self, s_slot_t *slot)
         s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
         return;
     }
-    int rc = sluice_spawn_shell (&slot->child, line, self->config->pipe);
+    int rc = sluice_spawn_shell (&slot->child, line, pipe);
     free (line);
     if (rc) {
         zsys_warning ("task %" PRIu64 ": cannot run /bin/sh: %s", slot->task.id,
@@ -112,6 +159,8 @@ s_start (s_exec_t *self, s_slot_t *slot)
     slot->out.size = 0;
     slot->too_big = slot->timed_out = false;
     slot->kill_stage = 0;
+    slot->stopping = false;
+    slot->stop = (sluice_termstop_t) { 0, 0 };
     slot->deadline = self->config->task_timeout_ms
                    ? sluice_now_ms () + self->config->task_timeout_ms: 0;
 }
@@ -201,6 +250,26 @@ s_timeout (s_slot_t *slot, int64_t now)
     }
 }
 
+//  Stop the command of a dropped batch with the --termseq, a step at a
+//  time; lowers *timeout to the next step.
+static void
+s_drop_step (s_exec_t *self, s_slot_t *slot, int64_t now, int *timeout)
+{
+    if (!slot->stopping) {
+        if (!sluice_worker_job_dropped (self->worker, slot->job))
+            return;
+        slot->stopping = true;
+        slot->stop = (sluice_termstop_t) { 0, 0 };
+    }
+    const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
+    int signal = sluice_termseq_step (seq, &slot->stop, now);
+    if (signal)
+        sluice_spawn_kill (&slot->child, signal);
+    int64_t wait = sluice_termseq_wait (seq, &slot->stop, now);
+    if (wait >= 0 && wait < *timeout)
+        *timeout = (int) wait;
+}
+
 //  Add one pipe to the poll set.
 static void
 s_watch (s_exec_t *self, size_t *n, s_slot_t *slot, int fd, short events)
@@ -221,6 +290,7 @@ s_watch_children (s_exec_t *self, int *timeout)
         if (!slot->job || !slot->child.pid)
             continue;
         s_timeout (slot, now);
+        s_drop_step (self, slot, now, timeout);
         if (slot->deadline && slot->deadline - now < *timeout)
             *timeout = slot->deadline > now? (int) (slot->deadline - now): 0;
         if (slot->child.out_fd >= 0)
