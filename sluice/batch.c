@@ -318,6 +318,8 @@ s_loop (s_batch_t *self)
             settle = sluice_now_ms () + S_SETTLE_MS;
         if (settle && sluice_now_ms () > settle)
             break;
+        if (s_worker_gone (self) && self->interrupts)
+            return false;
         if (s_worker_gone (self) && !self->args->tasks) {
             zsys_error ("the worker exited (status %d) before the batch completed",
                         self->worker_rc);
