@@ -166,7 +166,30 @@ s_open_list (sluice_encoder_t *self)
 void
 sluice_encoder_begin (sluice_encoder_t *self, int type, const uint8_t *batch)
 {
+    if (type == SLUICE_MSG_TASKS) {
+        sluice_encoder_begin_tasks (self, batch, NULL);
+        return;
+    }
     s_header (self, 5, type, batch);
+    s_open_list (self);
+}
+
+void
+sluice_encoder_begin_tasks (sluice_encoder_t *self, const uint8_t *batch,
+                            const sluice_command_t *command)
+{
+    s_header (self, 6, SLUICE_MSG_TASKS, batch);
+    if (command) {
+        msgpack_pack_array (&self->packer, 3);
+        msgpack_pack_uint32 (&self->packer, command->kind);
+        msgpack_pack_uint32 (&self->packer, command->flags);
+        size_t size = strlen (command->line);
+        msgpack_pack_bin (&self->packer, size);
+        if (size)
+            msgpack_pack_bin_body (&self->packer, command->line, size);
+    }
+    else
+        msgpack_pack_nil (&self->packer);
     s_open_list (self);
 }
 
@@ -620,8 +643,27 @@ s_scalars (int type)
         case SLUICE_MSG_COMPLETE: return 2;   //  total, failed
         case SLUICE_MSG_PONG:     return 2;   //  need_input, has_end
         case SLUICE_MSG_BYE:      return 0;
+        case SLUICE_MSG_REFUSE:   return 1;   //  reason
+        case SLUICE_MSG_DROP:     return 0;
         default:                  return -1;
     }
+}
+
+//  TASKS' command: nil, or [kind, flags, line] with a known kind.
+static int
+s_command (s_cursor_t *c, sluice_msg_t *msg)
+{
+    if (s_nil (c))
+        return 0;
+    uint32_t n;
+    if (s_array (c, &n) || n != 3
+    ||  s_uint32 (c, &msg->command_kind) || s_uint32 (c, &msg->command_flags)
+    ||  s_bytes (c, &msg->command, &msg->command_size))
+        return -1;
+    if (msg->command_kind != SLUICE_COMMAND_EXEC && msg->command_kind != SLUICE_COMMAND_COPROC)
+        return -1;
+    msg->has_command = true;
+    return 0;
 }
 
 //  Decode the header; with walk, validate every list item too.
@@ -645,9 +687,10 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
         return -1;
     }
     if (s_uint (&c, &version) || version != SLUICE_PROTOCOL) {
-        //  the one version a deployed peer is likely to speak gets a
-        //  reason an operator can act on
-        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 2"
+        //  the versions a deployed peer is likely to speak get a reason
+        //  an operator can act on
+        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 3"
+                : version == 2? "peer speaks sluice protocol 2, this is protocol 3"
                 : "unsupported protocol version";
         return -1;
     }
@@ -679,13 +722,18 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
             }
     }
     else {
-        if (n != (msg->type == SLUICE_MSG_RESULTS? 6u: 5u)) {
+        bool six = msg->type == SLUICE_MSG_RESULTS || msg->type == SLUICE_MSG_TASKS;
+        if (n != (six? 6u: 5u)) {
             *reason = "wrong number of fields";
             return -1;
         }
         if (msg->type == SLUICE_MSG_RESULTS
         &&  s_bytes (&c, &msg->worker, &msg->worker_size)) {
             *reason = "bad worker identity";
+            return -1;
+        }
+        if (msg->type == SLUICE_MSG_TASKS && s_command (&c, msg)) {
+            *reason = "bad batch command";
             return -1;
         }
         if (s_array (&c, &msg->count)) {
@@ -803,7 +851,8 @@ sluice_msg_type_name (int type)
 {
     static const char *names [] = {
         "?", "TASKS", "RESULTS", "CREDIT", "PROGRESS", "BEGIN", "END", "ABANDON",
-        "LOST", "PING", "ACK", "RETRY", "COMPLETE", "PONG", "BYE", "STORED"
+        "LOST", "PING", "ACK", "RETRY", "COMPLETE", "PONG", "BYE", "STORED", "REFUSE",
+        "DROP"
     };
     return type >= 1 && type <= SLUICE_MSG_MAX? names [type]: "?";
 }

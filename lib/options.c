@@ -12,6 +12,7 @@
 
 #include "private.h"
 #include "options.h"
+#include "termseq.h"
 
 #include <stddef.h>
 
@@ -24,29 +25,38 @@
 #define SINK SLUICE_FOR_SINK
 #define ALL SLUICE_FOR_ALL
 
-static sluice_option_store_fn s_mode_store, s_input_store;
-static sluice_option_show_fn s_mode_show, s_input_show;
+static sluice_option_store_fn s_mode_store, s_input_store, s_termseq_store;
+static sluice_option_show_fn s_mode_show, s_input_show, s_termseq_show;
 
 static const sluice_option_t s_table [] = {
     //  the worker's processing mode: exactly one
     { .name = "echo", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .group = "mode",
       .help = "return each payload unchanged",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_ECHO },
-    { .name = "exec", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD", .group = "mode",
-      .min = 1, .help = "run CMD per task; {} is replaced by the\n"
-                        "shell-quoted payload, else it is appended; CMD\n"
-                        "runs without /bin/sh when it has no shell syntax\n"
-                        "(none of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
-                        "newline, no = in its first word, which is no sh\n"
-                        "keyword or builtin and holds no {}), else with sh -c",
+    { .name = "exec", .roles = VENT | WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
+      .group = "mode", .min = 1,
+      .help = "run CMD per task; {} is replaced by the\n"
+              "shell-quoted payload, else it is appended; CMD\n"
+              "runs without /bin/sh when it has no shell syntax\n"
+              "(none of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
+              "newline, no = in its first word, which is no sh\n"
+              "keyword or builtin and holds no {}), else with sh -c\n"
+              "(ventilator: the batch's command, sent with its\n"
+              "tasks; a worker with another command refuses it)",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
-    { .name = "pipe", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
+    { .name = "pipe", .roles = VENT | WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
       .help = "with --exec: payload on the command's stdin" },
     { .name = "shell", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec",
       FIELD (shell), .help = "with --exec: always run CMD with /bin/sh -c" },
-    { .name = "coproc", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
+    { .name = "coproc", .roles = VENT | WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
       .group = "mode", .min = 1, .help = "keep -j copies of CMD running; one line in, one out",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_COPROC },
+    { .name = "pool", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .group = "mode",
+      .help = "run the command each batch carries (ventilator\n"
+              "--exec): remote execution, accepted only from a\n"
+              "ventilator authenticated by --keys or on loopback\n"
+              "or ipc",
+      .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_POOL },
     { .name = "jobs", .letter = 'j', .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/jobs", FIELD (jobs), .min = 1, .max = 4096,
       .help = "tasks processed at once (default: cores)" },
@@ -60,7 +70,13 @@ static const sluice_option_t s_table [] = {
       .help = "kill a command running longer (TERM, then KILL)" },
     { .name = "grace", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/grace", FIELD (grace_ms), .min = 0, .def = "30s",
-      .help = "on SIGTERM, time to finish tasks in hand" },
+      .help = "on SIGINT/SIGTERM, time running tasks have to\nfinish before --termseq stops them" },
+    { .name = "termseq", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "SEQ",
+      .zpl = "sluice/termseq", .def = SLUICE_TERMSEQ_DEFAULT,
+      .help = "how a command is stopped (a second Ctrl-C, a\n"
+              "dropped batch): signal, ms, signal... (default\n"
+              "TERM,200,KILL)",
+      .store = s_termseq_store, .show = s_termseq_show },
 
     //  the sink's output
     { .name = "output", .letter = 'o', .roles = SINK, .type = SLUICE_TYPE_STRING,
@@ -447,6 +463,28 @@ s_mode_show (const sluice_config_t *config, const sluice_option_t *opt)
     if (opt->type == SLUICE_TYPE_BOOL)
         return strdup (on? "1": "0");
     return strdup (on && config->command? config->command: "");
+}
+
+//  --termseq SEQ: checked as it is stored, kept as text.
+static int
+s_termseq_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    (void) opt;
+    sluice_termseq_t seq;
+    if (sluice_termseq_parse (value, &seq))
+        return -1;
+    char *copy = strdup (value);
+    assert (copy);
+    free (config->termseq);
+    config->termseq = copy;
+    return 0;
+}
+
+static char *
+s_termseq_show (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    (void) opt;
+    return strdup (config->termseq? config->termseq: "");
 }
 
 //  -0/--null, --msgpack (1/0): the input record format. Turning one off

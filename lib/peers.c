@@ -257,6 +257,17 @@ sluice_peers_next (sluice_peers_t *self)
     return NULL;
 }
 
+sluice_peer_t *
+sluice_peers_each (sluice_peers_t *self, size_t *cursor)
+{
+    while (*cursor < self->slot_count) {
+        s_slot_t *slot = self->slots [(*cursor)++];
+        if (slot->used)
+            return &slot->peer;
+    }
+    return NULL;
+}
+
 uint64_t
 sluice_peers_credit_total (sluice_peers_t *self)
 {

@@ -102,6 +102,10 @@ void
 sluice_peer_t *
     sluice_peers_next (sluice_peers_t *self);
 
+//  Every known worker in turn: start with *cursor 0; NULL after the last.
+sluice_peer_t *
+    sluice_peers_each (sluice_peers_t *self, size_t *cursor);
+
 //  Credit of all workers, and how many workers are known.
 uint64_t
     sluice_peers_credit_total (sluice_peers_t *self);

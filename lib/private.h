@@ -58,6 +58,7 @@ struct _sluice_config_t {
     size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
     int64_t task_timeout_ms; //  0: none
     int64_t grace_ms;        //  SIGTERM grace period
+    char *termseq;           //  how a command is stopped: "TERM,200,KILL"
     //  sink
     char *output;            //  output file, or NULL for stdout
     bool append;             //  append to output, resume from its state file

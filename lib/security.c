@@ -419,7 +419,15 @@ s_zap_actor (zsock_t *pipe, void *arg)
 {
     (void) arg;
     zsock_t *handler = zsock_new (ZMQ_REP);
-    if (!handler || zsock_bind (handler, S_ZAP_ENDPOINT)) {
+    //  libzmq frees an inproc name some time after its socket closed: a
+    //  handler that follows a stopped one (roles made one after another)
+    //  may find it taken for a moment
+    int rc = handler? zsock_bind (handler, S_ZAP_ENDPOINT): -1;
+    for (int tries = 0; handler && rc && errno == EADDRINUSE && tries < 100; tries++) {
+        zclock_sleep (10);
+        rc = zsock_bind (handler, S_ZAP_ENDPOINT);
+    }
+    if (rc) {
         s_bind_errno = errno? errno: EADDRINUSE;
         zsock_destroy (&handler);
         zsock_signal (pipe, 0);
@@ -448,8 +456,9 @@ s_zap_actor (zsock_t *pipe, void *arg)
     zsock_destroy (&handler);
 }
 
-//  Start the handler for the first security in the process. Called with
-//  s_lock held. Returns 0, or -1 with a reason.
+//  Start the handler for the first security in the process (the last
+//  one's destroy stops it, so that a program may shut CZMQ down after its
+//  roles). Called with s_lock held. Returns 0, or -1 with a reason.
 static int
 s_handler_ref (char *err, size_t errlen)
 {

@@ -1474,6 +1474,12 @@ s_interrupt (sluice_sink_t *self)
 {
     if (self->phase == S_RUNNING) {
         zsys_warning ("interrupted before the batch completed");
+        //  the ventilator would wait for acknowledgements that never
+        //  come: it stops, and tells its workers to drop the batch
+        if (self->have_batch) {
+            sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
+            s_control_send (self);
+        }
         s_finish (self, SLUICE_EXIT_ABANDONED);
     }
     else

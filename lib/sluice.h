@@ -49,7 +49,7 @@ extern "C" {
 //  Codec: wire messages (see docs/PROTOCOL.md)
 
 #define SLUICE_SIGNATURE 0x51CE   //  first element of every message
-#define SLUICE_PROTOCOL 2         //  protocol version, second element
+#define SLUICE_PROTOCOL 3         //  protocol version, second element
 #define SLUICE_BATCH_SIZE 16      //  batch ids are 16 raw bytes (a UUID)
 
 typedef enum {
@@ -68,8 +68,32 @@ typedef enum {
     SLUICE_MSG_PONG = 13,      //  sink -> ventilator: heartbeat reply
     SLUICE_MSG_BYE = 14,       //  ventilator -> sink: completion seen
     SLUICE_MSG_STORED = 15,    //  sink -> worker: these results are written
-    SLUICE_MSG_MAX = 15
+    SLUICE_MSG_REFUSE = 16,    //  worker -> ventilator: will not run this batch
+    SLUICE_MSG_DROP = 17,      //  ventilator -> worker: stop the batch's tasks
+    SLUICE_MSG_MAX = 17
 } sluice_msg_type_t;
+
+//  The command a batch carries in its TASKS (protocol 3): how its tasks
+//  are run. A worker with a fixed command refuses a batch naming another;
+//  a --pool worker runs it (docs/PROTOCOL.md section 4.1).
+#define SLUICE_COMMAND_EXEC 1      //  kind: /bin/sh -c per task (--exec)
+#define SLUICE_COMMAND_COPROC 2    //  kind: long-lived copies (--coproc)
+#define SLUICE_COMMAND_PIPE 1      //  flag: --exec with the payload on stdin
+#define SLUICE_COMMAND_NUL 2       //  flag: --coproc records are NUL-delimited
+
+typedef struct {
+    uint32_t kind;              //  SLUICE_COMMAND_EXEC or _COPROC
+    uint32_t flags;             //  SLUICE_COMMAND_PIPE, SLUICE_COMMAND_NUL
+    const char *line;           //  the command line, as given to --exec
+} sluice_command_t;
+
+//  Why a worker refuses a batch (REFUSE's reason)
+#define SLUICE_REFUSE_COMMAND 1    //  its fixed command is not the batch's
+#define SLUICE_REFUSE_UNTRUSTED 2  //  --pool: the command came over an unauthenticated,
+                                   //  non-local connection
+#define SLUICE_REFUSE_NO_COMMAND 3 //  --pool: the batch carries no command
+#define SLUICE_REFUSE_UNSUPPORTED 4    //  --pool: a kind the pool does not run (--coproc)
+#define SLUICE_REFUSE_MAX 4
 
 //  Task flags, copied by the worker into the result
 #define SLUICE_FLAG_WANT_INPUT 1   //  return the input with the result
@@ -118,6 +142,11 @@ typedef struct {
     uint64_t arg[3];                    //  type-specific scalars
     const uint8_t *worker;              //  RESULTS: worker identity
     size_t worker_size;
+    bool has_command;                   //  TASKS: the batch names its command
+    uint32_t command_kind;              //  TASKS: SLUICE_COMMAND_EXEC, _COPROC
+    uint32_t command_flags;             //  TASKS: SLUICE_COMMAND_PIPE, _NUL
+    const uint8_t *command;             //  TASKS: the command line (not NUL-terminated)
+    size_t command_size;
     uint32_t count;                     //  number of list items
     uint32_t next;                      //  items read so far
     const uint8_t *cur;                 //  cursor into the list
@@ -139,6 +168,12 @@ void
 //  may be NULL.
 void
     sluice_encoder_begin (sluice_encoder_t *self, int type, const uint8_t *batch);
+
+//  Start a TASKS message of a batch that runs command (NULL: the batch
+//  names no command; sluice_encoder_begin (TASKS) does the same).
+void
+    sluice_encoder_begin_tasks (sluice_encoder_t *self, const uint8_t *batch,
+                                const sluice_command_t *command);
 
 //  Start a RESULTS message from the given worker identity (written as bin).
 void
@@ -165,7 +200,7 @@ void
                          const void *input, size_t size);
 
 //  Encode a scalar message (CREDIT, BEGIN, END, ABANDON, PING, COMPLETE,
-//  PONG, BYE) with n unsigned arguments. batch may be NULL.
+//  PONG, BYE, REFUSE, DROP) with n unsigned arguments. batch may be NULL.
 void
     sluice_encoder_scalar (sluice_encoder_t *self, int type, const uint8_t *batch,
                            size_t n, const uint64_t *args);
@@ -236,6 +271,9 @@ static inline uint64_t
 static inline uint64_t
     sluice_msg_low (const sluice_msg_t *msg)            //  PING: ids below are acked
     { return msg->type == SLUICE_MSG_PING? msg->arg [0]: 0; }
+static inline uint64_t
+    sluice_msg_refuse_reason (const sluice_msg_t *msg)  //  REFUSE: SLUICE_REFUSE_*
+    { return msg->type == SLUICE_MSG_REFUSE? msg->arg [0]: 0; }
 
 //  Name of a message type or status, for logs ("TASKS", "ok", ...).
 const char *
@@ -251,7 +289,10 @@ const char *
 
 typedef enum { SLUICE_ROLE_VENTILATOR, SLUICE_ROLE_WORKER, SLUICE_ROLE_SINK } sluice_role_t;
 typedef enum { SLUICE_INPUT_LINES, SLUICE_INPUT_NUL, SLUICE_INPUT_MSGPACK } sluice_input_t;
-typedef enum { SLUICE_MODE_ECHO, SLUICE_MODE_EXEC, SLUICE_MODE_COPROC, SLUICE_MODE_NONE } sluice_mode_t;
+typedef enum {
+    SLUICE_MODE_ECHO, SLUICE_MODE_EXEC, SLUICE_MODE_COPROC, SLUICE_MODE_NONE,
+    SLUICE_MODE_POOL            //  worker --pool: run the command each batch carries
+} sluice_mode_t;
 typedef enum { SLUICE_FORMAT_LINES, SLUICE_FORMAT_JSONL, SLUICE_FORMAT_MSGPACK } sluice_format_t;
 
 //  The settings of one program: endpoints and options. Opaque: set and read
@@ -392,6 +433,17 @@ int
 //  read and every task is acknowledged.
 void
     sluice_ventilator_close (sluice_ventilator_t *self);
+
+//  Send no more tasks (a first Ctrl-C): what workers are running goes on,
+//  and its results are still written and acknowledged. Never blocks.
+void
+    sluice_ventilator_pause (sluice_ventilator_t *self);
+
+//  Give the batch up now: ABANDON to the sink, DROP to every worker (they
+//  kill the batch's commands and forget its tasks), status
+//  SLUICE_EXIT_ABANDONED. Never blocks; no-op once the batch has ended.
+void
+    sluice_ventilator_abandon (sluice_ventilator_t *self);
 
 //  -1 while the batch runs; once it has ended, its exit code.
 int

@@ -61,6 +61,8 @@
 #define S_RECLAIM_GRACE_MS 250
 #define S_NO_WORKERS_MS 5000        //  warn when no worker for this long
 #define S_NO_WORKERS_REPEAT_MS 30000    //  and repeat at most this often
+#define S_REFUSED_FAIL_MS 5000      //  every worker refused the batch this long: fail
+#define S_DROP_LINGER_MS 1000       //  time for DROP to leave before the socket closes
 
 //  Scalars of the messages the ventilator reads, by name (docs/PROTOCOL.md
 //  section 4)
@@ -99,6 +101,13 @@ struct _sluice_ventilator_t {
     sluice_reader_t *reader;    //  records of the inputs
     sluice_monitor_t *monitor;  //  the tasks socket's events: disconnects
     sluice_security_t *security;    //  keys, or protected mode (security.c)
+    sluice_command_t command;   //  the batch's command (--exec, --coproc), if any
+    bool has_command;
+    uint64_t *refusers;         //  handles of the workers that refused the batch
+    size_t refuser_count;
+    int64_t refused_since;      //  when only refusing workers were left, or 0
+    bool paused;                //  send no more tasks (first Ctrl-C)
+    bool dropped_sent;          //  DROP went to the workers
     s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
     size_t gone_count;
     int64_t workerless_since;   //  when the last worker left (or creation)
@@ -161,6 +170,27 @@ s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t e
 
 //  --------------------------------------------------------------------------
 //  Construction
+
+//  The command the batch carries in its TASKS: --exec or --coproc, with
+//  --pipe and -0 as flags; none without either.
+static void
+s_command_init (sluice_ventilator_t *self)
+{
+    const sluice_config_t *config = self->config;
+    if (!config->command
+    ||  (config->mode != SLUICE_MODE_EXEC && config->mode != SLUICE_MODE_COPROC))
+        return;
+    self->has_command = true;
+    self->command.line = config->command;
+    if (config->mode == SLUICE_MODE_EXEC) {
+        self->command.kind = SLUICE_COMMAND_EXEC;
+        self->command.flags = config->pipe? SLUICE_COMMAND_PIPE: 0;
+    }
+    else {
+        self->command.kind = SLUICE_COMMAND_COPROC;
+        self->command.flags = config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0;
+    }
+}
 
 //  An endpoint list for messages: "@tcp://*:5557,@ipc://x" without the
 //  bind/connect marks, "tcp://*:5557, ipc://x".
@@ -253,6 +283,7 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     self->sink_seen = sluice_now_ms ();
     self->workerless_since = self->last_timers = self->sink_seen;
     s_endpoint_text (config->tasks, self->tasks_text, sizeof self->tasks_text);
+    s_command_init (self);
     if ((config->journal && s_journal_open (self, config->journal, err, errlen))
     ||  s_sockets_new (self, err, errlen)) {
         sluice_ventilator_destroy (&self);
@@ -275,7 +306,8 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         if (self->wakeup_fd >= 0)
             close (self->wakeup_fd);
         sluice_monitor_destroy (&self->monitor);
-        sluice_set_linger (self->tasks, 0);
+        //  a DROP must reach the workers, or they run the batch on
+        sluice_set_linger (self->tasks, self->dropped_sent? S_DROP_LINGER_MS: 0);
         sluice_set_linger (self->control, 2000);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->control);
@@ -286,6 +318,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_peers_destroy (&self->peers);
         sluice_reader_destroy (&self->reader);
         free (self->gone);
+        free (self->refusers);
         free (self);
         *self_p = NULL;
     }
@@ -453,6 +486,27 @@ s_on_lost (void *arg, const sluice_window_task_t *task, bool first)
     }
 }
 
+//  True if the worker of handle refused the batch.
+static bool
+s_refuses (sluice_ventilator_t *self, uint64_t handle)
+{
+    for (size_t i = 0; i < self->refuser_count; i++)
+        if (self->refusers [i] == handle)
+            return true;
+    return false;
+}
+
+//  A worker that refused is gone: it no longer counts among the refusers.
+static void
+s_refuser_forget (sluice_ventilator_t *self, uint64_t handle)
+{
+    for (size_t i = 0; i < self->refuser_count; i++)
+        if (self->refusers [i] == handle) {
+            self->refusers [i] = self->refusers [--self->refuser_count];
+            return;
+        }
+}
+
 //  The worker is gone (reason): forget it at once, so it is sent nothing
 //  until it speaks again, and reclaim the tasks it holds grace ms later.
 static void
@@ -468,6 +522,7 @@ s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reaso
     gone->suspected = false;
     gone->reason = reason;
     snprintf (gone->identity, sizeof gone->identity, "%s", peer->identity);
+    s_refuser_forget (self, peer->handle);
     sluice_peers_remove (self->peers, peer);
     if (sluice_peers_count (self->peers) == 0)
         self->workerless_since = sluice_now_ms ();
@@ -555,7 +610,8 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
     uint64_t sent_ids [S_PACK_TASKS];
     size_t taken = 0, bytes = 0;
     sluice_window_task_t task;
-    sluice_encoder_begin (self->encoder, SLUICE_MSG_TASKS, self->batch);
+    sluice_encoder_begin_tasks (self->encoder, self->batch,
+                                self->has_command? &self->command: NULL);
     while (taken < limit && bytes < S_PACK_BYTES
        &&  sluice_window_take (self->window, taken == 0, deadline, peer->handle, &task)) {
         if (taken && bytes + task.size > sluice_payload_max (self->config->max_size)) {
@@ -592,7 +648,7 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
 static void
 s_dispatch (sluice_ventilator_t *self)
 {
-    while (sluice_window_has_queued (self->window)) {
+    while (!self->paused && sluice_window_has_queued (self->window)) {
         bool progress = false;
         for (size_t n = sluice_peers_count (self->peers); n > 0; n--) {
             sluice_peer_t *peer = sluice_peers_next (self->peers);
@@ -620,14 +676,57 @@ s_handle_progress (sluice_ventilator_t *self, sluice_msg_t *msg, uint64_t owner)
         sluice_window_renew (self->window, id, owner, deadline);
 }
 
-//  Handle one message from a worker: CREDIT or PROGRESS.
+//  What a REFUSE's reason says, for the log.
+static const char *
+s_refuse_text (uint64_t reason)
+{
+    switch (reason) {
+        case SLUICE_REFUSE_COMMAND:
+            return "it runs its own fixed command, not this batch's";
+        case SLUICE_REFUSE_UNTRUSTED:
+            return "it is a --pool worker and this ventilator is neither authenticated "
+                   "(--keys) nor on loopback or ipc";
+        case SLUICE_REFUSE_NO_COMMAND:
+            return "it is a --pool worker and this batch carries no command (give the "
+                   "ventilator --exec CMD)";
+        case SLUICE_REFUSE_UNSUPPORTED:
+            return "it is a --pool worker, which runs --exec batches only";
+        default:
+            return "unknown reason";
+    }
+}
+
+//  REFUSE [reason] of our batch: the worker will run none of its tasks.
+//  Take back what it holds without spending an attempt, and send it
+//  nothing more (its credit is ignored from now on).
+static void
+s_handle_refuse (sluice_ventilator_t *self, const sluice_msg_t *msg, sluice_peer_t *peer)
+{
+    if (memcmp (msg->batch, self->batch, SLUICE_BATCH_SIZE))
+        return;                 //  a refusal of an earlier batch
+    size_t taken = sluice_window_refused (self->window, peer->handle);
+    if (s_refuses (self, peer->handle)) {
+        sluice_debug ("worker %s refused %zu more tasks", peer->identity, taken);
+        return;
+    }
+    zsys_warning ("worker %s refused the batch: %s; %zu tasks re-queued for other workers",
+                  peer->identity, s_refuse_text (sluice_msg_refuse_reason (msg)), taken);
+    self->refusers = (uint64_t *) realloc (self->refusers,
+                                           (self->refuser_count + 1) * sizeof (uint64_t));
+    assert (self->refusers);
+    self->refusers [self->refuser_count++] = peer->handle;
+    sluice_peers_refused (self->peers, peer);
+}
+
+//  Handle one message from a worker: CREDIT, PROGRESS or REFUSE.
 static void
 s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
 {
     sluice_msg_t msg;
     const char *reason;
     if (sluice_msg_decode (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
-    ||  (msg.type != SLUICE_MSG_CREDIT && msg.type != SLUICE_MSG_PROGRESS)) {
+    ||  (msg.type != SLUICE_MSG_CREDIT && msg.type != SLUICE_MSG_PROGRESS
+    &&   msg.type != SLUICE_MSG_REFUSE)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed message from a worker "
                                  "(%zu bytes): %s", zmq_msg_size (body),
@@ -642,11 +741,16 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
             s_worker_back (self, peer);
         sluice_peers_seen (self->peers, peer, sluice_now_ms (), zmq_msg_get (body, ZMQ_SRCFD));
     }
-    if (peer && msg.type == SLUICE_MSG_CREDIT)
+    if (!peer)
+        return;
+    if (msg.type == SLUICE_MSG_REFUSE)
+        s_handle_refuse (self, &msg, peer);
+    else
+    if (msg.type == SLUICE_MSG_CREDIT && !s_refuses (self, peer->handle))
         sluice_peers_credit (self->peers, peer, S_CREDIT_ROOM (&msg),
                              S_CREDIT_RESET (&msg) != 0);
     else
-    if (peer)
+    if (msg.type == SLUICE_MSG_PROGRESS)
         s_handle_progress (self, &msg, peer->handle);
 }
 
@@ -786,12 +890,36 @@ s_handle_items (sluice_ventilator_t *self, sluice_msg_t *msg)
                                  (uint32_t) item [S_RETRY_ATTEMPT]);
 }
 
+//  DROP [batch] to every worker we know: the batch is over, so they kill
+//  its running commands and forget its tasks and results. Once; the
+//  socket lingers on destruction so that it leaves.
+static void
+s_drop_workers (sluice_ventilator_t *self)
+{
+    if (self->dropped_sent)
+        return;
+    self->dropped_sent = true;
+    sluice_encoder_scalar (self->encoder, SLUICE_MSG_DROP, self->batch, 0, NULL);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (self->encoder, &size);
+    size_t cursor = 0, told = 0;
+    sluice_peer_t *peer;
+    while ((peer = sluice_peers_each (self->peers, &cursor)))
+        if (sluice_send (self->tasks_handle, peer->routing, peer->routing_size,
+                         ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0
+        &&  sluice_send (self->tasks_handle, data, size, ZMQ_DONTWAIT) == 0)
+            told++;
+    if (told)
+        zsys_info ("told %zu workers to drop the batch", told);
+}
+
 //  ABANDON from the sink: its output failed (closed or full); no result
 //  will be written, so stop instead of waiting for acknowledgements.
 static void
 s_handle_sink_abandon (sluice_ventilator_t *self)
 {
-    zsys_error ("the sink abandoned the batch (its output failed)");
+    zsys_error ("the sink abandoned the batch (its output failed, or it was interrupted)");
+    s_drop_workers (self);
     self->status = SLUICE_EXIT_ABANDONED;
 }
 
@@ -849,6 +977,32 @@ s_recv_sink (sluice_ventilator_t *self)
 
 //  --------------------------------------------------------------------------
 //  Timers: heartbeat, sink liveness, lease expiry
+
+static int
+    s_abandon (sluice_ventilator_t *self, int status);
+
+//  Fail the batch when every worker refused it (a fixed command of their
+//  own, or a --pool worker that does not trust us) for S_REFUSED_FAIL_MS
+//  while tasks wait: no one here will ever run them.
+static void
+s_check_refused (sluice_ventilator_t *self, int64_t now)
+{
+    bool stuck = self->refuser_count
+              && sluice_peers_count (self->peers) == self->refuser_count
+              && sluice_window_count (self->window, SLUICE_SLOT_QUEUED);
+    if (!stuck)
+        self->refused_since = 0;
+    else
+    if (!self->refused_since)
+        self->refused_since = now;
+    else
+    if (now - self->refused_since >= S_REFUSED_FAIL_MS) {
+        zsys_error ("no worker can run this batch: every connected worker (%zu) has refused "
+                    "it for %d s; start workers with the batch's command, or --pool workers",
+                    self->refuser_count, S_REFUSED_FAIL_MS / 1000);
+        s_abandon (self, SLUICE_EXIT_RUNTIME);
+    }
+}
 
 //  Heartbeat: PING [low] tells the sink our low watermark, so a sink
 //  restarted without its state learns which ids were finished before it
@@ -909,6 +1063,9 @@ s_timers (sluice_ventilator_t *self)
     s_silent_workers (self, now);
     s_reclaim_due (self, now);
     s_warn_workerless (self, now);
+    s_check_refused (self, now);
+    if (self->status >= 0)
+        return;
     //  while the sink is silent no result can be acknowledged, so an expired
     //  lease says nothing about the worker: renew leases instead of using up
     //  attempts (and declaring every task lost when the sink is down long)
@@ -1069,6 +1226,7 @@ static int
 s_abandon (sluice_ventilator_t *self, int status)
 {
     s_send_bare (self, SLUICE_MSG_ABANDON);
+    s_drop_workers (self);
     self->status = status;
     return -1;
 }
@@ -1086,7 +1244,7 @@ sluice_ventilator_service (sluice_ventilator_t *self)
     s_timers (self);
     s_phase (self);
     if (self->status >= 0)
-        return 1;
+        return self->status == SLUICE_EXIT_OK || self->status == SLUICE_EXIT_FAILED? 1: -1;
     s_watch_input (self);
     //  sends since the pump may have taken a ZMQ_FD edge: look again
     if (more || s_input_ready (self) || s_sockets_readable (self))
@@ -1135,6 +1293,19 @@ sluice_ventilator_close (sluice_ventilator_t *self)
 {
     self->closed = true;
     s_wakeup (self);
+}
+
+void
+sluice_ventilator_pause (sluice_ventilator_t *self)
+{
+    self->paused = true;
+}
+
+void
+sluice_ventilator_abandon (sluice_ventilator_t *self)
+{
+    if (self->status < 0)
+        s_abandon (self, SLUICE_EXIT_ABANDONED);
 }
 
 int

@@ -446,6 +446,27 @@ sluice_window_reclaim (sluice_window_t *self, uint64_t owner, int64_t now, int64
 }
 
 size_t
+sluice_window_refused (sluice_window_t *self, uint64_t owner)
+{
+    if (!owner)
+        return 0;
+    size_t taken = 0;
+    //  highest id first, as reclaim: the lowest goes out first
+    for (uint64_t id = self->next_id; id-- > self->low; ) {
+        s_slot_t *slot = s_slot (self, id);
+        if (slot->state != SLUICE_SLOT_SENT || slot->owner != owner)
+            continue;
+        //  never run: the delivery did not happen, as in untake
+        if (slot->attempt-- > 1)
+            self->resent--;
+        s_transition (slot, SLUICE_SLOT_QUEUED);
+        s_queue_push (self, id, true);
+        taken++;
+    }
+    return taken;
+}
+
+size_t
 sluice_window_held (sluice_window_t *self, uint64_t owner)
 {
     size_t held = 0;

@@ -16,6 +16,8 @@
         SENT   -> LOST     its lease expired at max attempts   (expire)
         SENT   -> QUEUED   its worker is gone: attempt undone  (reclaim)
         SENT   -> LOST     expiries + reclaims at max_attempts (reclaim)
+        SENT   -> QUEUED   its worker refused the batch: attempt undone,
+                           no reclaim counted               (refused)
         QUEUED, SENT, LOST -> DONE   the sink acknowledged it  (ack)
         DONE   -> FREE     the low watermark passes it         (ack)
     =========================================================================
@@ -147,6 +149,13 @@ size_t
     sluice_window_reclaim (sluice_window_t *self, uint64_t owner, int64_t now,
                            int64_t lease_ms, uint32_t max_attempts,
                            sluice_window_lost_fn *lost, void *arg);
+
+//  The worker owner refused the batch (REFUSE): it ran none of the tasks
+//  delivered to it. Each goes back to the head of the queue, in id order,
+//  with its attempt undone and nothing counted towards max_attempts.
+//  Returns the number of tasks taken back.
+size_t
+    sluice_window_refused (sluice_window_t *self, uint64_t owner);
 
 //  How many delivered, unacknowledged tasks owner holds.
 size_t

@@ -44,6 +44,7 @@
 #include "private.h"
 #include "monitor.h"
 #include "worker_core.h"
+#include "termseq.h"
 
 #include <math.h>
 #include <signal.h>
@@ -67,6 +68,7 @@
 #define S_WARN_MS 5000              //  a peer missing this long is worth a warning
 #define S_RTT_MAX_MS 1000           //  a longer credit-to-tasks wait is no round trip
 #define S_RTT_SAMPLES 8             //  the round trip is the least of these
+#define S_DROPPED_MAX 16            //  dropped batches remembered
 
 struct _sluice_job_t {
     sluice_job_t *next;         //  in the queue or free list
@@ -79,6 +81,9 @@ struct _sluice_job_t {
     size_t capacity;
     int64_t started_us;         //  when processing began
     int64_t received_us;        //  when it arrived, 0 when the job is free
+    char *command;              //  --pool: the batch's command line, buffer reused
+    size_t command_capacity;
+    bool pipe;                  //  --pool: the batch's --pipe
 };
 
 //  A packed RESULTS message, held from its packing until STORED covers
@@ -169,9 +174,19 @@ struct _sluice_worker_t {
     sluice_job_t *free_jobs;
     sluice_job_t *queue_head;   //  received, not yet taken
     sluice_job_t *queue_tail;
+    //  batches: the command check (REFUSE) and DROP
+    sluice_termseq_t termseq;   //  how a command is stopped (--termseq)
+    bool stopping;              //  a stop signal: start nothing more
+    uint8_t refused [SLUICE_BATCH_SIZE];    //  the batch last refused (logged once)
+    bool has_refused;
+    uint8_t gone [S_DROPPED_MAX][SLUICE_BATCH_SIZE];    //  batches dropped, a ring
+    size_t gone_count;
+    size_t gone_next;
     //  counts
     uint64_t done;              //  tasks answered
     uint64_t dropped;
+    uint64_t refused_tasks;     //  tasks of refused batches
+    uint64_t discarded;         //  tasks and results of dropped batches
     sluice_ratelimit_t limit;
 };
 
@@ -626,7 +641,11 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     self->epoll_fd = self->wakeup_fd = -1;
     //  a command that closes its stdin early must not kill the worker
     signal (SIGPIPE, SIG_IGN);
-    self->plan = sluice_worker_credit_plan (config->mode, config->jobs, config->prefetch);
+    self->plan = sluice_worker_credit_plan (config->mode == SLUICE_MODE_POOL? SLUICE_MODE_EXEC
+                                            : config->mode, config->jobs, config->prefetch);
+    if (sluice_termseq_parse (config->termseq? config->termseq: SLUICE_TERMSEQ_DEFAULT,
+                              &self->termseq))
+        sluice_termseq_parse (SLUICE_TERMSEQ_DEFAULT, &self->termseq);
     s_jobs_new (self);
     self->control = sluice_encoder_new ();
     s_outbox_init (&self->outbox);
@@ -685,8 +704,10 @@ sluice_worker_destroy (sluice_worker_t **self_p)
             close (self->wakeup_fd);
         s_outbox_purge (&self->outbox);
         sluice_encoder_destroy (&self->control);
-        for (size_t i = 0; i < self->plan.pool; i++)
+        for (size_t i = 0; i < self->plan.pool; i++) {
             free (self->jobs [i].data);
+            free (self->jobs [i].command);
+        }
         free (self->jobs);
         free (self);
         *self_p = NULL;
@@ -718,6 +739,23 @@ bool
 sluice_worker_draining (sluice_worker_t *self)
 {
     return self->draining;
+}
+
+const sluice_termseq_t *
+sluice_worker_termseq (sluice_worker_t *self)
+{
+    return &self->termseq;
+}
+
+const char *
+sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, bool *pipe)
+{
+    if (self->config->mode == SLUICE_MODE_POOL) {
+        *pipe = job->pipe;
+        return job->command? job->command: "";
+    }
+    *pipe = self->config->pipe;
+    return self->config->command;
 }
 
 //  --------------------------------------------------------------------------
@@ -948,6 +986,12 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
                 zsys_info ("reached the %s at %s", watch->what, watch->endpoint);
             watch->warned_down = watch->warned_handshake = false;
             watch->reached_ms = sluice_now_ms ();
+            if (watch == &self->tasks_watch) {
+                //  a new ventilator knows nothing of us: re-announce our
+                //  credit at once when idle, not after S_RESYNC_MS
+                self->last_task_ms = self->last_resync_ms = 0;
+                s_wake (self);
+            }
             if (watch == &self->results_watch) {
                 s_outbox_resend_lost (&self->outbox);
                 s_wake (self);
@@ -1086,6 +1130,21 @@ s_job_fill (sluice_worker_t *self, const uint8_t *batch, const sluice_task_t *ta
     return job;
 }
 
+//  --pool: give a job its batch's command.
+static void
+s_job_command (sluice_job_t *job, const sluice_msg_t *msg)
+{
+    if (job->command_capacity < msg->command_size + 1) {
+        free (job->command);
+        job->command_capacity = msg->command_size + 1;
+        job->command = (char *) malloc (job->command_capacity);
+        assert (job->command);
+    }
+    memcpy (job->command, msg->command, msg->command_size);
+    job->command [msg->command_size] = 0;
+    job->pipe = (msg->command_flags & SLUICE_COMMAND_PIPE) != 0;
+}
+
 //  Queue every task of a message as a job. Returns the number read.
 static uint32_t
 s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
@@ -1095,6 +1154,8 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
     while (sluice_msg_next_task (msg, &task) > 0) {
         taken++;
         sluice_job_t *job = s_job_fill (self, msg->batch, &task);
+        if (job && self->config->mode == SLUICE_MODE_POOL)
+            s_job_command (job, msg);
         if (!job) {
             //  more than we granted: the ventilator will re-send on lease expiry
             self->held--;
@@ -1112,7 +1173,188 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
     return taken;
 }
 
-//  Take in one message from the tasks socket: echo or queue its tasks.
+//  --------------------------------------------------------------------------
+//  Batches: whose command runs here, and DROP
+
+//  True if the batch was dropped by its ventilator.
+static bool
+s_batch_gone (sluice_worker_t *self, const uint8_t *batch)
+{
+    for (size_t i = 0; i < self->gone_count; i++)
+        if (memcmp (self->gone [i], batch, SLUICE_BATCH_SIZE) == 0)
+            return true;
+    return false;
+}
+
+bool
+sluice_worker_job_dropped (sluice_worker_t *self, const sluice_job_t *job)
+{
+    return self->gone_count && s_batch_gone (self, job->batch);
+}
+
+//  True if a --pool worker may run the command this message carries: our
+//  tasks connection is CURVE (we complete a handshake only with the
+//  server key we hold, or as a server accept only the ventilator's key),
+//  or the message came from a loopback or ipc peer.
+static bool
+s_trusted (sluice_worker_t *self, zmq_msg_t *body)
+{
+    if (sluice_security_curve (self->security))
+        return true;
+    const char *peer = zmq_msg_gets (body, "Peer-Address");
+    return peer && sluice_peer_is_local (peer);
+}
+
+//  Whether this worker runs the tasks of a TASKS message: 0, or the
+//  SLUICE_REFUSE_* reason it will not.
+static int
+s_check_command (sluice_worker_t *self, const sluice_msg_t *msg, zmq_msg_t *body)
+{
+    const sluice_config_t *config = self->config;
+    if (config->mode == SLUICE_MODE_POOL) {
+        if (!msg->has_command)
+            return SLUICE_REFUSE_NO_COMMAND;
+        if (msg->command_kind != SLUICE_COMMAND_EXEC)
+            return SLUICE_REFUSE_UNSUPPORTED;
+        return s_trusted (self, body)? 0: SLUICE_REFUSE_UNTRUSTED;
+    }
+    if (!msg->has_command)
+        return 0;               //  the batch leaves the command to its workers
+    if (config->mode == SLUICE_MODE_ECHO || !config->command)
+        return SLUICE_REFUSE_COMMAND;
+    uint32_t kind = config->mode == SLUICE_MODE_EXEC? SLUICE_COMMAND_EXEC: SLUICE_COMMAND_COPROC;
+    uint32_t flags = config->mode == SLUICE_MODE_EXEC
+                   ? (config->pipe? SLUICE_COMMAND_PIPE: 0)
+                   : (config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0);
+    uint32_t known = SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL;
+    if (msg->command_kind != kind || (msg->command_flags & known) != flags
+    ||  msg->command_size != strlen (config->command)
+    ||  memcmp (msg->command, config->command, msg->command_size))
+        return SLUICE_REFUSE_COMMAND;
+    return 0;
+}
+
+//  Refuse the tasks of a batch (reason): REFUSE to the ventilator, which
+//  takes them back for other workers, and one log line per batch.
+static void
+s_refuse (sluice_worker_t *self, const sluice_msg_t *msg, int reason)
+{
+    self->refused_tasks += msg->count;
+    uint64_t args [1] = { (uint64_t) reason };
+    sluice_encoder_scalar (self->control, SLUICE_MSG_REFUSE, msg->batch, 1, args);
+    s_send_control (self);
+    if (self->has_refused && memcmp (self->refused, msg->batch, SLUICE_BATCH_SIZE) == 0)
+        return;
+    memcpy (self->refused, msg->batch, SLUICE_BATCH_SIZE);
+    self->has_refused = true;
+    char batch [SLUICE_BATCH_SIZE * 2 + 1];
+    sluice_batch_str (msg->batch, batch);
+    int shown = msg->command_size > 200? 200: (int) msg->command_size;
+    const char *theirs = msg->has_command? (const char *) msg->command: "";
+    if (reason == SLUICE_REFUSE_COMMAND)
+        zsys_warning ("refused batch %s: it runs %s'%.*s', this worker runs %s '%s'", batch,
+                      msg->command_kind == SLUICE_COMMAND_COPROC? "--coproc ": "--exec ",
+                      shown, theirs, self->config->mode == SLUICE_MODE_ECHO? "--echo"
+                      : self->config->mode == SLUICE_MODE_COPROC? "--coproc": "--exec",
+                      self->config->command? self->config->command: "");
+    else
+    if (reason == SLUICE_REFUSE_UNTRUSTED)
+        zsys_warning ("refused batch %s: a --pool worker runs a batch's command ('%.*s') only "
+                      "from a ventilator authenticated by --keys, or on loopback or ipc; "
+                      "this one is neither", batch, shown, theirs);
+    else
+    if (reason == SLUICE_REFUSE_NO_COMMAND)
+        zsys_warning ("refused batch %s: it carries no command for this --pool worker "
+                      "(give the ventilator --exec CMD)", batch);
+    else
+        zsys_warning ("refused batch %s: a --pool worker runs --exec batches only, not "
+                      "--coproc '%.*s'", batch, shown, theirs);
+}
+
+//  Take a job off the queue and free it, unanswered.
+static void
+s_job_discard (sluice_worker_t *self, sluice_job_t *job)
+{
+    job->started_us = 0;
+    job->received_us = 0;
+    job->next = self->free_jobs;
+    self->free_jobs = job;
+    self->held -= self->held? 1: 0;
+}
+
+//  Discard the queued jobs of batch (NULL: every queued job), unanswered.
+//  Returns how many.
+static size_t
+s_queue_discard (sluice_worker_t *self, const uint8_t *batch)
+{
+    size_t discarded = 0;
+    sluice_job_t *job = self->queue_head, *kept = NULL;
+    self->queue_head = self->queue_tail = NULL;
+    while (job) {
+        sluice_job_t *next = job->next;
+        if (!batch || memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0) {
+            s_job_discard (self, job);
+            discarded++;
+        }
+        else {
+            job->next = NULL;
+            if (kept)
+                kept->next = job;
+            else
+                self->queue_head = job;
+            kept = self->queue_tail = job;
+        }
+        job = next;
+    }
+    return discarded;
+}
+
+//  Jobs taken by the runner and not answered yet (of batch, or any).
+static size_t
+s_running (sluice_worker_t *self, const uint8_t *batch)
+{
+    size_t running = 0;
+    for (size_t i = 0; i < self->plan.pool; i++) {
+        const sluice_job_t *job = &self->jobs [i];
+        if (job->received_us && job->started_us
+        &&  (!batch || memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0))
+            running++;
+    }
+    return running;
+}
+
+//  DROP [batch]: its ventilator gave it up. Forget its queued tasks and
+//  held results, let the runner stop its running commands (--termseq;
+//  their results are discarded), take none of its tasks still in flight,
+//  and be ready for the next batch at once.
+static void
+s_drop (sluice_worker_t *self, const uint8_t *batch)
+{
+    if (s_batch_gone (self, batch))
+        return;
+    memcpy (self->gone [self->gone_next], batch, SLUICE_BATCH_SIZE);
+    self->gone_next = (self->gone_next + 1) % S_DROPPED_MAX;
+    if (self->gone_count < S_DROPPED_MAX)
+        self->gone_count++;
+    size_t queued = s_queue_discard (self, batch);
+    s_outbox_close (&self->outbox);
+    uint64_t stored = self->outbox.stored, held = self->outbox.results;
+    uint64_t freed = s_outbox_stored (&self->outbox, batch, 0, UINT64_MAX);
+    self->held -= freed < self->held? freed: self->held;
+    uint64_t results = held - self->outbox.results;
+    self->outbox.stored = stored;
+    self->discarded += queued + results;
+    char text [SLUICE_BATCH_SIZE * 2 + 1];
+    sluice_batch_str (batch, text);
+    zsys_info ("the ventilator dropped batch %s: stopping %zu running commands, %zu queued "
+               "tasks and %" PRIu64 " results discarded", text, s_running (self, batch), queued,
+               results);
+    self->last_task_ms = self->last_resync_ms = 0;
+    s_wake (self);
+}
+
+//  Take in one message from the tasks socket: echo or queue its tasks,
+//  refuse them, or DROP a batch.
 static void
 s_take_message (sluice_worker_t *self, zmq_msg_t *body)
 {
@@ -1120,18 +1362,31 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
     const char *reason = "not a TASKS message";
     if (zmq_msg_more (body)
     ||  sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
-    ||  msg.type != SLUICE_MSG_TASKS) {
+    ||  (msg.type != SLUICE_MSG_TASKS && msg.type != SLUICE_MSG_DROP)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed task message "
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);
+        return;
+    }
+    if (msg.type == SLUICE_MSG_DROP) {
+        s_drop (self, msg.batch);
         return;
     }
     self->last_task_ms = sluice_now_ms ();
     double rtt_ms = sluice_rtt_meter_tasks (&self->meter, msg.count, sluice_now_us ());
     if (rtt_ms >= 0 && rtt_ms < S_RTT_MAX_MS)
         self->rtt [self->rtt_count++ % S_RTT_SAMPLES] = rtt_ms;
-    self->held += msg.count;
     self->promised = self->promised > msg.count? self->promised - msg.count: 0;
+    if (self->gone_count && s_batch_gone (self, msg.batch)) {
+        self->discarded += msg.count;       //  in flight when its DROP came
+        return;
+    }
+    int refuse = s_check_command (self, &msg, body);
+    if (refuse) {
+        s_refuse (self, &msg, refuse);
+        return;
+    }
+    self->held += msg.count;
     //  one pass: tasks before a malformed item are valid and are run
     uint32_t taken = self->config->mode == SLUICE_MODE_ECHO
                    ? s_echo (self, &msg): s_enqueue (self, &msg);
@@ -1244,6 +1499,17 @@ sluice_job_t *
 sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task)
 {
     sluice_job_t *job = self->queue_head;
+    if (self->stopping)
+        job = NULL;
+    while (job && self->gone_count && s_batch_gone (self, job->batch)) {
+        //  requeued (a --coproc copy died) after its batch was dropped
+        self->queue_head = job->next;
+        if (!self->queue_head)
+            self->queue_tail = NULL;
+        s_job_discard (self, job);
+        self->discarded++;
+        job = self->queue_head;
+    }
     if (!job) {
         s_unwake (self);        //  the caller has seen every task
         return NULL;
@@ -1278,7 +1544,12 @@ sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int c
     }
     if (job->started_us)
         self->task_ms = sluice_worker_ewma (self->task_ms, (double) result.elapsed_us / 1000.0, 0.1);
-    s_answered (self, job->batch, &result);
+    if (self->gone_count && s_batch_gone (self, job->batch)) {
+        self->discarded++;      //  its batch was dropped: nobody wants it
+        self->held -= self->held? 1: 0;
+    }
+    else
+        s_answered (self, job->batch, &result);
     job->started_us = 0;
     job->received_us = 0;
     job->next = self->free_jobs;
@@ -1384,9 +1655,18 @@ sluice_worker_turn (sluice_worker_t *self)
         s_abandon (self, "second signal");
         return 1;
     }
-    if (s_signals && !self->draining) {
+    if (s_signals && !self->stopping) {
+        //  as GNU parallel: start nothing more, let what runs finish; the
+        //  queued tasks go back to the ventilator when we leave
+        self->stopping = true;
+        size_t queued = s_queue_discard (self, NULL);
+        size_t running = s_running (self, NULL);
+        if (running)
+            zsys_info ("stopping: %zu running tasks may finish within --grace (a second "
+                       "signal stops them), %zu queued tasks handed back", running, queued);
+        else
         if (!self->config->quiet)
-            zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
+            zsys_info ("stopping: no task running, %zu queued tasks handed back", queued);
         sluice_worker_drain (self);
     }
     int64_t now = sluice_now_ms ();
@@ -1446,5 +1726,8 @@ sluice_worker_run (sluice_worker_t *self)
                     + sluice_monitor_state (self->results_watch.monitor)->handshake_failures;
     if (!self->config->quiet && failed)
         zsys_info ("%" PRIu64 " failed handshakes with the ventilator or the sink", failed);
+    if (!self->config->quiet && (self->refused_tasks || self->discarded))
+        zsys_info ("%" PRIu64 " tasks of refused batches, %" PRIu64 " tasks and results of "
+                   "dropped batches discarded", self->refused_tasks, self->discarded);
     return rc;
 }

@@ -14,6 +14,7 @@
 #define SLUICE_WORKER_CORE_H_INCLUDED
 
 #include "private.h"
+#include "termseq.h"
 #include <poll.h>
 
 //  ---------------------------------------------------------------------
@@ -51,6 +52,20 @@ int
 //  in fds [0] with the worker's fd. Returns what poll(2) returns.
 int
     sluice_worker_poll (sluice_worker_t *self, struct pollfd *fds, size_t n, int max_ms);
+
+//  The command to run a job with, and whether its payload goes on stdin:
+//  the worker's --exec, or (--pool) the command its batch carries.
+const char *
+    sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, bool *pipe);
+
+//  True if the job's batch was dropped (DROP): stop its command with
+//  the --termseq; its reply is discarded.
+bool
+    sluice_worker_job_dropped (sluice_worker_t *self, const sluice_job_t *job);
+
+//  How commands are stopped (--termseq).
+const sluice_termseq_t *
+    sluice_worker_termseq (sluice_worker_t *self);
 
 //  Put a task taken with sluice_worker_recv back at the head of the
 //  queue, unanswered, to be taken again (a --coproc copy died under it).

@@ -30,6 +30,8 @@ typedef struct {
     int64_t deadline;           //  task timeout, ms, 0 for none
     int kill_stage;             //  0 none, 1 TERM sent, 2 KILL sent
     bool timed_out;
+    bool stopping;              //  its batch was dropped: --termseq under way
+    sluice_termstop_t stop;     //  the next step of the --termseq
 } s_slot_t;
 
 //  The runner's state.
@@ -37,6 +39,8 @@ typedef struct {
     sluice_worker_t *worker;
     const sluice_config_t *config;
     sluice_direct_t *direct;    //  the command without /bin/sh, or NULL
+    char *direct_command;       //  the command direct was made for (a batch's
+                                //  own may differ from --exec, see --pool)
     s_slot_t *slots;            //  config->jobs of them
     size_t running;             //  slots in use
     struct pollfd *fds;         //  [0] the worker, then the children's pipes
@@ -58,28 +62,69 @@ s_exec_new (sluice_worker_t *worker)
     assert (self->slots && self->fds && self->owners);
     for (size_t i = 0; i < jobs; i++)
         self->slots [i].child.pid_fd = -1;
-    if (!self->config->shell)
-        self->direct = sluice_spawn_direct_new (self->config->command);
-    sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
-                  : "/bin/sh -c");
     return self;
 }
 
-//  Destroy the runner; kills commands still running.
+//  Stop every command still running with the --termseq (a second
+//  signal, or the end of --grace), and reap them. Blocks until they are
+//  gone: the last signal's wait at most, then SIGKILL.
+static void
+s_stop_all (s_exec_t *self)
+{
+    const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
+    size_t left = 0;
+    for (size_t i = 0; i < self->config->jobs; i++) {
+        s_slot_t *slot = &self->slots [i];
+        slot->stop = (sluice_termstop_t) { 0, 0 };
+        if (slot->child.pid > 0)
+            left++;
+    }
+    if (left)
+        zsys_info ("stopping %zu running commands (--termseq %s)", left,
+                   self->config->termseq? self->config->termseq: SLUICE_TERMSEQ_DEFAULT);
+    int64_t kill_at = 0;
+    while (left) {
+        int64_t now = sluice_now_ms ();
+        left = 0;
+        for (size_t i = 0; i < self->config->jobs; i++) {
+            s_slot_t *slot = &self->slots [i];
+            int status, code;
+            if (slot->child.pid <= 0 || sluice_spawn_reap (&slot->child, false, &status, &code))
+                continue;
+            left++;
+            int signal = sluice_termseq_step (seq, &slot->stop, now);
+            if (signal)
+                sluice_spawn_kill (&slot->child, signal);
+            if (sluice_termseq_wait (seq, &slot->stop, now) < 0 && !kill_at)
+                kill_at = slot->stop.due_ms > now + 10? slot->stop.due_ms: now + 1000;
+        }
+        if (left && kill_at && now >= kill_at) {
+            //  the sequence is over and some command ignored it
+            for (size_t i = 0; i < self->config->jobs; i++) {
+                s_slot_t *slot = &self->slots [i];
+                int status, code;
+                if (slot->child.pid > 0) {
+                    sluice_spawn_kill (&slot->child, SIGKILL);
+                    sluice_spawn_reap (&slot->child, true, &status, &code);
+                }
+            }
+            return;
+        }
+        if (left)
+            poll (NULL, 0, 5);
+    }
+}
+
+//  Destroy the runner; stops commands still running (s_stop_all).
 static void
 s_exec_destroy (s_exec_t **self_p)
 {
     s_exec_t *self = *self_p;
-    for (size_t i = 0; i < self->config->jobs; i++) {
-        s_slot_t *slot = &self->slots [i];
-        int status, code;
-        if (slot->child.pid > 0) {
-            sluice_spawn_kill (&slot->child, SIGKILL);
-            sluice_spawn_reap (&slot->child, true, &status, &code);
-        }
-        free (slot->out.data);
-    }
+    s_stop_all (self);
+    for (size_t i = 0; i < self->config->jobs; i++)
+        free (self->slots [i].out.data);
     sluice_spawn_direct_destroy (&self->direct);
+    free (self->direct_command);
     free (self->slots);
     free (self->fds);
     free (self->owners);
@@ -101,19 +146,30 @@ s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out,
 static void
 s_start (s_exec_t *self, s_slot_t *slot)
 {
+    bool pipe;
+    const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe);
+    //  the direct form of this command, made once per command
+    if (!self->config->shell && command
+    &&  (!self->direct_command || strcmp (self->direct_command, command))) {
+        sluice_spawn_direct_destroy (&self->direct);
+        free (self->direct_command);
+        self->direct_command = strdup (command);
+        self->direct = sluice_spawn_direct_new (command);
+        sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
+                      : "/bin/sh -c");
+    }
     int rc;
     if (self->direct) {
         const uint8_t *data = slot->task.data? slot->task.data: (const uint8_t *) "";
-        char **argv = sluice_spawn_direct_argv (self->direct, self->config->pipe? NULL: data,
+        char **argv = sluice_spawn_direct_argv (self->direct, pipe? NULL: data,
                                                 slot->task.size);
         rc = argv? sluice_spawn_exec (&slot->child, sluice_spawn_direct_path (self->direct),
-                                      argv, self->config->pipe): 1;
+                                      argv, pipe): 1;
     }
     else {
-        const char *command = self->config->command;
-        char *line = self->config->pipe? strdup (command)
+        char *line = pipe? strdup (command)
                    : sluice_spawn_command (command, slot->task.data, slot->task.size);
-        rc = line? sluice_spawn_shell (&slot->child, line, self->config->pipe): 1;
+        rc = line? sluice_spawn_shell (&slot->child, line, pipe): 1;
         free (line);
     }
     if (rc > 0) {
@@ -133,6 +189,8 @@ s_start (s_exec_t *self, s_slot_t *slot)
     slot->out.size = 0;
     slot->too_big = slot->timed_out = false;
     slot->kill_stage = 0;
+    slot->stopping = false;
+    slot->stop = (sluice_termstop_t) { 0, 0 };
     slot->deadline = self->config->task_timeout_ms
                    ? sluice_now_ms () + self->config->task_timeout_ms: 0;
 }
@@ -222,6 +280,26 @@ s_timeout (s_slot_t *slot, int64_t now)
     }
 }
 
+//  Stop the command of a dropped batch with the --termseq, a step at a
+//  time; lowers *timeout to the next step.
+static void
+s_drop_step (s_exec_t *self, s_slot_t *slot, int64_t now, int *timeout)
+{
+    if (!slot->stopping) {
+        if (!sluice_worker_job_dropped (self->worker, slot->job))
+            return;
+        slot->stopping = true;
+        slot->stop = (sluice_termstop_t) { 0, 0 };
+    }
+    const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
+    int signal = sluice_termseq_step (seq, &slot->stop, now);
+    if (signal)
+        sluice_spawn_kill (&slot->child, signal);
+    int64_t wait = sluice_termseq_wait (seq, &slot->stop, now);
+    if (wait >= 0 && wait < *timeout)
+        *timeout = (int) wait;
+}
+
 //  Add one pipe to the poll set.
 static void
 s_watch (s_exec_t *self, size_t *n, s_slot_t *slot, int fd, short events)
@@ -242,6 +320,7 @@ s_watch_children (s_exec_t *self, int *timeout)
         if (!slot->job || !slot->child.pid)
             continue;
         s_timeout (slot, now);
+        s_drop_step (self, slot, now, timeout);
         if (slot->deadline && slot->deadline - now < *timeout)
             *timeout = slot->deadline > now? (int) (slot->deadline - now): 0;
         if (slot->child.out_fd >= 0)

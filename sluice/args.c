@@ -27,7 +27,8 @@ static const struct {
     unsigned roles;
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
-    { "pipe", WORKER }, { "shell", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
+    { "pipe", VENT | WORKER }, { "shell", WORKER }, { "grace", WORKER }, { "termseq", WORKER },
+    { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
@@ -441,6 +442,13 @@ sluice_args_parse (int argc, char *argv [], int *rc)
     }
     if (*rc < 0 && s_operands (self, argc, argv, optind))
         *rc = SLUICE_EXIT_USAGE;
+    //  the batch carries its command: a worker left over from another job
+    //  (--tasks tcp://...) refuses it instead of running its own
+    char err [512];
+    if (*rc < 0 && sluice_config_set (self->vent, "exec", self->command, err, sizeof err)) {
+        fprintf (stderr, "sluice: %s\n", err);
+        *rc = SLUICE_EXIT_USAGE;
+    }
     if (*rc >= 0)
         sluice_args_destroy (&self);
     return self;

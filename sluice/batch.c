@@ -14,10 +14,14 @@
     Leaving. When the batch ends the worker is sent SIGTERM and waited
     for while the sink is still open: it drains, reads the last STORED and
     exits (ZMQ_IMMEDIATE drops what a peer has not read when a connection
-    closes, so closing the sink first could strand it). On SIGINT/SIGTERM
-    the batch is abandoned and the worker sent SIGTERM then SIGINT: its
-    second signal abandons at once and kills its running commands. A
-    worker that still lingers is killed. Then the context is shut down,
+    closes, so closing the sink first could strand it). Ctrl-C, as in GNU
+    parallel: the first SIGINT (or SIGTERM) starts no more tasks (the
+    ventilator pauses, the worker is passed the signal and hands back what
+    it has queued) and lets the running ones finish, their results still
+    written; the second is passed on too, and the worker stops its
+    commands with --termseq. Once the worker has left, the batch is
+    abandoned (ABANDON to the sink, DROP to any remote worker) and sluice
+    exits 4. A worker that still lingers is killed. Then the context is shut down,
     so every ipc file is closed, and the directory removed. The worker
     has PR_SET_PDEATHSIG, so even a SIGKILLed sluice leaves no worker
     running for long (only the directory, which nothing can clean).
@@ -50,7 +54,31 @@ typedef struct {
     sluice_ventilator_t *vent;
     sluice_sink_t *sink;
     sluice_progress_t *progress;    //  --progress, --bar, --eta; or NULL
+    int interrupts;                 //  SIGINT/SIGTERM seen and passed on
 } s_batch_t;
+
+static volatile sig_atomic_t s_signals;    //  SIGINT/SIGTERM received
+
+//  Count a SIGINT or SIGTERM; the loop acts on it.
+static void
+s_on_signal (int signum)
+{
+    (void) signum;
+    s_signals = s_signals + 1;
+}
+
+//  Take SIGINT and SIGTERM from CZMQ's handler: the first one is not an
+//  abandon here, but a pause.
+static void
+s_signals_catch (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+}
 
 //  Make the private directory for the ipc endpoints, in $TMPDIR (or /tmp
 //  when that path is too long for a socket). Returns 0 or -1 (errno).
@@ -128,12 +156,13 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     snprintf (tasks, sizeof tasks, ">ipc://%s/tasks", self->dir);
     snprintf (results, sizeof results, ">ipc://%s/results", self->dir);
     //  the values were checked by the option table; shown, they read back
-    const char *copied [] = { "jobs", "prefetch", "task-timeout", "max-size" };
-    char flags [4][32];
+    const char *copied [] = { "jobs", "prefetch", "task-timeout", "max-size", "grace",
+                              "termseq" };
+    char flags [6][320];
     char *argv [32] = { "sluice", "worker", "-q", "--exec", self->args->command,
                         "--tasks", tasks, "--results", results };
     int argc = 9;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 6; i++) {
         const char *value = sluice_config_get (config, copied [i]);
         if (!*value || streq (value, "0"))
             continue;           //  unset (--task-timeout)
@@ -282,8 +311,28 @@ s_progress (s_batch_t *self, bool final)
     sluice_progress_draw (self->progress, &counts, final);
 }
 
+//  Pass a new SIGINT/SIGTERM on: the first pauses the batch and lets the
+//  running tasks finish, the second stops them.
+static void
+s_interrupt (s_batch_t *self)
+{
+    if (self->interrupts >= s_signals)
+        return;
+    self->interrupts++;
+    if (self->interrupts == 1) {
+        zsys_warning ("interrupted: starting no more tasks, letting the running ones "
+                      "finish (interrupt again to stop them)");
+        sluice_ventilator_pause (self->vent);
+    }
+    else
+    if (self->interrupts == 2)
+        zsys_warning ("interrupted again: stopping the running tasks");
+    if (self->worker)
+        kill (self->worker, self->interrupts == 1? SIGINT: SIGTERM);
+}
+
 //  The service loop, until both roles have finished. Returns false if
-//  interrupted.
+//  interrupted (and the worker has left).
 static bool
 s_loop (s_batch_t *self)
 {
@@ -296,7 +345,8 @@ s_loop (s_batch_t *self)
     }
     int64_t settle = 0;
     while (sluice_ventilator_status (self->vent) < 0 || sluice_sink_status (self->sink) < 0) {
-        if (zsys_interrupted)
+        s_interrupt (self);
+        if (self->interrupts && s_worker_gone (self))
             return false;
         if (!fed)
             fed = s_feed (self);
@@ -306,6 +356,8 @@ s_loop (s_batch_t *self)
             settle = sluice_now_ms () + S_SETTLE_MS;
         if (settle && sluice_now_ms () > settle)
             break;
+        if (s_worker_gone (self) && self->interrupts)
+            return false;
         if (s_worker_gone (self) && !self->args->tasks) {
             zsys_error ("the worker exited (status %d) before the batch completed",
                         self->worker_rc);
@@ -343,6 +395,8 @@ sluice_batch_run (sluice_args_t *args)
     int verbose = streq (sluice_config_get (args->vent, "verbose"), "1");
     sluice_init_process ("sluice", verbose);
     signal (SIGPIPE, SIG_IGN);
+    s_signals = 0;
+    s_signals_catch ();
     int rc = SLUICE_EXIT_RUNTIME;
     if (s_dir_make (&self))
         zsys_error ("cannot make a directory in %s: %s", getenv ("TMPDIR")? getenv ("TMPDIR")
@@ -355,10 +409,15 @@ sluice_batch_run (sluice_args_t *args)
         if (s_loop (&self))
             rc = s_exit_code (&self);
         else {
-            //  interrupted: both roles abandon the batch (and say so)
-            s_worker_stop (&self, true);
-            sluice_ventilator_wait (self.vent);
-            sluice_sink_run (self.sink);
+            //  interrupted, and the worker has left: abandon the batch
+            //  (remote workers drop it), let the sink hear it and stop
+            sluice_ventilator_abandon (self.vent);
+            int64_t settle = sluice_now_ms () + S_SETTLE_MS;
+            while (sluice_sink_status (self.sink) < 0 && sluice_now_ms () < settle) {
+                sluice_ventilator_service (self.vent);
+                sluice_sink_service (self.sink);
+                s_wait (&self);
+            }
             rc = SLUICE_EXIT_ABANDONED;
         }
         s_progress (&self, true);

@@ -31,7 +31,7 @@ and prints one JSON line: {"sent": N, "pong_batch": hex or null or "none",
 "taken": [ids]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 2, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 3, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse
@@ -43,7 +43,8 @@ import msgpack
 import zmq
 
 from wire import (SIG, VERSION, TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END,  # noqa: F401
-                  ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, pack)
+                  ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, TASKS_LEN,
+                  TASKS_LIST, pack)
 
 
 def main():
@@ -106,9 +107,9 @@ def main():
         while time.monotonic() < deadline:
             if sock.poll(50):
                 msg = msgpack.unpackb(sock.recv(), raw=False)
-                if isinstance(msg, list) and len(msg) == 5 and msg[2] == TASKS:
+                if isinstance(msg, list) and len(msg) == TASKS_LEN and msg[2] == TASKS:
                     taken_batch = msg[3]
-                    out["taken"] += [item[0] for item in msg[4]]
+                    out["taken"] += [item[0] for item in msg[TASKS_LIST]]
             if taken_batch is not None and time.monotonic() >= next_progress:
                 send([SIG, VERSION, PROGRESS, taken_batch, out["taken"]])
                 next_progress = time.monotonic() + 0.25

@@ -21,7 +21,7 @@ Options: --rounds N (repeat the garbage N times, default 3), --pause S
 stdout: {"sent": messages sent, "stolen": [task ids taken]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 2, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 3, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse
@@ -35,7 +35,8 @@ import msgpack
 import zmq
 
 from wire import (SIG, VERSION, TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END,  # noqa: F401
-                  ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, pack)
+                  ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, TASKS_LEN,
+                  TASKS_LIST, pack)
 
 
 def garbage(rng):
@@ -54,14 +55,15 @@ def garbage(rng):
         pack([SIG]),                                    # too short
         pack([0xBEEF, VERSION, RESULTS, foreign, b"w", []]),      # bad signature
         pack([SIG, 1, RESULTS, foreign, b"w", []]),               # protocol 1
+        pack([SIG, 2, RESULTS, foreign, b"w", []]),               # protocol 2
         pack([SIG, VERSION, 99, foreign]),                        # unknown type
         pack([SIG, VERSION, RESULTS, b"short", b"w", []]),        # bad batch id
         pack([SIG, VERSION, CREDIT, None, "five", 1]),            # wrong field type
         pack([SIG, VERSION, CREDIT, None, 5]),                    # wrong field count
         pack([SIG, VERSION, END, foreign, 10]) + b"\x00",         # trailing byte
         b"\xdd\xff\xff\xff\xff" + pack(SIG) + pack(VERSION),      # huge array claim
-        b"\x95\xcd\x51\xce\x02\x02\xc4\x10" + foreign + b"\xdd\xff\xff\xff\xff",
-        b"\x96\xcd\x51\xce\x02\x02\xc4\x10" + foreign             # truncated RESULTS
+        b"\x95\xcd\x51\xce\x03\x02\xc4\x10" + foreign + b"\xdd\xff\xff\xff\xff",
+        b"\x96\xcd\x51\xce\x03\x02\xc4\x10" + foreign             # truncated RESULTS
         + b"\xa1w\x91\x98\x01\x01\x00\x00\x00\x01\xc6\xff\xff\xff\xf0",
         pack([SIG, VERSION, RESULTS, foreign, b"w",               # malformed item
               [[1, 1, 0, 0, 0, 10]]]),
@@ -135,7 +137,7 @@ def main():
             send(pack([SIG, VERSION, PONG, None, 1, 1]))
         else:
             # messages only the ventilator or sink send
-            send(pack([SIG, VERSION, TASKS, foreign, [[1, 1, 0, b"x"]]]))
+            send(pack([SIG, VERSION, TASKS, foreign, None, [[1, 1, 0, b"x"]]]))
             send(pack([SIG, VERSION, ACK, foreign, [[1, 100, 0]]]))
             send(pack([SIG, VERSION, RESULTS, foreign, b"w", []]))
         time.sleep(args.pause)
@@ -152,8 +154,8 @@ def main():
                 msg = msgpack.unpackb(sock.recv(), raw=False)
             except Exception:
                 continue
-            if isinstance(msg, list) and len(msg) == 5 and msg[2] == TASKS:
-                stolen += [item[0] for item in msg[4]]
+            if isinstance(msg, list) and len(msg) == TASKS_LEN and msg[2] == TASKS:
+                stolen += [item[0] for item in msg[TASKS_LIST]]
         sock.setsockopt(zmq.LINGER, 0)
 
     sock.close()

@@ -30,8 +30,8 @@ static const sluice_cli_t s_program = {
         "every task succeeded",
         "batch complete, some tasks failed or were lost",
         "usage error, bad option value, invalid input record or one over --max-size",
-        "runtime error (cannot bind, cannot open a file)",
-        "interrupted, or the sink's output failed: batch abandoned",
+        "runtime error (cannot bind, cannot open a file; no worker can run the batch's command)",
+        "interrupted, or the sink's output failed or was interrupted: batch abandoned",
     },
 };
 

@@ -12,8 +12,9 @@
 static const sluice_cli_t s_program = {
     .name = "worker",
     .role = SLUICE_ROLE_WORKER,
-    .synopsis = "[OPTIONS] (--echo | --exec CMD | --coproc CMD)",
-    .about = "Serve batch after batch until SIGINT/SIGTERM, then finish the tasks in hand.\n",
+    .synopsis = "[OPTIONS] (--echo | --exec CMD | --coproc CMD | --pool)",
+    .about = "Serve batch after batch until SIGINT/SIGTERM: the first lets running tasks\n"
+             "finish (within --grace), the second stops them (--termseq).\n",
     .epilogue = "Endpoints: @ binds, > connects, comma-separated lists.\n"
                 "Durations: 250ms, 2s, 5m, bare number = seconds.\n"
                 "Exit: 0 stopped cleanly, 2 usage error, 3 runtime error.\n",

@@ -41,8 +41,8 @@ t_scalars (int type)
     switch (type) {
         case SLUICE_MSG_CREDIT: case SLUICE_MSG_COMPLETE: case SLUICE_MSG_PONG: return 2;
         case SLUICE_MSG_BEGIN: return 3;
-        case SLUICE_MSG_END: case SLUICE_MSG_PING: return 1;
-        case SLUICE_MSG_ABANDON: case SLUICE_MSG_BYE: return 0;
+        case SLUICE_MSG_END: case SLUICE_MSG_PING: case SLUICE_MSG_REFUSE: return 1;
+        case SLUICE_MSG_ABANDON: case SLUICE_MSG_BYE: case SLUICE_MSG_DROP: return 0;
         default: return -1;
     }
 }
@@ -175,6 +175,19 @@ t_round_trip (const sluice_msg_t *decoded)
         free (worker);
     }
     else
+    if (a.type == SLUICE_MSG_TASKS && a.has_command) {
+        //  the encoder takes the command line as a C string
+        if (memchr (a.command, 0, a.command_size)) {
+            sluice_encoder_destroy (&encoder);
+            return;
+        }
+        char *line = strndup ((const char *) a.command, a.command_size);
+        T_CHECK (line);
+        sluice_command_t command = { a.command_kind, a.command_flags, line };
+        sluice_encoder_begin_tasks (encoder, batch, &command);
+        free (line);
+    }
+    else
         sluice_encoder_begin (encoder, a.type, batch);
     t_encode_items (encoder, &a);
     T_CHECK (sluice_encoder_count (encoder) == decoded->count);
@@ -189,6 +202,11 @@ t_round_trip (const sluice_msg_t *decoded)
     T_CHECK (memcmp (b.arg, decoded->arg, sizeof b.arg) == 0);
     T_CHECK (b.count == decoded->count);
     T_CHECK (t_bytes_equal (b.worker, b.worker_size, decoded->worker, decoded->worker_size));
+    T_CHECK (b.has_command == decoded->has_command
+             && b.command_kind == decoded->command_kind
+             && b.command_flags == decoded->command_flags);
+    T_CHECK (t_bytes_equal (b.command, b.command_size, decoded->command,
+                            decoded->command_size));
     a = *decoded;
     t_compare_items (&a, &b);
     sluice_encoder_destroy (&encoder);

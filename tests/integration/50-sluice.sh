@@ -126,7 +126,8 @@ for sig in TERM INT; do
     seq 1 20 > "$T_DIR/in20"
     t_start "int$sig" "$S" -q -j 2 -a "$T_DIR/in20" 'sleep 37.5{}'; pid=$T_LAST
     t_until 10 pgrep -f "sleep 37.5" > /dev/null
-    kill -$sig "$pid"
+    #  the first signal lets the running tasks finish (37 s): the second stops them
+    kill -$sig "$pid"; sleep 0.3; kill -$sig "$pid"
     t_rc rc "$pid" 10
     t_eq "SIG$sig: exit code 4" "$rc" 4
     t_check "SIG$sig: no command left" t_none "sleep 37\.5"

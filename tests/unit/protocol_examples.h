@@ -26,11 +26,13 @@ t_example_encode (sluice_encoder_t *encoder, int type, size_t *size)
     const uint8_t *batch = t_example_batch;
     uint32_t flags = SLUICE_FLAG_WANT_INPUT | SLUICE_FLAG_RETRYABLE;
     switch (type) {
-        case SLUICE_MSG_TASKS:
-            sluice_encoder_begin (encoder, type, batch);
+        case SLUICE_MSG_TASKS: {
+            sluice_command_t command = { SLUICE_COMMAND_EXEC, 0, "wc -c" };
+            sluice_encoder_begin_tasks (encoder, batch, &command);
             sluice_encoder_task (encoder, 1, 1, flags, "hello", 5);
             sluice_encoder_task (encoder, 2, 1, flags, "world", 5);
             break;
+        }
         case SLUICE_MSG_RESULTS: {
             sluice_encoder_begin_results (encoder, batch, "host:4242");
             sluice_result_t ok = {
@@ -107,7 +109,12 @@ t_example_encode (sluice_encoder_t *encoder, int type, size_t *size)
             sluice_encoder_uints (encoder, 2, range);
             break;
         }
-        default:                //  ABANDON, BYE: no arguments
+        case SLUICE_MSG_REFUSE: {
+            uint64_t reason = SLUICE_REFUSE_COMMAND;
+            sluice_encoder_scalar (encoder, type, batch, 1, &reason);
+            break;
+        }
+        default:                //  ABANDON, BYE, DROP: no arguments
             sluice_encoder_scalar (encoder, type, batch, 0, NULL);
             break;
     }

@@ -97,10 +97,11 @@ t_raw (t_packer_t *t, const void *data, size_t size)
 }
 
 //  Write a header: array of n, signature, version, type, batch (or nil).
+//  A TASKS header also gets its command, nil, so n counts as in protocol 2.
 static void
 t_header (t_packer_t *t, uint32_t n, int type, bool batch)
 {
-    msgpack_pack_array (&t->pk, n);
+    msgpack_pack_array (&t->pk, type == SLUICE_MSG_TASKS? n + 1: n);
     msgpack_pack_uint16 (&t->pk, SLUICE_SIGNATURE);
     msgpack_pack_uint8 (&t->pk, SLUICE_PROTOCOL);
     msgpack_pack_int (&t->pk, type);
@@ -109,6 +110,8 @@ t_header (t_packer_t *t, uint32_t n, int type, bool batch)
         msgpack_pack_bin_body (&t->pk, t_batch, SLUICE_BATCH_SIZE);
     }
     else
+        msgpack_pack_nil (&t->pk);
+    if (type == SLUICE_MSG_TASKS)
         msgpack_pack_nil (&t->pk);
 }
 
@@ -170,7 +173,8 @@ t_example (int type, size_t *size)
     uint64_t args [3] = { 100000, 2, 5 };
     switch (type) {
         case SLUICE_MSG_TASKS:
-            sluice_encoder_begin (encoder, type, t_batch);
+            sluice_encoder_begin_tasks (encoder, t_batch, &(sluice_command_t) {
+                                        SLUICE_COMMAND_COPROC, SLUICE_COMMAND_NUL, "cat" });
             sluice_encoder_task (encoder, 1, 1, SLUICE_FLAG_WANT_INPUT, T_LIT ("hello"));
             sluice_encoder_task (encoder, 300, 70000, 3, T_LIT (""));
             break;
@@ -215,6 +219,7 @@ t_example (int type, size_t *size)
             break;
         case SLUICE_MSG_END:
         case SLUICE_MSG_PING:
+        case SLUICE_MSG_REFUSE:
             sluice_encoder_scalar (encoder, type, t_batch, 1, args);
             break;
         case SLUICE_MSG_COMPLETE:
@@ -590,10 +595,12 @@ test_accepts_other_encodings (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    //  [0x51ce as uint32, 2 as int8, 1 as int16, batch as str, fixarray list]
-    t_raw (&t, T_LIT ("\x95\xce\x00\x00\x51\xce\xd0\x02\xd1\x00\x01"));
+    //  [0x51ce as uint32, 3 as int8, 1 as int16, batch as str, a command as
+    //  fixarray [int8, uint16, str], fixarray list]
+    t_raw (&t, T_LIT ("\x96\xce\x00\x00\x51\xce\xd0\x03\xd1\x00\x01"));
     msgpack_pack_str (&t.pk, SLUICE_BATCH_SIZE);
     msgpack_pack_str_body (&t.pk, t_batch, SLUICE_BATCH_SIZE);
+    t_raw (&t, T_LIT ("\x93\xd0\x01\xcd\x00\x01\xa2" "wc"));
     t_raw (&t, T_LIT ("\x91\x94"));                      //  one task of 4 fields
     t_raw (&t, T_LIT ("\xd3\x00\x00\x00\x00\x00\x00\x00\x07"));   //  id 7 as int64
     t_raw (&t, T_LIT ("\xcd\x00\x02"));                  //  attempt 2 as uint16
@@ -604,6 +611,11 @@ test_accepts_other_encodings (void **state)
     t_accept_packed (&t, &msg, &copy);
     assert_int_equal (msg.type, SLUICE_MSG_TASKS);
     assert_memory_equal (msg.batch, t_batch, SLUICE_BATCH_SIZE);
+    assert_true (msg.has_command);
+    assert_int_equal (msg.command_kind, SLUICE_COMMAND_EXEC);
+    assert_int_equal (msg.command_flags, SLUICE_COMMAND_PIPE);
+    assert_int_equal (msg.command_size, 2);
+    assert_memory_equal (msg.command, "wc", 2);
     sluice_task_t task;
     assert_int_equal (sluice_msg_next_task (&msg, &task), 1);
     assert_int_equal (task.id, 7);
@@ -718,7 +730,9 @@ test_names (void **state)
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_BYE), "BYE");
     assert_string_equal (sluice_msg_type_name (0), "?");
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_STORED), "STORED");
-    assert_string_equal (sluice_msg_type_name (16), "?");
+    assert_string_equal (sluice_msg_type_name (SLUICE_MSG_REFUSE), "REFUSE");
+    assert_string_equal (sluice_msg_type_name (SLUICE_MSG_DROP), "DROP");
+    assert_string_equal (sluice_msg_type_name (18), "?");
     assert_string_equal (sluice_msg_type_name (-1), "?");
     assert_string_equal (sluice_status_name (SLUICE_STATUS_OK), "ok");
     assert_string_equal (sluice_status_name (SLUICE_STATUS_TIMEOUT), "timeout");
@@ -763,11 +777,11 @@ test_rejects_short_arrays (void **state)
     (void) state;
     t_reject_because (T_LIT ("\x90"), "not a sluice message");
     t_reject_because (T_LIT ("\x91\xcd\x51\xce"), "not a sluice message");
-    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x02"), "not a sluice message");
-    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x02\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x03"), "not a sluice message");
+    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x03\x0e"), "not a sluice message");
     //  array16 and array32 headers with too few elements
-    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x02\x0e"), "not a sluice message");
-    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x02"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x03\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x03"), "not a sluice message");
 }
 
 static void
@@ -802,8 +816,8 @@ test_rejects_wrong_version (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int versions [] = { 0, 1, 3, 255, -1 };
-    for (size_t i = 0; i < 5; i++) {
+    int versions [] = { 0, 1, 2, 4, 255, -1 };
+    for (size_t i = 0; i < sizeof versions / sizeof versions [0]; i++) {
         msgpack_pack_array (&t.pk, 4);
         msgpack_pack_uint16 (&t.pk, SLUICE_SIGNATURE);
         msgpack_pack_int (&t.pk, versions [i]);
@@ -820,13 +834,13 @@ test_rejects_unknown_types (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int types [] = { 0, 16, 17, 127, 255, 65536, -1 };
+    int types [] = { 0, 18, 19, 127, 255, 65536, -1 };
     for (size_t i = 0; i < sizeof types / sizeof types [0]; i++) {
         t_header (&t, 4, types [i], true);
         t_reject_packed (&t, "unknown message type");
     }
     //  the type as a string
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\xa1\x0e\xc0"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\xa1\x0e\xc0"));
     t_reject_packed (&t, "unknown message type");
     t_packer_destroy (&t);
 }
@@ -848,11 +862,11 @@ test_rejects_bad_batch (void **state)
         t_reject_packed (&t, "batch");
     }
     //  the batch as an integer, a bool, an array
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\x05"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\x05"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\xc3"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc3"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\x90"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\x90"));
     t_reject_packed (&t, "batch");
     t_packer_destroy (&t);
 }
@@ -1182,7 +1196,7 @@ test_rejects_huge_claimed_lengths (void **state)
         t_reject_packed (&t, "malformed list item");
     }
     //  the batch claims 4 GiB
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x02\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
     t_reject_packed (&t, "batch");
     //  the worker identity claims 4 GiB
     t_header (&t, 6, SLUICE_MSG_RESULTS, true);

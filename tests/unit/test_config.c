@@ -79,6 +79,8 @@ t_contains (const char *text, const char *words)
 static const char *
 t_good_value (const sluice_option_t *opt, int which)
 {
+    if (streq (opt->name, "termseq"))       //  a string with a grammar
+        return which? "INT,50,KILL": "TERM,100,KILL";
     switch (opt->type) {
         case SLUICE_TYPE_ENDPOINT: return which? "ipc:///tmp/sluice-b": "ipc:///tmp/sluice-a";
         case SLUICE_TYPE_DURATION: return which? "5m": "2s";
@@ -98,6 +100,8 @@ t_good_value (const sluice_option_t *opt, int which)
 static const char *
 t_bad_value (const sluice_option_t *opt)
 {
+    if (streq (opt->name, "termseq"))
+        return "TERM,soon,KILL";
     switch (opt->type) {
         case SLUICE_TYPE_ENDPOINT: return "nonsense";
         case SLUICE_TYPE_DURATION: return "5x";

@@ -86,13 +86,15 @@ test_tasks_example_bytes (void **state)
 {
     (void) state;
     static const uint8_t expected [] = {
-        0x95,                               //  array of 5
+        0x96,                               //  array of 6
         0xcd, 0x51, 0xce,                   //  signature 0x51CE (uint16)
-        0x02,                               //  version 2
+        0x03,                               //  version 3
         0x01,                               //  type 1 = TASKS
         0xc4, 0x10,                         //  batch: bin 8, 16 bytes
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0x93, 0x01, 0x00,                   //  command: [kind 1 = exec, flags 0,
+        0xc4, 0x05, 'w', 'c', ' ', '-', 'c',    //   bin "wc -c"]
         0xdd, 0x00, 0x00, 0x00, 0x02,       //  list: array 32, 2 items
         0x94, 0x01, 0x01, 0x03,             //  [id 1, attempt 1, flags 3,
         0xc4, 0x05, 'h', 'e', 'l', 'l', 'o',    //   bin "hello"]
@@ -112,13 +114,13 @@ test_credit_and_ack_example_bytes (void **state)
 {
     (void) state;
     static const uint8_t credit [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x02, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x03, 0x03,     //  CREDIT
         0xc0,                                   //  no batch
         0xcd, 0x01, 0x00,                       //  credit 256
         0x00                                    //  reset 0 (incremental)
     };
     static const uint8_t ack [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x02, 0x0a,     //  ACK
+        0x95, 0xcd, 0x51, 0xce, 0x03, 0x0a,     //  ACK
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -137,13 +139,13 @@ test_credit_and_ack_example_bytes (void **state)
     sluice_encoder_destroy (&encoder);
 }
 
-//  STORED, new in protocol 2, and the worker's heartbeat CREDIT [0, 0].
+//  STORED (protocol 2), and the worker's heartbeat CREDIT [0, 0].
 static void
 test_stored_and_heartbeat_bytes (void **state)
 {
     (void) state;
     static const uint8_t stored [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x02, 0x0f,     //  STORED
+        0x95, 0xcd, 0x51, 0xce, 0x03, 0x0f,     //  STORED
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -151,7 +153,7 @@ test_stored_and_heartbeat_bytes (void **state)
         0x92, 0x01, 0x02                        //  [first 1, last 2]
     };
     static const uint8_t heartbeat [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x02, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x03, 0x03,     //  CREDIT
         0xc0, 0x00, 0x00                        //  no batch, [0, 0]
     };
     sluice_encoder_t *encoder = sluice_encoder_new ();
@@ -163,6 +165,48 @@ test_stored_and_heartbeat_bytes (void **state)
     data = sluice_encoder_data (encoder, &size);
     assert_int_equal (size, sizeof heartbeat);
     assert_memory_equal (data, heartbeat, sizeof heartbeat);
+    sluice_encoder_destroy (&encoder);
+}
+
+//  REFUSE and DROP, new in protocol 3, and a TASKS whose batch names no
+//  command (a ventilator without --exec).
+static void
+test_refuse_drop_and_bare_tasks_bytes (void **state)
+{
+    (void) state;
+    static const uint8_t refuse [] = {
+        0x95, 0xcd, 0x51, 0xce, 0x03, 0x10,     //  REFUSE
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0x01                                    //  reason 1: another command
+    };
+    static const uint8_t drop [] = {
+        0x94, 0xcd, 0x51, 0xce, 0x03, 0x11,     //  DROP
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f
+    };
+    static const uint8_t bare [] = {
+        0x96, 0xcd, 0x51, 0xce, 0x03, 0x01,     //  TASKS
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0xc0,                                   //  no command
+        0xdd, 0x00, 0x00, 0x00, 0x00            //  no task
+    };
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    size_t size;
+    const uint8_t *data = t_example_encode (encoder, SLUICE_MSG_REFUSE, &size);
+    assert_int_equal (size, sizeof refuse);
+    assert_memory_equal (data, refuse, sizeof refuse);
+    data = t_example_encode (encoder, SLUICE_MSG_DROP, &size);
+    assert_int_equal (size, sizeof drop);
+    assert_memory_equal (data, drop, sizeof drop);
+    sluice_encoder_begin (encoder, SLUICE_MSG_TASKS, t_example_batch);
+    data = sluice_encoder_data (encoder, &size);
+    assert_int_equal (size, sizeof bare);
+    assert_memory_equal (data, bare, sizeof bare);
     sluice_encoder_destroy (&encoder);
 }
 
@@ -193,7 +237,7 @@ test_doc_shows_every_example (void **state)
     char *doc = t_read_doc ();
     if (!doc)
         fail_msg ("docs/PROTOCOL.md not found (set SLUICE_PROTOCOL_DOC)");
-    assert_non_null (strstr (doc, "sluice protocol 2"));
+    assert_non_null (strstr (doc, "sluice protocol 3"));
     sluice_encoder_t *encoder = sluice_encoder_new ();
     for (int type = 1; type <= SLUICE_MSG_MAX; type++) {
         size_t size;
@@ -241,6 +285,7 @@ main (int argc, char *argv [])
         cmocka_unit_test (test_tasks_example_bytes),
         cmocka_unit_test (test_credit_and_ack_example_bytes),
         cmocka_unit_test (test_stored_and_heartbeat_bytes),
+        cmocka_unit_test (test_refuse_drop_and_bare_tasks_bytes),
         cmocka_unit_test (test_examples_decode),
         cmocka_unit_test (test_doc_shows_every_example),
     };

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# 54-interrupt: Ctrl-C as GNU parallel users expect. Process counts after
+# each case; timing bounds are loose (a shared 2-core machine).
+#   (a) worker, first SIGINT: starts nothing more, the running `sleep`
+#       tasks finish and their results are written, then it exits 0
+#   (b) worker, second SIGINT: the running commands are stopped
+#       (--termseq TERM,200,KILL) at once; no command is left
+#   (c) sink SIGINT (sink | sort and Ctrl-C): the ventilator exits 4, the
+#       workers drop the batch's running commands within about 1 s, stay
+#       up, and serve the next batch at once
+#   (d) sluice, one SIGINT: the running tasks finish, their output is
+#       written, exit 4, no process left; two SIGINTs: stopped at once
+. "$(dirname "$0")/../lib.sh"
+S="$T_ROOT/sluice/sluice"
+export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
+count () { pgrep -f "^$1" | wc -l; }     # processes whose command line starts so
+running () { [ "$(count "$1")" -ge "$2" ]; }  # for t_until: at least $2 of them
+none () { [ "$(count "$1")" -eq 0 ]; }
+elapsed_ms () { echo $(( $(t_now_ms) - $1 )); }
+
+# batch NAME CMD-FOR-WORKER... : sink, ventilator (20 tasks x1..x20), one
+# worker -j 2
+batch () {
+    local name=$1; shift
+    local tasks results control
+    tasks=$(t_ep "$name-tasks"); results=$(t_ep "$name-results"); control=$(t_ep "$name-control")
+    seq 1 20 | sed 's/^/x/' > "$T_DIR/$name.in"
+    t_start "$name-sink" "$SINK" -q --results "@$results" --control "@$control"; SINK_PID=$T_LAST
+    t_start "$name-vent" "$VENT" -q --tasks "@$tasks" --control ">$control" "$T_DIR/$name.in"
+    VENT_PID=$T_LAST
+    t_start "$name-worker" "$WORKER" -j 2 --tasks ">$tasks" --results ">$results" "$@"
+    WORKER_PID=$T_LAST
+}
+
+#  (a) first SIGINT: running tasks finish
+batch a --exec 'sleep 1.51; echo {}'
+t_until 10 running 'sleep 1.51' 2
+start=$(t_now_ms)
+kill -INT "$WORKER_PID"
+t_rc rc "$WORKER_PID" 10; ms=$(elapsed_ms "$start")
+t_eq "(a) worker exit code after one SIGINT" "$rc" 0
+t_check "(a) it waited for its running tasks (${ms} ms, >= 900)" [ "$ms" -ge 900 ]
+t_check "(a) ... and no longer than needed (${ms} ms, <= 6000)" [ "$ms" -le 6000 ]
+t_check "(a) it said so" grep -q "stopping: 2 running tasks may finish" "$T_DIR/a-worker.err"
+t_eq "(a) no command left" "$(count 'sleep 1.51')" 0
+t_check "(a) the finished tasks' results were written" [ "$(wc -l < "$T_DIR/a-sink.out")" -ge 2 ]
+kill -INT "$VENT_PID" "$SINK_PID"
+
+#  (b) second SIGINT: stopped at once
+batch b --exec 'sleep 31.52; true'
+t_until 10 running 'sleep 31.52' 2
+kill -INT "$WORKER_PID"; sleep 0.3
+t_eq "(b) after one SIGINT the commands still run" "$(count 'sleep 31.52')" 2
+start=$(t_now_ms)
+kill -INT "$WORKER_PID"
+t_rc rc "$WORKER_PID" 10; ms=$(elapsed_ms "$start")
+t_check "(b) worker exits after the second SIGINT (rc $rc, ${ms} ms <= 1500)" [ "$ms" -le 1500 ]
+t_eq "(b) no command left" "$(count 'sleep 31.52')" 0
+t_check "(b) it said so" grep -q "stopping 2 running commands (--termseq" "$T_DIR/b-worker.err"
+kill -INT "$VENT_PID" "$SINK_PID"
+
+#  (c) Ctrl-C on the sink: the batch is dropped everywhere, the worker stays
+batch c --exec 'case {} in x*) sleep 31.53;; esac; echo {}'
+t_until 10 running 'sleep 31.53' 2
+start=$(t_now_ms)
+kill -INT "$SINK_PID"
+t_rc rc "$VENT_PID" 10; ms=$(elapsed_ms "$start")
+t_eq "(c) ventilator exit code 4" "$rc" 4
+t_check "(c) ventilator stopped promptly (${ms} ms <= 1500)" [ "$ms" -le 1500 ]
+t_rc rc "$SINK_PID" 10; t_eq "(c) sink exit code 4" "$rc" 4
+t_until 3 none 'sleep 31.53'
+ms=$(elapsed_ms "$start")
+t_eq "(c) the worker's commands are gone" "$(count 'sleep 31.53')" 0
+t_check "(c) within about 1 s of the Ctrl-C (${ms} ms <= 2000)" [ "$ms" -le 2000 ]
+t_check "(c) the worker logged the drop" grep -q "the ventilator dropped batch .*: stopping 2 running commands" "$T_DIR/c-worker.err"
+kill -0 "$WORKER_PID"; t_eq "(c) the worker stays up" "$?" 0
+#  the next batch, on the same endpoints, starts at once on that worker
+tasks=$(t_ep c-tasks); results=$(t_ep c-results); control=$(t_ep c-control)
+t_start c2-sink "$SINK" -q --results "@$results" --control "@$control"; sk=$T_LAST
+start=$(t_now_ms)
+seq 1 10 | timeout 20 "$VENT" -q --tasks "@$tasks" --control ">$control" > /dev/null 2>&1
+rc=$?; ms=$(elapsed_ms "$start")
+t_eq "(c) next batch: exit code" "$rc" 0
+t_check "(c) next batch ran at once (${ms} ms <= 2500)" [ "$ms" -le 2500 ]
+t_rc rc "$sk" 10
+t_eq "(c) next batch: every result" "$(wc -l < "$T_DIR/c2-sink.out")" 10
+kill -TERM "$WORKER_PID"; t_rc rc "$WORKER_PID" 10
+
+#  (d) sluice: one SIGINT lets the running tasks finish ...
+seq 1 20 > "$T_DIR/d.in"
+begun=$(t_now_ms)
+t_start d1 "$S" -j 2 -a "$T_DIR/d.in" 'sleep 1.54; echo done{}'; pid=$T_LAST
+t_until 10 running 'sleep 1.54' 2
+kill -INT "$pid"
+t_rc rc "$pid" 10; ms=$(elapsed_ms "$begun")
+t_eq "(d) one SIGINT: exit code 4" "$rc" 4
+t_check "(d) one SIGINT: the running tasks finished (${ms} ms since the start, 1500..7000)" [ "$ms" -ge 1500 -a "$ms" -le 7000 ]
+done=$(grep -c '^done' "$T_DIR/d1.out")
+t_check "(d) one SIGINT: their output was written, nothing started after ($done lines, 2..4)" [ "$done" -ge 2 -a "$done" -le 4 ]
+t_check "(d) one SIGINT: it said so" grep -q "interrupted: starting no more tasks" "$T_DIR/d1.err"
+t_eq "(d) one SIGINT: no command left" "$(count 'sleep 1.54')" 0
+t_eq "(d) one SIGINT: no worker left" "$(pgrep -f "sluice worker.*$TMPDIR" | wc -l)" 0
+#  ... two stop them at once
+t_start d2 "$S" -j 2 -a "$T_DIR/d.in" 'sleep 31.55'; pid=$T_LAST
+t_until 10 running 'sleep 31.55' 2
+kill -INT "$pid"; sleep 0.3
+start=$(t_now_ms)
+kill -INT "$pid"
+t_rc rc "$pid" 10; ms=$(elapsed_ms "$start")
+t_eq "(d) two SIGINTs: exit code 4" "$rc" 4
+t_check "(d) two SIGINTs: stopped at once (${ms} ms <= 2000)" [ "$ms" -le 2000 ]
+t_eq "(d) two SIGINTs: no command left" "$(count 'sleep 31.55')" 0
+t_eq "(d) two SIGINTs: no worker left" "$(pgrep -f "sluice worker.*$TMPDIR" | wc -l)" 0
+t_eq "(d) no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
+t_done
