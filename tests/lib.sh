@@ -25,7 +25,9 @@ T_SLOW=${T_SLOW:-1}
 
 # Sanitizer reports (make SANITIZE=...) go to $T_DIR/sanitizer.PID rather
 # than to the program's stderr, so that none is lost to a 2>/dev/null or a
-# $(...): t_done fails the script on any report (t_sanitizer_reports).
+# $(...): t_done fails the script on any report (t_sanitizer_reports). GCC's
+# UBSan ignores log_path beside ASan and writes to stderr: t_done also looks
+# for its reports in every $T_DIR/*.err (and each one stops the program).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_DIR/sanitizer"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T_DIR/sanitizer"
 T_REPORTED=" "
@@ -122,15 +124,18 @@ t_same_set () {
 
 # t_sanitizer_reports : print each sanitizer report written since the last
 # call (ASan, LSan, UBSan: see ASAN_OPTIONS above) as a failure; false if any.
+T_SANITIZER_RE=':[0-9]+:[0-9]+: runtime error: |ERROR: [A-Za-z]+Sanitizer'
 t_sanitizer_reports () {
     local f rc=0
-    for f in "$T_DIR"/sanitizer.*; do
+    for f in "$T_DIR"/sanitizer.* "$T_DIR"/*.err; do
         [ -f "$f" ] && [[ $T_REPORTED != *" $f "* ]] || continue
+        [[ $f == *.err ]] && ! grep -qE "$T_SANITIZER_RE" "$f" && continue
         T_REPORTED+="$f "
         T_FAIL=$((T_FAIL + 1))
         rc=1
         echo "FAIL - $T_NAME: sanitizer report ${f##*/}:"
-        sed -n '1,80s/^/#   /p' "$f"
+        if [[ $f == *.err ]]; then grep -m1 -A80 -E "$T_SANITIZER_RE" "$f"; else head -n 80 "$f"; fi \
+            | sed 's/^/#   /'
     done
     return $rc
 }
