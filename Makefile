@@ -19,10 +19,8 @@ ifdef SANITIZE
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
 # every report is fatal (UBSan would print and go on; halt_on_error also holds
-# for what the tests compile themselves); tests/lib.sh fails a script on any
-# report; T_SLOW stretches the integration tests' timing bounds (ASan is 2-3x slower)
+# for what the tests compile themselves); tests/lib.sh fails a script on any report
 export UBSAN_OPTIONS := $(UBSAN_OPTIONS)$(if $(UBSAN_OPTIONS),:)halt_on_error=1:print_stacktrace=1
-export T_SLOW ?= 3
 endif
 
 VERSION = 0.1.0

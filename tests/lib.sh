@@ -20,9 +20,6 @@ T_PIDS=()
 T_PASS=0
 T_FAIL=0
 T_NAME=$(basename "$0" .sh)
-# Timing bounds are multiplied by T_SLOW (the Makefile sets 3 for SANITIZE=...)
-T_SLOW=${T_SLOW:-1}
-
 # Sanitizer reports (make SANITIZE=...) go to $T_DIR/sanitizer.PID rather
 # than to the program's stderr, so that none is lost to a 2>/dev/null or a
 # $(...): t_done fails the script on any report (t_sanitizer_reports). GCC's
