@@ -16,8 +16,11 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lczmq -lzmq -lmsgpackc) -lm
 ifdef SANITIZE
-ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SANITIZE)
+# every report is fatal (UBSan would print and go on; halt_on_error also holds
+# for what the tests compile themselves); tests/lib.sh fails a script on any report
+export UBSAN_OPTIONS := $(UBSAN_OPTIONS)$(if $(UBSAN_OPTIONS),:)halt_on_error=1:print_stacktrace=1
 endif
 
 VERSION = 0.1.0
@@ -44,10 +47,18 @@ all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a $(EXAMPLES) doc
 deps:
 	@scripts/deps.sh build
 
+# Every object depends on .build-flags, which changes only when the flags do
+# (as git's GIT-CFLAGS), so switching between SANITIZE=... and a normal build
+# rebuilds everything instead of linking objects of both kinds.
+BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LIBS)
+.build-flags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+.PHONY: FORCE
+
 # Library objects hide every symbol that lib/sluice.h does not declare (its
 # declarations are marked default visibility), so libsluice.so exports only
 # the public API; the static library keeps everything for the binaries and tests.
-lib/%.o: lib/%.c $(wildcard lib/*.h)
+lib/%.o: lib/%.c $(wildcard lib/*.h) .build-flags
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
 lib/libsluice.a: $(LIB_OBJ)
@@ -61,21 +72,21 @@ lib/$(SONAME) lib/libsluice.so: $(SHARED)
 	ln -sf $(notdir $<) $@
 
 # the command line (prints, exits) is compiled into the programs only
-cli/%.o: cli/%.c cli/cli.h $(wildcard lib/*.h)
+cli/%.o: cli/%.c cli/cli.h $(wildcard lib/*.h) .build-flags
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-%/ventilator %/worker %/sink: %/main.c $(CLI_OBJ) lib/libsluice.a
+%/ventilator %/worker %/sink: %/main.c $(CLI_OBJ) lib/libsluice.a .build-flags
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 # sluice: one batch on this host, and `sluice ventilator|worker|sink`, which
 # links the three programs' own main.c, compiled again under other names
-sluice/%.o: sluice/%.c sluice/run.h sluice/roles.h cli/cli.h $(wildcard lib/*.h)
+sluice/%.o: sluice/%.c sluice/run.h sluice/roles.h cli/cli.h $(wildcard lib/*.h) .build-flags
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-sluice/role_%.o: %/main.c sluice/roles.h cli/cli.h $(wildcard lib/*.h)
+sluice/role_%.o: %/main.c sluice/roles.h cli/cli.h $(wildcard lib/*.h) .build-flags
 	$(CC) $(ALL_CFLAGS) -include sluice/roles.h -Dmain=sluice_main_$* -c $< -o $@
 
-sluice/sluice: $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a
+sluice/sluice: $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a .build-flags
 	$(CC) $(ALL_CFLAGS) -o $@ $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 # man pages and bash completion, printed by the programs themselves from the
@@ -98,7 +109,7 @@ $(COMPLETION): $(BINS)
 	  $$p/$$p --help-completion || exit 1; done; } > $@.tmp && mv $@.tmp $@
 
 # the embedding examples use only the public header, as an outside program does
-examples/%: examples/%.c lib/libsluice.a
+examples/%: examples/%.c lib/libsluice.a .build-flags
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 tests/unit/test_fuzz_corpus: tests/fuzz/fuzz_decode.c
@@ -107,7 +118,7 @@ tests/unit/test_protocol_examples: tests/unit/protocol_examples.h
 tests/unit/test_cli: $(CLI_OBJ)
 
 # a test links the objects it depends on (test_cli: the command line) before the library
-tests/unit/test_%: tests/unit/test_%.c lib/libsluice.a
+tests/unit/test_%: tests/unit/test_%.c lib/libsluice.a .build-flags
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(filter %.o,$^) lib/libsluice.a $(LDFLAGS) $(LIBS) -lcmocka
 
 test-deps:
@@ -175,7 +186,7 @@ format-check:
 	clang-format --dry-run --Werror lib/*.c lib/*.h cli/*.c cli/*.h */main.c
 
 clean:
-	rm -f lib/*.o cli/*.o sluice/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES) \
+	rm -f .build-flags lib/*.o cli/*.o sluice/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES) \
 	  $(MAN1) $(COMPLETION)
 
 # five hosts in network namespaces (root only: it prints SKIP otherwise), see tests/hosts/run

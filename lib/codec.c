@@ -677,7 +677,7 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
     memset (msg, 0, sizeof *msg);
     s_cursor_t c = { (const uint8_t *) data, (const uint8_t *) data + size };
     uint32_t n;
-    uint64_t signature, version, type;
+    uint64_t signature, version = 0, type;  //  version is read even if s_uint fails
     if (s_array (&c, &n) || n < 4) {
         *reason = "not a sluice message (expected a MessagePack array)";
         return -1;

@@ -129,6 +129,7 @@ struct _sluice_sink_t {
     //  acknowledgements waiting for the output to be flushed
     uint64_t (*acks) [3];       //  first, last, failed
     size_t ack_count;
+    size_t ack_capacity;        //  allocated entries, grown by doubling
     uint64_t (*sent_acks) [3];  //  ring of the last ack ranges sent: what a
     size_t sent_head;           //  dead control connection may have lost
     size_t sent_count;
@@ -185,8 +186,13 @@ s_queue_ack (sluice_sink_t *self, uint64_t id, bool failed)
             return;
         }
     }
-    self->acks = realloc (self->acks, (self->ack_count + 1) * sizeof *self->acks);
-    assert (self->acks);
+    if (self->ack_count == self->ack_capacity) {
+        //  doubled, not one more: where realloc always copies (ASan's does)
+        //  one per range is quadratic, and a stalled output queues 60,000
+        self->ack_capacity = self->ack_capacity? 2 * self->ack_capacity: 64;
+        self->acks = realloc (self->acks, self->ack_capacity * sizeof *self->acks);
+        assert (self->acks);
+    }
     self->acks [self->ack_count][0] = id;
     self->acks [self->ack_count][1] = id;
     self->acks [self->ack_count][2] = failed;

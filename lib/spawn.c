@@ -38,7 +38,7 @@ sluice_spawn_quote (zchunk_t *buf, const uint8_t *data, size_t size)
 char *
 sluice_spawn_command (const char *command, const uint8_t *data, size_t size)
 {
-    if (memchr (data, 0, size))
+    if (size && memchr (data, 0, size))      //  an empty payload may be NULL
         return NULL;
     zchunk_t *buf = zchunk_new (NULL, strlen (command) + size + 16);
     const char *braces = strstr (command, "{}");

@@ -20,13 +20,25 @@ T_PIDS=()
 T_PASS=0
 T_FAIL=0
 T_NAME=$(basename "$0" .sh)
+# Sanitizer reports (make SANITIZE=...) go to $T_DIR/sanitizer.PID rather
+# than to the program's stderr, so that none is lost to a 2>/dev/null or a
+# $(...): t_done fails the script on any report (t_sanitizer_reports). GCC's
+# UBSan ignores log_path beside ASan and writes to stderr: t_done also looks
+# for its reports in every $T_DIR/*.err (and each one stops the program).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T_DIR/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T_DIR/sanitizer"
+T_REPORTED=" "
 
 t_cleanup () {
     for pid in "${T_PIDS[@]:-}"; do
         [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     done
     wait 2>/dev/null
+    # a report t_done could not see: a program that exited after it
+    local late=0
+    t_sanitizer_reports || late=1
     [ -n "${T_KEEP:-}" ] || rm -rf "$T_DIR"
+    [ "$late" -eq 0 ] || exit 1
 }
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -107,7 +119,26 @@ t_same_set () {
     fi
 }
 
+# t_sanitizer_reports : print each sanitizer report written since the last
+# call (ASan, LSan, UBSan: see ASAN_OPTIONS above) as a failure; false if any.
+T_SANITIZER_RE=':[0-9]+:[0-9]+: runtime error: |ERROR: [A-Za-z]+Sanitizer'
+t_sanitizer_reports () {
+    local f rc=0
+    for f in "$T_DIR"/sanitizer.* "$T_DIR"/*.err; do
+        [ -f "$f" ] && [[ $T_REPORTED != *" $f "* ]] || continue
+        [[ $f == *.err ]] && ! grep -qE "$T_SANITIZER_RE" "$f" && continue
+        T_REPORTED+="$f "
+        T_FAIL=$((T_FAIL + 1))
+        rc=1
+        echo "FAIL - $T_NAME: sanitizer report ${f##*/}:"
+        if [[ $f == *.err ]]; then grep -m1 -A80 -E "$T_SANITIZER_RE" "$f"; else head -n 80 "$f"; fi \
+            | sed 's/^/#   /'
+    done
+    return $rc
+}
+
 t_done () {
+    t_sanitizer_reports
     echo "# $T_NAME: $T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" -eq 0 ]
 }

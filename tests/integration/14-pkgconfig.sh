@@ -62,8 +62,13 @@ t_eq "embed_worker stops on SIGTERM: exit 0" "$(t_wait "$embed" 10)" 0
 # the Python binding is installed where PREFIX's python3 looks, and loads
 # the installed library (not the source tree's) with no SLUICE_LIB set
 pydir=$(echo "$P"/lib/python3*/dist-packages)
+# a SANITIZE=... library needs the ASan runtime preloaded into python3; its
+# leak check is off, CPython does not free its heap at exit (see 15-python.sh)
+pyenv=()
+[ ${#san[@]} -gt 0 ] && [ "${san[0]}" = -fsanitize=address ] \
+    && pyenv=("LD_PRELOAD=$(cc -print-file-name=libasan.so)" "ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0")
 t_check "installed the Python binding ($pydir/sluice.py)" test -f "$pydir/sluice.py"
 t_eq "installed binding loads the installed libsluice.so.0" \
-    "$(cd / && env -u SLUICE_LIB PYTHONPATH="$pydir" /usr/bin/python3 -c \
+    "$(cd / && env -u SLUICE_LIB "${pyenv[@]}" PYTHONPATH="$pydir" /usr/bin/python3 -c \
        'import sluice; print(sluice._lib._name)')" "$P/lib/libsluice.so.0"
 t_done

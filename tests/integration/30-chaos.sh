@@ -83,7 +83,7 @@ chaos () {
     t_exactly_once "$run: output" "$out" "$n"
     t_eq "$run: tasks lost" "${lost:-?}" 0
     if [ "$vrc" != 0 ] || [ "$src" != 0 ]; then
-        tail -5 "$T_DIR/$run-vent.err" "$T_DIR/$run-sink.err"
+        tail -n 5 "$T_DIR/$run-vent.err" "$T_DIR/$run-sink.err"
     fi
     local wrc wrcs=
     for i in 0 1 2 3; do

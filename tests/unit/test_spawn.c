@@ -164,6 +164,16 @@ test_command_replaces_every_pair_of_braces (void **state)
     free (command);
 }
 
+//  an empty task's payload is NULL, size 0 (memchr on NULL was UB: UBSan)
+static void
+test_command_takes_an_empty_payload_as_null (void **state)
+{
+    (void) state;
+    char *command = sluice_spawn_command ("echo x{}y", NULL, 0);
+    assert_string_equal (command, "echo x''y");
+    free (command);
+}
+
 static void
 test_command_refuses_a_payload_with_a_nul_byte (void **state)
 {
@@ -393,6 +403,7 @@ main (void)
         cmocka_unit_test (test_quote_passes_high_bytes_and_backslashes_through),
         cmocka_unit_test (test_command_without_braces_gets_the_payload_appended),
         cmocka_unit_test (test_command_replaces_every_pair_of_braces),
+        cmocka_unit_test (test_command_takes_an_empty_payload_as_null),
         cmocka_unit_test (test_command_refuses_a_payload_with_a_nul_byte),
         cmocka_unit_test (test_exit_zero_maps_to_ok),
         cmocka_unit_test (test_exit_status_maps_to_exit_code),
