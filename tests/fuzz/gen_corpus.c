@@ -176,7 +176,7 @@ t_reader_corpus (const char *dir)
     t_reader (dir, "lines-two-inputs", 0, T_64M, 2, 0, 16, T_LIT ("ab\ncd\nef"));
     t_reader (dir, "lines-four-inputs", 0, T_64M, 4, 0, 3, T_LIT ("a\nbb\nccc\ndddd\n"));
     t_reader (dir, "lines-past-a-pipe", 0, T_64M, 1, 2, 16, T_LIT ("0123456789\n"));
-    t_reader (dir, "lines-many", 0, T_1K, 1, 3, 16, T_LIT ("abc\n"));
+    t_reader (dir, "lines-many", 0, T_1K, 1, 1, 16, T_LIT ("abc\nde\n"));
     //  a line of exactly 512 bytes passes --max-size 1k, one of 513 does not
     memset (line, 'x', sizeof line);
     line [512] = '\n';
@@ -185,8 +185,11 @@ t_reader_corpus (const char *dir)
     line [513] = '\n';
     t_reader (dir, "lines-over-max", 0, T_1K, 1, 0, 16, line, 514);
     t_reader (dir, "lines-over-max-unterminated", 0, T_1K, 1, 0, 16, line, 600);
-    //  600 KB without a newline: skipped to its end, then refused
-    t_reader (dir, "lines-over-buffer", 0, T_1K, 1, 3, 16, line, 64);
+    //  600 KB without a newline: skipped to its end, then refused; with
+    //  --max-size 64M the buffer grows for it instead
+    t_reader (dir, "lines-over-buffer", 0, T_1K, 1, 3, 16, T_LIT ("ab\ncd"));
+    t_reader (dir, "lines-long-in-64m", 0, T_64M, 1, 3, 16, T_LIT ("ab\ncd"));
+    t_reader (dir, "msgpack-long-in-64m", 2, T_64M, 1, 3, 16, T_LIT ("\xc6\x00\x09\x60\x00"));
     t_reader (dir, "nul", 1, T_64M, 1, 0, 16, T_LIT ("a\0b\nc\0d"));
     t_reader (dir, "nul-over-buffer", 1, T_1K, 2, 3, 16, T_LIT ("abc\ndef"));
     t_reader (dir, "msgpack-stream", 2, T_64M, 1, 0, 16,
@@ -209,7 +212,7 @@ t_reader_corpus (const char *dir)
     t_reader (dir, "msgpack-over-max", 2, T_1K, 1, 0, 16, bin, sizeof bin);
     //  a bin 32 claiming 1 MiB, given 600 KB: refused once it fills the buffer
     t_reader (dir, "msgpack-over-buffer", 2, T_1K, 1, 3, 16, T_LIT ("\xc6\x00\x10\x00\x00zz"));
-    t_reader (dir, "msgpack-many", 2, T_1K, 1, 3, 200, T_LIT ("\xa3" "abc\xc4\x02" "de"));
+    t_reader (dir, "msgpack-many", 2, T_1K, 1, 1, 200, T_LIT ("\xa3" "abc\xc4\x02" "de"));
 }
 
 static void
