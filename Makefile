@@ -34,7 +34,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
 # libFuzzer targets, one per parser of outside input (tests/fuzz/fuzz_NAME.c,
 # seeds in tests/fuzz/corpus-NAME); make fuzz runs each for FUZZ_TIME seconds
-FUZZ_TARGETS = decode reader ledger config
+FUZZ_TARGETS = decode reader ledger config output
 FUZZ_TIME ?= 60
 FUZZ_WORK ?= /tmp/sluice-fuzz
 FUZZ_FLAGS ?=

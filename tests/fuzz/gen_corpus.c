@@ -334,6 +334,48 @@ t_config_corpus (const char *dir)
     t_config (dir, "numbers", SLUICE_ROLE_WORKER, "", numbers);
 }
 
+//  An output input: format, input returned, status, then the input, the
+//  worker identity and the output (fuzz_output.c).
+static void
+t_output (const char *dir, const char *name, int format, bool with_input, int status,
+          const char *input, const char *worker, const void *output, size_t size)
+{
+    uint8_t data [512];
+    size_t n = 0;
+    data [n++] = (uint8_t) (format | (with_input? 4: 0) | status << 3);
+    data [n++] = (uint8_t) strlen (input);
+    data [n++] = (uint8_t) strlen (worker);
+    memcpy (data + n, input, strlen (input));
+    n += strlen (input);
+    memcpy (data + n, worker, strlen (worker));
+    n += strlen (worker);
+    memcpy (data + n, output, size);
+    t_write (dir, name, data, n + size);
+}
+
+static void
+t_output_corpus (const char *dir)
+{
+    t_output (dir, "lines", 0, false, 0, "", "host:1", T_LIT ("HELLO"));
+    t_output (dir, "lines-newline", 0, false, 0, "", "host:1", T_LIT ("a\nb\n"));
+    t_output (dir, "lines-empty", 0, false, 0, "", "host:1", T_LIT (""));
+    t_output (dir, "jsonl", 1, true, 0, "file.txt", "host:1", T_LIT ("HELLO\n"));
+    t_output (dir, "jsonl-no-input", 1, false, 1, "", "host:1", T_LIT ("x"));
+    t_output (dir, "jsonl-escapes", 1, true, 2, "a\"b\\c", "h\tt", T_LIT ("\x01\x1f\"\\\r\n\t\x7f"));
+    t_output (dir, "jsonl-utf8", 1, true, 0, "caf\xc3\xa9", "h\xe2\x82\xac",
+              T_LIT ("\xf0\x9f\x98\x80 \xe4\xb8\xad \xc2\x80 \xef\xbf\xbf \xf4\x8f\xbf\xbf"));
+    t_output (dir, "jsonl-invalid-utf8", 1, true, 5, "\xff", "\xc0\xaf",
+              T_LIT ("\x80 \xc3 \xe2\x82 \xf5\x80\x80\x80 \xfe"));
+    //  overlong forms, surrogates and code points above U+10FFFF: RFC 3629
+    //  invalid, so each byte is escaped
+    t_output (dir, "regress-jsonl-overlong", 1, true, 0, "\xe0\x80\xaf", "\xf0\x80\x80\xaf",
+              T_LIT ("\xe0\x9f\xbf"));
+    t_output (dir, "regress-jsonl-surrogate", 1, false, 0, "", "host:1", T_LIT ("\xed\xa0\x80\xed\xbf\xbf"));
+    t_output (dir, "regress-jsonl-above-max", 1, false, 0, "", "host:1", T_LIT ("\xf4\x90\x80\x80"));
+    t_output (dir, "msgpack", 2, true, 0, "in", "host:1", T_LIT ("HELLO"));
+    t_output (dir, "msgpack-empty", 2, false, 3, "", "host:1", T_LIT (""));
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -346,5 +388,6 @@ main (int argc, char *argv [])
     t_reader_corpus (t_corpus (argv [1], "reader"));
     t_ledger_corpus (t_corpus (argv [1], "ledger"));
     t_config_corpus (t_corpus (argv [1], "config"));
+    t_output_corpus (t_corpus (argv [1], "output"));
     return 0;
 }

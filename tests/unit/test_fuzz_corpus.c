@@ -27,7 +27,7 @@
 typedef int (t_target_fn) (const uint8_t *data, size_t size);
 
 //  The targets, as the Makefile compiles them for this test
-t_target_fn t_fuzz_decode, t_fuzz_reader, t_fuzz_ledger, t_fuzz_config;
+t_target_fn t_fuzz_decode, t_fuzz_reader, t_fuzz_ledger, t_fuzz_config, t_fuzz_output;
 
 static const struct {
     const char *name;           //  tests/fuzz/fuzz_NAME.c, tests/fuzz/corpus-NAME
@@ -38,6 +38,7 @@ static const struct {
     { "reader", t_fuzz_reader, 15 },    //  input records: lines, NUL, MessagePack
     { "ledger", t_fuzz_ledger, 15 },    //  journal and sink state files
     { "config", t_fuzz_config, 15 },    //  topology files, option values
+    { "output", t_fuzz_output, 10 },    //  the sink's records of outside bytes
 };
 
 #define T_TARGETS (sizeof t_targets / sizeof t_targets [0])
