@@ -119,8 +119,11 @@ t_inputs (t_input_t *inputs, int format, int growth, size_t count, const uint8_t
         T_CHECK (input->data);
         if (n)
             memcpy (input->data, from, n);
-        for (size_t at = n; at < want; at++)
-            input->data [at] = growth == 1? from [at % n]: filler;
+        if (growth == 1)
+            for (size_t at = n; at < want; at++)
+                input->data [at] = from [at % n];
+        else
+            memset (input->data + n, filler, want - n);
         input->written = 0;
         int fds [2];
         T_CHECK (pipe (fds) == 0);
