@@ -39,7 +39,7 @@ FUZZ_TIME ?= 60
 FUZZ_WORK ?= /tmp/sluice-fuzz
 FUZZ_FLAGS ?=
 FUZZ_CC ?= clang
-FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fno-omit-frame-pointer \
+FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fno-omit-frame-pointer -fno-sanitize-recover=all \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_BINS = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
 FUZZ_OBJ = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.o)
