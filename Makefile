@@ -5,6 +5,7 @@
 #   make bench         benchmark table; make bench-smoke for CI
 #   make SANITIZE=address,undefined test
 #   make valgrind      unit tests under valgrind
+#   make fuzz          every libFuzzer target, FUZZ_TIME=60 seconds each (clang)
 #   make install PREFIX=/usr/local   (also man pages and bash completion)
 
 PREFIX ?= /usr/local
@@ -38,9 +39,21 @@ MAN1 = man/sluice.1 man/ventilator.1 man/worker.1 man/sink.1
 COMPLETION = completion/sluice
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
+# libFuzzer targets, one per parser of outside input (tests/fuzz/fuzz_NAME.c,
+# seeds in tests/fuzz/corpus-NAME); make fuzz runs each for FUZZ_TIME seconds
+FUZZ_TARGETS = decode reader ledger config output
+FUZZ_TIME ?= 60
+FUZZ_WORK ?= /tmp/sluice-fuzz
+FUZZ_FLAGS ?=
+FUZZ_CC ?= clang
+FUZZ_CFLAGS = -g -O1 -std=c11 -Wall -Wextra -fno-omit-frame-pointer -fno-sanitize-recover=all \
+              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_BINS = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%)
+FUZZ_OBJ = $(FUZZ_TARGETS:%=tests/fuzz/fuzz_%.o)
+FUZZ_LIB_OBJ = $(LIB_SRC:lib/%.c=tests/fuzz/lib/%.o)
 
 .PHONY: all deps test-deps test unit integration demo bench bench-smoke install fuzz \
-        clean valgrind lint format format-check doc
+        fuzz-corpus clean valgrind lint format format-check doc
 
 all: deps $(BINS) lib/libsluice.so lib/$(SONAME) lib/libsluice.a $(EXAMPLES) doc
 
@@ -112,7 +125,10 @@ $(COMPLETION): $(BINS)
 examples/%: examples/%.c lib/libsluice.a .build-flags
 	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
 
-tests/unit/test_fuzz_corpus: tests/fuzz/fuzz_decode.c
+# the fuzz targets as plain functions (t_fuzz_NAME), replayed over their corpora
+tests/unit/test_fuzz_corpus: $(FUZZ_OBJ)
+$(FUZZ_OBJ): tests/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard lib/*.h) .build-flags
+	$(CC) $(ALL_CFLAGS) -Ilib -DLLVMFuzzerTestOneInput=t_fuzz_$* -c $< -o $@
 tests/unit/test_protocol_examples: tests/unit/protocol_examples.h
 
 tests/unit/test_cli: $(CLI_OBJ)
@@ -170,11 +186,30 @@ install: all
 	for p in ventilator worker sink; do \
 	  ln -sf sluice $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 
-# libFuzzer build of the decoder target (clang); the corpus is replayed by make unit
-fuzz:
-	clang -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -Ilib $(shell pkg-config --cflags $(PKGS)) \
-	  -o tests/fuzz/fuzz_decode tests/fuzz/fuzz_decode.c $(LIB_SRC) $(LIBS)
-	tests/fuzz/fuzz_decode -max_total_time=60 tests/fuzz/corpus
+# libFuzzer builds (clang): the library instrumented once, each target
+# linked with it. Each runs FUZZ_TIME seconds, one after the other, from its
+# seeds; new inputs and crash files go to FUZZ_WORK/NAME, never into the
+# seed corpus (a crash file joins it, by gen_corpus.c, once fixed).
+tests/fuzz/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(FUZZ_BINS): tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -Ilib -o $@ $< \
+	  $(FUZZ_LIB_OBJ) $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_WORK)/$$t; echo "== fuzz_$$t: $(FUZZ_TIME) s"; \
+	  tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(FUZZ_WORK)/$$t- \
+	    $(FUZZ_FLAGS) $(FUZZ_WORK)/$$t tests/fuzz/corpus-$$t; done
+
+# rewrite the seed corpora (tests/fuzz/corpus-*) from tests/fuzz/gen_corpus.c
+tests/fuzz/gen_corpus: tests/fuzz/gen_corpus.c tests/unit/protocol_examples.h lib/libsluice.a
+	$(CC) $(ALL_CFLAGS) -Ilib -Itests/unit -o $@ $< lib/libsluice.a $(LDFLAGS) $(LIBS)
+
+fuzz-corpus: tests/fuzz/gen_corpus
+	tests/fuzz/gen_corpus tests/fuzz
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance lib cli ventilator worker sink sluice
@@ -188,6 +223,7 @@ format-check:
 clean:
 	rm -f .build-flags lib/*.o cli/*.o sluice/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES) \
 	  $(MAN1) $(COMPLETION)
+	rm -f $(FUZZ_OBJ) $(FUZZ_LIB_OBJ) $(FUZZ_BINS) tests/fuzz/gen_corpus
 
 # five hosts in network namespaces (root only: it prints SKIP otherwise), see tests/hosts/run
 .PHONY: test-hosts

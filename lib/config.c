@@ -259,6 +259,25 @@ s_check_names (const char *path, size_t *lines, char *err, size_t errlen)
     return rc;
 }
 
+//  Parse a topology file as ZPL; NULL if it cannot be read or is not
+//  valid ZPL. Not zconfig_load: CZMQ 4.2.1's leaks its zfile_t whenever
+//  the text is not valid ZPL (it drops the handle before it knows the
+//  parse failed), so the bytes are read here for zconfig_chunk_load.
+static zconfig_t *
+s_load_zpl (const char *path, size_t size)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    zchunk_t *chunk = zchunk_read (file, size);
+    fclose (file);
+    if (!chunk)
+        return NULL;
+    zconfig_t *root = zconfig_chunk_load (chunk);
+    zchunk_destroy (&chunk);
+    return root;
+}
+
 int
 sluice_config_load_file (sluice_config_t *self, const char *path, char *err,
                          size_t errlen)
@@ -274,7 +293,7 @@ sluice_config_load_file (sluice_config_t *self, const char *path, char *err,
                   S_ISDIR (info.st_mode)? "is a directory": "not a regular file");
         return -1;
     }
-    zconfig_t *root = zconfig_load (path);
+    zconfig_t *root = s_load_zpl (path, (size_t) info.st_size);
     if (!root) {
         snprintf (err, errlen, "cannot parse config '%s' (not valid ZPL)", path);
         return -1;

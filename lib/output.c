@@ -177,6 +177,8 @@ sluice_output_cut (sluice_output_t *self, size_t mark)
 //  Formats
 
 //  The length of the valid UTF-8 sequence at data [0], or 0 if invalid.
+//  Valid as RFC 3629 says: the second byte's range after E0, ED, F0 and
+//  F4 rules out overlong forms, surrogates and code points above U+10FFFF.
 static size_t
 s_utf8_length (const uint8_t *data, size_t size)
 {
@@ -185,6 +187,9 @@ s_utf8_length (const uint8_t *data, size_t size)
     bool valid = len && len <= size && b >= 0xc2 && b <= 0xf4;
     for (size_t k = 1; valid && k < len; k++)
         valid = (data [k] & 0xc0) == 0x80;
+    if (valid && len > 2)
+        valid = (b != 0xe0 || data [1] >= 0xa0) && (b != 0xed || data [1] < 0xa0)
+             && (b != 0xf0 || data [1] >= 0x90) && (b != 0xf4 || data [1] < 0x90);
     return valid? len: 0;
 }
 

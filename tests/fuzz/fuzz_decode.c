@@ -1,38 +1,45 @@
 /*  =========================================================================
     fuzz_decode.c - libFuzzer target for the wire decoder and record parser
 
-    Every input is decoded as a wire message; a message the decoder accepts
-    must be fully readable, and must survive a re-encode with the same
-    values. The same bytes are then read as a stream of --msgpack input
-    records, as the ventilator does, each record within the bytes given.
-    Any violation aborts, so libFuzzer (and the unit test) report it.
+    Every input is decoded as a wire message of each of the 15 types the
+    decoder knows (TASKS, RESULTS, LOST, the scalar messages, and the lists
+    of unsigned integers: PROGRESS ids, RETRY and STORED pairs, ACK ranges);
+    a message the decoder accepts must be fully readable, each item with
+    the number of fields of its type, and must survive a re-encode with
+    the same values. The one-pass reader (sluice_msg_open, items validated
+    as read) must agree with the two-pass one. The same bytes are then
+    read as a stream of --msgpack input records, each record within the
+    bytes given. Any violation aborts, so libFuzzer (and the unit test)
+    report it.
 
-    Build and run (from the repository root, clang with libFuzzer):
+    `make fuzz` builds and runs it (see the Makefile); by hand:
 
-      clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib \
-          $(pkg-config --cflags libczmq msgpack) \
-          tests/fuzz/fuzz_decode.c lib/codec.c -o tests/fuzz/fuzz_decode \
-          $(pkg-config --libs libczmq msgpack)
-      mkdir -p /tmp/sluice-fuzz
-      tests/fuzz/fuzz_decode -max_total_time=60 /tmp/sluice-fuzz tests/fuzz/corpus
+      make tests/fuzz/fuzz_decode
+      mkdir -p /tmp/sluice-fuzz/decode
+      tests/fuzz/fuzz_decode -max_total_time=60 /tmp/sluice-fuzz/decode \
+          tests/fuzz/corpus-decode
 
-    New inputs go to the first directory; tests/fuzz/corpus stays the small
-    seed corpus that tests/unit/test_fuzz_corpus.c replays through this same
-    function on every `make unit`.
+    New inputs go to the first directory; tests/fuzz/corpus-decode stays
+    the small seed corpus (tests/fuzz/gen_corpus.c) that
+    tests/unit/test_fuzz_corpus.c replays through this same function on
+    every `make unit`.
     =========================================================================
 */
 
-#include "private.h"
+#include "fuzz.h"
 
-int
-    LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-//  Abort unless the condition holds: the fuzzer's only failure signal.
-#define T_CHECK(condition) \
-    do { if (!(condition)) { \
-        fprintf (stderr, "fuzz_decode: check failed: %s (line %d)\n", #condition, __LINE__); \
-        abort (); \
-    } } while (0)
+//  Fields of one list item of a list message type (1 to 3), -1 for types
+//  whose items are not unsigned integers.
+static int
+t_uint_fields (int type)
+{
+    switch (type) {
+        case SLUICE_MSG_PROGRESS: return 1;
+        case SLUICE_MSG_RETRY: case SLUICE_MSG_STORED: return 2;
+        case SLUICE_MSG_ACK: return 3;
+        default: return -1;
+    }
+}
 
 //  Number of scalar arguments of a scalar message type, -1 for lists.
 static int
@@ -66,7 +73,10 @@ t_drain_open (sluice_msg_t *msg, int *last)
             case SLUICE_MSG_TASKS: rc = sluice_msg_next_task (msg, &task); break;
             case SLUICE_MSG_RESULTS: rc = sluice_msg_next_result (msg, &result); break;
             case SLUICE_MSG_LOST: rc = sluice_msg_next_lost (msg, &id, &attempts, &input, &size); break;
-            default: rc = sluice_msg_next_uints (msg, values); break;
+            default:
+                rc = sluice_msg_next_uints (msg, values);
+                T_CHECK (rc <= 0 || rc == t_uint_fields (msg->type));
+                break;
         }
         if (rc > 0)
             items++;
@@ -234,6 +244,7 @@ t_records (const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
+    t_quiet_logs ();
     sluice_msg_t msg;
     const char *reason = NULL;
     if (sluice_msg_decode (&msg, data, size, &reason) == 0) {

@@ -1,17 +1,19 @@
 /*  =========================================================================
-    test_fuzz_corpus.c - replays the fuzz corpus through the fuzz target
+    test_fuzz_corpus.c - replays every fuzz corpus through its fuzz target
 
-    tests/fuzz/fuzz_decode.c is compiled into this test as is, so every
-    `make unit` (and `make valgrind`, `make SANITIZE=...`) runs each file of
-    tests/fuzz/corpus through exactly the function libFuzzer exercises. The
-    seed files also carry an expectation in their name: valid-msg-* decode,
+    Each target in tests/fuzz/ is compiled for this test as a plain
+    function (the Makefile renames LLVMFuzzerTestOneInput to t_fuzz_NAME),
+    so every `make unit` (and `make valgrind`, `make SANITIZE=...`) runs
+    each file of tests/fuzz/corpus-NAME through exactly the function
+    libFuzzer exercises: the corpora are regression tests. The decoder's
+    seeds also carry an expectation in their name: valid-msg-* decode,
     bad-msg-* are rejected, valid-record-* parse, bad-record-* are invalid.
-    The corpus is found beside this test's binary (../fuzz/corpus), or at
-    $SLUICE_FUZZ_CORPUS.
+    The corpora are found beside this test's binary (../fuzz/corpus-NAME),
+    or under $SLUICE_FUZZ_CORPUS (the directory holding corpus-NAME).
     =========================================================================
 */
 
-#include "../fuzz/fuzz_decode.c"
+#include "private.h"
 
 #include <dirent.h>
 #include <libgen.h>
@@ -22,23 +24,43 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-//  Find the corpus directory; returns a path the caller frees, or NULL.
+typedef int (t_target_fn) (const uint8_t *data, size_t size);
+
+//  The targets, as the Makefile compiles them for this test
+t_target_fn t_fuzz_decode, t_fuzz_reader, t_fuzz_ledger, t_fuzz_config, t_fuzz_output;
+
+static const struct {
+    const char *name;           //  tests/fuzz/fuzz_NAME.c, tests/fuzz/corpus-NAME
+    t_target_fn *run;
+    size_t seeds_min;           //  the corpus holds at least these files
+} t_targets [] = {
+    { "decode", t_fuzz_decode, 30 },    //  wire messages, --msgpack records
+    { "reader", t_fuzz_reader, 15 },    //  input records: lines, NUL, MessagePack
+    { "ledger", t_fuzz_ledger, 15 },    //  journal and sink state files
+    { "config", t_fuzz_config, 15 },    //  topology files, option values
+    { "output", t_fuzz_output, 10 },    //  the sink's records of outside bytes
+};
+
+#define T_TARGETS (sizeof t_targets / sizeof t_targets [0])
+
+//  Find the corpus directory of a target; returns a path the caller
+//  frees, or NULL.
 static char *
-t_corpus_dir (void)
+t_corpus_dir (const char *target)
 {
     const char *env = getenv ("SLUICE_FUZZ_CORPUS");
     if (env && *env)
-        return strdup (env);
+        return zsys_sprintf ("%s/corpus-%s", env, target);
     char exe [4096];
     ssize_t n = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     char *candidates [2] = { NULL, NULL };
     if (n > 0) {
         exe [n] = 0;
-        candidates [0] = zsys_sprintf ("%s/../fuzz/corpus", dirname (exe));
+        candidates [0] = zsys_sprintf ("%s/../fuzz/corpus-%s", dirname (exe), target);
     }
     //  as compiled from the repository root: tests/unit/test_fuzz_corpus.c
     char source [] = __FILE__;
-    candidates [1] = zsys_sprintf ("%s/../fuzz/corpus", dirname (source));
+    candidates [1] = zsys_sprintf ("%s/../fuzz/corpus-%s", dirname (source), target);
     char *found = NULL;
     for (int i = 0; i < 2 && !found; i++) {
         struct stat st;
@@ -100,17 +122,18 @@ t_check_expectation (const char *name, const uint8_t *data, size_t size)
         assert_int_equal (sluice_record_parse (data, size, &payload, &payload_size), -1);
 }
 
-//  Typical use: every corpus file goes through the fuzz target unharmed.
-static void
-test_replay_corpus (void **state)
+//  Replay one target's corpus; returns the number of files.
+static size_t
+t_replay (size_t index, size_t *valid_msgs)
 {
-    (void) state;
-    char *dir_path = t_corpus_dir ();
+    const char *target = t_targets [index].name;
+    char *dir_path = t_corpus_dir (target);
     if (!dir_path)
-        fail_msg ("fuzz corpus not found (set SLUICE_FUZZ_CORPUS)");
+        fail_msg ("fuzz corpus of %s not found (set SLUICE_FUZZ_CORPUS)", target);
     DIR *dir = opendir (dir_path);
-    assert_non_null (dir);
-    size_t files = 0, valid = 0;
+    if (!dir)
+        fail_msg ("cannot open %s", dir_path);
+    size_t files = 0;
     struct dirent *entry;
     while ((entry = readdir (dir))) {
         if (entry->d_name [0] == '.')
@@ -120,41 +143,61 @@ test_replay_corpus (void **state)
         uint8_t *data = t_read_file (path, &size);
         //  an empty file: give the target a valid pointer, as libFuzzer does
         uint8_t none = 0;
-        assert_int_equal (LLVMFuzzerTestOneInput (data? data: &none, size), 0);
-        t_check_expectation (entry->d_name, data? data: &none, size);
-        if (t_starts_with (entry->d_name, "valid-msg-"))
-            valid++;
+        assert_int_equal (t_targets [index].run (data? data: &none, size), 0);
+        if (streq (target, "decode")) {
+            t_check_expectation (entry->d_name, data? data: &none, size);
+            if (t_starts_with (entry->d_name, "valid-msg-"))
+                (*valid_msgs)++;
+        }
         files++;
         free (data);
         zstr_free (&path);
     }
     closedir (dir);
     free (dir_path);
-    //  one valid seed per message type, so the corpus cannot vanish unseen
-    assert_int_equal (valid, SLUICE_MSG_MAX);
-    assert_true (files > valid);
+    return files;
 }
 
-//  The target itself holds on inputs the corpus may not have.
+//  Typical use: every corpus file goes through its target unharmed.
 static void
-test_target_on_edge_inputs (void **state)
+test_replay_every_corpus (void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < T_TARGETS; i++) {
+        size_t valid = 0;
+        size_t files = t_replay (i, &valid);
+        //  no corpus can shrink or vanish unseen
+        if (files < t_targets [i].seeds_min)
+            fail_msg ("corpus-%s holds %zu files, expected at least %zu", t_targets [i].name,
+                      files, t_targets [i].seeds_min);
+        //  one valid seed per message type
+        if (streq (t_targets [i].name, "decode"))
+            assert_int_equal (valid, SLUICE_MSG_MAX);
+    }
+}
+
+//  The targets themselves hold on inputs the corpora may not have.
+static void
+test_targets_on_edge_inputs (void **state)
 {
     (void) state;
     uint8_t bytes [64];
-    memset (bytes, 0, sizeof bytes);
-    for (size_t size = 0; size <= sizeof bytes; size++)
-        assert_int_equal (LLVMFuzzerTestOneInput (bytes, size), 0);
-    memset (bytes, 0xff, sizeof bytes);
-    for (size_t size = 0; size <= sizeof bytes; size++)
-        assert_int_equal (LLVMFuzzerTestOneInput (bytes, size), 0);
+    for (size_t i = 0; i < T_TARGETS; i++) {
+        memset (bytes, 0, sizeof bytes);
+        for (size_t size = 0; size <= sizeof bytes; size++)
+            assert_int_equal (t_targets [i].run (bytes, size), 0);
+        memset (bytes, 0xff, sizeof bytes);
+        for (size_t size = 0; size <= sizeof bytes; size++)
+            assert_int_equal (t_targets [i].run (bytes, size), 0);
+    }
 }
 
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_replay_corpus),
-        cmocka_unit_test (test_target_on_edge_inputs),
+        cmocka_unit_test (test_replay_every_corpus),
+        cmocka_unit_test (test_targets_on_edge_inputs),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

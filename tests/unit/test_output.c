@@ -188,6 +188,27 @@ test_jsonl_passes_valid_utf8_and_escapes_each_invalid_byte (void **state)
     free (got);
 }
 
+//  RFC 3629 rules out 3- and 4-byte forms a first-byte check lets by:
+//  overlong ones (E0 80..9F, F0 80..8F), UTF-16 surrogates (ED A0..BF)
+//  and code points above U+10FFFF (F4 90..BF). Each of their bytes is
+//  escaped, as for any invalid byte; their valid neighbours still pass.
+//  (fuzz_output found them passing through, which strict decoders refuse.)
+static void
+test_jsonl_escapes_overlong_surrogate_and_too_large_utf8 (void **state)
+{
+    (void) state;
+    sluice_result_t r = t_result (1, "\xe0\x9f\xbf" "\xed\xa0\x80" "\xf0\x8f\xbf\xbf"
+                                     "\xf4\x90\x80\x80" "\xe0\xa0\x80\xed\x9f\xbf"
+                                     "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", NULL);
+    size_t size;
+    char *got = t_format (SLUICE_FORMAT_JSONL, &r, &size);
+    assert_non_null (strstr (got, "\"output\":\"\\u00e0\\u009f\\u00bf"
+                                  "\\u00ed\\u00a0\\u0080\\u00f0\\u008f\\u00bf\\u00bf"
+                                  "\\u00f4\\u0090\\u0080\\u0080"
+                                  "\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}\n"));
+    free (got);
+}
+
 static void
 test_jsonl_escapes_the_input_too (void **state)
 {
@@ -417,6 +438,7 @@ main (void)
         cmocka_unit_test (test_jsonl_input_is_null_when_not_returned),
         cmocka_unit_test (test_jsonl_escapes_quotes_backslashes_and_control_bytes),
         cmocka_unit_test (test_jsonl_passes_valid_utf8_and_escapes_each_invalid_byte),
+        cmocka_unit_test (test_jsonl_escapes_overlong_surrogate_and_too_large_utf8),
         cmocka_unit_test (test_jsonl_escapes_the_input_too),
         cmocka_unit_test (test_msgpack_record_is_a_map_of_seven_keys_byte_for_byte),
         cmocka_unit_test (test_msgpack_record_with_input_has_an_eighth_key),

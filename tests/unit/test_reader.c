@@ -104,6 +104,42 @@ test_a_last_record_needs_no_terminator (void **state)
     close (b);
 }
 
+//  A record that arrives in pieces is cut whole: the search for its end
+//  resumes after the bytes already searched (it once restarted from the
+//  record's start after every read), and starts over for the next record.
+static void
+test_a_record_arriving_in_pieces_is_cut_whole (void **state)
+{
+    (void) state;
+    sluice_reader_t *reader = sluice_reader_new (SLUICE_INPUT_LINES, 1 << 20);
+    int writer;
+    int fd = t_pipe ("abc", 3, true, &writer);
+    sluice_reader_add (reader, fd, "pipe");
+    const uint8_t *data;
+    size_t size;
+    //  each piece is read, and searched, before the next one is written
+    const char *pieces [] = { "def", "gh\nxy", "z", "\nlast" };
+    const char *records [] = { NULL, "abcdefgh", NULL, "xyz" };
+    assert_int_equal (sluice_reader_fill (reader), 1);
+    assert_int_equal (sluice_reader_next (reader, &data, &size), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal (write (writer, pieces [i], strlen (pieces [i])),
+                          (ssize_t) strlen (pieces [i]));
+        assert_int_equal (sluice_reader_fill (reader), 1);
+        if (records [i]) {
+            assert_int_equal (sluice_reader_next (reader, &data, &size), 1);
+            assert_int_equal (size, strlen (records [i]));
+            assert_memory_equal (data, records [i], size);
+        }
+        assert_int_equal (sluice_reader_next (reader, &data, &size), 0);
+    }
+    close (writer);
+    assert_string_equal (t_next (reader), "last");
+    assert_null (t_next (reader));
+    sluice_reader_destroy (&reader);
+    close (fd);
+}
+
 //  NUL-terminated records may hold newlines.
 static void
 test_nul_records_may_hold_newlines (void **state)
@@ -219,6 +255,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_lines_of_two_inputs_come_in_order),
         cmocka_unit_test (test_a_last_record_needs_no_terminator),
+        cmocka_unit_test (test_a_record_arriving_in_pieces_is_cut_whole),
         cmocka_unit_test (test_nul_records_may_hold_newlines),
         cmocka_unit_test (test_an_empty_open_pipe_is_not_ready),
         cmocka_unit_test (test_an_invalid_msgpack_record_is_an_error),
