@@ -41,7 +41,7 @@ sleep 4
 kill -TERM -- "-$README" 2>/dev/null; t_wait "$README" 10 > /dev/null
 kill -KILL -- "-$README" 2>/dev/null
 unset SLUICE_TASKS SLUICE_RESULTS SLUICE_CONTROL
-LINE=$(grep 'no workers connected to' "$T_DIR/readme.err" | head -1 | sed 's/.*(ventilator) [^ ]* [^ ]* //')
+LINE=$(grep 'no workers connected to' "$T_DIR/readme.err" | head -1 | sed "s/.*(ventilator) [^ ]* //")
 echo "# (n1) README example without a worker: warned after ${WARN_MS} ms: $LINE"
 t_eq "(n1) the warning names the endpoint and the waiting tasks" "$LINE" \
     "no workers connected to tcp://127.0.0.1:$PT for 5 s (1000 tasks waiting)"

@@ -78,7 +78,7 @@ t_eq "sink | head -1: one line of output" "$(wc -l < "$T_DIR/epipe-sink.out")" 1
 t_rc rc "$VENT_PID" 5
 t_eq "sink | head -1: ventilator exit (told)" "$rc" 4
 t_check "sink | head -1: ventilator says why" \
-    grep -q "the sink abandoned the batch (its output failed)" "$T_DIR/epipe-vent.err"
+    grep -q "the sink abandoned the batch (its output failed" "$T_DIR/epipe-vent.err"
 t_check "sink | head -1: the worker goes on" kill -0 "$WORKER_PID"
 seq 1 100 > "$T_DIR/in100"
 t_start epipe-sink2 "$SINK" --results "$(t_ep epipe-r)" --control "$(t_ep epipe-c)"
