@@ -57,6 +57,7 @@ sluice_config_destroy (sluice_config_t **self_p)
         free (self->control);
         free (self->journal);
         free (self->command);
+        free (self->colsep);
         free (self->output);
         free (self->keys);
         free (self->key);

@@ -7,7 +7,10 @@
     sluice_worker_timeout as the timeout, and each child's pidfd for its
     exit, so nothing waits on a fixed timer. A command without shell
     syntax is run directly (sluice_spawn_direct_new has the rule), else
-    with /bin/sh -c. Uses only the worker core's public calls and spawn.h.
+    with /bin/sh -c; its replacement strings ({} {#} {%} {1} ...) are
+    parsed once into a template. Each command's environment adds
+    SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT and SLUICE_BATCH. Uses
+    only the worker core's public calls and spawn.h.
     =========================================================================
 */
 
@@ -36,6 +39,7 @@ typedef struct {
 typedef struct {
     sluice_worker_t *worker;
     const sluice_config_t *config;
+    sluice_template_t *template; //  the command's replacement strings
     sluice_direct_t *direct;    //  the command without /bin/sh, or NULL
     s_slot_t *slots;            //  config->jobs of them
     size_t running;             //  slots in use
@@ -43,14 +47,24 @@ typedef struct {
     s_slot_t **owners;          //  the slot of each fds entry
 } s_exec_t;
 
-//  Create the runner for a worker.
+//  Create the runner for a worker. Returns NULL after logging a bad
+//  command (the command line checks it first: this is for embedders).
 static s_exec_t *
 s_exec_new (sluice_worker_t *worker)
 {
+    const sluice_config_t *config = sluice_worker_config (worker);
+    char err [256];
+    sluice_template_t *template = sluice_template_new (config->command, config->colsep, err,
+                                                       sizeof err);
+    if (!template) {
+        zsys_error ("--exec: %s", err);
+        return NULL;
+    }
     s_exec_t *self = (s_exec_t *) calloc (1, sizeof *self);
     assert (self);
     self->worker = worker;
-    self->config = sluice_worker_config (worker);
+    self->config = config;
+    self->template = template;
     size_t jobs = self->config->jobs;
     self->slots = (s_slot_t *) calloc (jobs, sizeof (s_slot_t));
     self->fds = (struct pollfd *) calloc (1 + 2 * jobs, sizeof (struct pollfd));
@@ -59,7 +73,7 @@ s_exec_new (sluice_worker_t *worker)
     for (size_t i = 0; i < jobs; i++)
         self->slots [i].child.pid_fd = -1;
     if (!self->config->shell)
-        self->direct = sluice_spawn_direct_new (self->config->command);
+        self->direct = sluice_spawn_direct_new (self->template);
     sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
                   : "/bin/sh -c");
     return self;
@@ -80,6 +94,7 @@ s_exec_destroy (s_exec_t **self_p)
         free (slot->out.data);
     }
     sluice_spawn_direct_destroy (&self->direct);
+    sluice_template_destroy (&self->template);
     free (self->slots);
     free (self->fds);
     free (self->owners);
@@ -96,26 +111,49 @@ s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out,
     self->running--;
 }
 
+//  The environment of a slot's command: ours, and the task's id, slot,
+//  attempt and batch (32 hex digits). Free the array.
+static char **
+s_environ (s_exec_t *self, s_slot_t *slot, char vars [4][64])
+{
+    char batch [2 * SLUICE_BATCH_SIZE + 1];
+    const uint8_t *id = sluice_worker_job_batch (slot->job);
+    for (size_t i = 0; i < SLUICE_BATCH_SIZE; i++)
+        snprintf (batch + 2 * i, 3, "%02x", id [i]);
+    snprintf (vars [0], 64, "SLUICE_TASK_ID=%" PRIu64, slot->task.id);
+    snprintf (vars [1], 64, "SLUICE_SLOT=%zu", (size_t) (slot - self->slots) + 1);
+    snprintf (vars [2], 64, "SLUICE_ATTEMPT=%" PRIu32, slot->task.attempt);
+    snprintf (vars [3], 64, "SLUICE_BATCH=%s", batch);
+    char *list [] = { vars [0], vars [1], vars [2], vars [3], NULL };
+    return sluice_spawn_environ (list);
+}
+
 //  Start the command for the task in a slot. On failure the task is
 //  answered as an error.
 static void
 s_start (s_exec_t *self, s_slot_t *slot)
 {
     int rc;
+    sluice_values_t values = {
+        .data = slot->task.data? slot->task.data: (const uint8_t *) "",
+        .size = slot->task.size, .id = slot->task.id,
+        .slot = (unsigned) (slot - self->slots) + 1
+    };
+    char vars [4][64];
+    char **envp = s_environ (self, slot, vars);
     if (self->direct) {
-        const uint8_t *data = slot->task.data? slot->task.data: (const uint8_t *) "";
-        char **argv = sluice_spawn_direct_argv (self->direct, self->config->pipe? NULL: data,
-                                                slot->task.size);
-        rc = argv? sluice_spawn_exec (&slot->child, sluice_spawn_direct_path (self->direct),
-                                      argv, self->config->pipe): 1;
+        char **argv = sluice_spawn_direct_argv (self->direct, self->config->pipe? NULL: &values);
+        rc = argv? sluice_spawn_exec_env (&slot->child, sluice_spawn_direct_path (self->direct),
+                                          argv, envp, self->config->pipe): 1;
     }
     else {
-        const char *command = self->config->command;
-        char *line = self->config->pipe? strdup (command)
-                   : sluice_spawn_command (command, slot->task.data, slot->task.size);
-        rc = line? sluice_spawn_shell (&slot->child, line, self->config->pipe): 1;
+        //  --pipe: the task is on stdin, the command runs as it is
+        char *line = self->config->pipe? strdup (self->config->command)
+                   : sluice_template_shell (self->template, &values);
+        rc = line? sluice_spawn_shell_env (&slot->child, line, envp, self->config->pipe): 1;
         free (line);
     }
+    free (envp);
     if (rc > 0) {
         zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
                       slot->task.id);
@@ -288,6 +326,8 @@ int
 sluice_worker_exec_run (sluice_worker_t *worker)
 {
     s_exec_t *self = s_exec_new (worker);
+    if (!self)
+        return SLUICE_EXIT_USAGE;
     while (!sluice_worker_turn (worker)) {
         s_dispatch (self);
         s_wait (self);

@@ -12,6 +12,7 @@
 
 #include "run.h"
 #include "../lib/options.h"
+#include "../lib/spawn.h"
 
 #include <getopt.h>
 
@@ -26,7 +27,7 @@ static const struct {
     unsigned roles;
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
-    { "pipe", WORKER }, { "shell", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
+    { "pipe", WORKER }, { "shell", WORKER }, { "colsep", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
@@ -214,6 +215,19 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
     return 0;
 }
 
+//  Check COMMAND's replacement strings now, so a bad one is a usage error
+//  before anything starts. Returns 0, or -1 after a one-line error.
+static int
+s_check_command (sluice_args_t *self)
+{
+    char err [512];
+    if (sluice_spawn_check (self->command, self->worker, err, sizeof err)) {
+        fprintf (stderr, "sluice: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 //  The progress rows' environment variables (SLUICE_PROGRESS, ...), under
 //  the flags that follow. (Other rows' variables are the roles' own: the
 //  endpoints here are sluice's private ones.) Returns -1, or 2 after a
@@ -306,6 +320,8 @@ sluice_args_parse (int argc, char *argv [], int *rc)
         }
     }
     if (*rc < 0 && s_operands (self, argc, argv, optind))
+        *rc = SLUICE_EXIT_USAGE;
+    if (*rc < 0 && s_check_command (self))
         *rc = SLUICE_EXIT_USAGE;
     if (*rc >= 0)
         sluice_args_destroy (&self);
