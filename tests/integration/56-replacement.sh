@@ -92,6 +92,17 @@ t_eq "direct form: SLUICE_* in the environment, ours replaced" \
 echo x | "$S" -q -j 2 --pipe 'cat; echo " $SLUICE_TASK_ID"' > "$O"
 t_eq "--pipe: SLUICE_TASK_ID too" "$(tr -d '\n' < "$O")" "x 1"
 
+# --coproc: each copy has its own SLUICE_SLOT (1..-j), nothing per task
+T=$(t_ep cop-t); R=$(t_ep cop-r); C=$(t_ep cop-c)
+t_start cop-sink "$SINK" -q --results "$R" --control "$C"; sink=$T_LAST
+t_start cop-w "$WORKER" -q --tasks "$T" --results "$R" -j 2 \
+    --coproc 'while read -r l; do echo "$SLUICE_SLOT ${SLUICE_TASK_ID:-none}"; done'
+worker=$T_LAST
+seq 1 2000 | "$VENT" -q --tasks "$T" --control "$C"; rc=$?
+t_wait "$sink" 30 > /dev/null; kill -TERM "$worker"; t_wait "$worker" 10 > /dev/null
+t_eq "--coproc: SLUICE_SLOT per copy, no task id" \
+    "$rc $(sort -u "$T_DIR/cop-sink.out" | tr '\n' ' ')" "0 1 none 2 none "
+
 # unknown replacement strings: usage errors naming them, before any task
 for bad in '{foo}' '{3}' '{1x}' '{0}' '{+/}' '{##}' '{=1 $_=uc=}'; do
     echo x | "$S" "echo $bad" > "$O" 2> "$E"; rc=$?
