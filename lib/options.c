@@ -39,7 +39,10 @@ static const sluice_option_t s_table [] = {
                         "runs without /bin/sh when it has no shell syntax\n"
                         "(none of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
                         "newline, no = in its first word, which is no sh\n"
-                        "keyword or builtin and holds no {}), else with sh -c",
+                        "keyword or builtin and holds no replacement\n"
+                        "string), else with sh -c. Its environment has\n"
+                        "SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT,\n"
+                        "SLUICE_BATCH",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
     { .name = "pipe", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
       .help = "with --exec: payload on the command's stdin" },
