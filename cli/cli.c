@@ -11,6 +11,7 @@
 
 #include "../lib/private.h"
 #include "../lib/options.h"
+#include "../lib/spawn.h"
 #include "cli.h"
 
 #include <getopt.h>
@@ -184,6 +185,12 @@ s_layers (const sluice_cli_t *program, sluice_config_t *config, const char *file
         char needed [64];
         s_spelling (sluice_option_find (opt->needs), true, needed, sizeof needed);
         fprintf (stderr, "%s: --%s needs %s\n", program->name, opt->name, needed);
+        return -1;
+    }
+    //  so is an --exec command with an unknown replacement string
+    if (config->mode == SLUICE_MODE_EXEC
+    &&  sluice_spawn_check (config->command, config, err, sizeof err)) {
+        fprintf (stderr, "%s: %s\n", program->name, err);
         return -1;
     }
     //  keys that are missing or readable by others are a usage error

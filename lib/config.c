@@ -58,6 +58,7 @@ sluice_config_destroy (sluice_config_t **self_p)
         free (self->journal);
         free (self->command);
         free (self->termseq);
+        free (self->colsep);
         free (self->output);
         free (self->keys);
         free (self->key);

@@ -35,19 +35,27 @@ static const sluice_option_t s_table [] = {
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_ECHO },
     { .name = "exec", .roles = VENT | WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
       .group = "mode", .min = 1,
-      .help = "run CMD per task; {} is replaced by the\n"
-              "shell-quoted payload, else it is appended; CMD\n"
+      .help = "run CMD per task; {} {.} {/} {//} {/.} {#} {%}\n"
+              "{1} ... are replaced as GNU parallel does,\n"
+              "shell-quoted; without any the task is appended; CMD\n"
               "runs without /bin/sh when it has no shell syntax\n"
               "(none of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
               "newline, no = in its first word, which is no sh\n"
-              "keyword or builtin and holds no {}), else with sh -c\n"
-              "(ventilator: the batch's command, sent with its\n"
-              "tasks; a worker with another command refuses it)",
+              "keyword or builtin and holds no replacement\n"
+              "string), else with sh -c. Its environment has\n"
+              "SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT,\n"
+              "SLUICE_BATCH (ventilator: the batch's command, sent\n"
+              "with its tasks; a worker with another refuses it)",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
     { .name = "pipe", .roles = VENT | WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
       .help = "with --exec: payload on the command's stdin" },
     { .name = "shell", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec",
       FIELD (shell), .help = "with --exec: always run CMD with /bin/sh -c" },
+    { .name = "colsep", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "REGEX",
+      .needs = "exec", FIELD (colsep), .min = 1,
+      .help = "with --exec: split each task into columns {1} {2}\n"
+              "... at REGEX (POSIX ERE, plus \\t \\n \\r \\d), each\n"
+              "trimmed of white space, as GNU parallel's --colsep" },
     { .name = "coproc", .roles = VENT | WORKER, .type = SLUICE_TYPE_STRING, .arg = "CMD",
       .group = "mode", .min = 1, .help = "keep -j copies of CMD running; one line in, one out",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_COPROC },

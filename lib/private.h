@@ -54,6 +54,7 @@ struct _sluice_config_t {
     char *command;           //  --exec / --coproc command
     bool pipe;               //  --exec: payload on stdin
     bool shell;              //  --exec: always run the command with /bin/sh -c
+    char *colsep;            //  --exec: column separator for {1} {2} ..., or NULL
     unsigned jobs;           //  tasks processed at once
     size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
     int64_t task_timeout_ms; //  0: none

@@ -5,7 +5,8 @@
     /bin/sh -c in its own process group with posix_spawn, the pipes to its
     stdin and stdout, killing the whole group, reading a pipe into a
     growable buffer, mapping a wait status to a (sluice_status_t, code)
-    pair, and quoting a payload as one shell word for {} substitution.
+    pair, quoting a value as one shell word as GNU parallel does, and
+    GNU parallel's replacement strings ({} {.} {/} {#} {%} {1} ...).
     Socket-free, so tests/unit/test_spawn.c runs it for real.
     =========================================================================
 */
@@ -35,17 +36,71 @@ typedef struct {
     size_t capacity;
 } sluice_spawn_buf_t;
 
-//  Append data to buf as one shell word in single quotes:
-//  the shell reads back exactly these bytes, whatever they are.
+//  Append data to buf as one shell word, exactly as GNU parallel quotes
+//  it: bytes of [-_.+/A-Za-z0-9] as they are, the empty word as '', else
+//  in single quotes with each ' as '"'"' (and the '' that leaves at either
+//  end dropped). The shell reads back exactly these bytes.
 void
     sluice_spawn_quote (zchunk_t *buf, const uint8_t *data, size_t size);
 
-//  The shell command for one payload: each {} is replaced by the quoted
-//  payload; without {} the quoted payload is appended as the last word.
-//  Returns a string the caller frees, or NULL if the payload holds a NUL
-//  byte (no shell word can carry it).
+//  A command's replacement strings, parsed once: GNU parallel's {} {.} {/}
+//  {//} {/.} {#} {%}, and {N} {N.} {N/} {N//} {N/.} (N from 1, -N from
+//  the end) for the columns of --colsep.
+typedef struct _sluice_template_t sluice_template_t;
+
+//  What one run substitutes.
+typedef struct {
+    const uint8_t *data;        //  the task
+    size_t size;
+    uint64_t id;                //  {#}: the task id, from 1
+    unsigned slot;              //  {%}: the job slot, 1..-j
+} sluice_values_t;
+
+//  Parse command. colsep (NULL for none) is a POSIX extended regular
+//  expression (regcomp) with Perl's \t \n \r \d \D; its columns are
+//  split as Perl's split does and trimmed of white space, as parallel's
+//  --colsep. Returns NULL with a one-line message in err for an unknown
+//  replacement string outside single quotes ("unknown replacement string
+//  '{foo}'"; braces after a $ and {...} holding other bytes are never
+//  one), for {N} (N beyond 1) without colsep, or for a colsep regcomp
+//  refuses.
+sluice_template_t *
+    sluice_template_new (const char *command, const char *colsep, char *err,
+                         size_t errlen);
+
+//  Check an --exec command and config's --colsep as sluice_template_new
+//  does. Returns 0, or -1 with the message in err.
+int
+    sluice_spawn_check (const char *command, const sluice_config_t *config, char *err,
+                        size_t errlen);
+
+//  Destroy a template; nulls the pointer.
+void
+    sluice_template_destroy (sluice_template_t **self_p);
+
+//  True if the command holds a replacement string (else the task is
+//  appended, as {}).
+bool
+    sluice_template_any (const sluice_template_t *self);
+
+//  The shell command for one run: each replacement string replaced by its
+//  value shell-quoted (unquoted when the command's first word holds one,
+//  as parallel does: the task is then shell code); without any, the quoted
+//  task appended. Returns a string the caller frees, or NULL if the task
+//  holds a NUL byte (no shell word can carry it).
+char *
+    sluice_template_shell (const sluice_template_t *self, const sluice_values_t *values);
+
+//  The shell command for one payload: sluice_template_shell of command
+//  without --colsep, as task 1 in slot 1. NULL also for a bad command.
 char *
     sluice_spawn_command (const char *command, const uint8_t *data, size_t size);
+
+//  A copy of environ with vars ("NAME=value", NULL-terminated) first and
+//  any earlier entry of those names left out. Free the array, not its
+//  strings.
+char **
+    sluice_spawn_environ (char *const vars []);
 
 //  Start argv[0] (a path) with argv in a new process group, default signal
 //  handling, stdout a pipe, stdin a pipe if with_stdin else /dev/null.
@@ -60,9 +115,19 @@ int
     sluice_spawn_exec (sluice_child_t *child, const char *path, char *const argv [],
                        bool with_stdin);
 
+//  sluice_spawn_exec with envp as the environment (NULL: ours).
+int
+    sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv [],
+                           char *const envp [], bool with_stdin);
+
 //  sluice_spawn_start of "/bin/sh -c command".
 int
     sluice_spawn_shell (sluice_child_t *child, const char *command, bool with_stdin);
+
+//  sluice_spawn_shell with envp as the environment (NULL: ours).
+int
+    sluice_spawn_shell_env (sluice_child_t *child, const char *command, char *const envp [],
+                            bool with_stdin);
 
 //  Send a signal to the child's whole process group (no-op without one).
 void
@@ -99,26 +164,30 @@ int
 typedef struct _sluice_direct_t sluice_direct_t;
 
 //  The direct form of an --exec command, or NULL when it needs /bin/sh:
-//  when, once each {} is taken out, it holds a shell metacharacter (any of
-//  | & ; < > ( ) $ ` \ " ' * ? [ ] { } # ~, a newline, or = in its first
-//  word), or its first word holds {}, is a shell keyword or builtin, or
-//  is not found in PATH. Words are split at spaces and tabs, as the
-//  shell splits them; then sh -c and the direct form run the same program
-//  with the same arguments.
+//  when, once its replacement strings are taken out, it holds a shell
+//  metacharacter (any of | & ; < > ( ) $ ` \ " ' * ? [ ] { } # ~, a
+//  newline, or = in its first word), or its first word holds a
+//  replacement string (parallel does not quote them then), or it holds {}
+//  {.} {/} {//} {/.} under --colsep (several words), or its first word is
+//  a shell keyword or builtin, or is not found in PATH. Words are split at
+//  spaces and tabs, as the shell splits them; then sh -c and the direct
+//  form run the same program with the same arguments. The template is
+//  borrowed and must outlive the direct form.
 sluice_direct_t *
-    sluice_spawn_direct_new (const char *command);
+    sluice_spawn_direct_new (const sluice_template_t *template);
 
 //  Destroy a direct command; nulls the pointer.
 void
     sluice_spawn_direct_destroy (sluice_direct_t **self_p);
 
-//  The argv for one payload: each word's {} replaced by the payload
-//  bytes, so a word holding {} is exactly one argument; without {} the
-//  payload is appended as one more argument. With data NULL (--pipe) the
-//  words are left as they are. Returns argv, owned by self and valid
-//  until the next call, or NULL if the payload holds a NUL byte.
+//  The argv for one run: each word's replacement strings replaced by
+//  their raw values, so a word holding one is exactly one argument;
+//  without any, the task is appended as one more argument. With values
+//  NULL (--pipe) the words are left as they are. Returns argv, owned by
+//  self and valid until the next call, or NULL if the task holds a NUL
+//  byte.
 char **
-    sluice_spawn_direct_argv (sluice_direct_t *self, const uint8_t *data, size_t size);
+    sluice_spawn_direct_argv (sluice_direct_t *self, const sluice_values_t *values);
 
 //  The program's resolved path (for sluice_spawn_exec).
 const char *

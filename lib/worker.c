@@ -1556,6 +1556,12 @@ sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int c
     self->free_jobs = job;
 }
 
+const uint8_t *
+sluice_worker_job_batch (const sluice_job_t *job)
+{
+    return job->batch;
+}
+
 void
 sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job)
 {

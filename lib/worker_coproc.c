@@ -60,7 +60,14 @@ typedef struct {
 static int
 s_copy_start (s_coproc_t *self, s_copy_t *copy)
 {
-    if (sluice_spawn_shell (&copy->child, self->config->command, true)) {
+    //  a copy serves many tasks (and batches): only its slot is its own
+    char slot [32];
+    snprintf (slot, sizeof slot, "SLUICE_SLOT=%zu", (size_t) (copy - self->copies) + 1);
+    char *vars [] = { slot, NULL };
+    char **envp = sluice_spawn_environ (vars);
+    int rc = sluice_spawn_shell_env (&copy->child, self->config->command, envp, true);
+    free (envp);
+    if (rc) {
         zsys_error ("cannot start --coproc command: %s", strerror (copy->child.error));
         return -1;
     }

@@ -28,6 +28,11 @@ int
 int
     sluice_worker_coproc_run (sluice_worker_t *self);
 
+//  The batch id of a task taken with sluice_worker_recv (SLUICE_BATCH_SIZE
+//  bytes, valid until it is answered).
+const uint8_t *
+    sluice_worker_job_batch (const sluice_job_t *job);
+
 //  The configuration the worker was created with.
 const sluice_config_t *
     sluice_worker_config (sluice_worker_t *self);

@@ -7,7 +7,10 @@
     sluice_worker_timeout as the timeout, and each child's pidfd for its
     exit, so nothing waits on a fixed timer. A command without shell
     syntax is run directly (sluice_spawn_direct_new has the rule), else
-    with /bin/sh -c. Uses only the worker core's public calls and spawn.h.
+    with /bin/sh -c; its replacement strings ({} {#} {%} {1} ...) are
+    parsed once into a template. Each command's environment adds
+    SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT and SLUICE_BATCH. Uses
+    only the worker core's public calls and spawn.h.
     =========================================================================
 */
 
@@ -38,23 +41,53 @@ typedef struct {
 typedef struct {
     sluice_worker_t *worker;
     const sluice_config_t *config;
+    sluice_template_t *template; //  the command's replacement strings
     sluice_direct_t *direct;    //  the command without /bin/sh, or NULL
-    char *direct_command;       //  the command direct was made for (a batch's
-                                //  own may differ from --exec, see --pool)
+    char *command;              //  the command template and direct were made
+                                //  for (a --pool batch's own may differ)
     s_slot_t *slots;            //  config->jobs of them
     size_t running;             //  slots in use
     struct pollfd *fds;         //  [0] the worker, then the children's pipes
     s_slot_t **owners;          //  the slot of each fds entry
 } s_exec_t;
 
-//  Create the runner for a worker.
+static void s_exec_destroy (s_exec_t **self_p);
+
+//  Make the replacement-string template and the direct form of command,
+//  once per command (a --pool worker runs each batch's own). Returns 0,
+//  or -1 with the reason (an unknown replacement string) in err.
+static int
+s_prepare (s_exec_t *self, const char *command, char *err, size_t errlen)
+{
+    if (self->command && streq (self->command, command))
+        return 0;
+    sluice_template_t *template = sluice_template_new (command, self->config->colsep, err,
+                                                       errlen);
+    if (!template)
+        return -1;
+    sluice_template_destroy (&self->template);
+    sluice_spawn_direct_destroy (&self->direct);
+    free (self->command);
+    self->template = template;
+    self->command = strdup (command);
+    assert (self->command);
+    if (!self->config->shell)
+        self->direct = sluice_spawn_direct_new (self->template);
+    sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
+                  : "/bin/sh -c");
+    return 0;
+}
+
+//  Create the runner for a worker. Returns NULL after logging a bad
+//  command (the command line checks it first: this is for embedders).
 static s_exec_t *
 s_exec_new (sluice_worker_t *worker)
 {
+    const sluice_config_t *config = sluice_worker_config (worker);
     s_exec_t *self = (s_exec_t *) calloc (1, sizeof *self);
     assert (self);
     self->worker = worker;
-    self->config = sluice_worker_config (worker);
+    self->config = config;
     size_t jobs = self->config->jobs;
     self->slots = (s_slot_t *) calloc (jobs, sizeof (s_slot_t));
     self->fds = (struct pollfd *) calloc (1 + 2 * jobs, sizeof (struct pollfd));
@@ -62,6 +95,14 @@ s_exec_new (sluice_worker_t *worker)
     assert (self->slots && self->fds && self->owners);
     for (size_t i = 0; i < jobs; i++)
         self->slots [i].child.pid_fd = -1;
+    //  a fixed --exec command is checked now (the command line checked it
+    //  first: this is for embedders); a --pool batch's when it comes
+    char err [256];
+    if (config->command && s_prepare (self, config->command, err, sizeof err)) {
+        zsys_error ("--exec: %s", err);
+        s_exec_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -124,7 +165,8 @@ s_exec_destroy (s_exec_t **self_p)
     for (size_t i = 0; i < self->config->jobs; i++)
         free (self->slots [i].out.data);
     sluice_spawn_direct_destroy (&self->direct);
-    free (self->direct_command);
+    sluice_template_destroy (&self->template);
+    free (self->command);
     free (self->slots);
     free (self->fds);
     free (self->owners);
@@ -141,6 +183,23 @@ s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out,
     self->running--;
 }
 
+//  The environment of a slot's command: ours, and the task's id, slot,
+//  attempt and batch (32 hex digits). Free the array.
+static char **
+s_environ (s_exec_t *self, s_slot_t *slot, char vars [4][64])
+{
+    char batch [2 * SLUICE_BATCH_SIZE + 1];
+    const uint8_t *id = sluice_worker_job_batch (slot->job);
+    for (size_t i = 0; i < SLUICE_BATCH_SIZE; i++)
+        snprintf (batch + 2 * i, 3, "%02x", id [i]);
+    snprintf (vars [0], 64, "SLUICE_TASK_ID=%" PRIu64, slot->task.id);
+    snprintf (vars [1], 64, "SLUICE_SLOT=%zu", (size_t) (slot - self->slots) + 1);
+    snprintf (vars [2], 64, "SLUICE_ATTEMPT=%" PRIu32, slot->task.attempt);
+    snprintf (vars [3], 64, "SLUICE_BATCH=%s", batch);
+    char *list [] = { vars [0], vars [1], vars [2], vars [3], NULL };
+    return sluice_spawn_environ (list);
+}
+
 //  Start the command for the task in a slot. On failure the task is
 //  answered as an error.
 static void
@@ -148,30 +207,33 @@ s_start (s_exec_t *self, s_slot_t *slot)
 {
     bool pipe;
     const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe);
-    //  the direct form of this command, made once per command
-    if (!self->config->shell && command
-    &&  (!self->direct_command || strcmp (self->direct_command, command))) {
-        sluice_spawn_direct_destroy (&self->direct);
-        free (self->direct_command);
-        self->direct_command = strdup (command);
-        self->direct = sluice_spawn_direct_new (command);
-        sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
-                      : "/bin/sh -c");
+    char err [256];
+    if (!command || s_prepare (self, command, err, sizeof err)) {
+        zsys_warning ("task %" PRIu64 ": cannot run the batch's command: %s", slot->task.id,
+                      command? err: "none");
+        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        return;
     }
     int rc;
+    sluice_values_t values = {
+        .data = slot->task.data? slot->task.data: (const uint8_t *) "",
+        .size = slot->task.size, .id = slot->task.id,
+        .slot = (unsigned) (slot - self->slots) + 1
+    };
+    char vars [4][64];
+    char **envp = s_environ (self, slot, vars);
     if (self->direct) {
-        const uint8_t *data = slot->task.data? slot->task.data: (const uint8_t *) "";
-        char **argv = sluice_spawn_direct_argv (self->direct, pipe? NULL: data,
-                                                slot->task.size);
-        rc = argv? sluice_spawn_exec (&slot->child, sluice_spawn_direct_path (self->direct),
-                                      argv, pipe): 1;
+        char **argv = sluice_spawn_direct_argv (self->direct, pipe? NULL: &values);
+        rc = argv? sluice_spawn_exec_env (&slot->child, sluice_spawn_direct_path (self->direct),
+                                          argv, envp, pipe): 1;
     }
     else {
-        char *line = pipe? strdup (command)
-                   : sluice_spawn_command (command, slot->task.data, slot->task.size);
-        rc = line? sluice_spawn_shell (&slot->child, line, pipe): 1;
+        //  --pipe: the task is on stdin, the command runs as it is
+        char *line = pipe? strdup (command): sluice_template_shell (self->template, &values);
+        rc = line? sluice_spawn_shell_env (&slot->child, line, envp, pipe): 1;
         free (line);
     }
+    free (envp);
     if (rc > 0) {
         zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
                       slot->task.id);
@@ -367,6 +429,8 @@ int
 sluice_worker_exec_run (sluice_worker_t *worker)
 {
     s_exec_t *self = s_exec_new (worker);
+    if (!self)
+        return SLUICE_EXIT_USAGE;
     while (!sluice_worker_turn (worker)) {
         s_dispatch (self);
         s_wait (self);

@@ -13,6 +13,7 @@
 #include "run.h"
 #include "../lib/options.h"
 #include "../cli/cli.h"
+#include "../lib/spawn.h"
 
 #include <getopt.h>
 
@@ -27,8 +28,8 @@ static const struct {
     unsigned roles;
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
-    { "pipe", VENT | WORKER }, { "shell", WORKER }, { "grace", WORKER }, { "termseq", WORKER },
-    { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
+    { "pipe", VENT | WORKER }, { "shell", WORKER }, { "colsep", WORKER }, { "grace", WORKER },
+    { "termseq", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
@@ -73,16 +74,26 @@ static const char *s_about =
     "Run COMMAND once per task, -j at once on this host, and write each result\n"
     "to stdout once; exit when every task is done. Tasks are the lines of stdin\n"
     "(-0: NUL-delimited records), or of each -a FILE, or the ARGs after :::.\n"
-    "COMMAND ARG... are joined by spaces; {} is replaced by the shell-quoted\n"
-    "task, else the task is appended. The result runs with /bin/sh -c if it\n"
-    "has shell syntax (a character of | & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~\n"
-    "or a newline outside {}, = in the first word, a first word that is an sh\n"
-    "keyword or builtin such as echo, or holds {}, or is not in PATH), and\n"
-    "always with --shell; else directly: split at spaces and tabs, the program\n"
-    "found in PATH, each word holding {} one argument: the same arguments the\n"
-    "shell would pass. Several sources combine as in GNU parallel: one task\n"
-    "per combination, values joined by a space. `sluice ventilator|worker|sink`\n"
-    "run that program, with its own options (`sluice worker --help`).\n";
+    "COMMAND ARG... are joined by spaces. Replacement strings, as GNU parallel's,\n"
+    "each value shell-quoted as parallel quotes it (unquoted when the first\n"
+    "word holds one); without any the task is appended:\n"
+    "  {}    the task                  {#}   the task id (1, 2, ...)\n"
+    "  {.}   without its extension     {%}   the job slot (1..-j)\n"
+    "  {/}   its basename              {N}   column N with --colsep (-N: from\n"
+    "  {//}  its dirname                     the end); {N.} {N/} {N//} {N/.}\n"
+    "  {/.}  basename, no extension\n"
+    "An unknown {...} is a usage error. The command's environment has\n"
+    "SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT and SLUICE_BATCH.\n"
+    "The command runs with /bin/sh -c if it has shell syntax (a character of\n"
+    "| & ; < > ( ) $ ` \\ \" ' * ? [ ] { } # ~ or a newline outside replacement\n"
+    "strings, = in the first word, a first word that is an sh keyword or\n"
+    "builtin such as echo, or holds one, or is not in PATH), and always with\n"
+    "--shell; else directly: split at spaces and tabs, the program found in\n"
+    "PATH, each word holding replacement strings one argument: the same\n"
+    "arguments the shell would pass. Several sources combine as in GNU\n"
+    "parallel: one task per combination, values joined by a space.\n"
+    "`sluice ventilator|worker|sink` run that program, with its own options\n"
+    "(`sluice worker --help`).\n";
 
 //  sluice's options as --help, the man page and the completion show them:
 //  -a, then the rows of the table it takes, with its own help text and the
@@ -343,6 +354,19 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
     return 0;
 }
 
+//  Check COMMAND's replacement strings now, so a bad one is a usage error
+//  before anything starts. Returns 0, or -1 after a one-line error.
+static int
+s_check_command (sluice_args_t *self)
+{
+    char err [512];
+    if (sluice_spawn_check (self->command, self->worker, err, sizeof err)) {
+        fprintf (stderr, "sluice: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 //  The progress rows' environment variables (SLUICE_PROGRESS, ...), under
 //  the flags that follow. (Other rows' variables are the roles' own: the
 //  endpoints here are sluice's private ones.) Returns -1, or 2 after a
@@ -441,6 +465,8 @@ sluice_args_parse (int argc, char *argv [], int *rc)
         }
     }
     if (*rc < 0 && s_operands (self, argc, argv, optind))
+        *rc = SLUICE_EXIT_USAGE;
+    if (*rc < 0 && s_check_command (self))
         *rc = SLUICE_EXIT_USAGE;
     //  the batch carries its command: a worker left over from another job
     //  (--tasks tcp://...) refuses it instead of running its own

@@ -173,6 +173,10 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
         argv [argc++] = "--pipe";
     if (streq (sluice_config_get (config, "shell"), "1"))
         argv [argc++] = "--shell";
+    if (config->colsep) {
+        argv [argc++] = "--colsep";
+        argv [argc++] = config->colsep;
+    }
     if (streq (sluice_config_get (config, "verbose"), "1"))
         argv [argc++] = "-v";
     //  with keys, the private ipc endpoints use them too

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    test_spawn.c - shell quoting, {} substitution and spawn status mapping
+    test_spawn.c - shell quoting, replacement strings and spawn status mapping
 
     The first test is the typical use: a payload full of shell syntax is
     substituted for {} and the real /bin/sh hands it back byte for byte.
@@ -53,6 +53,25 @@ t_collect (sluice_child_t child, int *status, int *code)
     text [out.size] = 0;
     free (out.data);
     return text;
+}
+
+//  The direct form of command (NULL if it needs the shell); *template_p
+//  holds its template, to destroy after it.
+static sluice_direct_t *
+t_direct (const char *command, sluice_template_t **template_p)
+{
+    char err [256];
+    *template_p = sluice_template_new (command, NULL, err, sizeof err);
+    return *template_p? sluice_spawn_direct_new (*template_p): NULL;
+}
+
+//  The direct form's argv for a payload as task 1 in slot 1.
+static char **
+t_argv (sluice_direct_t *direct, const char *payload, size_t size)
+{
+    sluice_values_t values = { .data = (const uint8_t *) payload, .size = size, .id = 1,
+                               .slot = 1 };
+    return sluice_spawn_direct_argv (direct, &values);
 }
 
 //  Quote a payload as one shell word; returns the word (free it).
@@ -110,7 +129,7 @@ test_quote_closes_escapes_and_reopens_around_a_single_quote (void **state)
 {
     (void) state;
     char *word = t_quote ("it's");
-    assert_string_equal (word, "'it'\\''s'");
+    assert_string_equal (word, "'it'\"'\"'s'");
     free (word);
     t_round_trip ("'");
     t_round_trip ("''''");
@@ -160,7 +179,7 @@ test_command_replaces_every_pair_of_braces (void **state)
 {
     (void) state;
     char *command = sluice_spawn_command ("echo {} and {}", (const uint8_t *) "p", 1);
-    assert_string_equal (command, "echo 'p' and 'p'");
+    assert_string_equal (command, "echo p and p");     //  safe bytes: unquoted, as parallel
     free (command);
 }
 
@@ -179,6 +198,206 @@ test_command_refuses_a_payload_with_a_nul_byte (void **state)
 {
     (void) state;
     assert_null (sluice_spawn_command ("echo {}", (const uint8_t *) "a\0b", 3));
+}
+
+//  --------------------------------------------------------------------------
+//  Replacement strings, as GNU parallel 20221122 reads them (each expected
+//  value below is what parallel printed for the same command and input)
+
+//  The shell command for command, colsep and payload, as task id in slot.
+static char *
+t_shell (const char *command, const char *colsep, const char *payload, uint64_t id,
+         unsigned slot)
+{
+    char err [256];
+    sluice_template_t *template = sluice_template_new (command, colsep, err, sizeof err);
+    if (!template)
+        fail_msg ("'%s' refused: %s", command, err);
+    sluice_values_t values = { .data = (const uint8_t *) payload, .size = strlen (payload),
+                               .id = id, .slot = slot };
+    char *line = sluice_template_shell (template, &values);
+    sluice_template_destroy (&template);
+    return line;
+}
+
+static void
+test_quote_leaves_safe_words_bare_as_parallel_does (void **state)
+{
+    (void) state;
+    const char *cases [][2] = {
+        { "plain", "plain" },
+        { "-n", "-n" },
+        { "a+b/c.d_e-9", "a+b/c.d_e-9" },       //  all of parallel's safe bytes
+        { "caf\xc3\xa9", "'caf\xc3\xa9'" },     //  a high byte is not safe
+        { "'", "\"'\"" },                       //  no '' left at either end
+        { "''", "\"'\"''\"'\"" },
+        { "'lead", "\"'\"'lead'" },
+        { "end'", "'end'\"'\"" },
+        { "a=b", "'a=b'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char *word = t_quote (cases [i][0]);
+        assert_string_equal (word, cases [i][1]);
+        free (word);
+        t_round_trip (cases [i][0]);
+    }
+}
+
+static void
+test_path_edits_are_parallels_perl_substitutions (void **state)
+{
+    (void) state;
+    //  input, then {.} {/} {//} {/.}; the first word holds them, so raw
+    const char *cases [][5] = {
+        { "dir/sub/file.tar.gz", "dir/sub/file.tar", "file.tar.gz", "dir/sub", "file.tar" },
+        { "a.b/c", "a.b/c", "c", "a.b", "c" },
+        { ".hidden", "", ".hidden", ".", "" },
+        { "noext", "noext", "noext", ".", "noext" },
+        { "dir/", "dir/", "", ".", "" },
+        { "dir/sub/", "dir/sub/", "", "dir", "" },
+        { "/", "/", "", "/", "" },
+        { "a\nb/c", "a\nb/c", "a\nc", "a\nb", "a\nc" },     //  . stops at a newline
+        { "x/y\nz/w", "x/y\nz/w", "y\nz/w", "x/y\nz", "y\nz/w" },
+        { "/a", "/a", "a", "/", "a" },
+        { "a//b", "a//b", "b", "a", "b" },
+        { "", "", "", ".", "" },
+        { "a/b/", "a/b/", "", "a", "" },
+        { "a.b.c", "a.b", "a.b.c", ".", "a.b" },
+    };
+    const char *edits [] = { "{.}", "{/}", "{//}", "{/.}" };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++)
+        for (size_t e = 0; e < 4; e++) {
+            char *line = t_shell (edits [e], NULL, cases [i][0], 1, 1);
+            if (!streq (line, cases [i][e + 1]))
+                fail_msg ("%s of '%s': got '%s', want '%s'", edits [e], cases [i][0], line,
+                          cases [i][e + 1]);
+            free (line);
+        }
+}
+
+static void
+test_seq_and_slot_are_the_task_id_and_the_slot_given (void **state)
+{
+    (void) state;
+    char *line = t_shell ("echo {#}-{%} {}", NULL, "a b", 42, 3);
+    assert_string_equal (line, "echo 42-3 'a b'");
+    free (line);
+}
+
+static void
+test_values_are_quoted_in_any_quotes_as_parallel_does (void **state)
+{
+    (void) state;
+    char *line = t_shell ("echo \"{}\" '{/}'", NULL, "d/a b", 1, 1);
+    assert_string_equal (line, "echo \"'d/a b'\" ''a b''");
+    free (line);
+}
+
+static void
+test_a_first_word_holding_one_inserts_every_value_unquoted (void **state)
+{
+    (void) state;
+    const char *cases [][2] = {
+        { "{} x {}", "a b x a b" },             //  the task is shell code
+        { "{#}{}", "1a b" },
+        { " {} x", " 'a b' x" },                //  a leading blank: quoted again
+        { "V={} env", "V='a b' env" },          //  an assignment is no command
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char *line = t_shell (cases [i][0], NULL, "a b", 1, 1);
+        assert_string_equal (line, cases [i][1]);
+        free (line);
+    }
+}
+
+static void
+test_unknown_replacement_strings_are_refused_naming_them (void **state)
+{
+    (void) state;
+    const char *cases [][2] = {
+        { "echo {foo}", "unknown replacement string '{foo}'" },
+        { "echo {3}", "replacement string '{3}' needs --colsep" },
+        { "echo {0}", "unknown replacement string '{0}'" },
+        { "echo {1x}", "unknown replacement string '{1x}'" },
+        { "echo {##}", "unknown replacement string '{##}'" },
+        { "echo {= s/a/b/ =}", "unknown replacement string '{= s/a/b/ =}'" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char err [256] = "";
+        sluice_template_t *template = sluice_template_new (cases [i][0], NULL, err, sizeof err);
+        assert_null (template);
+        assert_string_equal (err, cases [i][1]);
+    }
+    //  braces that are no replacement string
+    const char *fine [] = { "awk '{print}'", "echo ${HOME} ${#} ${1}", "echo {a b}", "f() { :; }",
+                            "echo {1} {-1}" };
+    for (size_t i = 0; i < sizeof fine / sizeof fine [0]; i++) {
+        char err [256];
+        sluice_template_t *template = sluice_template_new (fine [i], NULL, err, sizeof err);
+        if (!template)
+            fail_msg ("'%s' refused: %s", fine [i], err);
+        sluice_template_destroy (&template);
+    }
+}
+
+static void
+test_colsep_splits_trims_and_leaves_out_missing_columns (void **state)
+{
+    (void) state;
+    char *line = t_shell ("echo {1} {2} {3} {4} {-1} {5} {1.}", ",", " a.x , b ,, c ", 1, 1);
+    assert_string_equal (line, "echo a.x b '' c c  a");
+    free (line);
+    line = t_shell ("echo {}", ",", "x,,y z", 1, 1);     //  {}: every column, a word each
+    assert_string_equal (line, "echo x '' 'y z'");
+    free (line);
+    line = t_shell ("echo {2}+{1}", "[,;]+", "a;;,b", 1, 1);     //  a POSIX ERE
+    assert_string_equal (line, "echo b+a");
+    free (line);
+    line = t_shell ("echo {2}", "\\t", "a\tb", 1, 1);     //  Perl's \t
+    assert_string_equal (line, "echo b");
+    free (line);
+    char err [256];
+    assert_null (sluice_template_new ("echo {}", "(", err, sizeof err));
+    assert_non_null (strstr (err, "invalid --colsep value '('"));
+}
+
+static void
+test_direct_form_leaves_out_a_word_for_a_missing_column (void **state)
+{
+    (void) state;
+    char err [256];
+    sluice_template_t *template = sluice_template_new ("env printf %s. {3} x{3}y {2}", ",",
+                                                       err, sizeof err);
+    sluice_direct_t *direct = sluice_spawn_direct_new (template);
+    assert_non_null (direct);
+    char **argv = t_argv (direct, "a,b", 3);
+    assert_string_equal (argv [2], "%s.");
+    assert_string_equal (argv [3], "xy");
+    assert_string_equal (argv [4], "b");
+    assert_null (argv [5]);
+    sluice_spawn_direct_destroy (&direct);
+    sluice_template_destroy (&template);
+    //  {} under --colsep is several words: the shell's to split
+    template = sluice_template_new ("env printf %s. {}", ",", err, sizeof err);
+    assert_null (sluice_spawn_direct_new (template));
+    sluice_template_destroy (&template);
+}
+
+static void
+test_environ_puts_the_variables_first_and_drops_our_copies (void **state)
+{
+    (void) state;
+    setenv ("SLUICE_SLOT", "99", 1);
+    char *vars [] = { (char *) "SLUICE_SLOT=1", (char *) "SLUICE_TASK_ID=7", NULL };
+    char **envp = sluice_spawn_environ (vars);
+    assert_string_equal (envp [0], "SLUICE_SLOT=1");
+    assert_string_equal (envp [1], "SLUICE_TASK_ID=7");
+    size_t slots = 0;
+    for (size_t i = 0; envp [i]; i++)
+        slots += strncmp (envp [i], "SLUICE_SLOT=", 12) == 0;
+    assert_int_equal (slots, 1);
+    free (envp);
+    unsetenv ("SLUICE_SLOT");
 }
 
 //  --------------------------------------------------------------------------
@@ -310,10 +529,10 @@ test_read_past_the_limit_discards_and_flags_overflow (void **state)
 static void
 t_same_both_ways (const char *template, const char *payload)
 {
-    sluice_direct_t *direct = sluice_spawn_direct_new (template);
+    sluice_template_t *parsed;
+    sluice_direct_t *direct = t_direct (template, &parsed);
     assert_non_null (direct);
-    char **argv = sluice_spawn_direct_argv (direct, (const uint8_t *) payload,
-                                            strlen (payload));
+    char **argv = t_argv (direct, payload, strlen (payload));
     assert_non_null (argv);
     sluice_child_t child;
     assert_int_equal (sluice_spawn_exec (&child, sluice_spawn_direct_path (direct), argv,
@@ -329,6 +548,7 @@ t_same_both_ways (const char *template, const char *payload)
     free (shell_out);
     free (command);
     sluice_spawn_direct_destroy (&direct);
+    sluice_template_destroy (&parsed);
 }
 
 static void
@@ -349,15 +569,17 @@ test_direct_form_keeps_a_word_with_braces_one_argument (void **state)
 {
     (void) state;
     t_same_both_ways ("/usr/bin/printf %s. x{}y {} {}{}", "a b");
-    sluice_direct_t *direct = sluice_spawn_direct_new ("env printf %s. x{}y");
-    char **argv = sluice_spawn_direct_argv (direct, (const uint8_t *) "a b", 3);
+    sluice_template_t *template;
+    sluice_direct_t *direct = t_direct ("env printf %s. x{}y", &template);
+    char **argv = t_argv (direct, "a b", 3);
     assert_string_equal (argv [0], "env");
     assert_string_equal (argv [3], "xa by");
     assert_null (argv [4]);
-    argv = sluice_spawn_direct_argv (direct, NULL, 0);      //  --pipe: left as is
+    argv = sluice_spawn_direct_argv (direct, NULL);      //  --pipe: left as is
     assert_string_equal (argv [3], "x{}y");
-    assert_null (sluice_spawn_direct_argv (direct, (const uint8_t *) "a\0b", 3));
+    assert_null (t_argv (direct, "a\0b", 3));
     sluice_spawn_direct_destroy (&direct);
+    sluice_template_destroy (&template);
 }
 
 static void
@@ -382,13 +604,17 @@ test_shell_syntax_keeps_the_shell (void **state)
         "",
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands [0]; i++) {
-        sluice_direct_t *direct = sluice_spawn_direct_new (commands [i]);
+        sluice_template_t *template;
+        sluice_direct_t *direct = t_direct (commands [i], &template);
+        sluice_template_destroy (&template);
         if (direct)
             fail_msg ("'%s' should need the shell", commands [i]);
     }
-    sluice_direct_t *direct = sluice_spawn_direct_new ("gzip -9 {}");
+    sluice_template_t *template;
+    sluice_direct_t *direct = t_direct ("gzip -9 {}", &template);
     assert_non_null (direct);
     sluice_spawn_direct_destroy (&direct);
+    sluice_template_destroy (&template);
 }
 
 int
@@ -405,6 +631,15 @@ main (void)
         cmocka_unit_test (test_command_replaces_every_pair_of_braces),
         cmocka_unit_test (test_command_takes_an_empty_payload_as_null),
         cmocka_unit_test (test_command_refuses_a_payload_with_a_nul_byte),
+        cmocka_unit_test (test_quote_leaves_safe_words_bare_as_parallel_does),
+        cmocka_unit_test (test_path_edits_are_parallels_perl_substitutions),
+        cmocka_unit_test (test_seq_and_slot_are_the_task_id_and_the_slot_given),
+        cmocka_unit_test (test_values_are_quoted_in_any_quotes_as_parallel_does),
+        cmocka_unit_test (test_a_first_word_holding_one_inserts_every_value_unquoted),
+        cmocka_unit_test (test_unknown_replacement_strings_are_refused_naming_them),
+        cmocka_unit_test (test_colsep_splits_trims_and_leaves_out_missing_columns),
+        cmocka_unit_test (test_direct_form_leaves_out_a_word_for_a_missing_column),
+        cmocka_unit_test (test_environ_puts_the_variables_first_and_drops_our_copies),
         cmocka_unit_test (test_exit_zero_maps_to_ok),
         cmocka_unit_test (test_exit_status_maps_to_exit_code),
         cmocka_unit_test (test_signal_maps_to_signal_status),
