@@ -100,6 +100,7 @@ struct _sluice_ventilator_t {
     sluice_monitor_t *monitor;  //  the tasks socket's events: disconnects
     s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
     size_t gone_count;
+    size_t gone_alloc;
     int64_t workerless_since;   //  when the last worker left (or creation)
     int64_t workerless_warned;  //  when "no workers" was last logged, or 0
     int64_t last_timers;        //  when the timers last ran
@@ -452,8 +453,11 @@ static void
 s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reason,
                int64_t grace)
 {
-    self->gone = (s_gone_t *) realloc (self->gone, (self->gone_count + 1) * sizeof (s_gone_t));
-    assert (self->gone);
+    if (self->gone_count == self->gone_alloc) {
+        self->gone_alloc = self->gone_alloc? self->gone_alloc * 2: 16;
+        self->gone = (s_gone_t *) realloc (self->gone, self->gone_alloc * sizeof (s_gone_t));
+        assert (self->gone);
+    }
     s_gone_t *gone = &self->gone [self->gone_count++];
     gone->handle = peer->handle;
     gone->due = sluice_now_ms () + grace;
@@ -481,39 +485,80 @@ s_suspect_own_link (sluice_ventilator_t *self, const s_gone_t *gone, int64_t now
         && !sluice_peers_any_recent (self->peers, now, S_WORKER_SILENT_MS / 2);
 }
 
+//  Order of gone workers by handle (sluice_window_*_many want owners
+//  ascending).
+static int
+s_gone_cmp (const void *a, const void *b)
+{
+    uint64_t x = ((const s_gone_t *) a)->handle, y = ((const s_gone_t *) b)->handle;
+    return x < y? -1: x > y;
+}
+
+//  Whether a gone worker's tasks wait (true) or are reclaimed now, given
+//  how many it holds.
+static bool
+s_gone_waits (sluice_ventilator_t *self, s_gone_t *gone, size_t held, int64_t now)
+{
+    if (held == 0)
+        gone->suspected = false;    //  nothing to wait for
+    else
+    if (s_suspect_own_link (self, gone, now))
+        gone->suspected = true;
+    else
+    if (gone->suspected) {
+        //  workers are heard again: the link is back, and this one may
+        //  be reconnecting too; give it the time a silence takes
+        gone->suspected = false;
+        gone->due = now + S_WORKER_SILENT_MS;
+    }
+    return gone->due > now || gone->suspected;
+}
+
 //  Reclaim the tasks of lost workers whose grace has ended: back to the
 //  head of the queue, attempt unchanged (or LOST, reported to the sink, if
-//  reclaimed max-attempts times).
+//  reclaimed max-attempts times). One pass over the window counts what
+//  every gone worker holds, one more takes back the tasks of all that are
+//  due: a peer that joins and leaves in a loop leaves hundreds a scan.
 static void
 s_reclaim_due (sluice_ventilator_t *self, int64_t now)
 {
-    size_t kept = 0;
     self->lost_items = 0;
-    for (size_t i = 0; i < self->gone_count; i++) {
+    size_t n = self->gone_count;
+    if (!n)
+        return;
+    qsort (self->gone, n, sizeof (s_gone_t), s_gone_cmp);
+    uint64_t *owners = (uint64_t *) malloc (n * sizeof (uint64_t));
+    size_t *counts = (size_t *) malloc (2 * n * sizeof (size_t));
+    bool *waits = (bool *) malloc (n * sizeof (bool));
+    assert (owners && counts && waits);
+    for (size_t i = 0; i < n; i++)
+        owners [i] = self->gone [i].handle;
+    sluice_window_held_many (self->window, owners, n, counts);
+    size_t due = 0;
+    for (size_t i = 0; i < n; i++) {
+        waits [i] = s_gone_waits (self, &self->gone [i], counts [i], now);
+        if (!waits [i] && counts [i])
+            owners [due++] = self->gone [i].handle;
+    }
+    size_t *taken = counts + n;
+    sluice_window_reclaim_many (self->window, owners, due, now, self->config->timeout_ms,
+                                self->config->max_attempts, s_on_lost, self, taken);
+    size_t kept = 0, k = 0;
+    for (size_t i = 0; i < n; i++) {
         s_gone_t *gone = &self->gone [i];
-        if (sluice_window_held (self->window, gone->handle) == 0)
-            gone->suspected = false;    //  nothing to wait for
-        else
-        if (s_suspect_own_link (self, gone, now))
-            gone->suspected = true;
-        else
-        if (gone->suspected) {
-            //  workers are heard again: the link is back, and this one may
-            //  be reconnecting too; give it the time a silence takes
-            gone->suspected = false;
-            gone->due = now + S_WORKER_SILENT_MS;
-        }
-        if (gone->due > now || gone->suspected) {
+        if (waits [i]) {
             self->gone [kept++] = *gone;
             continue;
         }
-        size_t taken = sluice_window_reclaim (self->window, gone->handle, now,
-                                              self->config->timeout_ms,
-                                              self->config->max_attempts, s_on_lost, self);
+        bool held = k < due && owners [k] == gone->handle;
         sluice_debug ("worker %s left (%s), %zu tasks reclaimed", gone->identity,
-                      gone->reason, taken);
+                      gone->reason, held? taken [k]: (size_t) 0);
+        k += held;
     }
     self->gone_count = kept;
+    free (owners);
+    free (counts);
+    free (waits);
     if (self->lost_items)
         s_control_send (self);
 }
