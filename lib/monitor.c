@@ -19,6 +19,10 @@
     closed there, so the peer sees the close a moment later than without.
     Best effort: a connection that libzmq closes before its ACCEPTED is
     read has no probe (the dup fails), and its drop goes uncounted.
+
+    The probe also enforces a limit on accepted connections: one beyond it
+    is shut down through its probe (shutdown acts on the kernel socket, so
+    it cannot hit an fd that libzmq closed and reused meanwhile).
     =========================================================================
 */
 
@@ -36,6 +40,8 @@ typedef struct {
     int fd;                     //  libzmq's fd (the events' value)
     int probe;                  //  our dup of it
     char peer [256];            //  the peer's address, for messages
+    bool accepted;              //  ACCEPTED (a bound socket), not CONNECTED
+    bool refused;               //  shut down over the limit
 } s_probe_t;
 
 struct _sluice_monitor_t {
@@ -47,6 +53,7 @@ struct _sluice_monitor_t {
     s_probe_t *probes;          //  live connections
     size_t probe_count;
     size_t probe_capacity;
+    size_t max;                 //  accepted connections at most; 0: no limit
 };
 
 sluice_monitor_t *
@@ -91,6 +98,12 @@ sluice_monitor_destroy (sluice_monitor_t **self_p)
     }
 }
 
+void
+sluice_monitor_set_max (sluice_monitor_t *self, size_t max)
+{
+    self->max = max;
+}
+
 int
 sluice_monitor_fd (sluice_monitor_t *self)
 {
@@ -114,12 +127,12 @@ sluice_monitor_pending (sluice_monitor_t *self)
 
 //  A new connection on fd: keep a dup of it and its peer's address (tcp;
 //  else the event's endpoint). Without a spare fd, go without a probe.
-static void
+static s_probe_t *
 s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
 {
     int probe = fcntl (fd, F_DUPFD_CLOEXEC, 0);
     if (probe < 0)
-        return;
+        return NULL;
     if (self->probe_count == self->probe_capacity) {
         self->probe_capacity = self->probe_capacity? self->probe_capacity * 2: 16;
         self->probes = (s_probe_t *) realloc (self->probes,
@@ -127,6 +140,7 @@ s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
         assert (self->probes);
     }
     s_probe_t *entry = &self->probes [self->probe_count++];
+    memset (entry, 0, sizeof *entry);
     entry->fd = fd;
     entry->probe = probe;
     snprintf (entry->peer, sizeof entry->peer, "%s", endpoint);
@@ -134,7 +148,7 @@ s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
     socklen_t len = sizeof addr;
     char host [INET6_ADDRSTRLEN];
     if (getpeername (probe, (struct sockaddr *) &addr, &len))
-        return;
+        return entry;
     if (addr.ss_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *) &addr;
         inet_ntop (AF_INET, &in->sin_addr, host, sizeof host);
@@ -146,6 +160,24 @@ s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
         inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
         snprintf (entry->peer, sizeof entry->peer, "[%s]:%u", host, ntohs (in6->sin6_port));
     }
+    return entry;
+}
+
+//  A connection was accepted (its probe is entry): count it, or shut it
+//  down if the socket has its limit of connections already.
+static void
+s_probe_accepted (sluice_monitor_t *self, s_probe_t *entry, sluice_monitor_event_t *event)
+{
+    entry->accepted = true;
+    if (self->max && self->state.accepted >= self->max) {
+        entry->refused = true;
+        shutdown (entry->probe, SHUT_RDWR);
+        self->state.refused++;
+        event->refused = true;
+        snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
+        return;
+    }
+    self->state.accepted++;
 }
 
 //  True if fd is open on the same socket as probe.
@@ -186,7 +218,9 @@ s_probe_remove (sluice_monitor_t *self, sluice_monitor_event_t *event, bool judg
         if (entry->fd != event->value)
             continue;
         snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
-        event->dropped = judge && s_closed_by_us (entry);
+        event->dropped = judge && !entry->refused && s_closed_by_us (entry);
+        if (entry->accepted && !entry->refused)
+            self->state.accepted--;
         close (entry->probe);
         self->probes [i] = self->probes [--self->probe_count];
         return;
@@ -201,8 +235,11 @@ static void
 s_fold (sluice_monitor_t *self, sluice_monitor_event_t *event)
 {
     sluice_monitor_state_t *state = &self->state;
-    if (event->event == ZMQ_EVENT_ACCEPTED || event->event == ZMQ_EVENT_CONNECTED)
-        s_probe_add (self, event->value, event->address);
+    if (event->event == ZMQ_EVENT_ACCEPTED || event->event == ZMQ_EVENT_CONNECTED) {
+        s_probe_t *entry = s_probe_add (self, event->value, event->address);
+        if (entry && event->event == ZMQ_EVENT_ACCEPTED)
+            s_probe_accepted (self, entry, event);
+    }
     switch (event->event) {
         case ZMQ_EVENT_CONNECTED:
         case ZMQ_EVENT_CONNECT_DELAYED:

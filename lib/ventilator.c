@@ -125,12 +125,14 @@ struct _sluice_ventilator_t {
     int64_t next_ping;
     int64_t next_scan;
     size_t lost_items;          //  items in the LOST message being packed
+    size_t lost_bytes;          //  its inputs' bytes, and 32 a item
     //  counts
     uint64_t acked;
     uint64_t failed;
     uint64_t lost;
     uint64_t dropped;
     sluice_ratelimit_t limit;
+    sluice_ratelimit_t peer_limit;  //  the --max-peers lines, apart from the rest
 };
 
 //  --------------------------------------------------------------------------
@@ -204,13 +206,17 @@ static int
 s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
 {
     const sluice_config_t *config = self->config;
-    self->tasks = sluice_socket_new (ZMQ_ROUTER, config, config->tasks, 100000, err, errlen);
+    //  workers send credit and progress only: small messages (a worker's
+    //  half-sent frame holds at most --max-control-size)
+    self->tasks = sluice_socket_open (ZMQ_ROUTER, config, config->tasks, 100000,
+                                      SLUICE_SOCKET_SMALL, err, errlen);
     if (!self->tasks)
         return -1;
     //  the sink serves the control routing id that began the batch: keep it
     //  across reconnects, and make it unguessable
     self->control = sluice_socket_open (ZMQ_DEALER, config, config->control, 100000,
-                                        SLUICE_SOCKET_RANDOM_ID, err, errlen);
+                                        SLUICE_SOCKET_RANDOM_ID | SLUICE_SOCKET_SMALL,
+                                        err, errlen);
     if (!self->control)
         return -1;
     self->tasks_handle = zsock_resolve (self->tasks);
@@ -220,6 +226,7 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->monitor = sluice_monitor_new (self->tasks_handle, err, errlen);
     if (!self->monitor)
         return -1;
+    sluice_monitor_set_max (self->monitor, config->max_peers);
     return s_poller_new (self, err, errlen);
 }
 
@@ -241,6 +248,7 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
                                 max_held > config->timeout_ms? max_held: config->timeout_ms);
     self->reader = sluice_reader_new (config->input, config->max_size);
     self->peers = sluice_peers_new (S_MAX_CREDIT);
+    sluice_peers_set_max (self->peers, config->max_peers);
     self->input_watched = self->epoll_fd = self->wakeup_fd = -1;
     self->status = -1;
     self->need_input = true;
@@ -434,13 +442,27 @@ s_on_lost (void *arg, const sluice_window_task_t *task, bool first)
         zsys_warning ("task %" PRIu64 " lost after %u deliveries; giving up",
                       task->id, task->attempt + task->reclaims);
     }
-    //  one LOST message carries many items
-    if (self->lost_items == 0)
+    //  the sink's control socket takes messages of --max-control-size at
+    //  most (a half-sent frame there costs no more): one LOST carries many
+    //  items up to that, and an input too large for it alone is cut
+    size_t room = sluice_payload_max (SLUICE_CONTROL_SIZE (self->config));
+    size_t size = task->size < room? task->size: room;
+    if (first && size < task->size)
+        zsys_warning ("task %" PRIu64 ": its input (%zu bytes) is cut to %zu bytes in the "
+                      "sink's lost record (--max-control-size)", task->id, task->size, size);
+    if (self->lost_items && self->lost_bytes + size > room) {
+        s_control_send (self);
+        self->lost_items = 0;
+    }
+    if (self->lost_items == 0) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
+        self->lost_bytes = 0;
+    }
     //  the sink records deliveries: a reclaimed delivery kept its attempt
     //  number but was one
     sluice_encoder_lost (self->encoder, task->id, task->attempt + task->reclaims, task->data,
-                         task->size);
+                         size);
+    self->lost_bytes += size + 32;
     if (++self->lost_items == S_PACK_TASKS) {
         s_control_send (self);
         self->lost_items = 0;
@@ -674,6 +696,11 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
     }
     sluice_peer_t *peer = sluice_peers_get (self->peers, zmq_msg_data (routing),
                                             zmq_msg_size (routing));
+    if (!peer && sluice_peers_full (self->peers)) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->peer_limit, "%zu workers known, the --max-peers "
+                                 "limit: ignored a new one", self->config->max_peers);
+    }
     if (peer) {
         self->workerless_since = 0;
         if (peer->seen_ms == 0)
@@ -728,12 +755,17 @@ s_recv_monitor (sluice_ventilator_t *self)
 {
     sluice_monitor_event_t event;
     while (sluice_monitor_next (self->monitor, &event)) {
+        if (event.refused)
+            sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
+                                     "--max-peers limit: refused %s", self->tasks_text,
+                                     self->config->max_peers, event.peer);
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
         if (event.dropped) {
             self->dropped++;
-            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
-                                     "%zu; disconnected", event.peer, self->config->max_size);
+            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over "
+                                     "--max-control-size %zu; disconnected", event.peer,
+                                     SLUICE_CONTROL_SIZE (self->config));
         }
         sluice_peer_t *peer = sluice_peers_by_fd (self->peers, event.value);
         if (peer)
