@@ -1,5 +1,5 @@
 # sluice - hand-written GNU Makefile (plain make, as git and Redis do)
-#   make               library + three binaries
+#   make               library + three binaries + sluice
 #   make test          unit + integration tests (installs missing deps)
 #   make demo          a real pipeline on loopback
 #   make bench         benchmark table; make bench-smoke for CI
@@ -26,8 +26,10 @@ LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 SONAME = libsluice.so.$(SOMAJOR)
 SHARED = lib/libsluice.so.$(VERSION)
-CLI_OBJ = cli/cli.o
-BINS = ventilator/ventilator worker/worker sink/sink
+CLI_OBJ = cli/cli.o cli/keygen.o
+BINS = ventilator/ventilator worker/worker sink/sink sluice/sluice
+SLUICE_OBJ = $(patsubst %.c,%.o,$(wildcard sluice/*.c)) \
+             sluice/role_ventilator.o sluice/role_worker.o sluice/role_sink.o
 EXAMPLES = $(patsubst %.c,%,$(wildcard examples/*.c))
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:.c=)
@@ -62,6 +64,17 @@ cli/%.o: cli/%.c cli/cli.h $(wildcard lib/*.h)
 
 %/ventilator %/worker %/sink: %/main.c $(CLI_OBJ) lib/libsluice.a
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
+
+# sluice: one batch on this host, and `sluice ventilator|worker|sink`, which
+# links the three programs' own main.c, compiled again under other names
+sluice/%.o: sluice/%.c sluice/run.h sluice/roles.h cli/cli.h $(wildcard lib/*.h)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+sluice/role_%.o: %/main.c sluice/roles.h cli/cli.h $(wildcard lib/*.h)
+	$(CC) $(ALL_CFLAGS) -include sluice/roles.h -Dmain=sluice_main_$* -c $< -o $@
+
+sluice/sluice: $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(SLUICE_OBJ) $(CLI_OBJ) lib/libsluice.a $(LDFLAGS) $(LIBS)
 
 # the embedding examples use only the public header, as an outside program does
 examples/%: examples/%.c lib/libsluice.a
@@ -125,7 +138,7 @@ fuzz:
 	tests/fuzz/fuzz_decode -max_total_time=60 tests/fuzz/corpus
 
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance lib cli ventilator worker sink
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance lib cli ventilator worker sink sluice
 
 format:
 	clang-format -i lib/*.c lib/*.h cli/*.c cli/*.h */main.c
@@ -134,7 +147,7 @@ format-check:
 	clang-format --dry-run --Werror lib/*.c lib/*.h cli/*.c cli/*.h */main.c
 
 clean:
-	rm -f lib/*.o cli/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES)
+	rm -f lib/*.o cli/*.o sluice/*.o lib/libsluice.a lib/libsluice.so lib/libsluice.so.* $(BINS) $(UNIT_BINS) $(EXAMPLES)
 
 # five hosts in network namespaces (root only: it prints SKIP otherwise), see tests/hosts/run
 .PHONY: test-hosts

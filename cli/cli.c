@@ -62,7 +62,10 @@ s_list (FILE *stream, sluice_role_t role, bool env, const char *lead)
     const sluice_option_t *opt;
     bool first = true;
     for (size_t i = 0; (opt = sluice_option_at (i)); i++) {
-        const char *name = env? opt->env: opt->zpl? strchr (opt->zpl, '/') + 1: NULL;
+        //  keys of section 'sluice' by name, of others as section/key
+        const char *name = env? opt->env
+                         : !opt->zpl? NULL
+                         : strncmp (opt->zpl, "sluice/", 7) == 0? opt->zpl + 7: opt->zpl;
         if (!name || !sluice_option_for (opt, role))
             continue;
         if (column + strlen (name) + 3 > 78) {      //  ", name,"
@@ -77,6 +80,13 @@ s_list (FILE *stream, sluice_role_t role, bool env, const char *lead)
     }
     fprintf (stream, ".\n");
 }
+
+static const char *s_security_help =
+    "Security: without --keys, bound tcp sockets accept only loopback peers (and\n"
+    "ipc peers): a connection from another address is refused and logged. Across\n"
+    "hosts give every program --keys DIR (made once by 'sluice keygen DIR'), or\n"
+    "accept chosen hosts with --allow ADDR[/BITS],..., or anyone with --insecure.\n"
+    "See docs/SECURITY.md.\n";
 
 void
 sluice_cli_help (const sluice_cli_t *program, FILE *stream)
@@ -106,6 +116,7 @@ sluice_cli_help (const sluice_cli_t *program, FILE *stream)
     fputc ('\n', stream);
     s_list (stream, program->role, false, "Topology file (-c): section 'sluice', keys");
     s_list (stream, program->role, true, "Environment (above the file, below flags):");
+    fprintf (stream, "%s", s_security_help);
     fprintf (stream, "%s", program->epilogue);
 }
 
@@ -135,6 +146,11 @@ s_layers (const sluice_cli_t *program, sluice_config_t *config, const char *file
         char needed [64];
         s_spelling (sluice_option_find (opt->needs), true, needed, sizeof needed);
         fprintf (stderr, "%s: --%s needs %s\n", program->name, opt->name, needed);
+        return -1;
+    }
+    //  keys that are missing or readable by others are a usage error
+    if (sluice_security_check (config, err, sizeof err)) {
+        fprintf (stderr, "%s: %s\n", program->name, err);
         return -1;
     }
     return 0;

@@ -40,4 +40,10 @@ sluice_config_t *
 void
     sluice_cli_help (const sluice_cli_t *program, FILE *stream);
 
+//  sluice keygen [--force] DIR [HOST...]: create a deployment's CURVE
+//  certificates in DIR (security.c's sluice_keygen) and say what to copy
+//  where. argv [0] is "keygen". Returns the exit code.
+int
+    sluice_cli_keygen (const char *name, int argc, char *argv []);
+
 #endif

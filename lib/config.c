@@ -58,6 +58,9 @@ sluice_config_destroy (sluice_config_t **self_p)
         free (self->journal);
         free (self->command);
         free (self->output);
+        free (self->keys);
+        free (self->key);
+        free (self->allow);
         for (size_t i = 0; i < sluice_option_count (); i++)
             free (self->shown [i]);
         free (self->shown);

@@ -279,8 +279,11 @@ s_fold (sluice_monitor_t *self, sluice_monitor_event_t *event)
             //  after a failed handshake, libzmq closed it on purpose
             s_probe_remove (self, event, self->failed_pending == 0
                                          && state->last_attempt != ZMQ_EVENT_CONNECTED);
-            if (self->failed_pending)
+            if (self->failed_pending) {
                 self->failed_pending--;
+                event->failed = state->last_failure;
+                event->failure = state->failure;
+            }
             else
             if (state->last_attempt == ZMQ_EVENT_CONNECTED) {
                 //  TCP was up and the handshake never completed
@@ -420,6 +423,14 @@ sluice_monitor_protocol_error (int32_t value)
     switch ((uint32_t) value) {
         case ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA: return "wrong socket type";
         case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: return "security mechanism mismatch";
+        case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+            return "CURVE keys do not match: the client holds another server key";
+        case ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED:
+        case ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY:
+        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID:
+        case ZMQ_PROTOCOL_ERROR_ZAP_BAD_VERSION:
+        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE:
+        case ZMQ_PROTOCOL_ERROR_ZAP_INVALID_METADATA: return "authentication handler failed";
         case ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND:
         case ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE:
         case ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED: return "not a ZMTP peer";

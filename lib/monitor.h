@@ -35,6 +35,9 @@ typedef struct {
     bool dropped;               //  libzmq closed a live, handshaken connection
                                 //  itself: the peer sent a message over
                                 //  ZMQ_MAXMSGSIZE (or broke ZMTP framing)
+    int failed;                 //  the connection ended a failed handshake:
+                                //  its HANDSHAKE_FAILED_* event, else 0
+    const char *failure;        //  then why (static text)
 } sluice_monitor_event_t;
 
 //  What a monitor has learned of its socket's connections so far.

@@ -111,6 +111,25 @@ static const sluice_option_t s_table [] = {
     { .name = "journal", .roles = VENT, .type = SLUICE_TYPE_STRING, .arg = "FILE",
       FIELD (journal), .help = "record acknowledged tasks; re-run to resume" },
 
+    //  security, shared by all programs (security.c, docs/SECURITY.md)
+    { .name = "keys", .roles = ALL, .type = SLUICE_TYPE_STRING, .arg = "DIR",
+      .env = "SLUICE_KEYS", .zpl = "security/keys", FIELD (keys),
+      .help = "CURVE: encrypt and authenticate every connection\n"
+              "with the deployment's keys in DIR (made by\n"
+              "'sluice keygen DIR')" },
+    { .name = "key", .roles = ALL, .type = SLUICE_TYPE_STRING, .arg = "FILE",
+      .env = "SLUICE_KEY", .zpl = "security/key", FIELD (key), .needs = "keys",
+      .help = "this program's secret certificate (default:\n"
+              "DIR/ROLE.cert_secret; a worker prefers\n"
+              "DIR/worker-HOST.cert_secret)" },
+    { .name = "allow", .roles = ALL, .type = SLUICE_TYPE_STRING, .arg = "ADDR[/BITS],...",
+      .env = "SLUICE_ALLOW", .zpl = "security/allow", FIELD (allow),
+      .help = "without --keys, also accept tcp peers from these\n"
+              "addresses (default: only loopback and ipc)" },
+    { .name = "insecure", .roles = ALL, .type = SLUICE_TYPE_BOOL,
+      .env = "SLUICE_INSECURE", .zpl = "security/insecure", FIELD (insecure),
+      .help = "without --keys, accept tcp peers from any address" },
+
     //  every program
     { .name = "max-size", .roles = ALL, .type = SLUICE_TYPE_SIZE, .arg = "SIZE",
       .zpl = "sluice/max-size", FIELD (max_size), .min = 1024, .def = "64M",

@@ -34,6 +34,11 @@ struct _sluice_config_t {
     size_t max_peers;        //  connections per listening socket, known workers
     int verbose;             //  log debug lines
     bool quiet;              //  no summary, warnings only
+    //  security (security.c)
+    char *keys;              //  CURVE certificates directory, or NULL
+    char *key;               //  this program's certificate, or NULL: from keys
+    char *allow;             //  without keys, addresses accepted beyond loopback
+    bool insecure;           //  without keys, accept any address
     //  ventilator
     size_t window;           //  unacknowledged tasks held at most
     int64_t timeout_ms;      //  lease of one delivery
@@ -85,15 +90,13 @@ void
 //  ---------------------------------------------------------------------
 //  socket.c
 
-//  Create a socket of the given ZMQ type with the shared options, the
-//  given send and receive high-water mark (0: none), and attach it to
-//  endpoints. Returns the socket, or NULL
-//  with "cannot bind X: reason" (or connect) in err.
-zsock_t *
-    sluice_socket_new (int type, const sluice_config_t *config, const char *endpoints,
-                       int hwm, char *err, size_t errlen);
+#include "security.h"
 
-//  As sluice_socket_new, with SLUICE_SOCKET_* flags applied before attach.
+//  Create a socket of the given ZMQ type for one channel with the shared
+//  options, the given send and receive high-water mark (0: none) and the
+//  SLUICE_SOCKET_* flags, and attach it to endpoints, each endpoint secured
+//  by security (may be NULL: none). Returns the socket, or NULL with
+//  "cannot bind X: reason" (or connect) in err.
 #define SLUICE_SOCKET_IMMEDIATE 1   //  ZMQ_IMMEDIATE: queue only to connected peers
 #define SLUICE_SOCKET_RANDOM_ID 2   //  a random 16-byte routing id, kept on reconnect
 //  The --max-control-size in effect: never below 64 KiB, which an ACK of
@@ -103,14 +106,17 @@ zsock_t *
 #define SLUICE_SOCKET_SMALL 4       //  takes no payload in: ZMQ_MAXMSGSIZE is
                                     //  --max-control-size, not --max-size
 zsock_t *
-    sluice_socket_open (int type, const sluice_config_t *config, const char *endpoints,
-                        int hwm, int flags, char *err, size_t errlen);
+    sluice_socket_open (int type, const sluice_config_t *config, sluice_security_t *security,
+                        sluice_channel_t channel, const char *endpoints, int hwm, int flags,
+                        char *err, size_t errlen);
 
 //  Bind or connect a socket to every item of a normalized endpoint list
-//  ("@tcp://*:5557,>ipc:///tmp/x"). A bind to a host name binds the address
-//  it resolves to. Returns 0, or -1 with "cannot bind X: reason" in err.
+//  ("@tcp://*:5557,>ipc:///tmp/x"), each secured for channel by security
+//  (may be NULL). A bind to a host name binds the address it resolves to.
+//  Returns 0, or -1 with "cannot bind X: reason" in err.
 int
-    sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen);
+    sluice_attach (zsock_t *sock, sluice_security_t *security, sluice_channel_t channel,
+                   const char *endpoints, char *err, size_t errlen);
 
 //  Apply the options every sluice socket shares: linger, max message size,
 //  ZMTP heartbeats for dead-peer detection.

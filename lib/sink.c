@@ -102,6 +102,7 @@ struct _sluice_sink_t {
     sluice_monitor_t *monitor;  //  the results socket's events: oversized drops
     sluice_monitor_t *control_monitor;  //  the control socket's: ditto, and its
                                 //  connection limit
+    sluice_security_t *security;    //  keys, or protected mode (security.c)
     void *control_handle;
     sluice_encoder_t *encoder;
     uint8_t routing [256];      //  the batch's ventilator: routing id on control
@@ -1103,6 +1104,10 @@ s_recv_monitor (sluice_sink_t *self)
                 sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
                                          "--max-peers limit: refused %s", endpoint,
                                          self->config->max_peers, event.peer);
+            if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
+                sluice_security_failed (self->security, control? SLUICE_CHANNEL_CONTROL
+                                                                : SLUICE_CHANNEL_RESULTS,
+                                        event.peer, event.failed, event.failure);
             if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
                 continue;
             self->dropped++;
@@ -1385,7 +1390,12 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     //  bounds what is in flight, and libzmq 4.3.4 can abort when a peer
     //  disconnects while input is stopped at the mark ("Assertion failed:
     //  !_io_error (stream_engine_base.cpp:331)", seen under load here)
-    self->results = sluice_socket_new (ZMQ_ROUTER, config, config->results, 0, err, errlen);
+    self->security = sluice_security_new (config, err, errlen);
+    if (!self->security)
+        return -1;
+    self->results = sluice_socket_open (ZMQ_ROUTER, config, self->security,
+                                        SLUICE_CHANNEL_RESULTS, config->results, 0, 0,
+                                        err, errlen);
     //  a worker that reconnects (same routing id, host:pid:N) takes its
     //  routing id over, so STORED reaches it on the new connection
     if (self->results)
@@ -1394,7 +1404,8 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     //  the ventilator's control messages are small, LOST included (it cuts
     //  an input to fit): a peer's half-sent frame holds --max-control-size
     self->control = self->results
-                  ? sluice_socket_open (ZMQ_ROUTER, config, config->control, 1000,
+                  ? sluice_socket_open (ZMQ_ROUTER, config, self->security,
+                                        SLUICE_CHANNEL_CONTROL, config->control, 1000,
                                         SLUICE_SOCKET_SMALL, err, errlen)
                   : NULL;
     if (!self->control)
@@ -1472,6 +1483,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_monitor_destroy (&self->control_monitor);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
+        sluice_security_destroy (&self->security);
         if (self->epoll_fd >= 0)
             close (self->epoll_fd);
         if (self->event_fd >= 0)
@@ -1516,6 +1528,9 @@ s_log_summary (sluice_sink_t *self)
     if (self->hold_dropped)
         zsys_info ("%" PRIu64 " results not held for -k (far ahead of the window, or over "
                    "--reorder-max)", self->hold_dropped);
+    if (sluice_security_refused (self->security))
+        zsys_info ("%" PRIu64 " connections refused (see docs/SECURITY.md)",
+                   sluice_security_refused (self->security));
     if (self->ignored)
         zsys_info ("%" PRIu64 " control messages from a peer other than the ventilator "
                    "ignored", self->ignored);

@@ -3,8 +3,9 @@
 
     Owns: the options all sluice sockets share (linger, maximum message
     size, ZMTP heartbeats, reconnect intervals, high-water marks), attach
-    to a normalized endpoint list, and binds to host names. This is the one
-    place where transport security options belong.
+    to a normalized endpoint list, and binds to host names. Each endpoint
+    is secured (CURVE, or the ZAP domain of protected mode) by security.c
+    just before its bind or connect.
     =========================================================================
 */
 
@@ -70,7 +71,8 @@ s_resolve_bind (const char *endpoint, char *out, size_t outlen, char *err, size_
 }
 
 int
-sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen)
+sluice_attach (zsock_t *sock, sluice_security_t *security, sluice_channel_t channel,
+               const char *endpoints, char *err, size_t errlen)
 {
     char *list = strdup (endpoints);
     assert (list);
@@ -81,6 +83,11 @@ sluice_attach (zsock_t *sock, const char *endpoints, char *err, size_t errlen)
         bool bind = *item == '@';
         assert (*item == '@' || *item == '>');
         const char *endpoint = item + 1;
+        if (sluice_security_prepare (security, zsock_resolve (sock), channel, endpoint, bind,
+                                     err, errlen)) {
+            rc = -1;
+            break;
+        }
         if (bind) {
             char resolved [512], reason [300];
             if (s_resolve_bind (endpoint, resolved, sizeof resolved, reason, sizeof reason)) {
@@ -139,8 +146,9 @@ sluice_set_linger (zsock_t *sock, int msecs)
 }
 
 zsock_t *
-sluice_socket_open (int type, const sluice_config_t *config, const char *endpoints,
-                    int hwm, int flags, char *err, size_t errlen)
+sluice_socket_open (int type, const sluice_config_t *config, sluice_security_t *security,
+                    sluice_channel_t channel, const char *endpoints, int hwm, int flags,
+                    char *err, size_t errlen)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock) {
@@ -175,17 +183,10 @@ sluice_socket_open (int type, const sluice_config_t *config, const char *endpoin
     //  not yet known to be dead
     if (type == ZMQ_ROUTER)
         zmq_setsockopt (handle, ZMQ_ROUTER_HANDOVER, &(int) { 1 }, sizeof (int));
-    if (sluice_attach (sock, endpoints, err, errlen)) {
+    if (sluice_attach (sock, security, channel, endpoints, err, errlen)) {
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);
         return NULL;
     }
     return sock;
-}
-
-zsock_t *
-sluice_socket_new (int type, const sluice_config_t *config, const char *endpoints,
-                   int hwm, char *err, size_t errlen)
-{
-    return sluice_socket_open (type, config, endpoints, hwm, 0, err, errlen);
 }

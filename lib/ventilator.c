@@ -98,6 +98,7 @@ struct _sluice_ventilator_t {
     sluice_peers_t *peers;      //  workers and their credit
     sluice_reader_t *reader;    //  records of the inputs
     sluice_monitor_t *monitor;  //  the tasks socket's events: disconnects
+    sluice_security_t *security;    //  keys, or protected mode (security.c)
     s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
     size_t gone_count;
     size_t gone_alloc;
@@ -206,15 +207,19 @@ static int
 s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
 {
     const sluice_config_t *config = self->config;
+    self->security = sluice_security_new (config, err, errlen);
+    if (!self->security)
+        return -1;
     //  workers send credit and progress only: small messages (a worker's
     //  half-sent frame holds at most --max-control-size)
-    self->tasks = sluice_socket_open (ZMQ_ROUTER, config, config->tasks, 100000,
-                                      SLUICE_SOCKET_SMALL, err, errlen);
+    self->tasks = sluice_socket_open (ZMQ_ROUTER, config, self->security, SLUICE_CHANNEL_TASKS,
+                                      config->tasks, 100000, SLUICE_SOCKET_SMALL, err, errlen);
     if (!self->tasks)
         return -1;
     //  the sink serves the control routing id that began the batch: keep it
     //  across reconnects, and make it unguessable
-    self->control = sluice_socket_open (ZMQ_DEALER, config, config->control, 100000,
+    self->control = sluice_socket_open (ZMQ_DEALER, config, self->security,
+                                        SLUICE_CHANNEL_CONTROL, config->control, 100000,
                                         SLUICE_SOCKET_RANDOM_ID | SLUICE_SOCKET_SMALL,
                                         err, errlen);
     if (!self->control)
@@ -282,6 +287,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_set_linger (self->control, 2000);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->control);
+        sluice_security_destroy (&self->security);
         sluice_encoder_destroy (&self->encoder);
         sluice_window_destroy (&self->window);
         sluice_ledger_destroy (&self->journal);
@@ -761,6 +767,9 @@ s_recv_monitor (sluice_ventilator_t *self)
                                      self->config->max_peers, event.peer);
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
+        if (event.failed)
+            sluice_security_failed (self->security, SLUICE_CHANNEL_TASKS, event.peer,
+                                    event.failed, event.failure);
         if (event.dropped) {
             self->dropped++;
             sluice_warn_ratelimited (&self->limit, "peer %s sent a message over "
@@ -1107,6 +1116,9 @@ s_finish (sluice_ventilator_t *self)
     if (!self->config->quiet && sluice_window_overheld (self->window))
         zsys_info ("%" PRIu64 " deliveries held past --max-held (re-sent or lost)",
                    sluice_window_overheld (self->window));
+    if (!self->config->quiet && sluice_security_refused (self->security))
+        zsys_info ("%" PRIu64 " connections refused (see docs/SECURITY.md)",
+                   sluice_security_refused (self->security));
     s_log_workers (self);
     self->status = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
 }

@@ -120,6 +120,7 @@ typedef struct {
 //  A socket's monitor and the warnings it drives.
 typedef struct {
     sluice_monitor_t *monitor;  //  connection events of the socket
+    sluice_channel_t channel;   //  tasks or results
     const char *what;           //  "ventilator" or "sink": the peer expected
     char endpoint [256];        //  endpoints as configured, for messages
     bool warned_down;           //  warned for the current outage
@@ -136,6 +137,7 @@ struct _sluice_worker_t {
     void *results_handle;
     s_watch_t tasks_watch;      //  the tasks socket's monitor
     s_watch_t results_watch;    //  the results socket's monitor
+    sluice_security_t *security;    //  keys, or protected mode (security.c)
     int epoll_fd;               //  sluice_worker_fd: ZMQ_FDs and wakeup
     int wakeup_fd;              //  eventfd: work that no socket signals
     bool woken;                 //  wakeup_fd is set
@@ -563,7 +565,8 @@ s_socket_new (sluice_worker_t *self, const char *endpoints, int hwm, bool immedi
     zmq_setsockopt (handle, ZMQ_ROUTING_ID, routing_id, strlen (routing_id));
     s_endpoint_text (endpoints, watch->endpoint, sizeof watch->endpoint);
     watch->monitor = sluice_monitor_new (handle, err, errlen);
-    if (!watch->monitor || sluice_attach (sock, endpoints, err, errlen)) {
+    if (!watch->monitor
+    ||  sluice_attach (sock, self->security, watch->channel, endpoints, err, errlen)) {
         sluice_monitor_destroy (&watch->monitor);
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);
@@ -629,9 +632,12 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     s_outbox_init (&self->outbox);
     self->tasks_watch.what = "ventilator";
     self->results_watch.what = "sink";
+    self->tasks_watch.channel = SLUICE_CHANNEL_TASKS;
+    self->results_watch.channel = SLUICE_CHANNEL_RESULTS;
     //  credit bounds what arrives; results wait in our hold, not in libzmq
     char results_id [256];
-    self->tasks = s_socket_new (self, config->tasks, 1000, false, &self->tasks_watch,
+    self->security = sluice_security_new (config, err, errlen);
+    self->tasks = !self->security? NULL: s_socket_new (self, config->tasks, 1000, false, &self->tasks_watch,
                                 self->routing_id, sizeof self->routing_id, err, errlen);
     self->results = self->tasks
                   ? s_socket_new (self, config->results, S_RESULTS_HWM, true,
@@ -672,6 +678,7 @@ sluice_worker_destroy (sluice_worker_t **self_p)
         sluice_monitor_destroy (&self->results_watch.monitor);
         zsock_destroy (&self->tasks);
         zsock_destroy (&self->results);
+        sluice_security_destroy (&self->security);
         if (self->epoll_fd >= 0)
             close (self->epoll_fd);
         if (self->wakeup_fd >= 0)
@@ -985,15 +992,20 @@ s_watch_check (sluice_worker_t *self, s_watch_t *watch, int64_t now)
         return;
     watch->warned_down = true;
     char reason [300];
+    //  a CURVE server that cannot decrypt our HELLO (we hold another
+    //  server key than its own) just closes: say what to check
+    const char *keys = sluice_security_curve (self->security) && state->handshake_failures
+                     ? "; the handshake never completed: is the key in --keys DIR this "
+                       "peer's (the same deployment)?": "";
     if (watch == &self->tasks_watch)
-        zsys_warning ("no ventilator at %s for %d s: %s", watch->endpoint, S_WARN_MS / 1000,
+        zsys_warning ("no ventilator at %s for %d s: %s%s", watch->endpoint, S_WARN_MS / 1000,
                       sluice_monitor_reason (watch->monitor, self->config->tasks,
-                                             reason, sizeof reason));
+                                             reason, sizeof reason), keys);
     else
-        zsys_warning ("cannot reach the sink at %s for %d s: %s", watch->endpoint,
+        zsys_warning ("cannot reach the sink at %s for %d s: %s%s", watch->endpoint,
                       S_WARN_MS / 1000, sluice_monitor_reason (watch->monitor,
                                                               self->config->results,
-                                                              reason, sizeof reason));
+                                                              reason, sizeof reason), keys);
 }
 
 //  --------------------------------------------------------------------------
@@ -1387,7 +1399,8 @@ sluice_worker_turn (sluice_worker_t *self)
         return 1;
     }
     if (s_signals && !self->draining) {
-        zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
+        if (!self->config->quiet)
+            zsys_info ("stopping: finishing %" PRIu64 " tasks in hand", self->held);
         sluice_worker_drain (self);
     }
     int64_t now = sluice_now_ms ();
@@ -1443,5 +1456,9 @@ sluice_worker_run (sluice_worker_t *self)
         zsys_info ("%" PRIu64 " tasks run, %" PRIu64 " results sent, %" PRIu64 " stored (%"
                    PRIu64 " re-sent), %" PRIu64 " malformed messages dropped", self->done,
                    self->outbox.sent, self->outbox.stored, self->outbox.resent, self->dropped);
+    uint64_t failed = sluice_monitor_state (self->tasks_watch.monitor)->handshake_failures
+                    + sluice_monitor_state (self->results_watch.monitor)->handshake_failures;
+    if (!self->config->quiet && failed)
+        zsys_info ("%" PRIu64 " failed handshakes with the ventilator or the sink", failed);
     return rc;
 }

@@ -680,8 +680,9 @@ test_every_bad_value_is_named (void **state)
         }
         if (opt->zpl && *bad) {
             char text [256];
-            snprintf (text, sizeof text, "#   bad\nsluice\n    %s = \"%s\"\n",
-                      strchr (opt->zpl, '/') + 1, bad);
+            const char *slash = strchr (opt->zpl, '/');
+            snprintf (text, sizeof text, "#   bad\n%.*s\n    %s = \"%s\"\n",
+                      (int) (slash - opt->zpl), opt->zpl, slash + 1, bad);
             char *path = t_file (text);
             assert_int_equal (sluice_config_load_file (config, path, err, sizeof err), -1);
             t_contains (err, path);

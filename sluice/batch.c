@@ -1,0 +1,333 @@
+/*  =========================================================================
+    batch.c - one sluice batch: ventilator and sink here, the worker a child
+
+    The ventilator and the sink live in this process and are driven by one
+    poll(2) loop through the embedding API (as examples/embed_pipeline.c
+    does), the sink writing to stdout itself. The worker is this binary
+    again (`sluice worker --exec COMMAND ...`), so it runs the worker's
+    own code and option checks unchanged; it is a child process rather
+    than a thread because a worker stops by signal and runs its commands
+    from its own loop. They meet on ipc:// endpoints in a private mkdtemp
+    directory (0700), bound before the worker starts so that its first
+    connect succeeds (a refused one would wait out the 100 ms reconnect).
+
+    Leaving. When the batch ends the worker is sent SIGTERM and waited
+    for while the sink is still open: it drains, reads the last STORED and
+    exits (ZMQ_IMMEDIATE drops what a peer has not read when a connection
+    closes, so closing the sink first could strand it). On SIGINT/SIGTERM
+    the batch is abandoned and the worker sent SIGTERM then SIGINT: its
+    second signal abandons at once and kills its running commands. A
+    worker that still lingers is killed. Then the context is shut down,
+    so every ipc file is closed, and the directory removed. The worker
+    has PR_SET_PDEATHSIG, so even a SIGKILLed sluice leaves no worker
+    running for long (only the directory, which nothing can clean).
+    =========================================================================
+*/
+
+#include "run.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_STOP_MS 2000          //  after SIGTERM, time for the worker to drain
+#define S_KILL_MS 1000          //  after its second signal, before SIGKILL
+#define S_SETTLE_MS 2000        //  one role failed: time for the other to hear
+#define S_STORED_WAIT_MS 100    //  remote workers: time to read the last STORED
+#define S_IPC_MAX 80            //  room for the directory in a 108-byte sun_path
+
+//  The running batch.
+typedef struct {
+    sluice_args_t *args;
+    char dir [PATH_MAX];            //  the private ipc directory, or ""
+    pid_t worker;                   //  the local worker, 0 once reaped
+    int worker_rc;                  //  its exit status, once reaped
+    sluice_ventilator_t *vent;
+    sluice_sink_t *sink;
+} s_batch_t;
+
+//  Make the private directory for the ipc endpoints, in $TMPDIR (or /tmp
+//  when that path is too long for a socket). Returns 0 or -1 (errno).
+static int
+s_dir_make (s_batch_t *self)
+{
+    const char *base = getenv ("TMPDIR");
+    if (!base || !*base || strlen (base) > S_IPC_MAX)
+        base = "/tmp";
+    snprintf (self->dir, sizeof self->dir, "%s/sluice.XXXXXX", base);
+    if (!mkdtemp (self->dir)) {
+        self->dir [0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+//  Remove the private directory and what libzmq may have left in it.
+static void
+s_dir_remove (s_batch_t *self)
+{
+    if (!self->dir [0])
+        return;
+    const char *names [] = { "tasks", "results", "control" };
+    char path [PATH_MAX + 16];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf (path, sizeof path, "%s/%s", self->dir, names [i]);
+        unlink (path);
+    }
+    if (rmdir (self->dir))
+        zsys_warning ("cannot remove %s: %s", self->dir, strerror (errno));
+    self->dir [0] = 0;
+}
+
+//  Set an endpoint: the private one, then the user's (may be NULL).
+//  Returns 0, or -1 with a message in err.
+static int
+s_endpoint (s_batch_t *self, sluice_config_t *config, const char *name, char direction,
+            const char *user, char *err, size_t errlen)
+{
+    char value [PATH_MAX + 512];
+    snprintf (value, sizeof value, "%cipc://%s/%s%s%s", direction, self->dir, name,
+              user? ",": "", user? user: "");
+    return sluice_config_set_endpoint (config, name, value, err, errlen);
+}
+
+//  Create the ventilator and the sink, bound to the private endpoints
+//  (and --tasks, --results). Returns 0, or -1 with a message in err.
+static int
+s_roles_new (s_batch_t *self, char *err, size_t errlen)
+{
+    sluice_args_t *args = self->args;
+    //  the local worker's summary and the sink's say what the
+    //  ventilator's does; their warnings and failures still show
+    sluice_config_set (args->sink, "quiet", "1", err, errlen);
+    if (s_endpoint (self, args->vent, "tasks", '@', args->tasks, err, errlen)
+    ||  s_endpoint (self, args->vent, "control", '>', NULL, err, errlen)
+    ||  s_endpoint (self, args->sink, "results", '@', args->results, err, errlen)
+    ||  s_endpoint (self, args->sink, "control", '@', NULL, err, errlen))
+        return -1;
+    self->sink = sluice_sink_new (args->sink, err, errlen);
+    if (self->sink)
+        self->vent = sluice_ventilator_new (args->vent, err, errlen);
+    return self->vent? 0: -1;
+}
+
+//  Start the local worker: this binary as `sluice worker`, in its own
+//  process group (a terminal's Ctrl-C is ours to pass on), stdin and
+//  stdout on /dev/null. Returns 0, or -1 with a message in err.
+static int
+s_worker_start (s_batch_t *self, char *err, size_t errlen)
+{
+    const sluice_config_t *config = self->args->worker;
+    char tasks [PATH_MAX + 32], results [PATH_MAX + 32];
+    snprintf (tasks, sizeof tasks, ">ipc://%s/tasks", self->dir);
+    snprintf (results, sizeof results, ">ipc://%s/results", self->dir);
+    //  the values were checked by the option table; shown, they read back
+    const char *copied [] = { "jobs", "prefetch", "task-timeout", "max-size" };
+    char flags [4][32];
+    char *argv [32] = { "sluice", "worker", "-q", "--exec", self->args->command,
+                        "--tasks", tasks, "--results", results };
+    int argc = 9;
+    for (size_t i = 0; i < 4; i++) {
+        const char *value = sluice_config_get (config, copied [i]);
+        if (!*value || streq (value, "0"))
+            continue;           //  unset (--task-timeout)
+        snprintf (flags [i], sizeof flags [i], "--%s=%s", copied [i], value);
+        argv [argc++] = flags [i];
+    }
+    if (streq (sluice_config_get (config, "pipe"), "1"))
+        argv [argc++] = "--pipe";
+    if (streq (sluice_config_get (config, "verbose"), "1"))
+        argv [argc++] = "-v";
+    //  with keys, the private ipc endpoints use them too
+    char keys [PATH_MAX + 16];
+    if (*sluice_config_get (config, "keys")) {
+        snprintf (keys, sizeof keys, "--keys=%s", sluice_config_get (config, "keys"));
+        argv [argc++] = keys;
+    }
+    argv [argc] = NULL;
+
+    int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+    pid_t parent = getpid ();
+    pid_t pid = null_fd < 0? -1: fork ();
+    if (pid == 0) {
+        //  only async-signal-safe calls between fork and exec
+        setpgid (0, 0);
+        prctl (PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid () != parent)
+            _exit (SLUICE_EXIT_RUNTIME);
+        dup2 (null_fd, STDIN_FILENO);
+        dup2 (null_fd, STDOUT_FILENO);
+        execv ("/proc/self/exe", argv);
+        _exit (127);
+    }
+    int saved = errno;
+    if (null_fd >= 0)
+        close (null_fd);
+    if (pid < 0) {
+        snprintf (err, errlen, "cannot start the worker: %s", strerror (saved));
+        return -1;
+    }
+    self->worker = pid;
+    return 0;
+}
+
+//  Reap the worker if it has exited. Returns true if it is gone.
+static bool
+s_worker_gone (s_batch_t *self)
+{
+    int status;
+    if (self->worker && waitpid (self->worker, &status, WNOHANG) == self->worker) {
+        self->worker = 0;
+        self->worker_rc = WIFEXITED (status)? WEXITSTATUS (status): 128 + WTERMSIG (status);
+    }
+    return self->worker == 0;
+}
+
+//  Wait up to msecs for the worker to exit. Returns true if it did.
+static bool
+s_worker_wait (s_batch_t *self, int msecs)
+{
+    int64_t deadline = sluice_now_ms () + msecs;
+    while (!s_worker_gone (self) && sluice_now_ms () < deadline)
+        poll (NULL, 0, 1);
+    return self->worker == 0;
+}
+
+//  Stop the worker: drain (SIGTERM), or at once (a second signal) when
+//  the batch was abandoned; kill it if it lingers.
+static void
+s_worker_stop (s_batch_t *self, bool at_once)
+{
+    if (!self->worker)
+        return;
+    kill (self->worker, SIGTERM);
+    if (!at_once && s_worker_wait (self, S_STOP_MS))
+        return;
+    kill (self->worker, SIGINT);
+    if (s_worker_wait (self, S_KILL_MS))
+        return;
+    zsys_warning ("the worker did not stop; killing it");
+    kill (self->worker, SIGKILL);
+    s_worker_wait (self, S_KILL_MS);
+}
+
+//  Give the ventilator its input: the stream itself, or as many tasks of
+//  the lists as its window takes. Returns true once every task is in.
+static bool
+s_feed (s_batch_t *self)
+{
+    const char *data;
+    size_t size;
+    while (sluice_sources_next (self->args->sources, &data, &size) == 1)
+        if (sluice_ventilator_try_submit (self->vent, data, size, NULL)) {
+            sluice_sources_unget (self->args->sources);
+            return false;
+        }
+    sluice_ventilator_close (self->vent);
+    return true;
+}
+
+//  Wait until either role's descriptor is readable or a service is due.
+static void
+s_wait (s_batch_t *self)
+{
+    struct pollfd fds [2] = {
+        { sluice_ventilator_fd (self->vent), POLLIN, 0 },
+        { sluice_sink_fd (self->sink), POLLIN, 0 }
+    };
+    int64_t timeout = sluice_ventilator_timeout (self->vent);
+    if (sluice_sink_timeout (self->sink) < timeout)
+        timeout = sluice_sink_timeout (self->sink);
+    poll (fds, 2, (int) timeout);
+}
+
+//  The service loop, until both roles have finished. Returns false if
+//  interrupted.
+static bool
+s_loop (s_batch_t *self)
+{
+    const char *name;
+    int fd = sluice_sources_fd (self->args->sources, &name);
+    bool fed = fd >= 0;
+    if (fed) {
+        sluice_ventilator_add_input (self->vent, fd, name);
+        sluice_ventilator_close (self->vent);
+    }
+    int64_t settle = 0;
+    while (sluice_ventilator_status (self->vent) < 0 || sluice_sink_status (self->sink) < 0) {
+        if (zsys_interrupted)
+            return false;
+        if (!fed)
+            fed = s_feed (self);
+        int vent = sluice_ventilator_service (self->vent);
+        int sink = sluice_sink_service (self->sink);
+        if ((vent < 0 || sink < 0) && !settle)
+            settle = sluice_now_ms () + S_SETTLE_MS;
+        if (settle && sluice_now_ms () > settle)
+            break;
+        if (s_worker_gone (self) && !self->args->tasks) {
+            zsys_error ("the worker exited (status %d) before the batch completed",
+                        self->worker_rc);
+            break;
+        }
+        s_wait (self);
+    }
+    return true;
+}
+
+//  The batch's exit code: the sink's when its output failed, else the
+//  ventilator's (the two agree on 0 and 1).
+static int
+s_exit_code (s_batch_t *self)
+{
+    int vent = sluice_ventilator_status (self->vent);
+    int sink = sluice_sink_status (self->sink);
+    if (sink == SLUICE_EXIT_RUNTIME)
+        return sink;
+    if (vent >= 0)
+        return vent;
+    return sink > SLUICE_EXIT_FAILED? sink: SLUICE_EXIT_RUNTIME;
+}
+
+int
+sluice_batch_run (sluice_args_t *args)
+{
+    s_batch_t self = { .args = args };
+    char err [512];
+    if (sluice_sources_open (args->sources, args->nul, err, sizeof err)) {
+        fprintf (stderr, "sluice: %s\n", err);
+        return SLUICE_EXIT_RUNTIME;
+    }
+    int verbose = streq (sluice_config_get (args->vent, "verbose"), "1");
+    sluice_init_process ("sluice", verbose);
+    signal (SIGPIPE, SIG_IGN);
+    int rc = SLUICE_EXIT_RUNTIME;
+    if (s_dir_make (&self))
+        zsys_error ("cannot make a directory in %s: %s", getenv ("TMPDIR")? getenv ("TMPDIR")
+                    : "/tmp", strerror (errno));
+    else
+    if (s_roles_new (&self, err, sizeof err) || s_worker_start (&self, err, sizeof err))
+        zsys_error ("%s", err);
+    else {
+        if (s_loop (&self))
+            rc = s_exit_code (&self);
+        else {
+            //  interrupted: both roles abandon the batch (and say so)
+            s_worker_stop (&self, true);
+            sluice_ventilator_wait (self.vent);
+            sluice_sink_run (self.sink);
+            rc = SLUICE_EXIT_ABANDONED;
+        }
+        if (args->tasks || args->results)
+            poll (NULL, 0, S_STORED_WAIT_MS);
+    }
+    s_worker_stop (&self, rc != SLUICE_EXIT_OK && rc != SLUICE_EXIT_FAILED);
+    sluice_ventilator_destroy (&self.vent);
+    sluice_sink_destroy (&self.sink);
+    zsys_shutdown ();
+    s_dir_remove (&self);
+    return rc;
+}
