@@ -45,6 +45,8 @@
 #define S_PACK_BYTES (256 * 1024)   //  payload bytes packed, soft limit
 #define S_READS_PER_SERVICE 8       //  input reads in one service call at most
 #define S_PUMP_ROUNDS 4             //  receive/dispatch rounds in one service call
+#define S_DRAIN_MAX 512             //  messages one socket gives in one round at most:
+                                    //  a flood of workers cannot starve the sink
 #define S_PING_MS 1000              //  heartbeat to the sink
 #define S_SINK_SILENT_MS 5000       //  sink considered gone after this
 #define S_SCAN_MS 100               //  lease expiry scan period
@@ -700,6 +702,15 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
                                  msg.type? sluice_msg_type_name (msg.type): reason);
         return;
     }
+    //  a connection has one routing id: another worker last seen on this
+    //  fd left, and the fd was reused before its DISCONNECTED was read (a
+    //  peer that joins and leaves in a loop); forget it now, or it would
+    //  hold its place in the table until it is found silent
+    int fd = zmq_msg_get (body, ZMQ_SRCFD);
+    sluice_peer_t *other = sluice_peers_by_fd (self->peers, fd);
+    if (other && (other->routing_size != zmq_msg_size (routing)
+              ||  memcmp (other->routing, zmq_msg_data (routing), other->routing_size)))
+        s_worker_gone (self, other, "disconnected", S_RECLAIM_GRACE_MS);
     sluice_peer_t *peer = sluice_peers_get (self->peers, zmq_msg_data (routing),
                                             zmq_msg_size (routing));
     if (!peer && sluice_peers_full (self->peers)) {
@@ -711,7 +722,7 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
         self->workerless_since = 0;
         if (peer->seen_ms == 0)
             s_worker_back (self, peer);
-        sluice_peers_seen (self->peers, peer, sluice_now_ms (), zmq_msg_get (body, ZMQ_SRCFD));
+        sluice_peers_seen (self->peers, peer, sluice_now_ms (), fd);
     }
     if (peer && msg.type == SLUICE_MSG_CREDIT)
         sluice_peers_credit (self->peers, peer, S_CREDIT_ROOM (&msg),
@@ -721,11 +732,11 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
         s_handle_progress (self, &msg, peer->handle);
 }
 
-//  Drain the tasks socket.
+//  Drain the tasks socket (S_DRAIN_MAX messages at most).
 static void
 s_recv_workers (sluice_ventilator_t *self)
 {
-    while (true) {
+    for (int n = 0; n < S_DRAIN_MAX; n++) {
         zmq_msg_t routing, body;
         zmq_msg_init (&routing);
         if (zmq_msg_recv (&routing, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
@@ -760,7 +771,7 @@ static void
 s_recv_monitor (sluice_ventilator_t *self)
 {
     sluice_monitor_event_t event;
-    while (sluice_monitor_next (self->monitor, &event)) {
+    for (int n = 0; n < 4 * S_DRAIN_MAX && sluice_monitor_next (self->monitor, &event); n++) {
         if (event.refused)
             sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
                                      "--max-peers limit: refused %s", self->tasks_text,

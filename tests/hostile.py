@@ -18,8 +18,11 @@ worker that never lets go of its tasks.
                                       (reset), take tasks, then send PROGRESS
                                       for them every 250 ms for S seconds
 
-    hostile.py churn EP --cycles N    connect, CREDIT [10, 1] under a fresh
-                                      random routing id, close; N times
+    hostile.py churn EP --cycles N --procs P --duration S
+                                      P processes, each over raw ZMTP: connect,
+                                      handshake under a fresh random routing
+                                      id, CREDIT [10, 1], close; N times each
+                                      or for S seconds, whichever ends first
     hostile.py park EP --conns N --size BYTES --fraction F --duration S
                                       N raw ZMTP connections, each sending a
                                       frame header for BYTES and F of its
@@ -42,6 +45,7 @@ Every sluice message is one MessagePack array
 import argparse
 import json
 import os
+import signal
 import socket
 import struct
 import time
@@ -64,11 +68,14 @@ def raw_connect(endpoint):
     return sock
 
 
-def zmtp_handshake(sock):
-    """ZMTP 3.0, NULL mechanism, as a DEALER; False if the peer hung up."""
+def zmtp_handshake(sock, identity=None):
+    """ZMTP 3.0, NULL mechanism, as a DEALER (with that routing id, if
+    given); False if the peer hung up."""
     greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + b"NULL".ljust(20, b"\x00") \
         + b"\x00" + b"\x00" * 31
     props = b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
+    if identity:
+        props += b"\x08Identity" + struct.pack(">I", len(identity)) + identity
     body = b"\x05READY" + props
     try:
         sock.sendall(greeting + b"\x04" + bytes([len(body)]) + body)
@@ -115,6 +122,47 @@ def raw_conns(args, out):
         sock.close()
 
 
+def churn(args, out):
+    """churn: --procs processes, each joining and leaving as fast as it can.
+    Each cycle completes the handshake (so the ventilator sees the peer),
+    sends CREDIT and closes at once; the ventilator sends it tasks, finds it
+    gone and must forget it. SIGTERM ends it early, still counting."""
+    credit = pack([SIG, VERSION, CREDIT, None, 10, 1])
+    frame = b"\x00" + bytes([len(credit)]) + credit
+    deadline = time.monotonic() + args.duration
+    kids = []
+    for _ in range(args.procs):
+        rd, wr = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(rd)
+            done = failed = 0
+            stop = []
+            signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+            while not stop and done < args.cycles and time.monotonic() < deadline:
+                try:
+                    sock = raw_connect(args.endpoint)
+                    if zmtp_handshake(sock, os.urandom(16)):
+                        sock.sendall(frame)
+                        done += 1
+                    else:
+                        failed += 1
+                    sock.close()
+                except OSError:
+                    failed += 1
+            os.write(wr, json.dumps([done, failed]).encode())
+            os._exit(0)
+        os.close(wr)
+        kids.append((pid, rd))
+    signal.signal(signal.SIGTERM, lambda *_: [os.kill(pid, signal.SIGTERM) for pid, _ in kids])
+    for pid, rd in kids:
+        with os.fdopen(rd) as f:
+            done, failed = json.loads(f.read() or "[0, 0]")
+        os.waitpid(pid, 0)
+        out["sent"] += done
+        out["refused"] = out.get("refused", 0) + failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("command", choices=["ping", "begin", "end", "bye", "abandon", "lost", "hog",
@@ -130,6 +178,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--cycles", type=int, default=1000)
     ap.add_argument("--conns", type=int, default=10)
+    ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--size", type=int, default=60 << 20)
     ap.add_argument("--fraction", type=float, default=0.98)
     ap.add_argument("--repeat", type=int, default=3)
@@ -142,19 +191,11 @@ def main():
         raw_conns(args, out)
         print(json.dumps(out))
         return
-    ctx = zmq.Context()
     if args.command == "churn":
-        for _ in range(args.cycles):
-            s = ctx.socket(zmq.DEALER)
-            s.setsockopt(zmq.ROUTING_ID, os.urandom(16))
-            s.setsockopt(zmq.LINGER, 100)
-            s.connect(args.endpoint)
-            s.send(pack([SIG, VERSION, CREDIT, None, 10, 1]))
-            s.close()
-            out["sent"] += 1
-        ctx.term()
+        churn(args, out)
         print(json.dumps(out))
         return
+    ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 2000)
     sock.setsockopt(zmq.SNDTIMEO, 2000)
