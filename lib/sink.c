@@ -856,6 +856,8 @@ s_handle_begin (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing
         }
         self->have_batch = false;
     }
+    if (self->have_batch)
+        sluice_seen_resize (self->seen, s_begin_window (msg));   //  a restart's, if larger
     if (!self->have_batch) {
         s_adopt_batch (self, msg->batch, s_begin_window (msg));
         char hex [SLUICE_BATCH_SIZE * 2 + 1];
@@ -1434,7 +1436,10 @@ s_new (const sluice_config_t *config, bool reader, char *err, size_t errlen)
     self->config = config;
     self->reader = reader;
     self->encoder = sluice_encoder_new ();
-    self->seen = sluice_seen_new (config->window, config->keep_order);
+    //  sized by the batch's window when it is adopted (BEGIN, or the state
+    //  file), not by our own --window default: -k holds nothing at or past
+    //  low + the ventilator's window, where no real task can be in flight
+    self->seen = sluice_seen_new (1, config->keep_order);
     sluice_seen_set_hold_max (self->seen, config->reorder_max);
     self->taken = reader? sluice_seen_new (config->window, false): NULL;
     self->early = zlist_new ();
