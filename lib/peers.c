@@ -243,7 +243,7 @@ s_history_row (sluice_peers_t *self, const char *identity)
                                s_identity_match);
     if (row >= 0)
         return (size_t) row;
-    if (self->history_count == S_HISTORY_MAX)
+    if (self->history_count >= S_HISTORY_MAX)
         identity = S_HISTORY_OTHERS;
     row = s_index_get (self, &self->by_identity, identity, strlen (identity),
                        s_identity_match);
