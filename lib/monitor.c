@@ -19,6 +19,10 @@
     closed there, so the peer sees the close a moment later than without.
     Best effort: a connection that libzmq closes before its ACCEPTED is
     read has no probe (the dup fails), and its drop goes uncounted.
+
+    The probe also enforces a limit on accepted connections: one beyond it
+    is shut down through its probe (shutdown acts on the kernel socket, so
+    it cannot hit an fd that libzmq closed and reused meanwhile).
     =========================================================================
 */
 
@@ -28,6 +32,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -36,6 +41,8 @@ typedef struct {
     int fd;                     //  libzmq's fd (the events' value)
     int probe;                  //  our dup of it
     char peer [256];            //  the peer's address, for messages
+    bool accepted;              //  ACCEPTED (a bound socket), not CONNECTED
+    bool refused;               //  shut down over the limit
 } s_probe_t;
 
 struct _sluice_monitor_t {
@@ -47,6 +54,9 @@ struct _sluice_monitor_t {
     s_probe_t *probes;          //  live connections
     size_t probe_count;
     size_t probe_capacity;
+    size_t *by_fd;              //  probe index + 1 by libzmq's fd, 0: none (a
+    size_t fd_capacity;         //  flood of connections costs O(1) each)
+    size_t max;                 //  accepted connections at most; 0: no limit
 };
 
 sluice_monitor_t *
@@ -63,7 +73,14 @@ sluice_monitor_new (void *socket, char *err, size_t errlen)
         free (self);
         return NULL;
     }
+    //  libzmq's io thread sends each event blocking: at the high-water
+    //  mark it would stop serving every connection until we read (a flood
+    //  of connections makes events faster than one loop round), and our
+    //  zmq_socket_monitor (NULL) at destroy would wait for it forever. No
+    //  limit on the reading side makes the inproc pipe unlimited.
     self->pair = zsock_new (ZMQ_PAIR);
+    if (self->pair)
+        zsock_set_rcvhwm (self->pair, 0);
     if (!self->pair || zsock_connect (self->pair, "%s", address)) {
         snprintf (err, errlen, "cannot read a socket monitor: %s", zmq_strerror (errno));
         sluice_monitor_destroy (&self);
@@ -86,9 +103,16 @@ sluice_monitor_destroy (sluice_monitor_t **self_p)
         for (size_t i = 0; i < self->probe_count; i++)
             close (self->probes [i].probe);
         free (self->probes);
+        free (self->by_fd);
         free (self);
         *self_p = NULL;
     }
+}
+
+void
+sluice_monitor_set_max (sluice_monitor_t *self, size_t max)
+{
+    self->max = max;
 }
 
 int
@@ -112,21 +136,42 @@ sluice_monitor_pending (sluice_monitor_t *self)
 //  --------------------------------------------------------------------------
 //  Probes
 
+static void
+    s_probe_remove (sluice_monitor_t *self, sluice_monitor_event_t *event, bool judge);
+
 //  A new connection on fd: keep a dup of it and its peer's address (tcp;
 //  else the event's endpoint). Without a spare fd, go without a probe.
-static void
+static s_probe_t *
 s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
 {
     int probe = fcntl (fd, F_DUPFD_CLOEXEC, 0);
     if (probe < 0)
-        return;
+        return NULL;
     if (self->probe_count == self->probe_capacity) {
         self->probe_capacity = self->probe_capacity? self->probe_capacity * 2: 16;
         self->probes = (s_probe_t *) realloc (self->probes,
                                               self->probe_capacity * sizeof (s_probe_t));
         assert (self->probes);
     }
+    if ((size_t) fd >= self->fd_capacity) {
+        size_t capacity = self->fd_capacity? self->fd_capacity: 256;
+        while (capacity <= (size_t) fd)
+            capacity *= 2;
+        self->by_fd = (size_t *) realloc (self->by_fd, capacity * sizeof (size_t));
+        assert (self->by_fd);
+        memset (self->by_fd + self->fd_capacity, 0,
+                (capacity - self->fd_capacity) * sizeof (size_t));
+        self->fd_capacity = capacity;
+    }
+    //  events come in order: the DISCONNECTED of an older connection on
+    //  this fd was read before this one's ACCEPTED (else: forget its probe)
+    if (self->by_fd [fd]) {
+        sluice_monitor_event_t stale = { .value = fd };
+        s_probe_remove (self, &stale, false);
+    }
+    self->by_fd [fd] = self->probe_count + 1;
     s_probe_t *entry = &self->probes [self->probe_count++];
+    memset (entry, 0, sizeof *entry);
     entry->fd = fd;
     entry->probe = probe;
     snprintf (entry->peer, sizeof entry->peer, "%s", endpoint);
@@ -134,7 +179,7 @@ s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
     socklen_t len = sizeof addr;
     char host [INET6_ADDRSTRLEN];
     if (getpeername (probe, (struct sockaddr *) &addr, &len))
-        return;
+        return entry;
     if (addr.ss_family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *) &addr;
         inet_ntop (AF_INET, &in->sin_addr, host, sizeof host);
@@ -146,6 +191,24 @@ s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
         inet_ntop (AF_INET6, &in6->sin6_addr, host, sizeof host);
         snprintf (entry->peer, sizeof entry->peer, "[%s]:%u", host, ntohs (in6->sin6_port));
     }
+    return entry;
+}
+
+//  A connection was accepted (its probe is entry): count it, or shut it
+//  down if the socket has its limit of connections already.
+static void
+s_probe_accepted (sluice_monitor_t *self, s_probe_t *entry, sluice_monitor_event_t *event)
+{
+    entry->accepted = true;
+    if (self->max && self->state.accepted >= self->max) {
+        entry->refused = true;
+        shutdown (entry->probe, SHUT_RDWR);
+        self->state.refused++;
+        event->refused = true;
+        snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
+        return;
+    }
+    self->state.accepted++;
 }
 
 //  True if fd is open on the same socket as probe.
@@ -164,6 +227,12 @@ s_same_socket (int fd, int probe)
 static bool
 s_closed_by_us (const s_probe_t *entry)
 {
+    //  the peer's close shows as RDHUP even with bytes left unread (a peer
+    //  that sent and closed at once): then it left, and nothing is waited
+    //  for (a peer that joins and leaves in a loop must cost no sleep)
+    struct pollfd pfd = { .fd = entry->probe, .events = POLLIN | POLLRDHUP };
+    if (poll (&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        return false;
     char byte;
     ssize_t n = recv (entry->probe, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
@@ -181,16 +250,20 @@ s_closed_by_us (const s_probe_t *entry)
 static void
 s_probe_remove (sluice_monitor_t *self, sluice_monitor_event_t *event, bool judge)
 {
-    for (size_t i = 0; i < self->probe_count; i++) {
-        s_probe_t *entry = &self->probes [i];
-        if (entry->fd != event->value)
-            continue;
-        snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
-        event->dropped = judge && s_closed_by_us (entry);
-        close (entry->probe);
-        self->probes [i] = self->probes [--self->probe_count];
+    int fd = event->value;
+    if (fd < 0 || (size_t) fd >= self->fd_capacity || !self->by_fd [fd])
         return;
-    }
+    size_t i = self->by_fd [fd] - 1;
+    s_probe_t *entry = &self->probes [i];
+    snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
+    event->dropped = judge && !entry->refused && s_closed_by_us (entry);
+    if (entry->accepted && !entry->refused)
+        self->state.accepted--;
+    close (entry->probe);
+    self->by_fd [fd] = 0;
+    self->probes [i] = self->probes [--self->probe_count];
+    if (i < self->probe_count)
+        self->by_fd [self->probes [i].fd] = i + 1;
 }
 
 //  --------------------------------------------------------------------------
@@ -201,8 +274,11 @@ static void
 s_fold (sluice_monitor_t *self, sluice_monitor_event_t *event)
 {
     sluice_monitor_state_t *state = &self->state;
-    if (event->event == ZMQ_EVENT_ACCEPTED || event->event == ZMQ_EVENT_CONNECTED)
-        s_probe_add (self, event->value, event->address);
+    if (event->event == ZMQ_EVENT_ACCEPTED || event->event == ZMQ_EVENT_CONNECTED) {
+        s_probe_t *entry = s_probe_add (self, event->value, event->address);
+        if (entry && event->event == ZMQ_EVENT_ACCEPTED)
+            s_probe_accepted (self, entry, event);
+    }
     switch (event->event) {
         case ZMQ_EVENT_CONNECTED:
         case ZMQ_EVENT_CONNECT_DELAYED:

@@ -30,6 +30,8 @@ typedef struct {
     char address [256];         //  the endpoint (connect side) or peer address
     //  DISCONNECTED only:
     char peer [256];            //  the peer's "host:port" (tcp), else the endpoint
+    bool refused;               //  ACCEPTED only: over the connection limit,
+                                //  shut down at once (sluice_monitor_set_max)
     bool dropped;               //  libzmq closed a live, handshaken connection
                                 //  itself: the peer sent a message over
                                 //  ZMQ_MAXMSGSIZE (or broke ZMTP framing)
@@ -64,6 +66,9 @@ typedef struct {
                                 //  ZMTP protocol error), not just a close
     const char *failure;        //  why the last one failed (static text)
     int32_t protocol_error;     //  value of the last HANDSHAKE_FAILED_PROTOCOL
+    size_t accepted;            //  accepted connections open now (refused ones
+                                //  not counted)
+    uint64_t refused;           //  connections refused over the limit so far
 } sluice_monitor_state_t;
 
 typedef struct _sluice_monitor_t sluice_monitor_t;
@@ -72,6 +77,15 @@ typedef struct _sluice_monitor_t sluice_monitor_t;
 //  see every event). Returns the monitor, or NULL with a reason in err.
 sluice_monitor_t *
     sluice_monitor_new (void *socket, char *err, size_t errlen);
+
+//  Accept at most max connections at once on the monitored socket (0, the
+//  default: no limit). A connection accepted beyond it is shut down as
+//  soon as its ACCEPTED is read (its event says refused): libzmq then
+//  reads EOF and closes it, so an idle or half-sent connection past the
+//  limit holds no buffers. Enforced through the connection's probe, a dup
+//  of its fd, so it never touches a reused fd.
+void
+    sluice_monitor_set_max (sluice_monitor_t *self, size_t max);
 
 //  Stop monitoring and destroy the monitor; nulls the caller's pointer.
 void

@@ -97,6 +97,10 @@ static const sluice_option_t s_table [] = {
       .help = "lines (default), jsonl, msgpack" },
     { .name = "keep-order", .letter = 'k', .roles = SINK, .type = SLUICE_TYPE_BOOL,
       FIELD (keep_order), .help = "print results in input order" },
+    { .name = "reorder-max", .roles = SINK, .type = SLUICE_TYPE_SIZE, .arg = "SIZE",
+      .zpl = "sluice/reorder-max", FIELD (reorder_max), .min = 0, .def = "64M",
+      .help = "with -k: bytes of records held out of order at\nmost (a result beyond is "
+              "dropped, re-sent later)" },
 
     //  topology, shared by all programs
     { .name = "config", .letter = 'c', .roles = ALL, .type = SLUICE_TYPE_STRING, .cli = true,
@@ -175,6 +179,13 @@ static const sluice_option_t s_table [] = {
     { .name = "max-size", .roles = ALL, .type = SLUICE_TYPE_SIZE, .arg = "SIZE",
       .zpl = "sluice/max-size", FIELD (max_size), .min = 1024, .def = "64M",
       .help = "largest message" },
+    { .name = "max-control-size", .roles = VENT | SINK, .type = SLUICE_TYPE_SIZE,
+      .arg = "SIZE", .zpl = "sluice/max-control-size", FIELD (max_control_size), .min = 1024,
+      .def = "256K", .help = "largest message a socket takes that carries no task\n"
+                           "payload in (credit, progress, acks; LOST is\ncut to it); at least 64k is used" },
+    { .name = "max-peers", .roles = VENT | SINK, .type = SLUICE_TYPE_COUNT, .arg = "N",
+      .zpl = "sluice/max-peers", FIELD (max_peers), .min = 1, .max = 1000000, .def = "256",
+      .help = "connections one bound socket accepts, and workers\nknown, at most" },
     { .name = "verbose", .letter = 'v', .roles = ALL, .type = SLUICE_TYPE_BOOL,
       FIELD (verbose), .help = "log debug lines" },
     { .name = "quiet", .letter = 'q', .roles = ALL, .type = SLUICE_TYPE_BOOL, FIELD (quiet),

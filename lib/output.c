@@ -17,6 +17,16 @@
     - msgpack: one map per result (7 keys, 8 with input), uints as uint64,
                byte strings as bin32; readable by ventilator --msgpack.
 
+    Bounded: a record is never expanded whole in memory. Once the buffer
+    passes S_SPILL_AT, what it holds is written out (spilled) before more
+    is appended, and a large piece is written straight from the message, so
+    one 60 MiB result in --format jsonl (up to six bytes out per byte in)
+    costs about S_SPILL_AT here, not 360 MiB (it took a sink to 438 MB). A
+    spill is not a commit: the committed offset moves only at flush, so a
+    crash mid-record leaves bytes past the commit, which a resumed sink
+    cuts. A record formatted to be held for -k is pinned: it stays in one
+    piece in the buffer (the sink bounds it with sluice_output_bound first).
+
     A reader output (the embedding API) writes nothing: it packs each
     result into an internal record that sluice_output_take hands back.
     This is where a joblog and aggregation will go.
@@ -32,6 +42,7 @@
 
 #define S_BUFFER_START (128 * 1024)     //  first buffer size
 #define S_COMPACT_AT (1024 * 1024)      //  reader: reclaim taken bytes beyond this
+#define S_SPILL_AT (1024 * 1024)        //  write the buffer out beyond this, mid-record
 
 //  Reader records: this header, then the output bytes, then the input.
 typedef struct {
@@ -58,6 +69,8 @@ struct _sluice_output_t {
     bool failed;                //  a write failed: the output is closed
     uint8_t *taken;             //  reader: copy of the record last taken
     size_t taken_capacity;
+    bool pinned;                //  no spill: a record is being formatted whole
+    uint64_t spilled;           //  bytes written since the last flush, not committed
 };
 
 //  --------------------------------------------------------------------------
@@ -119,10 +132,57 @@ sluice_output_destroy (sluice_output_t **self_p)
 //  --------------------------------------------------------------------------
 //  Buffer
 
+//  Write size bytes to the output. Returns 0, or -1 if the output cannot be
+//  written (logged once; the output is then failed).
+static int
+s_write (sluice_output_t *self, const uint8_t *data, size_t size)
+{
+    if (self->failed)
+        return -1;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write (self->fd, data + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            //  a reader that went away (`sink | head`) is no error of ours:
+            //  say so plainly, once; anything else names the output
+            if (errno == EPIPE)
+                zsys_error ("output closed");
+            else
+                zsys_error ("cannot write %s: %s", self->name, strerror (errno));
+            self->failed = true;
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    return 0;
+}
+
+//  True if n more bytes should not go through the buffer as it is: it
+//  would pass S_SPILL_AT, and it may be written out now.
+static bool
+s_spill_due (sluice_output_t *self, size_t n)
+{
+    return self->fd >= 0 && !self->pinned && self->size + n > S_SPILL_AT;
+}
+
+//  Write the buffer out without committing it (see the header). A failed
+//  output drops it: the next flush reports the failure.
+static void
+s_spill (sluice_output_t *self)
+{
+    if (s_write (self, self->data, self->size) == 0)
+        self->spilled += self->size;
+    self->size = 0;
+}
+
 //  Make room for n more bytes in the buffer; returns where they go.
 static uint8_t *
 s_reserve (sluice_output_t *self, size_t n)
 {
+    if (self->size && s_spill_due (self, n))
+        s_spill (self);
     if (self->size + n > self->capacity) {
         while (self->size + n > self->capacity)
             self->capacity *= 2;
@@ -135,6 +195,13 @@ s_reserve (sluice_output_t *self, size_t n)
 static void
 s_put (sluice_output_t *self, const void *data, size_t size)
 {
+    //  a large piece (an output) goes straight out, not through the buffer
+    if (size > S_SPILL_AT && s_spill_due (self, size)) {
+        s_spill (self);
+        if (s_write (self, (const uint8_t *) data, size) == 0)
+            self->spilled += size;
+        return;
+    }
     if (size)
         memcpy (s_reserve (self, size), data, size);
     self->size += size;
@@ -364,28 +431,34 @@ sluice_output_flush (sluice_output_t *self)
 {
     if (self->fd < 0)
         return 0;
-    if (self->failed)
+    if (s_write (self, self->data, self->size))
         return -1;
-    size_t done = 0;
-    while (done < self->size) {
-        ssize_t n = write (self->fd, self->data + done, self->size - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            //  a reader that went away (`sink | head`) is no error of ours:
-            //  say so plainly, once; anything else names the output
-            if (errno == EPIPE)
-                zsys_error ("output closed");
-            else
-                zsys_error ("cannot write %s: %s", self->name, strerror (errno));
-            self->failed = true;
-            return -1;
-        }
-        done += (size_t) n;
-    }
-    self->committed += self->size;
+    self->committed += self->spilled + self->size;
+    self->spilled = 0;
     self->size = 0;
+    //  a record held for -k may have grown the buffer: give it back
+    if (self->capacity > 2 * S_SPILL_AT) {
+        self->capacity = S_BUFFER_START;
+        self->data = (uint8_t *) realloc (self->data, self->capacity);
+        assert (self->data);
+    }
     return 0;
+}
+
+void
+sluice_output_pin (sluice_output_t *self, bool pinned)
+{
+    self->pinned = pinned;
+}
+
+size_t
+sluice_output_bound (sluice_output_t *self, const sluice_result_t *r, size_t worker_size)
+{
+    size_t bytes = r->output_size + (r->input? r->input_size: 0) + worker_size;
+    //  jsonl writes an invalid or control byte as \u00XX: six for one
+    if (self->fd >= 0 && self->format == SLUICE_FORMAT_JSONL)
+        bytes *= 6;
+    return bytes + 256;
 }
 
 uint64_t

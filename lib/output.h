@@ -67,6 +67,17 @@ void
 int
     sluice_output_flush (sluice_output_t *self);
 
+//  While pinned, records stay whole in the buffer (for sluice_output_since);
+//  otherwise a buffer past 1 MiB is written out mid-record, uncommitted.
+void
+    sluice_output_pin (sluice_output_t *self, bool pinned);
+
+//  At most how many bytes the record of this result takes in the output's
+//  format (jsonl: six bytes out per byte in, at worst).
+size_t
+    sluice_output_bound (sluice_output_t *self, const sluice_result_t *result,
+                         size_t worker_size);
+
 //  Output offset of the last flush: the bytes committed to the file.
 uint64_t
     sluice_output_committed (sluice_output_t *self);

@@ -12,7 +12,13 @@
     owner of each delivery, so a worker forgotten (gone) leaves no dangling
     pointer: its handle just finds nothing. The table also keeps, by
     identity, how many tasks each worker was sent, across leaves and
-    rejoins, for the ventilator's summary.
+    rejoins, for the ventilator's summary (at most 4096 identities; later
+    ones share a row "other workers").
+
+    Every operation on one worker is O(1) (routing ids and identities are
+    hashed, connections indexed by fd), so a peer that connects, announces
+    credit and leaves in a loop costs a constant per cycle; the table holds
+    at most the workers set by sluice_peers_set_max.
     =========================================================================
 */
 
@@ -46,9 +52,18 @@ sluice_peers_t *
 void
     sluice_peers_destroy (sluice_peers_t **self_p);
 
+//  Hold at most max_peers workers (0, the default: no limit).
+void
+    sluice_peers_set_max (sluice_peers_t *self, size_t max_peers);
+
+//  True if the table holds its maximum of workers: a new one is refused.
+bool
+    sluice_peers_full (sluice_peers_t *self);
+
 //  The worker with this routing id, added if new (logged with -v as
 //  "worker IDENTITY joined"). NULL if the routing id is longer than a peer
-//  can hold. Valid until it is removed.
+//  can hold, or if it is new and the table is full (sluice_peers_full).
+//  Valid until it is removed.
 sluice_peer_t *
     sluice_peers_get (sluice_peers_t *self, const uint8_t *routing, size_t size);
 

@@ -30,6 +30,8 @@ struct _sluice_config_t {
     char *results;           //  results endpoint list
     char *control;           //  control endpoint list
     size_t max_size;         //  ZMQ_MAXMSGSIZE, bytes
+    size_t max_control_size; //  ZMQ_MAXMSGSIZE of sockets that carry no payload in
+    size_t max_peers;        //  connections per listening socket, known workers
     int verbose;             //  log debug lines
     bool quiet;              //  no summary, warnings only
     //  security (security.c)
@@ -65,6 +67,7 @@ struct _sluice_config_t {
     bool append;             //  append to output, resume from its state file
     sluice_format_t format;  //  output format
     bool keep_order;         //  print in input order
+    size_t reorder_max;      //  -k: bytes of records held out of order at most
     char **shown;            //  sluice_config_get strings, one per option
 };
 
@@ -106,6 +109,12 @@ void
 //  "cannot bind X: reason" (or connect) in err.
 #define SLUICE_SOCKET_IMMEDIATE 1   //  ZMQ_IMMEDIATE: queue only to connected peers
 #define SLUICE_SOCKET_RANDOM_ID 2   //  a random 16-byte routing id, kept on reconnect
+//  The --max-control-size in effect: never below 64 KiB, which an ACK of
+//  1024 ranges needs.
+#define SLUICE_CONTROL_SIZE(config) \
+    ((config)->max_control_size < 65536? (size_t) 65536: (config)->max_control_size)
+#define SLUICE_SOCKET_SMALL 4       //  takes no payload in: ZMQ_MAXMSGSIZE is
+                                    //  --max-control-size, not --max-size
 zsock_t *
     sluice_socket_open (int type, const sluice_config_t *config, sluice_security_t *security,
                         sluice_channel_t channel, const char *endpoints, int hwm, int flags,

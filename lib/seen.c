@@ -37,6 +37,10 @@ struct _sluice_seen_t {
     uint8_t *bits;              //  done ids in [low, low + cap), bit id % cap
     size_t cap;                 //  bits, a power of two
     s_held_t *held;             //  reorder ring of cap slots, or NULL
+    uint64_t window;            //  the ventilator's window (ids in flight at most)
+    size_t hold_max;            //  bytes the ring may hold; 0: no limit
+    size_t held_bytes;          //  bytes allocated for held records
+    uint8_t *released;          //  the record released last, lent to the caller
 };
 
 //  Bit index of an id in the bitmap (and slot index in the ring).
@@ -69,6 +73,7 @@ sluice_seen_new (uint64_t window, bool reorder)
     sluice_seen_t *self = (sluice_seen_t *) calloc (1, sizeof *self);
     assert (self);
     self->low = 1;
+    self->window = window;
     self->cap = s_cap_for (window);
     self->bits = (uint8_t *) calloc (self->cap / 8, 1);
     assert (self->bits);
@@ -88,6 +93,7 @@ sluice_seen_destroy (sluice_seen_t **self_p)
         for (size_t i = 0; self->held && i < self->cap; i++)
             free (self->held [i].data);
         free (self->held);
+        free (self->released);
         free (self->bits);
         free (self);
         *self_p = NULL;
@@ -103,8 +109,10 @@ s_rehold (sluice_seen_t *self, size_t cap)
     for (size_t i = 0; i < self->cap; i++)
         if (self->held [i].id)
             held [self->held [i].id & (cap - 1)] = self->held [i];
-        else
+        else {
+            self->held_bytes -= self->held [i].capacity;
             free (self->held [i].data);
+        }
     free (self->held);
     return held;
 }
@@ -112,6 +120,8 @@ s_rehold (sluice_seen_t *self, size_t cap)
 void
 sluice_seen_resize (sluice_seen_t *self, uint64_t window)
 {
+    if (window > self->window)
+        self->window = window;
     size_t cap = s_cap_for (window);
     if (cap <= self->cap)
         return;
@@ -128,13 +138,47 @@ sluice_seen_resize (sluice_seen_t *self, uint64_t window)
     self->cap = cap;
 }
 
+//  Empty a slot of the ring, freeing its record.
+static void
+s_free_held (sluice_seen_t *self, s_held_t *held)
+{
+    self->held_bytes -= held->capacity;
+    free (held->data);
+    held->data = NULL;
+    held->capacity = 0;
+    held->size = 0;
+    held->id = 0;
+}
+
 void
 sluice_seen_reset (sluice_seen_t *self)
 {
     self->low = 1;
     memset (self->bits, 0, self->cap / 8);
     for (size_t i = 0; self->held && i < self->cap; i++)
-        self->held [i].id = 0;
+        s_free_held (self, &self->held [i]);
+}
+
+void
+sluice_seen_set_hold_max (sluice_seen_t *self, size_t bytes)
+{
+    self->hold_max = bytes;
+}
+
+size_t
+sluice_seen_held_bytes (sluice_seen_t *self)
+{
+    return self->held_bytes;
+}
+
+sluice_seen_room_t
+sluice_seen_room (sluice_seen_t *self, uint64_t id, size_t size)
+{
+    if (id >= self->low + self->window)
+        return SLUICE_SEEN_AHEAD;
+    if (self->hold_max && self->held_bytes + size > self->hold_max)
+        return SLUICE_SEEN_FULL;
+    return SLUICE_SEEN_ROOM;
 }
 
 uint64_t
@@ -187,7 +231,7 @@ static void
 s_unhold (sluice_seen_t *self, uint64_t id)
 {
     if (self->held && self->held [s_slot (self, id)].id == id)
-        self->held [s_slot (self, id)].id = 0;
+        s_free_held (self, &self->held [s_slot (self, id)]);
 }
 
 void
@@ -199,7 +243,7 @@ sluice_seen_skip_to (sluice_seen_t *self, uint64_t low)
         //  the whole window is below the new watermark
         memset (self->bits, 0, self->cap / 8);
         for (size_t i = 0; self->held && i < self->cap; i++)
-            self->held [i].id = 0;
+            s_free_held (self, &self->held [i]);
         self->low = low;
         return;
     }
@@ -220,10 +264,11 @@ sluice_seen_hold (sluice_seen_t *self, uint64_t id, bool failed, const void *dat
         return -1;
     s_held_t *held = &self->held [s_slot (self, id)];
     if (held->capacity < size) {
-        free (held->data);
+        s_free_held (self, held);
         held->capacity = size;
-        held->data = (uint8_t *) malloc (size);
+        held->data = (uint8_t *) malloc (size? size: 1);
         assert (held->data);
+        self->held_bytes += size;
     }
     if (size)
         memcpy (held->data, data, size);
@@ -240,11 +285,18 @@ sluice_seen_release (sluice_seen_t *self, uint64_t *id, bool *failed,
     if (!sluice_seen_is_held (self, self->low))
         return 0;
     s_held_t *held = &self->held [s_slot (self, self->low)];
-    held->id = 0;
+    //  the record leaves the ring (and its bytes the count); the caller
+    //  borrows it until the next release
+    free (self->released);
+    self->released = held->data;
+    self->held_bytes -= held->capacity;
     *id = self->low;
     *failed = held->failed;
     *data = held->data;
     *size = held->size;
+    held->data = NULL;
+    held->capacity = held->size = 0;
+    held->id = 0;
     sluice_seen_add (self, self->low);
     return 1;
 }

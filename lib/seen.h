@@ -61,6 +61,28 @@ void
 void
     sluice_seen_skip_to (sluice_seen_t *self, uint64_t low);
 
+//  Whether the reorder buffer could hold a record of size bytes for id.
+typedef enum {
+    SLUICE_SEEN_ROOM,           //  yes
+    SLUICE_SEEN_AHEAD,          //  id is at or beyond low + window: no task that
+                                //  far ahead can be in flight
+    SLUICE_SEEN_FULL            //  the records held and this one would pass the
+                                //  byte limit
+} sluice_seen_room_t;
+
+//  Hold at most this many bytes of records (0, the default: no limit).
+void
+    sluice_seen_set_hold_max (sluice_seen_t *self, size_t bytes);
+
+//  Bytes of the records held now.
+size_t
+    sluice_seen_held_bytes (sluice_seen_t *self);
+
+//  Whether a record of size bytes for id fits (see sluice_seen_room_t);
+//  check before sluice_seen_hold, which enforces only the ring's ids.
+sluice_seen_room_t
+    sluice_seen_room (sluice_seen_t *self, uint64_t id, size_t size);
+
 //  Hold a copy of a record for id until every id below it is done. Returns
 //  0, or -1 if id is done, already held, or outside the window (refused,
 //  not held: the buffer stays bounded).
@@ -70,7 +92,7 @@ int
 
 //  Release the record held for the watermark id, if any: mark it done and
 //  return 1 with its id, failed flag and bytes (borrowed until the next
-//  hold); 0 if the watermark id is not held. Call it in a loop to release
+//  release); 0 if the watermark id is not held. Call it in a loop to release
 //  every record that is now in order.
 int
     sluice_seen_release (sluice_seen_t *self, uint64_t *id, bool *failed,

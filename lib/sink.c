@@ -100,6 +100,8 @@ struct _sluice_sink_t {
     zsock_t *control;           //  ROUTER to the ventilator
     void *results_handle;
     sluice_monitor_t *monitor;  //  the results socket's events: oversized drops
+    sluice_monitor_t *control_monitor;  //  the control socket's: ditto, and its
+                                //  connection limit
     sluice_security_t *security;    //  keys, or protected mode (security.c)
     void *control_handle;
     sluice_encoder_t *encoder;
@@ -161,10 +163,13 @@ struct _sluice_sink_t {
     uint64_t duplicates;
     uint64_t dropped;
     uint64_t ignored;           //  control messages from another peer
+    uint64_t hold_dropped;      //  of dropped: results -k could not hold
     int64_t started;
     int64_t vent_seen;          //  last message from the ventilator
     bool vent_silent;           //  warned that it went silent
     sluice_ratelimit_t limit;
+    sluice_ratelimit_t peer_limit;  //  the --max-peers lines
+    sluice_ratelimit_t hold_limit;  //  the -k drops
 };
 
 static void
@@ -374,13 +379,14 @@ s_send_acks (sluice_sink_t *self)
         s_control_send (self);
     }
     self->ack_count = 0;
-    if (self->retry_count) {
+    //  S_MAX_ACKS a message, well under the ventilator's --max-control-size
+    for (size_t i = 0; i < self->retry_count; i += S_MAX_ACKS) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_RETRY, self->batch);
-        for (size_t i = 0; i < self->retry_count; i++)
-            sluice_encoder_uints (self->encoder, 2, self->retries [i]);
+        for (size_t k = i; k < self->retry_count && k < i + S_MAX_ACKS; k++)
+            sluice_encoder_uints (self->encoder, 2, self->retries [k]);
         s_control_send (self);
-        self->retry_count = 0;
     }
+    self->retry_count = 0;
     s_send_stored (self);
 }
 
@@ -451,26 +457,59 @@ s_skip_to (sluice_sink_t *self, uint64_t low)
         s_release_held (self);
 }
 
+//  True if a result that comes before its turn (-k) may be held: its id is
+//  inside the ventilator's window and its record fits --reorder-max. If
+//  not, it is dropped, counted and logged, and not STORED: its worker
+//  sends it again within 5 s (a forged one is simply gone), and the
+//  result whose turn it is never needs holding, so the batch goes on.
+static bool
+s_may_hold (sluice_sink_t *self, const sluice_result_t *r, size_t worker_size)
+{
+    size_t bound = sluice_output_bound (self->output, r, worker_size);
+    sluice_seen_room_t room = sluice_seen_room (self->seen, r->id, bound);
+    if (room == SLUICE_SEEN_ROOM)
+        return true;
+    self->dropped++;
+    self->hold_dropped++;
+    if (room == SLUICE_SEEN_AHEAD)
+        sluice_warn_ratelimited (&self->hold_limit, "dropped result %" PRIu64 ": far ahead "
+                                 "of the window (every id below %" PRIu64 " is written), "
+                                 "not held for -k", r->id, sluice_seen_low (self->seen));
+    else
+        sluice_warn_ratelimited (&self->hold_limit, "dropped result %" PRIu64 " (up to %zu "
+                                 "bytes): -k holds %zu bytes, the --reorder-max limit is %zu; "
+                                 "its worker sends it again", r->id, bound,
+                                 sluice_seen_held_bytes (self->seen),
+                                 self->config->reorder_max);
+    return false;
+}
+
 //  Take one final result: write it (or hold it for order), mark it done.
-static void
+//  Returns false if it was dropped instead (s_may_hold).
+static bool
 s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
          size_t worker_size)
 {
     bool failed = r->status != SLUICE_STATUS_OK;
+    bool in_turn = !self->config->keep_order || r->id == sluice_seen_low (self->seen);
+    if (!in_turn && !s_may_hold (self, r, worker_size))
+        return false;
     self->written++;
     if (failed) {
         self->failed++;
         sluice_output_warn_failure (r);
     }
-    if (!self->config->keep_order || r->id == sluice_seen_low (self->seen)) {
+    if (in_turn) {
         sluice_output_record (self->output, r, worker, worker_size);
         s_record_done (self, r->id, failed);
         sluice_seen_add (self->seen, r->id);
         if (self->config->keep_order)
             s_release_held (self);
-        return;
+        return true;
     }
-    //  format into the output buffer, then move the bytes to the held slot
+    //  format into the output buffer (in one piece: pinned), then move the
+    //  bytes to the held slot
+    sluice_output_pin (self->output, true);
     size_t mark = sluice_output_size (self->output);
     sluice_output_record (self->output, r, worker, worker_size);
     size_t size;
@@ -479,6 +518,8 @@ s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
     assert (rc == 0);           //  s_result checked the window
     (void) rc;
     sluice_output_cut (self->output, mark);
+    sluice_output_pin (self->output, false);
+    return true;
 }
 
 //  True if the ventilator may have missed our acknowledgement of id.
@@ -494,12 +535,15 @@ s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
           size_t worker_size)
 {
     //  every item is STORED: written, a duplicate, a retry or out of range,
-    //  the worker need not hold it any longer
-    s_queue_stored (self, r->id);
+    //  the worker need not hold it any longer; but for one -k could not
+    //  hold (s_final), which its worker must send again
     if (r->id == 0 || (self->have_end && r->id > self->total)
-    ||  !sluice_seen_in_window (self->seen, r->id))
+    ||  !sluice_seen_in_window (self->seen, r->id)) {
+        s_queue_stored (self, r->id);
         return false;
+    }
     if (sluice_seen_is_done (self->seen, r->id) || sluice_seen_is_held (self->seen, r->id)) {
+        s_queue_stored (self, r->id);
         self->duplicates++;
         //  acknowledge again: the ventilator may have missed the first ack;
         //  never below a PING skip, where we cannot know we wrote the id
@@ -508,10 +552,13 @@ s_result (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
             s_queue_ack (self, r->id, r->status != SLUICE_STATUS_OK);
         return true;
     }
-    if (r->status != SLUICE_STATUS_OK && (r->flags & SLUICE_FLAG_RETRYABLE))
+    if (r->status != SLUICE_STATUS_OK && (r->flags & SLUICE_FLAG_RETRYABLE)) {
+        s_queue_stored (self, r->id);
         s_queue_retry (self, r);
+    }
     else
-        s_final (self, r, worker, worker_size);
+    if (s_final (self, r, worker, worker_size))
+        s_queue_stored (self, r->id);
     return true;
 }
 
@@ -815,6 +862,8 @@ s_handle_begin (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing
         }
         self->have_batch = false;
     }
+    if (self->have_batch)
+        sluice_seen_resize (self->seen, s_begin_window (msg));   //  a restart's, if larger
     if (!self->have_batch) {
         s_adopt_batch (self, msg->batch, s_begin_window (msg));
         char hex [SLUICE_BATCH_SIZE * 2 + 1];
@@ -1055,15 +1104,27 @@ static void
 s_recv_monitor (sluice_sink_t *self)
 {
     sluice_monitor_event_t event;
-    while (sluice_monitor_next (self->monitor, &event)) {
-        if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
-            sluice_security_failed (self->security, SLUICE_CHANNEL_RESULTS, event.peer,
-                                    event.failed, event.failure);
-        if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
-            continue;
-        self->dropped++;
-        sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
-                                 "%zu; disconnected", event.peer, self->config->max_size);
+    for (int control = 0; control < 2; control++) {
+        sluice_monitor_t *monitor = control? self->control_monitor: self->monitor;
+        const char *endpoint = (control? self->config->control: self->config->results) + 1;
+        while (sluice_monitor_next (monitor, &event)) {
+            if (event.refused)
+                sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
+                                         "--max-peers limit: refused %s", endpoint,
+                                         self->config->max_peers, event.peer);
+            if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
+                sluice_security_failed (self->security, control? SLUICE_CHANNEL_CONTROL
+                                                                : SLUICE_CHANNEL_RESULTS,
+                                        event.peer, event.failed, event.failure);
+            if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
+                continue;
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over %s %zu; "
+                                     "disconnected", event.peer,
+                                     control? "--max-control-size": "--max-size",
+                                     control? SLUICE_CONTROL_SIZE (self->config)
+                                            : self->config->max_size);
+        }
     }
 }
 
@@ -1292,12 +1353,13 @@ s_epoll_setup (sluice_sink_t *self, char *err, size_t errlen)
         snprintf (err, errlen, "cannot create an epoll fd: %s", strerror (errno));
         return -1;
     }
-    int fds [4] = { self->event_fd, -1, -1, sluice_monitor_fd (self->monitor) };
+    int fds [5] = { self->event_fd, -1, -1, sluice_monitor_fd (self->monitor),
+                    sluice_monitor_fd (self->control_monitor) };
     size_t size = sizeof (int);
     zmq_getsockopt (self->results_handle, ZMQ_FD, &fds [1], &size);
     size = sizeof (int);
     zmq_getsockopt (self->control_handle, ZMQ_FD, &fds [2], &size);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         struct epoll_event event = { .events = EPOLLIN, .data.fd = fds [i] };
         if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fds [i], &event)) {
             snprintf (err, errlen, "cannot watch a socket: %s", strerror (errno));
@@ -1347,10 +1409,12 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     if (self->results)
         zmq_setsockopt (zsock_resolve (self->results), ZMQ_ROUTER_HANDOVER,
                         &(int) { 1 }, sizeof (int));
+    //  the ventilator's control messages are small, LOST included (it cuts
+    //  an input to fit): a peer's half-sent frame holds --max-control-size
     self->control = self->results
                   ? sluice_socket_open (ZMQ_ROUTER, config, self->security,
-                                        SLUICE_CHANNEL_CONTROL, config->control, 1000, 0,
-                                        err, errlen)
+                                        SLUICE_CHANNEL_CONTROL, config->control, 1000,
+                                        SLUICE_SOCKET_SMALL, err, errlen)
                   : NULL;
     if (!self->control)
         return -1;
@@ -1359,8 +1423,12 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     //  a send to a departed ventilator fails: a new one may take over
     zmq_setsockopt (self->control_handle, ZMQ_ROUTER_MANDATORY, &(int) { 1 }, sizeof (int));
     self->monitor = sluice_monitor_new (self->results_handle, err, errlen);
-    if (!self->monitor)
+    self->control_monitor = self->monitor
+                          ? sluice_monitor_new (self->control_handle, err, errlen): NULL;
+    if (!self->control_monitor)
         return -1;
+    sluice_monitor_set_max (self->monitor, config->max_peers);
+    sluice_monitor_set_max (self->control_monitor, config->max_peers);
     return s_epoll_setup (self, err, errlen);
 }
 
@@ -1374,7 +1442,11 @@ s_new (const sluice_config_t *config, bool reader, char *err, size_t errlen)
     self->config = config;
     self->reader = reader;
     self->encoder = sluice_encoder_new ();
-    self->seen = sluice_seen_new (config->window, config->keep_order);
+    //  sized by the batch's window when it is adopted (BEGIN, or the state
+    //  file), not by our own --window default: -k holds nothing at or past
+    //  low + the ventilator's window, where no real task can be in flight
+    self->seen = sluice_seen_new (1, config->keep_order);
+    sluice_seen_set_hold_max (self->seen, config->reorder_max);
     self->taken = reader? sluice_seen_new (config->window, false): NULL;
     self->early = zlist_new ();
     self->epoll_fd = self->event_fd = -1;
@@ -1419,6 +1491,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_set_linger (self->results, 1000);    //  the last STORED
         sluice_set_linger (self->control, 1000);
         sluice_monitor_destroy (&self->monitor);
+        sluice_monitor_destroy (&self->control_monitor);
         zsock_destroy (&self->results);
         zsock_destroy (&self->control);
         sluice_security_destroy (&self->security);
@@ -1463,6 +1536,9 @@ s_log_summary (sluice_sink_t *self)
     if (self->dropped || self->duplicates)
         zsys_info ("%" PRIu64 " malformed or foreign messages dropped, %" PRIu64
                    " duplicate results ignored", self->dropped, self->duplicates);
+    if (self->hold_dropped)
+        zsys_info ("%" PRIu64 " results not held for -k (far ahead of the window, or over "
+                   "--reorder-max)", self->hold_dropped);
     if (sluice_security_refused (self->security))
         zsys_info ("%" PRIu64 " connections refused (see docs/SECURITY.md)",
                    sluice_security_refused (self->security));

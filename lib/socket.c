@@ -159,6 +159,12 @@ sluice_socket_open (int type, const sluice_config_t *config, sluice_security_t *
     void *handle = zsock_resolve (sock);
     zmq_setsockopt (handle, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt (handle, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    //  a socket that takes in no payload takes in small messages only, so
+    //  a peer's half-received frame costs at most this much
+    if (flags & SLUICE_SOCKET_SMALL) {
+        int64_t max_size = (int64_t) SLUICE_CONTROL_SIZE (config);
+        zmq_setsockopt (handle, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
+    }
     //  must precede the connects: queue nothing for a peer not connected
     if (flags & SLUICE_SOCKET_IMMEDIATE)
         zmq_setsockopt (handle, ZMQ_IMMEDIATE, &(int) { 1 }, sizeof (int));

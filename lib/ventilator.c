@@ -45,6 +45,8 @@
 #define S_PACK_BYTES (256 * 1024)   //  payload bytes packed, soft limit
 #define S_READS_PER_SERVICE 8       //  input reads in one service call at most
 #define S_PUMP_ROUNDS 4             //  receive/dispatch rounds in one service call
+#define S_DRAIN_MAX 512             //  messages one socket gives in one round at most:
+                                    //  a flood of workers cannot starve the sink
 #define S_PING_MS 1000              //  heartbeat to the sink
 #define S_SINK_SILENT_MS 5000       //  sink considered gone after this
 #define S_SCAN_MS 100               //  lease expiry scan period
@@ -110,6 +112,7 @@ struct _sluice_ventilator_t {
     bool dropped_sent;          //  DROP went to the workers
     s_gone_t *gone;             //  lost workers whose tasks are not reclaimed yet
     size_t gone_count;
+    size_t gone_alloc;
     int64_t workerless_since;   //  when the last worker left (or creation)
     int64_t workerless_warned;  //  when "no workers" was last logged, or 0
     int64_t last_timers;        //  when the timers last ran
@@ -134,12 +137,14 @@ struct _sluice_ventilator_t {
     int64_t next_ping;
     int64_t next_scan;
     size_t lost_items;          //  items in the LOST message being packed
+    size_t lost_bytes;          //  its inputs' bytes, and 32 a item
     //  counts
     uint64_t acked;
     uint64_t failed;
     uint64_t lost;
     uint64_t dropped;
     sluice_ratelimit_t limit;
+    sluice_ratelimit_t peer_limit;  //  the --max-peers lines, apart from the rest
 };
 
 //  --------------------------------------------------------------------------
@@ -237,15 +242,18 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->security = sluice_security_new (config, err, errlen);
     if (!self->security)
         return -1;
+    //  workers send credit and progress only: small messages (a worker's
+    //  half-sent frame holds at most --max-control-size)
     self->tasks = sluice_socket_open (ZMQ_ROUTER, config, self->security, SLUICE_CHANNEL_TASKS,
-                                      config->tasks, 100000, 0, err, errlen);
+                                      config->tasks, 100000, SLUICE_SOCKET_SMALL, err, errlen);
     if (!self->tasks)
         return -1;
     //  the sink serves the control routing id that began the batch: keep it
     //  across reconnects, and make it unguessable
     self->control = sluice_socket_open (ZMQ_DEALER, config, self->security,
                                         SLUICE_CHANNEL_CONTROL, config->control, 100000,
-                                        SLUICE_SOCKET_RANDOM_ID, err, errlen);
+                                        SLUICE_SOCKET_RANDOM_ID | SLUICE_SOCKET_SMALL,
+                                        err, errlen);
     if (!self->control)
         return -1;
     self->tasks_handle = zsock_resolve (self->tasks);
@@ -255,6 +263,7 @@ s_sockets_new (sluice_ventilator_t *self, char *err, size_t errlen)
     self->monitor = sluice_monitor_new (self->tasks_handle, err, errlen);
     if (!self->monitor)
         return -1;
+    sluice_monitor_set_max (self->monitor, config->max_peers);
     return s_poller_new (self, err, errlen);
 }
 
@@ -276,6 +285,7 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
                                 max_held > config->timeout_ms? max_held: config->timeout_ms);
     self->reader = sluice_reader_new (config->input, config->max_size);
     self->peers = sluice_peers_new (S_MAX_CREDIT);
+    sluice_peers_set_max (self->peers, config->max_peers);
     self->input_watched = self->epoll_fd = self->wakeup_fd = -1;
     self->status = -1;
     self->need_input = true;
@@ -473,13 +483,27 @@ s_on_lost (void *arg, const sluice_window_task_t *task, bool first)
         zsys_warning ("task %" PRIu64 " lost after %u deliveries; giving up",
                       task->id, task->attempt + task->reclaims);
     }
-    //  one LOST message carries many items
-    if (self->lost_items == 0)
+    //  the sink's control socket takes messages of --max-control-size at
+    //  most (a half-sent frame there costs no more): one LOST carries many
+    //  items up to that, and an input too large for it alone is cut
+    size_t room = sluice_payload_max (SLUICE_CONTROL_SIZE (self->config));
+    size_t size = task->size < room? task->size: room;
+    if (first && size < task->size)
+        zsys_warning ("task %" PRIu64 ": its input (%zu bytes) is cut to %zu bytes in the "
+                      "sink's lost record (--max-control-size)", task->id, task->size, size);
+    if (self->lost_items && self->lost_bytes + size > room) {
+        s_control_send (self);
+        self->lost_items = 0;
+    }
+    if (self->lost_items == 0) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_LOST, self->batch);
+        self->lost_bytes = 0;
+    }
     //  the sink records deliveries: a reclaimed delivery kept its attempt
     //  number but was one
     sluice_encoder_lost (self->encoder, task->id, task->attempt + task->reclaims, task->data,
-                         task->size);
+                         size);
+    self->lost_bytes += size + 32;
     if (++self->lost_items == S_PACK_TASKS) {
         s_control_send (self);
         self->lost_items = 0;
@@ -513,8 +537,11 @@ static void
 s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reason,
                int64_t grace)
 {
-    self->gone = (s_gone_t *) realloc (self->gone, (self->gone_count + 1) * sizeof (s_gone_t));
-    assert (self->gone);
+    if (self->gone_count == self->gone_alloc) {
+        self->gone_alloc = self->gone_alloc? self->gone_alloc * 2: 16;
+        self->gone = (s_gone_t *) realloc (self->gone, self->gone_alloc * sizeof (s_gone_t));
+        assert (self->gone);
+    }
     s_gone_t *gone = &self->gone [self->gone_count++];
     gone->handle = peer->handle;
     gone->due = sluice_now_ms () + grace;
@@ -543,39 +570,80 @@ s_suspect_own_link (sluice_ventilator_t *self, const s_gone_t *gone, int64_t now
         && !sluice_peers_any_recent (self->peers, now, S_WORKER_SILENT_MS / 2);
 }
 
+//  Order of gone workers by handle (sluice_window_*_many want owners
+//  ascending).
+static int
+s_gone_cmp (const void *a, const void *b)
+{
+    uint64_t x = ((const s_gone_t *) a)->handle, y = ((const s_gone_t *) b)->handle;
+    return x < y? -1: x > y;
+}
+
+//  Whether a gone worker's tasks wait (true) or are reclaimed now, given
+//  how many it holds.
+static bool
+s_gone_waits (sluice_ventilator_t *self, s_gone_t *gone, size_t held, int64_t now)
+{
+    if (held == 0)
+        gone->suspected = false;    //  nothing to wait for
+    else
+    if (s_suspect_own_link (self, gone, now))
+        gone->suspected = true;
+    else
+    if (gone->suspected) {
+        //  workers are heard again: the link is back, and this one may
+        //  be reconnecting too; give it the time a silence takes
+        gone->suspected = false;
+        gone->due = now + S_WORKER_SILENT_MS;
+    }
+    return gone->due > now || gone->suspected;
+}
+
 //  Reclaim the tasks of lost workers whose grace has ended: back to the
 //  head of the queue, attempt unchanged (or LOST, reported to the sink, if
-//  reclaimed max-attempts times).
+//  reclaimed max-attempts times). One pass over the window counts what
+//  every gone worker holds, one more takes back the tasks of all that are
+//  due: a peer that joins and leaves in a loop leaves hundreds a scan.
 static void
 s_reclaim_due (sluice_ventilator_t *self, int64_t now)
 {
-    size_t kept = 0;
     self->lost_items = 0;
-    for (size_t i = 0; i < self->gone_count; i++) {
+    size_t n = self->gone_count;
+    if (!n)
+        return;
+    qsort (self->gone, n, sizeof (s_gone_t), s_gone_cmp);
+    uint64_t *owners = (uint64_t *) malloc (n * sizeof (uint64_t));
+    size_t *counts = (size_t *) malloc (2 * n * sizeof (size_t));
+    bool *waits = (bool *) malloc (n * sizeof (bool));
+    assert (owners && counts && waits);
+    for (size_t i = 0; i < n; i++)
+        owners [i] = self->gone [i].handle;
+    sluice_window_held_many (self->window, owners, n, counts);
+    size_t due = 0;
+    for (size_t i = 0; i < n; i++) {
+        waits [i] = s_gone_waits (self, &self->gone [i], counts [i], now);
+        if (!waits [i] && counts [i])
+            owners [due++] = self->gone [i].handle;
+    }
+    size_t *taken = counts + n;
+    sluice_window_reclaim_many (self->window, owners, due, now, self->config->timeout_ms,
+                                self->config->max_attempts, s_on_lost, self, taken);
+    size_t kept = 0, k = 0;
+    for (size_t i = 0; i < n; i++) {
         s_gone_t *gone = &self->gone [i];
-        if (sluice_window_held (self->window, gone->handle) == 0)
-            gone->suspected = false;    //  nothing to wait for
-        else
-        if (s_suspect_own_link (self, gone, now))
-            gone->suspected = true;
-        else
-        if (gone->suspected) {
-            //  workers are heard again: the link is back, and this one may
-            //  be reconnecting too; give it the time a silence takes
-            gone->suspected = false;
-            gone->due = now + S_WORKER_SILENT_MS;
-        }
-        if (gone->due > now || gone->suspected) {
+        if (waits [i]) {
             self->gone [kept++] = *gone;
             continue;
         }
-        size_t taken = sluice_window_reclaim (self->window, gone->handle, now,
-                                              self->config->timeout_ms,
-                                              self->config->max_attempts, s_on_lost, self);
+        bool held = k < due && owners [k] == gone->handle;
         sluice_debug ("worker %s left (%s), %zu tasks reclaimed", gone->identity,
-                      gone->reason, taken);
+                      gone->reason, held? taken [k]: (size_t) 0);
+        k += held;
     }
     self->gone_count = kept;
+    free (owners);
+    free (counts);
+    free (waits);
     if (self->lost_items)
         s_control_send (self);
 }
@@ -733,13 +801,27 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
                                  msg.type? sluice_msg_type_name (msg.type): reason);
         return;
     }
+    //  a connection has one routing id: another worker last seen on this
+    //  fd left, and the fd was reused before its DISCONNECTED was read (a
+    //  peer that joins and leaves in a loop); forget it now, or it would
+    //  hold its place in the table until it is found silent
+    int fd = zmq_msg_get (body, ZMQ_SRCFD);
+    sluice_peer_t *other = sluice_peers_by_fd (self->peers, fd);
+    if (other && (other->routing_size != zmq_msg_size (routing)
+              ||  memcmp (other->routing, zmq_msg_data (routing), other->routing_size)))
+        s_worker_gone (self, other, "disconnected", S_RECLAIM_GRACE_MS);
     sluice_peer_t *peer = sluice_peers_get (self->peers, zmq_msg_data (routing),
                                             zmq_msg_size (routing));
+    if (!peer && sluice_peers_full (self->peers)) {
+        self->dropped++;
+        sluice_warn_ratelimited (&self->peer_limit, "%zu workers known, the --max-peers "
+                                 "limit: ignored a new one", self->config->max_peers);
+    }
     if (peer) {
         self->workerless_since = 0;
         if (peer->seen_ms == 0)
             s_worker_back (self, peer);
-        sluice_peers_seen (self->peers, peer, sluice_now_ms (), zmq_msg_get (body, ZMQ_SRCFD));
+        sluice_peers_seen (self->peers, peer, sluice_now_ms (), fd);
     }
     if (!peer)
         return;
@@ -754,11 +836,11 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
         s_handle_progress (self, &msg, peer->handle);
 }
 
-//  Drain the tasks socket.
+//  Drain the tasks socket (S_DRAIN_MAX messages at most).
 static void
 s_recv_workers (sluice_ventilator_t *self)
 {
-    while (true) {
+    for (int n = 0; n < S_DRAIN_MAX; n++) {
         zmq_msg_t routing, body;
         zmq_msg_init (&routing);
         if (zmq_msg_recv (&routing, self->tasks_handle, ZMQ_DONTWAIT) < 0) {
@@ -793,7 +875,11 @@ static void
 s_recv_monitor (sluice_ventilator_t *self)
 {
     sluice_monitor_event_t event;
-    while (sluice_monitor_next (self->monitor, &event)) {
+    for (int n = 0; n < 4 * S_DRAIN_MAX && sluice_monitor_next (self->monitor, &event); n++) {
+        if (event.refused)
+            sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
+                                     "--max-peers limit: refused %s", self->tasks_text,
+                                     self->config->max_peers, event.peer);
         if (event.event != ZMQ_EVENT_DISCONNECTED)
             continue;
         if (event.failed)
@@ -801,8 +887,9 @@ s_recv_monitor (sluice_ventilator_t *self)
                                     event.failed, event.failure);
         if (event.dropped) {
             self->dropped++;
-            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
-                                     "%zu; disconnected", event.peer, self->config->max_size);
+            sluice_warn_ratelimited (&self->limit, "peer %s sent a message over "
+                                     "--max-control-size %zu; disconnected", event.peer,
+                                     SLUICE_CONTROL_SIZE (self->config));
         }
         sluice_peer_t *peer = sluice_peers_by_fd (self->peers, event.value);
         if (peer)

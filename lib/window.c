@@ -477,6 +477,66 @@ sluice_window_held (sluice_window_t *self, uint64_t owner)
     return held;
 }
 
+//  Index of owner in the ascending array owners, or -1.
+static ptrdiff_t
+s_owner_index (const uint64_t *owners, size_t n, uint64_t owner)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (owners [mid] == owner)
+            return (ptrdiff_t) mid;
+        if (owners [mid] < owner)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+size_t
+sluice_window_held_many (sluice_window_t *self, const uint64_t *owners, size_t n,
+                         size_t *held)
+{
+    size_t total = 0;
+    memset (held, 0, n * sizeof *held);
+    for (uint64_t id = self->low; n && id < self->next_id; id++) {
+        s_slot_t *slot = s_slot (self, id);
+        ptrdiff_t i = slot->state == SLUICE_SLOT_SENT? s_owner_index (owners, n, slot->owner): -1;
+        if (i >= 0) {
+            held [i]++;
+            total++;
+        }
+    }
+    return total;
+}
+
+size_t
+sluice_window_reclaim_many (sluice_window_t *self, const uint64_t *owners, size_t n,
+                            int64_t now, int64_t lease_ms, uint32_t max_attempts,
+                            sluice_window_lost_fn *lost, void *arg, size_t *taken)
+{
+    size_t *held = (size_t *) calloc (n? n: 1, sizeof (size_t));
+    assert (held);
+    sluice_window_held_many (self, owners, n, held);
+    memset (taken, 0, n * sizeof *taken);
+    size_t total = 0;
+    for (uint64_t id = self->next_id; n && id-- > self->low; ) {
+        s_slot_t *slot = s_slot (self, id);
+        ptrdiff_t i = slot->state == SLUICE_SLOT_SENT? s_owner_index (owners, n, slot->owner): -1;
+        if (i < 0)
+            continue;
+        uint32_t blame = held [i] <= S_BLAME_TASKS? S_BLAME_UNIT
+                       : (uint32_t) (S_BLAME_TASKS * S_BLAME_UNIT / held [i]);
+        taken [i]++;
+        total++;
+        if (s_reclaim_slot (self, slot, now, lease_ms, max_attempts, blame? blame: 1, lost, arg))
+            s_queue_push (self, id, true);
+    }
+    free (held);
+    return total;
+}
+
 size_t
 sluice_window_transfer (sluice_window_t *self, uint64_t from, uint64_t to,
                         int64_t deadline)

@@ -161,6 +161,21 @@ size_t
 size_t
     sluice_window_held (sluice_window_t *self, uint64_t owner);
 
+//  As sluice_window_held for n owners at once, in one pass over the window:
+//  owners ascending, held [i] for owners [i]. Returns their sum.
+size_t
+    sluice_window_held_many (sluice_window_t *self, const uint64_t *owners, size_t n,
+                             size_t *held);
+
+//  As sluice_window_reclaim for n owners at once (ascending), in two passes
+//  over the window however many owners left: taken [i] is the number taken
+//  back from owners [i]. Returns their sum. (A peer that connects, takes
+//  tasks and closes in a loop leaves hundreds of owners to reclaim a scan.)
+size_t
+    sluice_window_reclaim_many (sluice_window_t *self, const uint64_t *owners, size_t n,
+                                int64_t now, int64_t lease_ms, uint32_t max_attempts,
+                                sluice_window_lost_fn *lost, void *arg, size_t *taken);
+
 //  Give every delivered task of owner from to owner to (a worker that was
 //  taken for gone came back under a new handle), its lease cut to deadline
 //  at the latest: what the worker still holds its progress reports renew,

@@ -889,7 +889,21 @@ s_batch_add (uint8_t (*set) [SLUICE_BATCH_SIZE], size_t *n, const uint8_t *batch
         memcpy (set [(*n)++], batch, SLUICE_BATCH_SIZE);
 }
 
-//  Send one PROGRESS for batch: the jobs received before old_us and the
+#define S_PROGRESS_IDS 4096         //  ids one PROGRESS lists at most: 37 KiB at
+                                    //  most, under any --max-control-size
+
+//  Add one id to the PROGRESS being packed for batch; send it when full.
+static void
+s_progress_id (sluice_worker_t *self, const uint8_t *batch, uint64_t id)
+{
+    sluice_encoder_uints (self->control, 1, &id);
+    if (sluice_encoder_count (self->control) == S_PROGRESS_IDS) {
+        s_send_control (self);
+        sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, batch);
+    }
+}
+
+//  Send PROGRESS for batch (one message per S_PROGRESS_IDS): the jobs received before old_us and the
 //  held results packed before old_ms.
 static void
 s_progress_batch (sluice_worker_t *self, const uint8_t *batch, int64_t old_us, int64_t old_ms)
@@ -899,13 +913,13 @@ s_progress_batch (sluice_worker_t *self, const uint8_t *batch, int64_t old_us, i
         const sluice_job_t *job = &self->jobs [k];
         if (job->received_us && job->received_us <= old_us
         &&  memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0)
-            sluice_encoder_uints (self->control, 1, &job->id);
+            s_progress_id (self, batch, job->id);
     }
     for (s_packed_t *packed = self->outbox.head; packed; packed = packed->next)
         if (packed->packed_ms <= old_ms && memcmp (packed->batch, batch, SLUICE_BATCH_SIZE) == 0)
             for (uint32_t i = 0; i < packed->count; i++)
                 if (packed->ids [i])
-                    sluice_encoder_uints (self->control, 1, &packed->ids [i]);
+                    s_progress_id (self, batch, packed->ids [i]);
     if (sluice_encoder_count (self->control))
         s_send_control (self);
 }

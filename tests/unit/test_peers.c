@@ -199,6 +199,100 @@ test_tasks_are_counted_per_identity_across_rejoins (void **state)
     sluice_peers_destroy (&peers);
 }
 
+//  Many workers, each found again by its routing id; one removed is
+//  forgotten (found by neither id nor handle) and the others stay found.
+static void
+test_thousands_of_workers_are_found_by_routing_id_and_one_forgotten (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    uint64_t handles [5000];
+    char name [32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf (name, sizeof name, "w%d", i);
+        handles [i] = t_peer (peers, name)->handle;
+    }
+    assert_int_equal (sluice_peers_count (peers), 5000);
+    sluice_peer_t *gone = sluice_peers_lookup (peers, handles [1234]);
+    sluice_peers_remove (peers, gone);
+    assert_null (sluice_peers_lookup (peers, handles [1234]));
+    assert_int_equal (sluice_peers_count (peers), 4999);
+    for (int i = 0; i < 5000; i++) {
+        snprintf (name, sizeof name, "w%d", i);
+        sluice_peer_t *peer = t_peer (peers, name);       //  found, or added anew
+        assert_true (i == 1234? peer->handle != handles [i]: peer->handle == handles [i]);
+    }
+    sluice_peers_destroy (&peers);
+}
+
+//  A peer that joins and leaves in a loop leaves no trace: the table's
+//  count stays at the workers that are there.
+static void
+test_a_peer_that_joins_and_leaves_a_hundred_thousand_times_leaves_nothing (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    t_peer (peers, "real");
+    char name [32];
+    for (int i = 0; i < 100000; i++) {
+        snprintf (name, sizeof name, "churn%d", i);
+        sluice_peer_t *peer = t_peer (peers, name);
+        sluice_peers_seen (peers, peer, 1, 100 + i % 50);
+        sluice_peers_credit (peers, peer, 10, true);
+        sluice_peers_remove (peers, peer);
+    }
+    assert_int_equal (sluice_peers_count (peers), 1);
+    assert_int_equal (sluice_peers_credit_total (peers), 0);
+    assert_null (sluice_peers_by_fd (peers, 120));
+    sluice_peers_destroy (&peers);
+}
+
+//  At its maximum the table refuses a new worker, but still finds a known
+//  one; a removal makes room again.
+static void
+test_a_full_table_refuses_a_new_worker_until_one_leaves (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    sluice_peers_set_max (peers, 2);
+    sluice_peer_t *a = t_peer (peers, "a");
+    t_peer (peers, "b");
+    assert_true (sluice_peers_full (peers));
+    assert_null (sluice_peers_get (peers, (const uint8_t *) "c", 1));
+    assert_non_null (sluice_peers_get (peers, (const uint8_t *) "a", 1));
+    sluice_peers_remove (peers, a);
+    assert_false (sluice_peers_full (peers));
+    assert_non_null (sluice_peers_get (peers, (const uint8_t *) "c", 1));
+    sluice_peers_destroy (&peers);
+}
+
+//  The per-identity rows stop at 4096; later identities share one more
+//  row, "other workers".
+static void
+test_identity_rows_stop_at_4096_and_later_ones_share_other_workers (void **state)
+{
+    (void) state;
+    sluice_peers_t *peers = sluice_peers_new (T_MAX_CREDIT);
+    char name [32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf (name, sizeof name, "w%d", i);
+        sluice_peer_t *peer = t_peer (peers, name);
+        sluice_peers_credit (peers, peer, 1, false);
+        sluice_peers_spend (peers, peer, 1);
+        sluice_peers_remove (peers, peer);
+    }
+    const char *identity;
+    uint64_t tasks;
+    size_t rows = 0;
+    while (sluice_peers_history (peers, rows, &identity, &tasks))
+        rows++;
+    assert_int_equal (rows, 4097);
+    assert_true (sluice_peers_history (peers, 4096, &identity, &tasks));
+    assert_string_equal (identity, "other workers");
+    assert_int_equal (tasks, 5000 - 4096);
+    sluice_peers_destroy (&peers);
+}
+
 int
 main (void)
 {
@@ -211,6 +305,10 @@ main (void)
         cmocka_unit_test (test_a_worker_is_found_by_the_fd_of_its_messages),
         cmocka_unit_test (test_a_silent_worker_is_found_and_touch_restarts_the_count),
         cmocka_unit_test (test_tasks_are_counted_per_identity_across_rejoins),
+        cmocka_unit_test (test_thousands_of_workers_are_found_by_routing_id_and_one_forgotten),
+        cmocka_unit_test (test_a_peer_that_joins_and_leaves_a_hundred_thousand_times_leaves_nothing),
+        cmocka_unit_test (test_a_full_table_refuses_a_new_worker_until_one_leaves),
+        cmocka_unit_test (test_identity_rows_stop_at_4096_and_later_ones_share_other_workers),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

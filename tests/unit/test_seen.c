@@ -334,6 +334,52 @@ test_resize_carries_held_records_to_their_new_slots (void **state)
     sluice_seen_destroy (&seen);
 }
 
+//  -k's bounds: an id at or past low + window is AHEAD (no real task can
+//  be that far), a record that would pass the byte limit is FULL, and the
+//  held bytes go back down as records are released.
+static void
+test_room_refuses_ids_past_low_plus_window_and_records_past_the_byte_limit (void **state)
+{
+    (void) state;
+    sluice_seen_t *seen = sluice_seen_new (10, true);
+    sluice_seen_set_hold_max (seen, 100);
+    assert_int_equal (sluice_seen_room (seen, 10, 10), SLUICE_SEEN_ROOM);
+    assert_int_equal (sluice_seen_room (seen, 11, 10), SLUICE_SEEN_AHEAD);
+    assert_int_equal (sluice_seen_room (seen, T_CAP - 1, 10), SLUICE_SEEN_AHEAD);
+    assert_int_equal (sluice_seen_room (seen, 2, 101), SLUICE_SEEN_FULL);
+    char record [60] = { 0 };
+    assert_int_equal (sluice_seen_hold (seen, 2, false, record, sizeof record), 0);
+    assert_int_equal (sluice_seen_held_bytes (seen), 60);
+    assert_int_equal (sluice_seen_room (seen, 3, 41), SLUICE_SEEN_FULL);
+    assert_int_equal (sluice_seen_room (seen, 3, 40), SLUICE_SEEN_ROOM);
+    sluice_seen_add (seen, 1);
+    uint64_t id;
+    bool failed;
+    const uint8_t *data;
+    size_t size;
+    assert_int_equal (sluice_seen_release (seen, &id, &failed, &data, &size), 1);
+    assert_int_equal (sluice_seen_held_bytes (seen), 0);
+    //  the window moved with the watermark (now 3): 12 is inside, 13 not
+    assert_int_equal (sluice_seen_room (seen, 12, 10), SLUICE_SEEN_ROOM);
+    assert_int_equal (sluice_seen_room (seen, 13, 10), SLUICE_SEEN_AHEAD);
+    sluice_seen_destroy (&seen);
+}
+
+//  The window the bound uses is the largest BEGIN gave, never shrunk.
+static void
+test_room_uses_the_batch_window_given_by_resize (void **state)
+{
+    (void) state;
+    sluice_seen_t *seen = sluice_seen_new (1, true);
+    assert_int_equal (sluice_seen_room (seen, 2, 1), SLUICE_SEEN_AHEAD);
+    sluice_seen_resize (seen, 1024);
+    assert_int_equal (sluice_seen_room (seen, 1024, 1), SLUICE_SEEN_ROOM);
+    assert_int_equal (sluice_seen_room (seen, 1025, 1), SLUICE_SEEN_AHEAD);
+    sluice_seen_resize (seen, 10);
+    assert_int_equal (sluice_seen_room (seen, 1024, 1), SLUICE_SEEN_ROOM);
+    sluice_seen_destroy (&seen);
+}
+
 int
 main (void)
 {
@@ -353,6 +399,8 @@ main (void)
         cmocka_unit_test (test_reorder_releases_in_order_across_the_wrap),
         cmocka_unit_test (test_skip_to_drops_records_held_below_the_new_watermark),
         cmocka_unit_test (test_resize_carries_held_records_to_their_new_slots),
+        cmocka_unit_test (test_room_refuses_ids_past_low_plus_window_and_records_past_the_byte_limit),
+        cmocka_unit_test (test_room_uses_the_batch_window_given_by_resize),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
