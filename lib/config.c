@@ -59,6 +59,9 @@ sluice_config_destroy (sluice_config_t **self_p)
         free (self->command);
         free (self->termseq);
         free (self->output);
+        free (self->halt);
+        free (self->joblog);
+        free (self->results_dir);
         free (self->keys);
         free (self->key);
         free (self->allow);
