@@ -11,6 +11,8 @@
 #include "private.h"
 #include "spawn.h"
 
+#include <ctype.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,9 +24,34 @@
 
 extern char **environ;
 
+//  True if the shell reads these bytes back as one word without quotes,
+//  as GNU parallel leaves them (so --dry-run and --joblog show `echo a`,
+//  as parallel does): letters, digits and _ . + - / : , @ % only, and not
+//  a reserved word (bare in command position it would be the keyword).
+static bool
+s_bare_word (const uint8_t *data, size_t size)
+{
+    static const char *s_reserved [] = { "if", "then", "else", "elif", "fi", "case", "esac",
+                                         "for", "while", "until", "do", "done", "in",
+                                         "function", "select", "time" };
+    if (size == 0 || size > 64)
+        return false;
+    for (size_t i = 0; i < size; i++)
+        if (!isalnum (data [i]) && !strchr ("_.+-/:,@%", data [i]))
+            return false;
+    for (size_t i = 0; i < sizeof s_reserved / sizeof s_reserved [0]; i++)
+        if (strlen (s_reserved [i]) == size && memcmp (s_reserved [i], data, size) == 0)
+            return false;
+    return true;
+}
+
 void
 sluice_spawn_quote (zchunk_t *buf, const uint8_t *data, size_t size)
 {
+    if (s_bare_word (data, size)) {
+        zchunk_extend (buf, data, size);
+        return;
+    }
     zchunk_extend (buf, "'", 1);
     for (size_t i = 0; i < size; i++) {
         if (data [i] == '\'')
