@@ -58,6 +58,7 @@ struct _sluice_output_t {
     bool failed;                //  a write failed: the output is closed
     uint8_t *taken;             //  reader: copy of the record last taken
     size_t taken_capacity;
+    bool tag;                   //  --tag: lines prefixed by the input and a tab
 };
 
 //  --------------------------------------------------------------------------
@@ -98,6 +99,12 @@ sluice_output_t *
 sluice_output_new_reader (void)
 {
     return sluice_output_new (-1, SLUICE_FORMAT_MSGPACK);
+}
+
+void
+sluice_output_set_tag (sluice_output_t *self, bool tag)
+{
+    self->tag = tag;
 }
 
 void
@@ -231,9 +238,29 @@ s_json (sluice_output_t *self, const uint8_t *data, size_t size)
     }
 }
 
+//  --tag: each line of the output after the input and a tab.
+static void
+s_format_tagged (sluice_output_t *self, const sluice_result_t *r)
+{
+    const uint8_t *line = r->output, *end = r->output + r->output_size;
+    while (line < end) {
+        const uint8_t *eol = (const uint8_t *) memchr (line, '\n', (size_t) (end - line));
+        size_t len = eol? (size_t) (eol - line): (size_t) (end - line);
+        s_put (self, r->input, r->input_size);
+        s_put (self, "\t", 1);
+        s_put (self, line, len);
+        s_put (self, "\n", 1);
+        line += len + 1;
+    }
+}
+
 static void
 s_format_lines (sluice_output_t *self, const sluice_result_t *r)
 {
+    if (self->tag && r->input) {
+        s_format_tagged (self, r);
+        return;
+    }
     if (r->output_size) {
         s_put (self, r->output, r->output_size);
         if (r->output [r->output_size - 1] != '\n')

@@ -104,6 +104,11 @@ void
     sluice_warn_ratelimited (sluice_ratelimit_t *limit, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+//  The exit code of the last failed task a sink wrote (exit code, 128 +
+//  signal, else 1), 0 if none: sluice's --halt fail=1 exits with it.
+int
+    sluice_sink_last_failure (sluice_sink_t *self);
+
 //  ---------------------------------------------------------------------
 //  socket.c
 
