@@ -17,7 +17,7 @@
 
 typedef struct _sluice_option_t sluice_option_t;
 
-#define SLUICE_CLI_EXITS 5      //  exit codes 0..4 (SLUICE_EXIT_*)
+#define SLUICE_CLI_EXITS 6      //  exit codes 0..4 (SLUICE_EXIT_*); sluice: six rows
 
 //  What a program says about itself
 typedef struct {
@@ -49,6 +49,7 @@ typedef struct {
     const sluice_cli_item_t *items;     //  the options, in --help order
     size_t count;               //  number of items
     const char *const *exits;   //  SLUICE_CLI_EXITS meanings, NULL for a code not used
+    const char *const *exit_codes;  //  each row's code ("1-100"), or NULL: its index
     const char *subcommands;    //  "ventilator worker sink keygen", or NULL
     const char *operands;       //  completion of operands: "file", "dir", "command", NULL
     bool subcommand;            //  completion: a subcommand of sluice, not a program

@@ -362,7 +362,10 @@ sluice_cli_man (const sluice_cli_page_t *page, FILE *stream)
     for (int code = 0; code < SLUICE_CLI_EXITS; code++) {
         if (!page->exits [code])
             continue;
-        fprintf (stream, ".TP\n.B %d\n", code);
+        if (page->exit_codes)
+            fprintf (stream, ".TP\n.B %s\n", page->exit_codes [code]);
+        else
+            fprintf (stream, ".TP\n.B %d\n", code);
         s_roff (stream, page->exits [code], true);
         fputc ('\n', stream);
     }

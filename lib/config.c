@@ -60,6 +60,9 @@ sluice_config_destroy (sluice_config_t **self_p)
         free (self->termseq);
         free (self->colsep);
         free (self->output);
+        free (self->halt);
+        free (self->joblog);
+        free (self->results_dir);
         free (self->keys);
         free (self->key);
         free (self->allow);

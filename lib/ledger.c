@@ -217,34 +217,96 @@ s_range_cmp (const void *a, const void *b)
            x->last < y->last? -1: x->last > y->last;
 }
 
-//  Sort and merge the loaded ranges so they do not overlap, and count
-//  them. An id in two ranges counts once, with the flag of the range that
-//  starts first.
+//  The union of the ranges (sorted by first) that agree with failed,
+//  pushed onto out.
+static void
+s_union (const sluice_range_t *sorted, size_t count, bool failed, sluice_range_t **out,
+         size_t *out_count, size_t *capacity)
+{
+    for (size_t i = 0; i < count; i++) {
+        const sluice_range_t *range = &sorted [i];
+        if (range->failed != failed)
+            continue;
+        sluice_range_t *last = *out_count? &(*out) [*out_count - 1]: NULL;
+        if (last && range->first <= last->last + 1) {
+            if (range->last > last->last)
+                last->last = range->last;
+        }
+        else
+            s_range_push (out, out_count, capacity, range->first, range->last, failed);
+    }
+}
+
+sluice_range_t *
+sluice_ranges_resolve (const sluice_range_t *ranges, size_t count, size_t *out_count)
+{
+    *out_count = 0;
+    if (!count)
+        return NULL;
+    sluice_range_t *sorted = (sluice_range_t *) malloc (count * sizeof *sorted);
+    assert (sorted);
+    memcpy (sorted, ranges, count * sizeof *sorted);
+    qsort (sorted, count, sizeof *sorted, s_range_cmp);
+    sluice_range_t *ok = NULL, *bad = NULL, *out = NULL;
+    size_t oks = 0, ok_cap = 0, bads = 0, bad_cap = 0, out_cap = 0;
+    s_union (sorted, count, false, &ok, &oks, &ok_cap);
+    s_union (sorted, count, true, &bad, &bads, &bad_cap);
+    free (sorted);
+    //  the failed ids no ok range holds, merged in order with the ok ranges
+    size_t j = 0, k = 0;
+    for (size_t i = 0; i < bads; i++) {
+        uint64_t cur = bad [i].first;
+        while (cur <= bad [i].last) {
+            while (j < oks && ok [j].last < cur)
+                j++;
+            if (j < oks && ok [j].first <= cur) {
+                cur = ok [j].last + 1;
+                continue;
+            }
+            uint64_t end = j < oks && ok [j].first <= bad [i].last? ok [j].first - 1
+                                                                  : bad [i].last;
+            while (k < oks && ok [k].first < cur) {
+                s_range_push (&out, out_count, &out_cap, ok [k].first, ok [k].last, false);
+                k++;
+            }
+            s_range_push (&out, out_count, &out_cap, cur, end, true);
+            cur = end + 1;
+        }
+    }
+    for (; k < oks; k++)
+        s_range_push (&out, out_count, &out_cap, ok [k].first, ok [k].last, false);
+    free (ok);
+    free (bad);
+    //  touching ranges that agree on failed become one
+    size_t merged = 0;
+    for (size_t i = 0; i < *out_count; i++) {
+        sluice_range_t *prev = merged? &out [merged - 1]: NULL;
+        if (prev && prev->failed == out [i].failed && prev->last + 1 == out [i].first)
+            prev->last = out [i].last;
+        else
+            out [merged++] = out [i];
+    }
+    *out_count = merged;
+    return out;
+}
+
+//  Resolve the loaded ranges (sluice_ranges_resolve: ok wins over failed)
+//  and count them.
 static void
 s_merge (sluice_ledger_t *self)
 {
-    if (self->range_count > 1)
-        qsort (self->ranges, self->range_count, sizeof *self->ranges, s_range_cmp);
-    size_t merged = 0;
+    size_t count;
+    sluice_range_t *resolved = sluice_ranges_resolve (self->ranges, self->range_count, &count);
     self->acked = self->failed = 0;
-    for (size_t i = 0; i < self->range_count; i++) {
-        sluice_range_t range = self->ranges [i];
-        sluice_range_t *prev = merged? &self->ranges [merged - 1]: NULL;
-        if (prev && range.first <= prev->last) {
-            if (range.last <= prev->last)
-                continue;       //  covered already
-            range.first = prev->last + 1;
-        }
-        uint64_t span = range.last - range.first + 1;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t span = resolved [i].last - resolved [i].first + 1;
         self->acked += span;
-        if (range.failed)
+        if (resolved [i].failed)
             self->failed += span;
-        if (prev && prev->failed == range.failed && range.first == prev->last + 1)
-            prev->last = range.last;
-        else
-            self->ranges [merged++] = range;
     }
-    self->range_count = merged;
+    free (self->ranges);
+    self->ranges = resolved;        //  may hold more ranges than were loaded
+    self->range_count = self->range_capacity = count;
 }
 
 //  Read every complete line of file; returns the offset where the

@@ -20,7 +20,8 @@
     any order; they are merged on load. Loading drops a torn last line (no
     '\n': the writer died mid-line) and cuts it from the file so the next
     line starts clean; a corrupt complete line is counted, logged and
-    skipped. A commit line before any batch line belongs to no batch and is
+    skipped. An id both acknowledged failed and acknowledged ok (a
+    --retry-failed run that succeeded) counts as ok. A commit line before any batch line belongs to no batch and is
     ignored, its offset with its ranges. The journal's older line
     "ack <first> <last> <0|1>" still loads.
     =========================================================================
@@ -41,6 +42,14 @@ typedef struct {
     uint64_t last;              //  last id, >= first
     bool failed;                //  the tasks failed
 } sluice_range_t;
+
+//  Resolve ranges in any order, overlapping or not, into sorted,
+//  non-overlapping ones (adjacent ones merged when they agree on failed):
+//  an id in an ok range is ok, whatever failed ranges also hold it.
+//  Returns a new array (the caller frees it; NULL when count is 0) and
+//  its length in *out_count.
+sluice_range_t *
+    sluice_ranges_resolve (const sluice_range_t *ranges, size_t count, size_t *out_count);
 
 //  Open a ledger file (created if absent): load what it holds, cut a torn
 //  last line, then open it for appending. Returns NULL with a message in

@@ -13,6 +13,7 @@
 #include "private.h"
 #include "options.h"
 #include "termseq.h"
+#include "halt.h"
 
 #include <stddef.h>
 
@@ -27,6 +28,8 @@
 
 static sluice_option_store_fn s_mode_store, s_input_store, s_termseq_store;
 static sluice_option_show_fn s_mode_show, s_input_show, s_termseq_show;
+static sluice_option_store_fn s_halt_store, s_rerun_store, s_task_timeout_store;
+static sluice_option_show_fn s_halt_show, s_rerun_show, s_task_timeout_show;
 
 static const sluice_option_t s_table [] = {
     //  the worker's processing mode: exactly one
@@ -74,8 +77,11 @@ static const sluice_option_t s_table [] = {
                              "the round trip with --exec and --coproc, 8192\n"
                              "for --echo)" },
     { .name = "task-timeout", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
-      .zpl = "sluice/task-timeout", FIELD (task_timeout_ms), .min = 1,
-      .help = "kill a command running longer (TERM, then KILL)" },
+      .zpl = "sluice/task-timeout", .min = 1,
+      .help = "kill a command running longer (TERM, then KILL);\n"
+              "N% (GNU parallel's --timeout N%): longer than N%\n"
+              "of the median runtime of the tasks that succeeded",
+      .store = s_task_timeout_store, .show = s_task_timeout_show },
     { .name = "grace", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/grace", FIELD (grace_ms), .min = 0, .def = "30s",
       .help = "on SIGINT/SIGTERM, time running tasks have to\nfinish before --termseq stops them" },
@@ -101,6 +107,17 @@ static const sluice_option_t s_table [] = {
       .zpl = "sluice/reorder-max", FIELD (reorder_max), .min = 0, .def = "64M",
       .help = "with -k: bytes of records held out of order at\nmost (a result beyond is "
               "dropped, re-sent later)" },
+    { .name = "tag", .roles = SINK, .type = SLUICE_TYPE_BOOL, FIELD (tag),
+      .help = "lines: prefix each output line with its task's\ninput and a tab (GNU parallel's --tag)" },
+    { .name = "joblog", .roles = VENT | SINK, .type = SLUICE_TYPE_STRING, .arg = "FILE",
+      FIELD (joblog), .min = 1,
+      .help = "sink: a line per task in GNU parallel's joblog\n"
+              "format (+FILE appends); ventilator: where\n"
+              "--retry-failed reads the failures" },
+    { .name = "results-dir", .roles = SINK, .type = SLUICE_TYPE_STRING, .arg = "DIR",
+      FIELD (results_dir), .min = 1,
+      .help = "a directory per task, DIR/1/INPUT/ with seq,\n"
+              "stdout, stderr (GNU parallel's --results DIR)" },
 
     //  topology, shared by all programs
     { .name = "config", .letter = 'c', .roles = ALL, .type = SLUICE_TYPE_STRING, .cli = true,
@@ -140,6 +157,21 @@ static const sluice_option_t s_table [] = {
       .help = "deliveries before a task is lost" },
     { .name = "journal", .roles = VENT, .type = SLUICE_TYPE_STRING, .arg = "FILE",
       FIELD (journal), .help = "record acknowledged tasks; re-run to resume" },
+    { .name = "retry-failed", .roles = VENT, .type = SLUICE_TYPE_BOOL, .group = "rerun",
+      .help = "run exactly the tasks that failed in the run\n"
+              "recorded by --journal or --joblog, same ids",
+      .store = s_rerun_store, .show = s_rerun_show, .choice = SLUICE_RERUN_RETRY_FAILED },
+    { .name = "resume-failed", .roles = VENT, .type = SLUICE_TYPE_BOOL, .group = "rerun",
+      .help = "as --retry-failed, and the tasks never run",
+      .store = s_rerun_store, .show = s_rerun_show, .choice = SLUICE_RERUN_RESUME_FAILED },
+    { .name = "halt", .roles = VENT, .type = SLUICE_TYPE_STRING, .arg = "WHEN,WHY=N",
+      .zpl = "sluice/halt",
+      .help = "stop early, as GNU parallel's --halt: WHEN now\n"
+              "(kill running tasks) or soon (let them finish),\n"
+              "WHY fail, success or done, N tasks or N%",
+      .store = s_halt_store, .show = s_halt_show },
+    { .name = "dry-run", .roles = VENT, .type = SLUICE_TYPE_BOOL, FIELD (dry_run),
+      .needs = "exec", .help = "print each task's command line, run nothing" },
     { .name = "progress", .roles = VENT, .type = SLUICE_TYPE_BOOL, .env = "SLUICE_PROGRESS",
       .zpl = "sluice/progress", FIELD (progress),
       .help = "a status line on stderr: done/total, failed, rate,\n"
@@ -526,4 +558,80 @@ static char *
 s_input_show (const sluice_config_t *config, const sluice_option_t *opt)
 {
     return strdup (config->input == (sluice_input_t) opt->choice? "1": "0");
+}
+
+//  --halt WHEN,WHY=N[%]: checked as it is stored (halt.c), kept as text.
+static int
+s_halt_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    (void) opt;
+    sluice_halt_t halt;
+    if (sluice_halt_parse (value, &halt))
+        return -1;
+    char *copy = strdup (value);
+    assert (copy);
+    free (config->halt);
+    config->halt = copy;
+    return 0;
+}
+
+static char *
+s_halt_show (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    (void) opt;
+    return strdup (config->halt? config->halt: "");
+}
+
+//  --retry-failed, --resume-failed (1/0): which tasks of the earlier run
+//  run again. Turning one off leaves neither.
+static int
+s_rerun_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    int on = s_bool (value);
+    if (on < 0)
+        return -1;
+    if (on)
+        config->rerun = (unsigned) opt->choice;
+    else
+    if (config->rerun == (unsigned) opt->choice)
+        config->rerun = SLUICE_RERUN_NONE;
+    return 0;
+}
+
+static char *
+s_rerun_show (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    return strdup (config->rerun == (unsigned) opt->choice? "1": "0");
+}
+
+//  --task-timeout DUR, or N% of the median runtime (1..1000000 percent).
+static int
+s_task_timeout_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    size_t digits = strspn (value, "0123456789");
+    if (digits && digits < 8 && value [digits] == '%' && !value [digits + 1]) {
+        unsigned pct = (unsigned) strtoul (value, NULL, 10);
+        if (pct == 0)
+            return -1;
+        config->task_timeout_pct = pct;
+        config->task_timeout_ms = 0;
+        return 0;
+    }
+    int64_t ms = sluice_parse_duration (value);
+    if (ms < opt->min)
+        return -1;
+    config->task_timeout_ms = ms;
+    config->task_timeout_pct = 0;
+    return 0;
+}
+
+static char *
+s_task_timeout_show (const sluice_config_t *config, const sluice_option_t *opt)
+{
+    (void) opt;
+    if (config->task_timeout_pct)
+        return zsys_sprintf ("%u%%", config->task_timeout_pct);
+    if (!config->task_timeout_ms)
+        return strdup ("");             //  unset: none
+    return s_show_duration (config->task_timeout_ms);
 }

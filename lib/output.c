@@ -71,6 +71,7 @@ struct _sluice_output_t {
     size_t taken_capacity;
     bool pinned;                //  no spill: a record is being formatted whole
     uint64_t spilled;           //  bytes written since the last flush, not committed
+    bool tag;                   //  --tag: lines prefixed by the input and a tab
 };
 
 //  --------------------------------------------------------------------------
@@ -111,6 +112,12 @@ sluice_output_t *
 sluice_output_new_reader (void)
 {
     return sluice_output_new (-1, SLUICE_FORMAT_MSGPACK);
+}
+
+void
+sluice_output_set_tag (sluice_output_t *self, bool tag)
+{
+    self->tag = tag;
 }
 
 void
@@ -298,9 +305,29 @@ s_json (sluice_output_t *self, const uint8_t *data, size_t size)
     }
 }
 
+//  --tag: each line of the output after the input and a tab.
+static void
+s_format_tagged (sluice_output_t *self, const sluice_result_t *r)
+{
+    const uint8_t *line = r->output, *end = r->output + r->output_size;
+    while (line < end) {
+        const uint8_t *eol = (const uint8_t *) memchr (line, '\n', (size_t) (end - line));
+        size_t len = eol? (size_t) (eol - line): (size_t) (end - line);
+        s_put (self, r->input, r->input_size);
+        s_put (self, "\t", 1);
+        s_put (self, line, len);
+        s_put (self, "\n", 1);
+        line += len + 1;
+    }
+}
+
 static void
 s_format_lines (sluice_output_t *self, const sluice_result_t *r)
 {
+    if (self->tag && r->input) {
+        s_format_tagged (self, r);
+        return;
+    }
     if (r->output_size) {
         s_put (self, r->output, r->output_size);
         if (r->output [r->output_size - 1] != '\n')

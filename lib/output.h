@@ -32,6 +32,12 @@ sluice_output_t *
 sluice_output_t *
     sluice_output_new_reader (void);
 
+//  --tag: in the lines format, prefix each line of a result's output with
+//  its input and a tab, as GNU parallel's --tag (a result without input
+//  is written untagged).
+void
+    sluice_output_set_tag (sluice_output_t *self, bool tag);
+
 //  Destroy an output (closing its file); nulls the caller's pointer.
 void
     sluice_output_destroy (sluice_output_t **self_p);

@@ -51,6 +51,9 @@ struct _sluice_config_t {
     bool bar;                //  --bar: a progress bar
     bool eta;                //  --eta: the estimated time left
     unsigned progress_when;  //  SLUICE_PROGRESS_AUTO (a terminal), _ALWAYS, _NEVER
+    char *halt;              //  --halt WHEN,WHY=N[%] (halt.h), or NULL: never
+    unsigned rerun;          //  SLUICE_RERUN_*: --retry-failed, --resume-failed
+    bool dry_run;            //  --dry-run: print the commands, run nothing
     //  worker
     sluice_mode_t mode;      //  what a worker does with a task
     char *command;           //  --exec / --coproc command
@@ -60,6 +63,7 @@ struct _sluice_config_t {
     unsigned jobs;           //  tasks processed at once
     size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
     int64_t task_timeout_ms; //  0: none
+    unsigned task_timeout_pct;   //  --task-timeout N%: of the median runtime; 0: none
     int64_t grace_ms;        //  SIGTERM grace period
     char *termseq;           //  how a command is stopped: "TERM,200,KILL"
     //  sink
@@ -68,8 +72,15 @@ struct _sluice_config_t {
     sluice_format_t format;  //  output format
     bool keep_order;         //  print in input order
     size_t reorder_max;      //  -k: bytes of records held out of order at most
+    bool tag;                //  --tag: each output line prefixed by its input, a tab
+    char *joblog;            //  --joblog FILE (sink: written; ventilator: read
+                             //  by --retry-failed), or NULL
+    char *results_dir;       //  --results-dir DIR: parallel's --results layout
     char **shown;            //  sluice_config_get strings, one per option
 };
+
+//  --retry-failed, --resume-failed: which tasks of an earlier run run again
+enum { SLUICE_RERUN_NONE, SLUICE_RERUN_RETRY_FAILED, SLUICE_RERUN_RESUME_FAILED };
 
 //  --progress-when choices
 enum { SLUICE_PROGRESS_AUTO, SLUICE_PROGRESS_ALWAYS, SLUICE_PROGRESS_NEVER };
@@ -96,6 +107,11 @@ typedef struct {
 void
     sluice_warn_ratelimited (sluice_ratelimit_t *limit, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
+
+//  The exit code of the last failed task a sink wrote (exit code, 128 +
+//  signal, else 1), 0 if none: sluice's --halt fail=1 exits with it.
+int
+    sluice_sink_last_failure (sluice_sink_t *self);
 
 //  ---------------------------------------------------------------------
 //  socket.c

@@ -40,6 +40,8 @@
 #include "monitor.h"
 #include "output.h"
 #include "seen.h"
+#include "joblog.h"
+#include "results_dir.h"
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -119,6 +121,9 @@ struct _sluice_sink_t {
     bool bye;                   //  the ventilator saw the batch complete
     sluice_seen_t *seen;        //  ids written (reader: queued for the caller)
     sluice_output_t *output;    //  records on their way out
+    sluice_joblog_t *joblog;    //  --joblog, or NULL
+    sluice_results_dir_t *results_dir;  //  --results-dir, or NULL
+    int last_failure;           //  exit code of the last failed task (--halt fail=1)
     //  reader (embedding API)
     bool reader;                //  the caller takes results with sluice_sink_next
     sluice_seen_t *taken;       //  reader: ids taken by the caller and acked
@@ -174,6 +179,15 @@ struct _sluice_sink_t {
 
 static void
     s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window);
+
+//  True if results must carry their input: jsonl, --tag, --joblog, --results-dir.
+static bool
+s_need_input (sluice_sink_t *self)
+{
+    const sluice_config_t *config = self->config;
+    return config->format == SLUICE_FORMAT_JSONL || config->tag || config->joblog
+        || config->results_dir;
+}
 static int
     s_state_write_commit (sluice_sink_t *self);
 
@@ -400,6 +414,8 @@ s_flush (sluice_sink_t *self)
         return -1;
     self->flushed += self->buffered;
     self->buffered = 0;
+    if (self->joblog)
+        sluice_joblog_flush (self->joblog);
     if (self->state && self->ack_count)
         s_state_write_commit (self);
     s_send_acks (self);
@@ -498,7 +514,13 @@ s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
     if (failed) {
         self->failed++;
         sluice_output_warn_failure (r);
+        self->last_failure = r->status == SLUICE_STATUS_EXIT? r->code
+                           : r->status == SLUICE_STATUS_SIGNAL? 128 + r->code: 1;
     }
+    if (self->joblog)
+        sluice_joblog_write (self->joblog, r, worker, worker_size);
+    if (self->results_dir)
+        sluice_results_dir_write (self->results_dir, r);
     if (in_turn) {
         sluice_output_record (self->output, r, worker, worker_size);
         s_record_done (self, r->id, failed);
@@ -781,7 +803,7 @@ static void
 s_send_pong (sluice_sink_t *self, zmq_msg_t *routing)
 {
     bool own = self->have_batch && s_is_ventilator (self, routing);
-    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL,  //  need_input
+    uint64_t args [2] = { s_need_input (self),                          //  need_input
                           own && self->have_end };                      //  has_end
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG, own? self->batch: NULL, 2, args);
     s_control_send_to (self, zmq_msg_data (routing), zmq_msg_size (routing));
@@ -817,7 +839,7 @@ s_ignore_peer (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing)
 static bool
 s_ventilator_gone (sluice_sink_t *self)
 {
-    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL, self->have_end };
+    uint64_t args [2] = { s_need_input (self), self->have_end };
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
                            self->have_batch? self->batch: NULL, 2, args);
     return s_control_send (self) && errno == EHOSTUNREACH;
@@ -1334,6 +1356,12 @@ sluice_sink_next (sluice_sink_t *self, sluice_result_t *result)
 }
 
 int
+sluice_sink_last_failure (sluice_sink_t *self)
+{
+    return self->last_failure;
+}
+
+int
 sluice_sink_status (sluice_sink_t *self)
 {
     return self->phase == S_DONE? self->status: -1;
@@ -1369,20 +1397,44 @@ s_epoll_setup (sluice_sink_t *self, char *err, size_t errlen)
     return 0;
 }
 
+//  Open --joblog and --results-dir. Returns 0, or -1 with a message in err.
+static int
+s_open_jobs (sluice_sink_t *self, char *err, size_t errlen)
+{
+    const sluice_config_t *config = self->config;
+    if (config->joblog) {
+        bool exec = config->mode == SLUICE_MODE_EXEC;
+        self->joblog = sluice_joblog_open (config->joblog, exec? config->command: NULL,
+                                           config->pipe, err, errlen);
+        if (!self->joblog)
+            return -1;
+    }
+    if (config->results_dir) {
+        self->results_dir = sluice_results_dir_new (config->results_dir, err, errlen);
+        if (!self->results_dir)
+            return -1;
+    }
+    return 0;
+}
+
 //  Open the output of a file sink (stdout without -o), resuming with
 //  --append. Returns 0, or -1 with a message in err.
 static int
 s_open_output (sluice_sink_t *self, char *err, size_t errlen)
 {
     const sluice_config_t *config = self->config;
+    if (s_open_jobs (self, err, errlen))
+        return -1;
     if (!config->output) {
         self->output = sluice_output_new (STDOUT_FILENO, config->format);
+        sluice_output_set_tag (self->output, config->tag);
         return 0;
     }
     self->output = sluice_output_open (config->output, config->append, config->format,
                                        err, errlen);
     if (!self->output)
         return -1;
+    sluice_output_set_tag (self->output, config->tag);
     if (!config->append)
         return 0;
     self->state_path = zsys_sprintf ("%s.sluice-state", config->output);
@@ -1503,6 +1555,8 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_seen_destroy (&self->seen);
         sluice_seen_destroy (&self->taken);
         sluice_output_destroy (&self->output);
+        sluice_joblog_destroy (&self->joblog);
+        sluice_results_dir_destroy (&self->results_dir);
         free (self->acks);
         free (self->sent_acks);
         free (self->retries);

@@ -11,6 +11,8 @@
 #include "private.h"
 #include "spawn.h"
 
+#include <ctype.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <regex.h>

@@ -35,6 +35,9 @@
 #include "reader.h"
 #include "peers.h"
 #include "monitor.h"
+#include "halt.h"
+#include "joblog.h"
+#include "rerun.h"
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -145,6 +148,12 @@ struct _sluice_ventilator_t {
     uint64_t dropped;
     sluice_ratelimit_t limit;
     sluice_ratelimit_t peer_limit;  //  the --max-peers lines, apart from the rest
+    //  jobs (GNU parallel's options)
+    sluice_rerun_t *rerun;      //  --retry-failed, --resume-failed: what ran before
+    sluice_halt_t halt;         //  --halt
+    bool halting;               //  its condition held: no more tasks start
+    uint64_t run_done;          //  acknowledged in this run (--halt counts them)
+    uint64_t run_failed;        //  of them, failed
 };
 
 //  --------------------------------------------------------------------------
@@ -167,9 +176,44 @@ s_journal_open (sluice_ventilator_t *self, const char *path, char *err, size_t e
     }
     self->acked = sluice_ledger_acked (self->journal);
     self->failed = sluice_ledger_failed (self->journal);
+    if (self->rerun) {
+        //  the ids to skip are counted as they are read (s_add_task)
+        size_t count;
+        const sluice_range_t *ranges = sluice_ledger_ranges (self->journal, &count);
+        for (size_t i = 0; i < count; i++)
+            sluice_rerun_add (self->rerun, ranges [i].first, ranges [i].last, ranges [i].failed);
+        self->acked = self->failed = 0;
+    }
     if (self->acked)
         zsys_info ("journal %s: resuming batch, %" PRIu64 " tasks already acknowledged",
                    path, self->acked);
+    return 0;
+}
+
+//  --retry-failed, --resume-failed: what the earlier run did, from the
+//  journal (read by s_journal_open) or else from --joblog. Returns 0, or
+//  -1 with err.
+static int
+s_rerun_open (sluice_ventilator_t *self, char *err, size_t errlen)
+{
+    const sluice_config_t *config = self->config;
+    if (config->rerun == SLUICE_RERUN_NONE)
+        return 0;
+    const char *name = config->rerun == SLUICE_RERUN_RETRY_FAILED? "--retry-failed"
+                                                                 : "--resume-failed";
+    if (!config->journal && !config->joblog) {
+        snprintf (err, errlen, "%s needs --journal FILE or --joblog FILE (the earlier run)",
+                  name);
+        return -1;
+    }
+    self->rerun = sluice_rerun_new (config->rerun);
+    size_t skipped = 0;
+    if (!config->journal
+    &&  sluice_joblog_load (config->joblog, self->rerun, &skipped, err, errlen))
+        return -1;
+    if (skipped)
+        zsys_warning ("%s: skipped %zu lines that are not joblog lines", config->joblog,
+                      skipped);
     return 0;
 }
 
@@ -294,7 +338,10 @@ sluice_ventilator_new (const sluice_config_t *config, char *err, size_t errlen)
     self->workerless_since = self->last_timers = self->sink_seen;
     s_endpoint_text (config->tasks, self->tasks_text, sizeof self->tasks_text);
     s_command_init (self);
-    if ((config->journal && s_journal_open (self, config->journal, err, errlen))
+    if (config->halt)
+        sluice_halt_parse (config->halt, &self->halt);     //  checked by the option table
+    if (s_rerun_open (self, err, errlen)
+    ||  (config->journal && s_journal_open (self, config->journal, err, errlen))
     ||  s_sockets_new (self, err, errlen)) {
         sluice_ventilator_destroy (&self);
         return NULL;
@@ -327,6 +374,7 @@ sluice_ventilator_destroy (sluice_ventilator_t **self_p)
         sluice_ledger_destroy (&self->journal);
         sluice_peers_destroy (&self->peers);
         sluice_reader_destroy (&self->reader);
+        sluice_rerun_destroy (&self->rerun);
         free (self->gone);
         free (self->refusers);
         free (self);
@@ -907,8 +955,11 @@ s_ack (sluice_ventilator_t *self, uint64_t id, bool failed)
     if (!sluice_window_ack (self->window, id))
         return false;
     self->acked++;
-    if (failed)
+    self->run_done++;
+    if (failed) {
         self->failed++;
+        self->run_failed++;
+    }
     return true;
 }
 
@@ -1173,7 +1224,11 @@ static uint64_t
 s_add_task (sluice_ventilator_t *self, const void *data, size_t size)
 {
     uint64_t id = sluice_window_total (self->window) + 1;
-    if (self->journal && sluice_ledger_has (self->journal, id))
+    if (self->rerun && sluice_rerun_skips (self->rerun, id)) {
+        self->acked++;          //  done ok before, or (--retry-failed) not to run
+        return sluice_window_skip (self->window);
+    }
+    if (!self->rerun && self->journal && sluice_ledger_has (self->journal, id))
         return sluice_window_skip (self->window);
     return sluice_window_add (self->window, data, size);
 }
@@ -1308,6 +1363,38 @@ s_phase (sluice_ventilator_t *self)
         s_finish (self);
 }
 
+//  --halt: once its condition holds, start no more tasks; end the batch
+//  at once (now: DROP stops the running tasks) or when none is running
+//  (soon). The sink is told BYE, as for a batch whose every task is
+//  acknowledged, and finishes with its own count. No complete line is
+//  journaled: --resume runs what the halt left.
+static void
+s_halt_check (sluice_ventilator_t *self)
+{
+    if (self->halt.when == SLUICE_HALT_NEVER || self->status >= 0)
+        return;
+    char text [64];
+    sluice_halt_text (&self->halt, text, sizeof text);
+    if (!self->halting && sluice_halt_reached (&self->halt, self->run_done, self->run_failed,
+                                               sluice_window_total (self->window))) {
+        self->halting = self->paused = true;
+        zsys_warning ("--halt %s: %" PRIu64 " tasks done, %" PRIu64 " failed; %s", text,
+                      self->run_done, self->run_failed,
+                      self->halt.when == SLUICE_HALT_NOW? "stopping the running tasks"
+                      : "starting no more tasks, letting the running ones finish");
+    }
+    if (!self->halting || (self->halt.when == SLUICE_HALT_SOON
+                           && sluice_window_count (self->window, SLUICE_SLOT_SENT)))
+        return;
+    s_drop_workers (self);
+    s_send_bare (self, SLUICE_MSG_BYE);
+    if (!self->config->quiet)
+        zsys_info ("halted (--halt %s): %" PRIu64 " tasks done, %" PRIu64 " failed, %" PRIu64
+                   " not run", text, self->acked, self->failed,
+                   sluice_window_total (self->window) - self->acked);
+    self->status = self->failed? SLUICE_EXIT_FAILED: SLUICE_EXIT_OK;
+}
+
 //  Give up the batch: tell the sink, set the exit code. Returns -1.
 static int
 s_abandon (sluice_ventilator_t *self, int status)
@@ -1329,6 +1416,7 @@ sluice_ventilator_service (sluice_ventilator_t *self)
         return s_abandon (self, SLUICE_EXIT_USAGE);
     bool more = s_pump (self);
     s_timers (self);
+    s_halt_check (self);
     s_phase (self);
     if (self->status >= 0)
         return self->status == SLUICE_EXIT_OK || self->status == SLUICE_EXIT_FAILED? 1: -1;

@@ -17,6 +17,7 @@
 #include "private.h"
 #include "spawn.h"
 #include "worker_core.h"
+#include "median.h"
 
 #include <signal.h>
 
@@ -31,6 +32,7 @@ typedef struct {
     sluice_spawn_buf_t out;     //  stdout collected
     bool too_big;               //  output exceeded --max-size
     int64_t deadline;           //  task timeout, ms, 0 for none
+    int64_t started_ms;         //  when the command started (--task-timeout N%)
     int kill_stage;             //  0 none, 1 TERM sent, 2 KILL sent
     bool timed_out;
     bool stopping;              //  its batch was dropped: --termseq under way
@@ -49,6 +51,7 @@ typedef struct {
     size_t running;             //  slots in use
     struct pollfd *fds;         //  [0] the worker, then the children's pipes
     s_slot_t **owners;          //  the slot of each fds entry
+    sluice_median_t *runtimes;  //  --task-timeout N%: of the tasks that succeeded
 } s_exec_t;
 
 static void s_exec_destroy (s_exec_t **self_p);
@@ -95,6 +98,7 @@ s_exec_new (sluice_worker_t *worker)
     assert (self->slots && self->fds && self->owners);
     for (size_t i = 0; i < jobs; i++)
         self->slots [i].child.pid_fd = -1;
+    self->runtimes = sluice_median_new ();
     //  a fixed --exec command is checked now (the command line checked it
     //  first: this is for embedders); a --pool batch's when it comes
     char err [256];
@@ -170,6 +174,7 @@ s_exec_destroy (s_exec_t **self_p)
     free (self->slots);
     free (self->fds);
     free (self->owners);
+    sluice_median_destroy (&self->runtimes);
     free (self);
     *self_p = NULL;
 }
@@ -198,6 +203,20 @@ s_environ (s_exec_t *self, s_slot_t *slot, char vars [4][64])
     snprintf (vars [3], 64, "SLUICE_BATCH=%s", batch);
     char *list [] = { vars [0], vars [1], vars [2], vars [3], NULL };
     return sluice_spawn_environ (list);
+}
+
+//  --task-timeout N%: once SLUICE_MEDIAN_MIN tasks have succeeded, a
+//  running command without a deadline gets one at N% of their median
+//  runtime after its start.
+static void
+s_relative_deadline (s_exec_t *self, s_slot_t *slot)
+{
+    int64_t median;
+    if (!self->config->task_timeout_pct || slot->deadline || slot->kill_stage
+    ||  !sluice_median_get (self->runtimes, &median))
+        return;
+    int64_t limit = median * (int64_t) self->config->task_timeout_pct / 100;
+    slot->deadline = slot->started_ms + (limit > 0? limit: 1);
 }
 
 //  Start the command for the task in a slot. On failure the task is
@@ -253,8 +272,10 @@ s_start (s_exec_t *self, s_slot_t *slot)
     slot->kill_stage = 0;
     slot->stopping = false;
     slot->stop = (sluice_termstop_t) { 0, 0 };
+    slot->started_ms = sluice_now_ms ();
     slot->deadline = self->config->task_timeout_ms
-                   ? sluice_now_ms () + self->config->task_timeout_ms: 0;
+                   ? slot->started_ms + self->config->task_timeout_ms: 0;
+    s_relative_deadline (self, slot);
 }
 
 //  Start queued tasks in free slots.
@@ -311,6 +332,12 @@ s_reap (s_exec_t *self, s_slot_t *slot)
         return;
     if (slot->timed_out && status != SLUICE_STATUS_ERROR)
         status = SLUICE_STATUS_TIMEOUT;
+    if (status == SLUICE_STATUS_OK && self->config->task_timeout_pct) {
+        sluice_median_add (self->runtimes, sluice_now_ms () - slot->started_ms);
+        for (size_t i = 0; i < self->config->jobs; i++)
+            if (self->slots [i].job && &self->slots [i] != slot)
+                s_relative_deadline (self, &self->slots [i]);
+    }
     size_t size = slot->out.size;
     if (slot->too_big) {
         zsys_warning ("task %" PRIu64 ": output larger than --max-size; reported as error",

@@ -28,8 +28,10 @@ static const struct {
     unsigned roles;
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
-    { "pipe", VENT | WORKER }, { "shell", WORKER }, { "colsep", WORKER }, { "grace", WORKER },
-    { "termseq", WORKER }, { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
+    { "pipe", VENT | WORKER | SINK }, { "shell", WORKER }, { "colsep", WORKER },
+    { "grace", WORKER }, { "termseq", WORKER }, { "output", SINK }, { "format", SINK },
+    { "keep-order", SINK }, { "tag", SINK }, { "joblog", VENT | SINK }, { "results-dir", SINK },
+    { "retry-failed", VENT }, { "resume-failed", VENT }, { "halt", VENT }, { "dry-run", VENT },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
@@ -48,7 +50,12 @@ s_help_text (const sluice_option_t *opt)
     if (streq (opt->name, "tasks"))
         return "also bind EP (tcp://*:7000) for workers on other\nhosts";
     if (streq (opt->name, "results"))
-        return "also bind EP for those workers' results";
+        return "also bind EP for those workers' results; a value\n"
+               "without :// is a DIR, as --results-dir (GNU\n"
+               "parallel's --results DIR)";
+    if (streq (opt->name, "timeout"))
+        return "lease of one delivery before re-sending; N% is\n"
+               "GNU parallel's --timeout N% (--task-timeout N%)";
     if (streq (opt->name, "quiet"))
         return "no summary line";
     return opt->help;
@@ -167,8 +174,10 @@ sluice_args_help (FILE *stream)
     s_defaults_destroy (defaults);
     fprintf (stream,
         "\nDurations: 250ms, 2s, 5m, bare number = seconds.\n"
-        "Exit: 0 all tasks succeeded, 1 some failed, 2 usage error or bad input,\n"
-        "3 runtime error (cannot bind, cannot write the output), 4 interrupted.\n"
+        "Exit (GNU parallel's): 0 all tasks succeeded, 1-100 that many failed\n"
+        "(--halt fail=N%%: the percentage; --halt ...,fail=1: that task's code),\n"
+        "101 more than 100 failed, 130 interrupted, 254 runtime error (cannot\n"
+        "bind, cannot write the output), 255 usage error or bad input.\n"
         "Example: seq 1 1000 | sluice -j 4 'echo x{}'\n");
 }
 
@@ -178,11 +187,13 @@ sluice_args_help (FILE *stream)
 
 static const char *s_exits [SLUICE_CLI_EXITS] = {
     "all tasks succeeded",
-    "some failed",
-    "usage error or bad input",
-    "runtime error (cannot bind, cannot write the output)",
+    "that many failed (--halt fail=N%: the percentage; --halt ...,fail=1: that task's code)",
+    "more than 100 failed",
     "interrupted",
+    "runtime error (cannot bind, cannot write the output)",
+    "usage error or bad input",
 };
+static const char *s_exit_codes [SLUICE_CLI_EXITS] = { "0", "1-100", "101", "130", "254", "255" };
 
 //  "name\tmeaning" lines
 static const char *s_subcommands =
@@ -202,7 +213,7 @@ static const char *s_more =
     "and workers on other hosts (`worker --exec ... --tasks tcp://this-host:7000\n"
     "--results tcp://this-host:7001`) join the same batch; they should run the\n"
     "same command. On SIGINT or SIGTERM the batch is abandoned, the worker and\n"
-    "its commands are killed, the directory removed, and sluice exits 4.\n\n"
+    "its commands are killed, the directory removed, and sluice exits 130.\n\n"
     "The roles' options keep their names and checks. Parsing stops at COMMAND,\n"
     "so its own options are its own (sluice -j 4 grep -c x). sluice reads no\n"
     "topology file and no SLUICE_* variables for its own options (its local\n"
@@ -235,7 +246,7 @@ s_document (bool man, FILE *stream)
                     "ventilator|worker|sink [OPTIONS...]\n"
                     "keygen [--force] DIR [HOST...]",
         .about = s_about, .more = s_more, .examples = s_examples, .items = items,
-        .count = s_items (items, defaults), .exits = s_exits,
+        .count = s_items (items, defaults), .exits = s_exits, .exit_codes = s_exit_codes,
         .subcommands = s_subcommands, .operands = "command",
         .environment = "TMPDIR: where the private directory for the ipc endpoints is\n"
                        "made (/tmp when unset or too long for a socket path).",
@@ -291,6 +302,10 @@ s_option (sluice_args_t *self, const sluice_option_t *opt, bool long_form, const
         return SLUICE_EXIT_OK;
     }
     char err [512];
+    if (streq (opt->name, "results") && !strstr (value, "://"))
+        opt = sluice_option_find ("results-dir");       //  parallel's --results DIR
+    if (streq (opt->name, "timeout") && *value && value [strlen (value) - 1] == '%')
+        opt = sluice_option_find ("task-timeout");      //  parallel's --timeout N%
     if (opt->type == SLUICE_TYPE_ENDPOINT) {
         //  checked now, in the role that binds it; attached in batch.c
         bool tasks = streq (opt->name, "tasks");
@@ -387,6 +402,29 @@ s_environment (sluice_args_t *self)
     return -1;
 }
 
+//  What GNU parallel's options imply across the roles: the sink's
+//  joblog names each task's command line (it needs the command), and
+//  appends when it is the record --retry-failed reads; --halt soon starts
+//  no more tasks, so the worker holds none beyond its -j (no prefetch)
+//  unless --prefetch says otherwise.
+static void
+s_jobs_settings (sluice_args_t *self)
+{
+    char err [256];
+    sluice_config_set (self->sink, "exec", self->command, err, sizeof err);
+    const char *joblog = sluice_config_get (self->vent, "joblog");
+    bool rerun = streq (sluice_config_get (self->vent, "retry-failed"), "1")
+              || streq (sluice_config_get (self->vent, "resume-failed"), "1");
+    if (rerun && *joblog && joblog [0] != '+') {
+        char *append = zsys_sprintf ("+%s", joblog);
+        sluice_config_set (self->sink, "joblog", append, err, sizeof err);
+        zstr_free (&append);
+    }
+    if (*sluice_config_get (self->vent, "halt")
+    &&  streq (sluice_config_get (self->worker, "prefetch"), "auto"))
+        sluice_config_set (self->worker, "prefetch", "0", err, sizeof err);
+}
+
 //  getopt's tables, from the sluice rows of the option table.
 static size_t
 s_tables (const sluice_option_t **rows, struct option *longopts, char *shortopts)
@@ -475,6 +513,8 @@ sluice_args_parse (int argc, char *argv [], int *rc)
         fprintf (stderr, "sluice: %s\n", err);
         *rc = SLUICE_EXIT_USAGE;
     }
+    if (*rc < 0)
+        s_jobs_settings (self);
     if (*rc >= 0)
         sluice_args_destroy (&self);
     return self;

@@ -31,6 +31,8 @@
 #include "run.h"
 #include "../lib/progress.h"
 #include "../lib/options.h"
+#include "../lib/dryrun.h"
+#include "../lib/halt.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -373,6 +375,28 @@ s_loop (s_batch_t *self)
     return true;
 }
 
+//  A role's exit code other than 0 and 1 as sluice's (run.h).
+static int
+s_role_code (int code)
+{
+    return code == SLUICE_EXIT_USAGE? SLUICE_RUN_EXIT_USAGE
+         : code == SLUICE_EXIT_ABANDONED? SLUICE_RUN_EXIT_INTERRUPTED: SLUICE_RUN_EXIT_RUNTIME;
+}
+
+//  A completed (or halted) batch's exit code, as GNU parallel's: the
+//  number of failed tasks, 101 above 100, or what --halt makes it.
+static int
+s_count_code (s_batch_t *self)
+{
+    sluice_counts_t counts;
+    sluice_ventilator_counts (self->vent, &counts);
+    sluice_halt_t halt;
+    const char *text = sluice_config_get (self->args->vent, "halt");
+    bool halting = *text && sluice_halt_parse (text, &halt) == 0;
+    return sluice_halt_exit (halting? &halt: NULL, counts.done, counts.failed, counts.total,
+                             sluice_sink_last_failure (self->sink));
+}
+
 //  The batch's exit code: the sink's when its output failed, else the
 //  ventilator's (the two agree on 0 and 1).
 static int
@@ -381,10 +405,30 @@ s_exit_code (s_batch_t *self)
     int vent = sluice_ventilator_status (self->vent);
     int sink = sluice_sink_status (self->sink);
     if (sink == SLUICE_EXIT_RUNTIME)
-        return sink;
+        return SLUICE_RUN_EXIT_RUNTIME;
+    if (vent == SLUICE_EXIT_OK || vent == SLUICE_EXIT_FAILED)
+        return s_count_code (self);
     if (vent >= 0)
-        return vent;
-    return sink > SLUICE_EXIT_FAILED? sink: SLUICE_EXIT_RUNTIME;
+        return s_role_code (vent);
+    return sink > SLUICE_EXIT_FAILED? s_role_code (sink): SLUICE_RUN_EXIT_RUNTIME;
+}
+
+//  --dry-run: print each task's command line, start nothing. Returns the
+//  exit code.
+static int
+s_dry_run (sluice_args_t *args)
+{
+    const char *name;
+    int fd = sluice_sources_fd (args->sources, &name);
+    if (fd >= 0) {
+        int rc = sluice_dryrun_fd (args->vent, fd, name, stdout);
+        return rc == SLUICE_EXIT_OK? rc: SLUICE_RUN_EXIT_USAGE;
+    }
+    const char *data;
+    size_t size;
+    while (sluice_sources_next (args->sources, &data, &size) == 1)
+        sluice_dryrun_print (args->vent, data, size, stdout);
+    return SLUICE_EXIT_OK;
 }
 
 int
@@ -394,14 +438,16 @@ sluice_batch_run (sluice_args_t *args)
     char err [512];
     if (sluice_sources_open (args->sources, args->nul, err, sizeof err)) {
         fprintf (stderr, "sluice: %s\n", err);
-        return SLUICE_EXIT_RUNTIME;
+        return SLUICE_RUN_EXIT_RUNTIME;
     }
+    if (streq (sluice_config_get (args->vent, "dry-run"), "1"))
+        return s_dry_run (args);
     int verbose = streq (sluice_config_get (args->vent, "verbose"), "1");
     sluice_init_process ("sluice", verbose);
     signal (SIGPIPE, SIG_IGN);
     s_signals = 0;
     s_signals_catch ();
-    int rc = SLUICE_EXIT_RUNTIME;
+    int rc = SLUICE_RUN_EXIT_RUNTIME;
     if (s_dir_make (&self))
         zsys_error ("cannot make a directory in %s: %s", getenv ("TMPDIR")? getenv ("TMPDIR")
                     : "/tmp", strerror (errno));
@@ -422,14 +468,14 @@ sluice_batch_run (sluice_args_t *args)
                 sluice_sink_service (self.sink);
                 s_wait (&self);
             }
-            rc = SLUICE_EXIT_ABANDONED;
+            rc = SLUICE_RUN_EXIT_INTERRUPTED;
         }
         s_progress (&self, true);
         sluice_progress_destroy (&self.progress);
         if (args->tasks || args->results)
             poll (NULL, 0, S_STORED_WAIT_MS);
     }
-    s_worker_stop (&self, rc != SLUICE_EXIT_OK && rc != SLUICE_EXIT_FAILED);
+    s_worker_stop (&self, rc >= SLUICE_RUN_EXIT_INTERRUPTED);
     sluice_ventilator_destroy (&self.vent);
     sluice_sink_destroy (&self.sink);
     zsys_shutdown ();

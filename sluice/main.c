@@ -28,7 +28,7 @@ main (int argc, char *argv [])
     int rc;
     sluice_args_t *args = sluice_args_parse (argc, argv, &rc);
     if (!args)
-        return rc;
+        return rc == SLUICE_EXIT_OK? rc: SLUICE_RUN_EXIT_USAGE;
     rc = sluice_batch_run (args);
     sluice_args_destroy (&args);
     return rc;

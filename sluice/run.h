@@ -95,10 +95,17 @@ void
 //  ---------------------------------------------------------------------
 //  batch.c: running it
 
+//  sluice's exit codes are GNU parallel's (README "Exit codes"): 0 all
+//  succeeded, 1-100 that many failed, 101 more; --halt's as parallel's.
+//  The roles' other codes (2, 3, 4) would read as counts, so they map
+//  above 101: parallel's 255 for a usage error or bad input, 254 for a
+//  runtime error, 130 (128 + SIGINT, as a shell reports it) interrupted.
+#define SLUICE_RUN_EXIT_INTERRUPTED 130
+#define SLUICE_RUN_EXIT_RUNTIME 254
+#define SLUICE_RUN_EXIT_USAGE 255
+
 //  Run the batch: the ventilator and sink here, the worker as a child.
-//  Returns the exit code (README "Exit codes"): 0 all succeeded, 1 some
-//  failed, 2 an invalid input record, 3 a runtime error (cannot bind,
-//  cannot write the output), 4 interrupted.
+//  Returns the exit code (above).
 int
     sluice_batch_run (sluice_args_t *args);
 

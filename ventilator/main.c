@@ -8,6 +8,7 @@
 
 #include "../lib/private.h"
 #include "../lib/progress.h"
+#include "../lib/dryrun.h"
 #include "../cli/cli.h"
 
 #include <fcntl.h>
@@ -96,6 +97,16 @@ main (int argc, char *argv [])
         return SLUICE_EXIT_RUNTIME;
     }
     sluice_init_process ("ventilator", config->verbose);
+    if (config->dry_run) {
+        //  print the command lines, bind nothing
+        rc = first == argc? sluice_dryrun_fd (config, STDIN_FILENO, "stdin", stdout)
+                          : SLUICE_EXIT_OK;
+        for (int i = first; i < argc && rc == SLUICE_EXIT_OK; i++)
+            rc = sluice_dryrun_fd (config, fds [i - first], argv [i], stdout);
+        sluice_config_destroy (&config);
+        free (fds);
+        return rc;
+    }
     char err [512];
     sluice_ventilator_t *ventilator = sluice_ventilator_new (config, err, sizeof err);
     if (!ventilator) {

@@ -54,9 +54,9 @@ t_eq "jsonl: exit code" "$rc" 0
 t_eq "jsonl: the record" "$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read())
 print(r["id"], r["input"], r["status"], r["exit_code"], repr(r["output"]))' "$O")" "1 hello ok 0 'hello\\n'"
 
-# failing commands: exit 1, each failure reported once, the others written
+# failing commands: exit 2 (the number failed), each failure reported once, the others written
 seq 1 6 | "$S" -q -j 3 'n={}; echo $n; [ $((n % 3)) -ne 0 ]' > "$O" 2> "$E"; rc=$?
-t_eq "failures: exit code 1" "$rc" 1
+t_eq "failures: exit code 2 (failed)" "$rc" 2
 t_eq "failures: reported on stderr" "$(grep -c 'failed (exit 1' "$E")" 2
 t_eq "failures: every output written" "$(sort -n "$O" | tr '\n' ' ')" "1 2 3 4 5 6 "
 
@@ -72,18 +72,18 @@ seq 1 3 | "$S" -q -o "$T_DIR/o.txt" echo > "$O"; rc=$?
 t_eq "-o: exit code, stdout empty" "$rc:$(wc -c < "$O")" "0:0"
 t_eq "-o: the file" "$(sort "$T_DIR/o.txt" | tr '\n' ' ')" "1 2 3 "
 
-# usage errors: one line naming the value, exit 2
+# usage errors: one line naming the value, exit 255 (GNU parallel's "other error")
 "$S" --bogus echo > "$O" 2> "$E"; rc=$?
-t_eq "unknown option: exit 2" "$rc" 2
+t_eq "unknown option: exit 255" "$rc" 255
 t_eq "unknown option: the message" "$(cat "$E")" "sluice: unknown option '--bogus'"
 "$S" -j 0 echo < /dev/null 2> "$E"; rc=$?
-t_eq "bad -j: exit 2 and message" "$rc:$(head -c 28 "$E")" "2:sluice: invalid -j value '0'"
+t_eq "bad -j: exit 255 and message" "$rc:$(head -c 28 "$E")" "255:sluice: invalid -j value '0'"
 "$S" --timeout abc echo < /dev/null 2> "$E"; rc=$?
-t_eq "bad --timeout: exit 2 and message" "$rc:$(cut -c1-38 "$E")" "2:sluice: invalid --timeout value 'abc'"
+t_eq "bad --timeout: exit 255 and message" "$rc:$(cut -c1-38 "$E")" "255:sluice: invalid --timeout value 'abc'"
 "$S" -q < /dev/null 2> "$E"; rc=$?
-t_eq "no COMMAND: exit 2" "$rc:$(wc -l < "$E")" "2:1"
+t_eq "no COMMAND: exit 255" "$rc:$(wc -l < "$E")" "255:1"
 "$S" -a "$T_DIR/nosuch" echo 2> "$E"; rc=$?
-t_eq "missing -a FILE: exit 3, named" "$rc:$(grep -c nosuch "$E")" "3:1"
+t_eq "missing -a FILE: exit 254, named" "$rc:$(grep -c nosuch "$E")" "254:1"
 t_check "--version" bash -c "'$S' --version | grep -q '^sluice (sluice) '"
 t_check "--help documents -a, ::: and the roles" \
     bash -c "'$S' --help | grep -q -- '--arg-file' && '$S' --help | grep -q ':::' && '$S' --help | grep -q 'ventilator|worker|sink'"
@@ -129,7 +129,7 @@ for sig in TERM INT; do
     #  the first signal lets the running tasks finish (37 s): the second stops them
     kill -$sig "$pid"; sleep 0.3; kill -$sig "$pid"
     t_rc rc "$pid" 10
-    t_eq "SIG$sig: exit code 4" "$rc" 4
+    t_eq "SIG$sig: exit code 130" "$rc" 130
     t_check "SIG$sig: no command left" t_none "sleep 37\.5"
     t_check "SIG$sig: no worker left" t_none "sluice worker.*$TMPDIR"
     t_eq "SIG$sig: no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""

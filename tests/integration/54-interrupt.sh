@@ -9,7 +9,7 @@
 #       workers drop the batch's running commands within about 1 s, stay
 #       up, and serve the next batch at once
 #   (d) sluice, one SIGINT: the running tasks finish, their output is
-#       written, exit 4, no process left; two SIGINTs: stopped at once
+#       written, exit 130, no process left; two SIGINTs: stopped at once
 . "$(dirname "$0")/../lib.sh"
 S="$T_ROOT/sluice/sluice"
 export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
@@ -93,7 +93,7 @@ t_start d1 "$S" -j 2 -a "$T_DIR/d.in" 'sleep 1.54; echo done{}'; pid=$T_LAST
 t_until 10 running 'sleep 1.54' 2
 kill -INT "$pid"
 t_rc rc "$pid" 10; ms=$(elapsed_ms "$begun")
-t_eq "(d) one SIGINT: exit code 4" "$rc" 4
+t_eq "(d) one SIGINT: exit code 130" "$rc" 130
 t_check "(d) one SIGINT: the running tasks finished (${ms} ms since the start, 1500..7000)" [ "$ms" -ge 1500 -a "$ms" -le 7000 ]
 done=$(grep -c '^done' "$T_DIR/d1.out")
 t_check "(d) one SIGINT: their output was written, nothing started after ($done lines, 2..4)" [ "$done" -ge 2 -a "$done" -le 4 ]
@@ -107,7 +107,7 @@ kill -INT "$pid"; sleep 0.3
 start=$(t_now_ms)
 kill -INT "$pid"
 t_rc rc "$pid" 10; ms=$(elapsed_ms "$start")
-t_eq "(d) two SIGINTs: exit code 4" "$rc" 4
+t_eq "(d) two SIGINTs: exit code 130" "$rc" 130
 t_check "(d) two SIGINTs: stopped at once (${ms} ms <= 2000)" [ "$ms" -le 2000 ]
 t_eq "(d) two SIGINTs: no command left" "$(count 'sleep 31.55')" 0
 t_eq "(d) two SIGINTs: no worker left" "$(pgrep -f "sluice worker.*$TMPDIR" | wc -l)" 0

@@ -84,7 +84,7 @@ done
 # exit_section PAGE: "CODE meaning" lines from the rendered EXIT STATUS
 exit_section () {
     sed -n '/^EXIT STATUS$/,/^[A-Z]/p' "$1" | sed '1d;$d' |
-        awk '/^       [0-9] / { if (line) print line; line = $0; next }
+        awk '/^       [0-9][0-9-]* / { if (line) print line; line = $0; next }
              /^ +[^ ]/ { line = line " " $0 } END { if (line) print line }' |
         tr -s ' ' | sed 's/^ //'
 }
@@ -98,9 +98,9 @@ for p in ventilator worker sink; do
     t_check "README has $p's exit codes" test -n "$want"
     t_eq "$p.1 EXIT STATUS: README's table" "$(exit_section "$T_DIR/$p.1.txt")" "$want"
 done
-# sluice --help: "Exit: 0 all tasks succeeded, 1 some failed, ... 4 interrupted."
-want=$(sed -n '/^Exit:/,/\.$/p' "$T_DIR/sluice.help" | tr '\n' ' ' | sed 's/^Exit: //; s/\. *$//' |
-       sed -E 's/, ([0-4]) /\n\1 /g')
+# sluice --help: "Exit (GNU parallel's): 0 all tasks succeeded, 1-100 that many failed (...), ..."
+want=$(sed -n '/^Exit/,/\.$/p' "$T_DIR/sluice.help" | tr '\n' ' ' | sed "s/^Exit (GNU parallel's): //; s/\\. *\$//" |
+       sed -E 's/, ([0-9][0-9-]*) /\n\1 /g')
 t_eq "sluice.1 EXIT STATUS: its --help" "$(exit_section "$T_DIR/sluice.1.txt")" "$want"
 
 # --- bash completion ----------------------------------------------------------

@@ -24,7 +24,7 @@ t_both () {
     local rc=$?
     parallel -0 -k -j 3 "$@" "$cmd" < "$T_DIR/names" > "$P" 2> /dev/null
     local prc=$?
-    t_eq "$desc: exit code (0, or 1 where parallel's fails too)" "$rc" $((prc ? 1 : 0))
+    t_eq "$desc: exit code (parallel's: the number of failed tasks)" "$rc" "$prc"
     if cmp -s "$O" "$P"; then
         t_eq "$desc: the bytes parallel prints" ok ok
     else
@@ -106,7 +106,7 @@ t_eq "--coproc: SLUICE_SLOT per copy, no task id" \
 # unknown replacement strings: usage errors naming them, before any task
 for bad in '{foo}' '{3}' '{1x}' '{0}' '{+/}' '{##}' '{=1 $_=uc=}'; do
     echo x | "$S" "echo $bad" > "$O" 2> "$E"; rc=$?
-    t_eq "sluice 'echo $bad': exit 2 naming it" "$rc $(grep -cF -- "'$bad'" "$E") $(wc -c < "$O")" "2 1 0"
+    t_eq "sluice 'echo $bad': exit 255 (usage) naming it" "$rc $(grep -cF -- "'$bad'" "$E") $(wc -c < "$O")" "255 1 0"
 done
 "$W" --exec 'echo {foo}' > /dev/null 2> "$E"; rc=$?
 t_eq "worker --exec '{foo}': exit 2 naming it" "$rc $(grep -c "unknown replacement string '{foo}'" "$E")" "2 1"
@@ -117,7 +117,7 @@ t_eq "worker: {2} with --colsep starts" "$rc" 0
 "$W" --exec 'echo {}' --colsep '(' > /dev/null 2> "$E"; rc=$?
 t_eq "worker: a bad --colsep is a usage error" "$rc $(grep -c "invalid --colsep value '('" "$E")" "2 1"
 echo x | "$S" -q --colsep '(' echo > /dev/null 2> "$E"; rc=$?
-t_eq "sluice: a bad --colsep is a usage error" "$rc" 2
+t_eq "sluice: a bad --colsep is a usage error (255)" "$rc" 255
 
 # braces that are no replacement string stay the shell's or the program's
 echo x | "$S" -q "awk '{print \"<\" \$0 \">\"}' /dev/null; echo y | awk '{print}'; echo \${HOME:+h}" > "$O"; rc=$?

@@ -81,6 +81,10 @@ t_good_value (const sluice_option_t *opt, int which)
 {
     if (streq (opt->name, "termseq"))       //  a string with a grammar
         return which? "INT,50,KILL": "TERM,100,KILL";
+    if (streq (opt->name, "halt"))          //  ditto (halt.c)
+        return which? "soon,fail=10%": "now,fail=1";
+    if (streq (opt->name, "task-timeout"))  //  a duration, or N% of the median
+        return which? "200%": "2s";
     switch (opt->type) {
         case SLUICE_TYPE_ENDPOINT: return which? "ipc:///tmp/sluice-b": "ipc:///tmp/sluice-a";
         case SLUICE_TYPE_DURATION: return which? "5m": "2s";
@@ -102,6 +106,8 @@ t_bad_value (const sluice_option_t *opt)
 {
     if (streq (opt->name, "termseq"))
         return "TERM,soon,KILL";
+    if (streq (opt->name, "halt"))
+        return "later,fail=1";
     switch (opt->type) {
         case SLUICE_TYPE_ENDPOINT: return "nonsense";
         case SLUICE_TYPE_DURATION: return "5x";

@@ -183,6 +183,23 @@ test_command_replaces_every_pair_of_braces (void **state)
     free (command);
 }
 
+//  a word the shell reads back unquoted stays bare, as GNU parallel leaves
+//  it (--dry-run, --joblog); a reserved word or any other byte is quoted
+static void
+test_command_leaves_a_plain_word_bare (void **state)
+{
+    (void) state;
+    char *command = sluice_spawn_command ("echo {}", (const uint8_t *) "a-1/b.c", 7);
+    assert_string_equal (command, "echo a-1/b.c");
+    free (command);
+    command = sluice_spawn_command ("echo {}", (const uint8_t *) "p q", 3);
+    assert_string_equal (command, "echo 'p q'");
+    free (command);
+    command = sluice_spawn_command ("echo", (const uint8_t *) "a=b", 3);
+    assert_string_equal (command, "echo 'a=b'");
+    free (command);
+}
+
 //  an empty task's payload is NULL, size 0 (memchr on NULL was UB: UBSan)
 static void
 test_command_takes_an_empty_payload_as_null (void **state)
@@ -629,6 +646,7 @@ main (void)
         cmocka_unit_test (test_quote_passes_high_bytes_and_backslashes_through),
         cmocka_unit_test (test_command_without_braces_gets_the_payload_appended),
         cmocka_unit_test (test_command_replaces_every_pair_of_braces),
+        cmocka_unit_test (test_command_leaves_a_plain_word_bare),
         cmocka_unit_test (test_command_takes_an_empty_payload_as_null),
         cmocka_unit_test (test_command_refuses_a_payload_with_a_nul_byte),
         cmocka_unit_test (test_quote_leaves_safe_words_bare_as_parallel_does),
