@@ -228,8 +228,8 @@ void
 sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *r)
 {
     uint8_t *p = s_reserve (self, 1 + 9 + 5 + 5 + 5 + 5 + 9 + 5 + r->output_size
-                                  + 5 + r->input_size);
-    *p++ = 0x98;                //  fixarray of 8
+                                  + 5 + r->input_size + 5 + r->stderr_size + 9);
+    *p++ = 0x9a;                //  fixarray of 10
     p = s_put_uint (p, r->id);
     p = s_put_uint (p, r->attempt);
     p = s_put_uint (p, r->flags);
@@ -241,6 +241,8 @@ sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *r)
         p = s_put_bin (p, r->input, r->input_size);
     else
         *p++ = 0xc0;            //  nil
+    p = s_put_bin (p, r->stderr_data, r->stderr_size);
+    p = s_put_uint (p, r->stderr_dropped);
     s_commit (self, p);
     self->count++;
 }
@@ -563,7 +565,7 @@ static int
 s_result (s_cursor_t *c, sluice_result_t *r)
 {
     uint32_t n;
-    if (s_array (c, &n) || n != 8
+    if (s_array (c, &n) || n != 10
     ||  s_uint (c, &r->id) || s_uint32 (c, &r->attempt)
     ||  s_uint32 (c, &r->flags) || s_uint32 (c, &r->status)
     ||  s_int32 (c, &r->code) || s_uint (c, &r->elapsed_us)
@@ -574,9 +576,12 @@ s_result (s_cursor_t *c, sluice_result_t *r)
     if (s_nil (c)) {
         r->input = NULL;
         r->input_size = 0;
-        return 0;
     }
-    return s_bytes (c, &r->input, &r->input_size);
+    else
+    if (s_bytes (c, &r->input, &r->input_size))
+        return -1;
+    return s_bytes (c, &r->stderr_data, &r->stderr_size)
+        || s_uint (c, &r->stderr_dropped)? -1: 0;
 }
 
 //  Items of PROGRESS (1 uint), RETRY and STORED (array of 2), ACK (array
@@ -689,8 +694,9 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
     if (s_uint (&c, &version) || version != SLUICE_PROTOCOL) {
         //  the versions a deployed peer is likely to speak get a reason
         //  an operator can act on
-        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 3"
-                : version == 2? "peer speaks sluice protocol 2, this is protocol 3"
+        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 4"
+                : version == 2? "peer speaks sluice protocol 2, this is protocol 4"
+                : version == 3? "peer speaks sluice protocol 3, this is protocol 4"
                 : "unsupported protocol version";
         return -1;
     }

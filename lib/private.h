@@ -59,11 +59,14 @@ struct _sluice_config_t {
     int64_t task_timeout_ms; //  0: none
     int64_t grace_ms;        //  SIGTERM grace period
     char *termseq;           //  how a command is stopped: "TERM,200,KILL"
+    size_t stderr_max;       //  --exec: stderr kept per task, bytes
+    bool stderr_inherit;     //  --exec: stderr to the worker's own, not captured
     //  sink
     char *output;            //  output file, or NULL for stdout
     bool append;             //  append to output, resume from its state file
     sluice_format_t format;  //  output format
     bool keep_order;         //  print in input order
+    bool summary;            //  log the summary at exit (sluice: the ventilator's)
     char **shown;            //  sluice_config_get strings, one per option
 };
 

@@ -26,6 +26,8 @@ typedef struct {
     sluice_child_t child;       //  the command
     size_t in_done;             //  payload bytes written to stdin (--pipe)
     sluice_spawn_buf_t out;     //  stdout collected
+    sluice_spawn_buf_t err;     //  stderr collected, at most --stderr-max
+    uint64_t err_dropped;       //  stderr bytes beyond --stderr-max, discarded
     bool too_big;               //  output exceeded --max-size
     int64_t deadline;           //  task timeout, ms, 0 for none
     int kill_stage;             //  0 none, 1 TERM sent, 2 KILL sent
@@ -57,11 +59,11 @@ s_exec_new (sluice_worker_t *worker)
     self->config = sluice_worker_config (worker);
     size_t jobs = self->config->jobs;
     self->slots = (s_slot_t *) calloc (jobs, sizeof (s_slot_t));
-    self->fds = (struct pollfd *) calloc (1 + 2 * jobs, sizeof (struct pollfd));
-    self->owners = (s_slot_t **) calloc (1 + 2 * jobs, sizeof (s_slot_t *));
+    self->fds = (struct pollfd *) calloc (1 + 3 * jobs, sizeof (struct pollfd));
+    self->owners = (s_slot_t **) calloc (1 + 3 * jobs, sizeof (s_slot_t *));
     assert (self->slots && self->fds && self->owners);
     for (size_t i = 0; i < jobs; i++)
-        self->slots [i].child.pid_fd = -1;
+        self->slots [i].child.pid_fd = self->slots [i].child.err_fd = -1;
     return self;
 }
 
@@ -121,8 +123,10 @@ s_exec_destroy (s_exec_t **self_p)
 {
     s_exec_t *self = *self_p;
     s_stop_all (self);
-    for (size_t i = 0; i < self->config->jobs; i++)
+    for (size_t i = 0; i < self->config->jobs; i++) {
         free (self->slots [i].out.data);
+        free (self->slots [i].err.data);
+    }
     sluice_spawn_direct_destroy (&self->direct);
     free (self->direct_command);
     free (self->slots);
@@ -132,13 +136,35 @@ s_exec_destroy (s_exec_t **self_p)
     *self_p = NULL;
 }
 
-//  Answer a slot's task and free the slot.
+//  Answer a slot's task with its stderr and free the slot.
 static void
 s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out, size_t size)
 {
-    sluice_worker_reply (self->worker, slot->job, status, code, out, size);
+    sluice_worker_reply_stderr (self->worker, slot->job, status, code, out, size,
+                                slot->err.data, slot->err.size, slot->err_dropped);
     slot->job = NULL;
     self->running--;
+}
+
+//  Answer a task that did not run (or whose output was refused) as an
+//  error whose stderr says why, so the sink's failure line can tell.
+static void
+s_answer_error (s_exec_t *self, s_slot_t *slot, const char *why)
+{
+    zsys_warning ("task %" PRIu64 ": %s", slot->task.id, why);
+    slot->err.size = 0;
+    slot->err_dropped = 0;
+    sluice_spawn_buf_t *err = &slot->err;
+    size_t size = strlen (why);
+    if (err->capacity < size + 1) {
+        err->capacity = size + 1;
+        err->data = (uint8_t *) realloc (err->data, err->capacity);
+        assert (err->data);
+    }
+    memcpy (err->data, why, size);
+    err->data [size] = '\n';
+    err->size = size + 1;
+    s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
 }
 
 //  Start the command for the task in a slot. On failure the task is
@@ -158,31 +184,34 @@ s_start (s_exec_t *self, s_slot_t *slot)
         sluice_debug ("--exec runs %s", self->direct? sluice_spawn_direct_path (self->direct)
                       : "/bin/sh -c");
     }
+    int pipes = (pipe? SLUICE_SPAWN_STDIN: 0)
+              | (self->config->stderr_inherit? 0: SLUICE_SPAWN_STDERR);
+    slot->err.size = 0;
+    slot->err_dropped = 0;
     int rc;
     if (self->direct) {
         const uint8_t *data = slot->task.data? slot->task.data: (const uint8_t *) "";
         char **argv = sluice_spawn_direct_argv (self->direct, pipe? NULL: data,
                                                 slot->task.size);
         rc = argv? sluice_spawn_exec (&slot->child, sluice_spawn_direct_path (self->direct),
-                                      argv, pipe): 1;
+                                      argv, pipes): 1;
     }
     else {
         char *line = pipe? strdup (command)
                    : sluice_spawn_command (command, slot->task.data, slot->task.size);
-        rc = line? sluice_spawn_shell (&slot->child, line, pipe): 1;
+        rc = line? sluice_spawn_shell (&slot->child, line, pipes): 1;
         free (line);
     }
     if (rc > 0) {
-        zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
-                      slot->task.id);
-        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        s_answer_error (self, slot, "payload contains a NUL byte; use --pipe");
         return;
     }
     if (rc) {
-        zsys_warning ("task %" PRIu64 ": cannot run %s: %s", slot->task.id,
-                      self->direct? sluice_spawn_direct_path (self->direct): "/bin/sh",
-                      strerror (slot->child.error));
-        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        char why [PATH_MAX + 64];
+        snprintf (why, sizeof why, "cannot run %s: %s",
+                  self->direct? sluice_spawn_direct_path (self->direct): "/bin/sh",
+                  strerror (slot->child.error));
+        s_answer_error (self, slot, why);
         return;
     }
     slot->in_done = 0;
@@ -222,6 +251,18 @@ s_read_output (s_exec_t *self, s_slot_t *slot)
     }
 }
 
+//  Read what the command wrote to stderr, keeping --stderr-max bytes;
+//  closes the pipe at EOF.
+static void
+s_read_stderr (s_exec_t *self, s_slot_t *slot)
+{
+    if (sluice_spawn_read_bounded (slot->child.err_fd, &slot->err, self->config->stderr_max,
+                                   &slot->err_dropped)) {
+        close (slot->child.err_fd);
+        slot->child.err_fd = -1;
+    }
+}
+
 //  Feed the payload to the command's stdin (--pipe).
 static void
 s_write_input (s_slot_t *slot)
@@ -251,10 +292,8 @@ s_reap (s_exec_t *self, s_slot_t *slot)
         status = SLUICE_STATUS_TIMEOUT;
     size_t size = slot->out.size;
     if (slot->too_big) {
-        zsys_warning ("task %" PRIu64 ": output larger than --max-size; reported as error",
-                      slot->task.id);
-        status = SLUICE_STATUS_ERROR;
-        size = 0;
+        s_answer_error (self, slot, "output larger than --max-size; reported as error");
+        return;
     }
     s_answer (self, slot, status, code, slot->out.data, size);
 }
@@ -325,9 +364,11 @@ s_watch_children (s_exec_t *self, int *timeout)
             *timeout = slot->deadline > now? (int) (slot->deadline - now): 0;
         if (slot->child.out_fd >= 0)
             s_watch (self, &n, slot, slot->child.out_fd, POLLIN);
+        if (slot->child.err_fd >= 0)
+            s_watch (self, &n, slot, slot->child.err_fd, POLLIN);
         if (slot->child.in_fd >= 0)
             s_watch (self, &n, slot, slot->child.in_fd, POLLOUT);
-        if (slot->child.out_fd < 0 && slot->child.in_fd < 0) {
+        if (slot->child.out_fd < 0 && slot->child.err_fd < 0 && slot->child.in_fd < 0) {
             if (slot->child.pid_fd >= 0)
                 s_watch (self, &n, slot, slot->child.pid_fd, POLLIN);
             else
@@ -350,6 +391,9 @@ s_wait (s_exec_t *self)
         s_slot_t *slot = self->owners [i];
         if (!self->fds [i].revents || self->fds [i].fd == slot->child.pid_fd)
             continue;           //  exited: reaped below
+        if (self->fds [i].fd == slot->child.err_fd)
+            s_read_stderr (self, slot);
+        else
         if (self->fds [i].events & POLLIN)
             s_read_output (self, slot);
         else
@@ -358,7 +402,7 @@ s_wait (s_exec_t *self)
     }
     for (size_t i = 0; i < self->config->jobs; i++) {
         s_slot_t *slot = &self->slots [i];
-        if (slot->job && slot->child.pid && slot->child.out_fd < 0)
+        if (slot->job && slot->child.pid && slot->child.out_fd < 0 && slot->child.err_fd < 0)
             s_reap (self, slot);
     }
 }
