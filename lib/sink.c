@@ -161,6 +161,7 @@ struct _sluice_sink_t {
     uint64_t duplicates;
     uint64_t dropped;
     uint64_t ignored;           //  control messages from another peer
+    uint64_t stderr_truncated;  //  results whose stderr the worker cut
     int64_t started;
     int64_t vent_seen;          //  last message from the ventilator
     bool vent_silent;           //  warned that it went silent
@@ -458,9 +459,16 @@ s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
 {
     bool failed = r->status != SLUICE_STATUS_OK;
     self->written++;
+    //  the task's stderr, tagged and whole, then why it failed (a reader
+    //  sink's caller has the stderr in the result)
+    if (!self->reader)
+        sluice_output_show_stderr (STDERR_FILENO, r);
+    if (r->stderr_dropped)
+        self->stderr_truncated++;
     if (failed) {
         self->failed++;
-        sluice_output_warn_failure (r);
+        if (!self->config->quiet)
+            sluice_output_warn_failure (r);
     }
     if (!self->config->keep_order || r->id == sluice_seen_low (self->seen)) {
         sluice_output_record (self->output, r, worker, worker_size);
@@ -1454,7 +1462,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
 static void
 s_log_summary (sluice_sink_t *self)
 {
-    if (self->config->quiet)
+    if (self->config->quiet || !self->config->summary)
         return;
     double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
     uint64_t written = self->reader? self->written: self->flushed;
@@ -1469,6 +1477,9 @@ s_log_summary (sluice_sink_t *self)
     if (self->ignored)
         zsys_info ("%" PRIu64 " control messages from a peer other than the ventilator "
                    "ignored", self->ignored);
+    if (self->stderr_truncated)
+        zsys_info ("%" PRIu64 " tasks' stderr truncated by their worker (--stderr-max)",
+                   self->stderr_truncated);
     if (self->skipped)
         zsys_info ("%" PRIu64 " ids below the ventilator's low watermark were not written "
                    "by this sink (acknowledged earlier, says the ventilator)", self->skipped);

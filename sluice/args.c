@@ -28,13 +28,14 @@ static const struct {
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
     { "pipe", VENT | WORKER }, { "shell", WORKER }, { "grace", WORKER }, { "termseq", WORKER },
+    { "stderr", WORKER }, { "stderr-max", WORKER },
     { "output", SINK }, { "format", SINK }, { "keep-order", SINK },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
     { "eta", VENT }, { "progress-when", VENT },
     { "max-size", VENT | WORKER | SINK }, { "verbose", VENT | WORKER | SINK },
-    { "quiet", VENT }, { "keys", VENT | WORKER | SINK }, { "allow", VENT | SINK },
+    { "quiet", VENT | SINK }, { "keys", VENT | WORKER | SINK }, { "allow", VENT | SINK },
     { "insecure", VENT | SINK }, { "help", 0 }, { "version", 0 },
 };
 #define S_ROWS (sizeof s_rows / sizeof s_rows [0])
@@ -49,7 +50,7 @@ s_help_text (const sluice_option_t *opt)
     if (streq (opt->name, "results"))
         return "also bind EP for those workers' results";
     if (streq (opt->name, "quiet"))
-        return "no summary line";
+        return "no summary line, nor a line per failed task";
     return opt->help;
 }
 
