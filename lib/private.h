@@ -201,4 +201,14 @@ long
     sluice_record_parse (const uint8_t *data, size_t size, const uint8_t **payload,
                          size_t *payload_size);
 
+//  Parse one record of a sink's --format msgpack stream back into the
+//  result it was written from (sluice cat): its id, status, code,
+//  attempts, elapsed_us, output, input (absent or nil: none), stderr,
+//  stderr_dropped, and the worker identity; byte fields borrowed from
+//  data. Unknown keys are skipped; id and output are required. Returns
+//  bytes consumed, 0 if the record is incomplete, -1 if invalid.
+long
+    sluice_record_parse_result (const uint8_t *data, size_t size, sluice_result_t *r,
+                                const uint8_t **worker, size_t *worker_size);
+
 #endif

@@ -93,6 +93,14 @@ void
     sluice_args_help (FILE *stream);
 
 //  ---------------------------------------------------------------------
+//  cat.c: `sluice cat`
+
+//  sluice cat [--format F] [FILE...]: a sink's msgpack stream as lines,
+//  raw or jsonl (argv [0] is "cat"). Returns an exit code.
+int
+    sluice_cat_main (int argc, char *argv []);
+
+//  ---------------------------------------------------------------------
 //  batch.c: running it
 
 //  Run the batch: the ventilator and sink here, the worker as a child.
