@@ -336,8 +336,9 @@ t_config_corpus (const char *dir)
     t_config (dir, "numbers", SLUICE_ROLE_WORKER, "", numbers);
 }
 
-//  An output input: format, input returned, status, then the input, the
-//  worker identity and the output (fuzz_output.c).
+//  An output input: format (| 64: jsonl), input returned, status, then
+//  the input, the worker identity and the output, whose first half is
+//  also the stderr (fuzz_output.c).
 static void
 t_output (const char *dir, const char *name, int format, bool with_input, int status,
           const char *input, const char *worker, const void *output, size_t size)
@@ -376,6 +377,12 @@ t_output_corpus (const char *dir)
     t_output (dir, "regress-jsonl-above-max", 1, false, 0, "", "host:1", T_LIT ("\xf4\x90\x80\x80"));
     t_output (dir, "msgpack", 2, true, 0, "in", "host:1", T_LIT ("HELLO"));
     t_output (dir, "msgpack-empty", 2, false, 3, "", "host:1", T_LIT (""));
+    //  raw (format 3): bytes kept as they are; jsonl of a binary output
+    //  (a gzip header) is base64 (format 1 | 64)
+    t_output (dir, "raw", 3, false, 0, "", "host:1", T_LIT ("no newline"));
+    t_output (dir, "raw-binary", 3, true, 1, "x", "host:1", T_LIT ("\x1f\x8b\x08\x00\x00\n"));
+    t_output (dir, "jsonl-binary", 1 | 64, true, 0, "\xe9", "host:1",
+              T_LIT ("\x1f\x8b\x08\x00\xc3\xa9"));
 }
 
 int
