@@ -170,6 +170,15 @@ struct _sluice_sink_t {
 
 static void
     s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window);
+
+//  PONG's need_input: the formats that record every input (jsonl, and
+//  msgpack, from which sluice cat makes the jsonl later).
+static bool
+s_need_input (const sluice_sink_t *self)
+{
+    return self->config->format == SLUICE_FORMAT_JSONL
+        || self->config->format == SLUICE_FORMAT_MSGPACK;
+}
 static int
     s_state_write_commit (sluice_sink_t *self);
 
@@ -742,7 +751,7 @@ static void
 s_send_pong (sluice_sink_t *self, zmq_msg_t *routing)
 {
     bool own = self->have_batch && s_is_ventilator (self, routing);
-    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL,  //  need_input
+    uint64_t args [2] = { s_need_input (self),                          //  need_input
                           own && self->have_end };                      //  has_end
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG, own? self->batch: NULL, 2, args);
     s_control_send_to (self, zmq_msg_data (routing), zmq_msg_size (routing));
@@ -778,7 +787,7 @@ s_ignore_peer (sluice_sink_t *self, const sluice_msg_t *msg, zmq_msg_t *routing)
 static bool
 s_ventilator_gone (sluice_sink_t *self)
 {
-    uint64_t args [2] = { self->config->format == SLUICE_FORMAT_JSONL, self->have_end };
+    uint64_t args [2] = { s_need_input (self), self->have_end };
     sluice_encoder_scalar (self->encoder, SLUICE_MSG_PONG,
                            self->have_batch? self->batch: NULL, 2, args);
     return s_control_send (self) && errno == EHOSTUNREACH;
