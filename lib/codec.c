@@ -228,8 +228,8 @@ void
 sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *r)
 {
     uint8_t *p = s_reserve (self, 1 + 9 + 5 + 5 + 5 + 5 + 9 + 5 + r->output_size
-                                  + 5 + r->input_size);
-    *p++ = 0x98;                //  fixarray of 8
+                                  + 5 + r->input_size + 5 + r->stderr_size + 9);
+    *p++ = 0x9a;                //  fixarray of 10
     p = s_put_uint (p, r->id);
     p = s_put_uint (p, r->attempt);
     p = s_put_uint (p, r->flags);
@@ -241,6 +241,8 @@ sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *r)
         p = s_put_bin (p, r->input, r->input_size);
     else
         *p++ = 0xc0;            //  nil
+    p = s_put_bin (p, r->stderr_data, r->stderr_size);
+    p = s_put_uint (p, r->stderr_dropped);
     s_commit (self, p);
     self->count++;
 }
@@ -563,7 +565,7 @@ static int
 s_result (s_cursor_t *c, sluice_result_t *r)
 {
     uint32_t n;
-    if (s_array (c, &n) || n != 8
+    if (s_array (c, &n) || n != 10
     ||  s_uint (c, &r->id) || s_uint32 (c, &r->attempt)
     ||  s_uint32 (c, &r->flags) || s_uint32 (c, &r->status)
     ||  s_int32 (c, &r->code) || s_uint (c, &r->elapsed_us)
@@ -574,9 +576,12 @@ s_result (s_cursor_t *c, sluice_result_t *r)
     if (s_nil (c)) {
         r->input = NULL;
         r->input_size = 0;
-        return 0;
     }
-    return s_bytes (c, &r->input, &r->input_size);
+    else
+    if (s_bytes (c, &r->input, &r->input_size))
+        return -1;
+    return s_bytes (c, &r->stderr_data, &r->stderr_size)
+        || s_uint (c, &r->stderr_dropped)? -1: 0;
 }
 
 //  Items of PROGRESS (1 uint), RETRY and STORED (array of 2), ACK (array
@@ -689,8 +694,9 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
     if (s_uint (&c, &version) || version != SLUICE_PROTOCOL) {
         //  the versions a deployed peer is likely to speak get a reason
         //  an operator can act on
-        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 3"
-                : version == 2? "peer speaks sluice protocol 2, this is protocol 3"
+        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 4"
+                : version == 2? "peer speaks sluice protocol 2, this is protocol 4"
+                : version == 3? "peer speaks sluice protocol 3, this is protocol 4"
                 : "unsupported protocol version";
         return -1;
     }
@@ -1001,4 +1007,119 @@ sluice_record_parse (const uint8_t *data, size_t size, const uint8_t **payload,
             return -1;
     }
     return -1;
+}
+
+//  Compare a key read from a record with a name.
+static bool
+s_key_is (const uint8_t *key, size_t size, const char *name)
+{
+    return size == strlen (name) && memcmp (key, name, size) == 0;
+}
+
+//  Read one value of a sink record map into r (the key says which field).
+//  Unknown keys are skipped. Returns 0 or -1.
+static int
+s_record_field (s_cursor_t *c, const uint8_t *key, size_t size, sluice_result_t *r,
+                const uint8_t **worker, size_t *worker_size, unsigned *seen)
+{
+    uint64_t v;
+    if (s_key_is (key, size, "id") || s_key_is (key, size, "attempts")
+    ||  s_key_is (key, size, "elapsed_us") || s_key_is (key, size, "stderr_dropped")
+    ||  s_key_is (key, size, "code")) {
+        if (s_key_is (key, size, "code")) {
+            //  written as the uint64 of its 32 bits; a signed form is taken too
+            int32_t code;
+            s_cursor_t saved = *c;
+            if (s_int32 (c, &code) == 0) {
+                r->code = code;
+                return 0;
+            }
+            *c = saved;
+            if (s_uint (c, &v) || v > UINT32_MAX)
+                return -1;
+            r->code = (int32_t) (uint32_t) v;
+            return 0;
+        }
+        if (s_uint (c, &v))
+            return -1;
+        if (key [0] == 'i') {
+            r->id = v;
+            *seen |= 1;
+        }
+        else
+        if (key [0] == 'a') {
+            if (v > UINT32_MAX)
+                return -1;
+            r->attempt = (uint32_t) v;
+        }
+        else
+        if (key [0] == 'e')
+            r->elapsed_us = v;
+        else
+            r->stderr_dropped = v;
+        return 0;
+    }
+    if (s_key_is (key, size, "status")) {
+        const uint8_t *name;
+        size_t name_size;
+        if (s_bytes (c, &name, &name_size))
+            return -1;
+        for (int status = 0; status <= SLUICE_STATUS_MAX; status++)
+            if (s_key_is (name, name_size, sluice_status_name (status))) {
+                r->status = (uint32_t) status;
+                return 0;
+            }
+        return -1;
+    }
+    if (s_key_is (key, size, "input") && s_nil (c)) {
+        r->input = NULL;
+        return 0;
+    }
+    const uint8_t **data = s_key_is (key, size, "output")? &r->output
+                         : s_key_is (key, size, "input")? &r->input
+                         : s_key_is (key, size, "stderr")? &r->stderr_data
+                         : s_key_is (key, size, "worker")? worker: NULL;
+    size_t *data_size = data == &r->output? &r->output_size
+                      : data == &r->input? &r->input_size
+                      : data == &r->stderr_data? &r->stderr_size: worker_size;
+    if (!data)
+        return s_skip (c, 1)? -1: 0;
+    if (data == &r->output)
+        *seen |= 2;
+    return s_bytes (c, data, data_size);
+}
+
+long
+sluice_record_parse_result (const uint8_t *data, size_t size, sluice_result_t *r,
+                            const uint8_t **worker, size_t *worker_size)
+{
+    s_cursor_t c = { data, data + size };
+    int rc = s_skip (&c, 0);
+    if (rc)
+        return rc > 0? 0: -1;
+    long used = (long) (c.p - data);
+    s_cursor_t m = { data, c.p };
+    uint8_t b = *m.p++;
+    uint64_t pairs;
+    if ((b & 0xf0) == 0x80)
+        pairs = b & 0x0f;
+    else
+    if (b == 0xde || b == 0xdf) {
+        if (s_be (&m, b == 0xde? 2: 4, &pairs))
+            return -1;
+    }
+    else
+        return -1;
+    *r = (sluice_result_t) { .attempt = 1 };
+    *worker = NULL;
+    *worker_size = 0;
+    unsigned seen = 0;          //  bit 0: id, bit 1: output
+    for (uint64_t i = 0; i < pairs; i++) {
+        const uint8_t *key;
+        size_t key_size;
+        if (s_bytes (&m, &key, &key_size)
+        ||  s_record_field (&m, key, key_size, r, worker, worker_size, &seen))
+            return -1;
+    }
+    return seen == 3? used: -1;
 }

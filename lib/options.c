@@ -91,6 +91,16 @@ static const sluice_option_t s_table [] = {
               "dropped batch): signal, ms, signal... (default\n"
               "TERM,200,KILL)",
       .store = s_termseq_store, .show = s_termseq_show },
+    { .name = "stderr", .roles = WORKER, .type = SLUICE_TYPE_ENUM, .arg = "HOW",
+      .zpl = "sluice/stderr", FIELD (stderr_inherit), .choices = "capture|inherit",
+      .def = "capture",
+      .help = "--exec: capture each task's stderr and send it\n"
+              "with its result (default), or inherit: the\n"
+              "worker's own stderr, untagged" },
+    { .name = "stderr-max", .roles = WORKER, .type = SLUICE_TYPE_SIZE, .arg = "SIZE",
+      .zpl = "sluice/stderr-max", FIELD (stderr_max), .min = 0, .def = "64K",
+      .help = "stderr kept per task; beyond it discarded and\n"
+              "counted (default 64K)" },
 
     //  the sink's output
     { .name = "output", .letter = 'o', .roles = SINK, .type = SLUICE_TYPE_STRING,
@@ -99,8 +109,10 @@ static const sluice_option_t s_table [] = {
       FIELD (append), .help = "append to FILE and resume after a crash (keeps\n"
                               "FILE.sluice-state)" },
     { .name = "format", .roles = SINK, .type = SLUICE_TYPE_ENUM, .arg = "F", FIELD (format),
-      .choices = "lines|jsonl|msgpack", .def = "lines",
-      .help = "lines (default), jsonl, msgpack" },
+      .choices = "lines|jsonl|msgpack|raw", .def = "lines",
+      .help = "lines (default: a newline added where\n"
+              "missing), jsonl, msgpack, raw (each output\n"
+              "exactly as produced)" },
     { .name = "keep-order", .letter = 'k', .roles = SINK, .type = SLUICE_TYPE_BOOL,
       FIELD (keep_order), .help = "print results in input order" },
     { .name = "reorder-max", .roles = SINK, .type = SLUICE_TYPE_SIZE, .arg = "SIZE",
@@ -221,7 +233,11 @@ static const sluice_option_t s_table [] = {
     { .name = "verbose", .letter = 'v', .roles = ALL, .type = SLUICE_TYPE_BOOL,
       FIELD (verbose), .help = "log debug lines" },
     { .name = "quiet", .letter = 'q', .roles = ALL, .type = SLUICE_TYPE_BOOL, FIELD (quiet),
-      .help = "no summary" },
+      .help = "no summary (sink: nor a line per failed task)" },
+    { .name = "summary", .roles = SINK, .type = SLUICE_TYPE_BOOL, .zpl = "sluice/summary",
+      FIELD (summary), .def = "1",
+      .help = "log the summary at exit (default; sluice\n"
+              "turns its sink's off, the ventilator's says it)" },
     { .name = "help", .roles = ALL, .type = SLUICE_TYPE_BOOL, .cli = true,
       .help = "print this help and exit" },
     { .name = "version", .roles = ALL, .type = SLUICE_TYPE_BOOL, .cli = true,

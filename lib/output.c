@@ -9,13 +9,21 @@
 
     - lines:   the output, plus a newline if it does not end with one;
                nothing for an empty output.
+    - raw:     the output exactly as produced, nothing added: the bytes
+               of a binary output (gzip -c) survive.
     - jsonl:   {"id":N,"input":"..."|null,"status":"ok","exit_code":N,
-               "attempts":N,"worker":"...","elapsed":S.SSSSSS,"output":"..."}
-               strings escaped as JSON: valid UTF-8 passes through, quote,
-               backslash and control bytes are escaped, an invalid byte
-               becomes \u00XX.
-    - msgpack: one map per result (7 keys, 8 with input), uints as uint64,
-               byte strings as bin32; readable by ventilator --msgpack.
+               "attempts":N,"worker":"...","elapsed":S.SSSSSS,"output":"...",
+               "stderr":"..."} and "stderr_dropped":N before the } when
+               the worker discarded stderr. Always valid UTF-8 and never
+               ambiguous: a byte field (input, output, stderr) that is
+               valid UTF-8 is a JSON string (quote, backslash and control
+               bytes escaped); one that is not is KEY_base64 instead
+               ("output_base64":"..."), its bytes in base64 (RFC 4648).
+               The worker identity is a string, an invalid byte \u00XX.
+    - msgpack: one map per result (9 keys, 10 with input), uints as uint64,
+               byte strings as bin32; readable by ventilator --msgpack and
+               by sluice_output_parse (sluice cat), which formats it again
+               exactly as the sink would have.
 
     Bounded: a record is never expanded whole in memory. Once the buffer
     passes S_SPILL_AT, what it holds is written out (spilled) before more
@@ -44,12 +52,15 @@
 #define S_COMPACT_AT (1024 * 1024)      //  reader: reclaim taken bytes beyond this
 #define S_SPILL_AT (1024 * 1024)        //  write the buffer out beyond this, mid-record
 
-//  Reader records: this header, then the output bytes, then the input.
+//  Reader records: this header, then the output bytes, the input, the
+//  stderr.
 typedef struct {
     uint64_t id;
     uint64_t elapsed_us;
     uint64_t output_size;
     uint64_t input_size;
+    uint64_t stderr_size;
+    uint64_t stderr_dropped;
     uint32_t attempt;
     uint32_t flags;
     uint32_t status;
@@ -321,6 +332,62 @@ s_format_tagged (sluice_output_t *self, const sluice_result_t *r)
     }
 }
 
+//  True if the bytes are valid UTF-8 throughout (RFC 3629).
+static bool
+s_utf8_valid (const uint8_t *data, size_t size)
+{
+    for (size_t i = 0; i < size; ) {
+        size_t len = data [i] < 0x80? 1: s_utf8_length (data + i, size - i);
+        if (!len)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+//  Append bytes in base64 (RFC 4648, with padding).
+static void
+s_base64 (sluice_output_t *self, const uint8_t *data, size_t size)
+{
+    static const char alphabet [] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *p = (char *) s_reserve (self, (size + 2) / 3 * 4);
+    for (size_t i = 0; i < size; i += 3) {
+        uint32_t v = (uint32_t) data [i] << 16;
+        if (i + 1 < size)
+            v |= (uint32_t) data [i + 1] << 8;
+        if (i + 2 < size)
+            v |= data [i + 2];
+        *p++ = alphabet [v >> 18];
+        *p++ = alphabet [(v >> 12) & 63];
+        *p++ = i + 1 < size? alphabet [(v >> 6) & 63]: '=';
+        *p++ = i + 2 < size? alphabet [v & 63]: '=';
+    }
+    self->size += (size + 2) / 3 * 4;
+}
+
+//  Append ,"key":"text" for bytes that are valid UTF-8, else
+//  ,"key_base64":"...": every byte is kept and none is ambiguous.
+static void
+s_json_field (sluice_output_t *self, const char *key, const uint8_t *data, size_t size)
+{
+    bool text = s_utf8_valid (data, size);
+    s_str (self, ",\"");
+    s_str (self, key);
+    s_str (self, text? "\":\"": "_base64\":\"");
+    if (text)
+        s_json (self, data, size);
+    else
+        s_base64 (self, data, size);
+    s_put (self, "\"", 1);
+}
+
+static void
+s_format_raw (sluice_output_t *self, const sluice_result_t *r)
+{
+    s_put (self, r->output, r->output_size);
+}
+
 static void
 s_format_lines (sluice_output_t *self, const sluice_result_t *r)
 {
@@ -340,25 +407,26 @@ s_format_jsonl (sluice_output_t *self, const sluice_result_t *r, const uint8_t *
                 size_t worker_size)
 {
     char text [128];
-    snprintf (text, sizeof text, "{\"id\":%" PRIu64 ",\"input\":", r->id);
+    snprintf (text, sizeof text, "{\"id\":%" PRIu64, r->id);
     s_str (self, text);
-    if (r->input) {
-        s_put (self, "\"", 1);
-        s_json (self, r->input, r->input_size);
-        s_put (self, "\"", 1);
-    }
+    if (r->input)
+        s_json_field (self, "input", r->input, r->input_size);
     else
-        s_str (self, "null");
+        s_str (self, ",\"input\":null");
     snprintf (text, sizeof text,
               ",\"status\":\"%s\",\"exit_code\":%d,\"attempts\":%u,\"worker\":\"",
               sluice_status_name ((int) r->status), (int) r->code, r->attempt);
     s_str (self, text);
     s_json (self, worker, worker_size);
-    snprintf (text, sizeof text, "\",\"elapsed\":%.6f,\"output\":\"",
-              (double) r->elapsed_us / 1e6);
+    snprintf (text, sizeof text, "\",\"elapsed\":%.6f", (double) r->elapsed_us / 1e6);
     s_str (self, text);
-    s_json (self, r->output, r->output_size);
-    s_str (self, "\"}\n");
+    s_json_field (self, "output", r->output, r->output_size);
+    s_json_field (self, "stderr", r->stderr_data, r->stderr_size);
+    if (r->stderr_dropped) {
+        snprintf (text, sizeof text, ",\"stderr_dropped\":%" PRIu64, r->stderr_dropped);
+        s_str (self, text);
+    }
+    s_str (self, "}\n");
 }
 
 //  A msgpack fixstr (keys and status names are short).
@@ -396,7 +464,7 @@ static void
 s_format_msgpack (sluice_output_t *self, const sluice_result_t *r, const uint8_t *worker,
                   size_t worker_size)
 {
-    uint8_t header = (uint8_t) (0x80 | (r->input? 8: 7));
+    uint8_t header = (uint8_t) (0x80 | (r->input? 10: 9));
     s_put (self, &header, 1);
     s_mp_str (self, "id");
     s_mp_uint (self, r->id);
@@ -416,6 +484,10 @@ s_format_msgpack (sluice_output_t *self, const sluice_result_t *r, const uint8_t
         s_mp_str (self, "input");
         s_mp_bin (self, r->input, r->input_size);
     }
+    s_mp_str (self, "stderr");
+    s_mp_bin (self, r->stderr_data, r->stderr_size);
+    s_mp_str (self, "stderr_dropped");
+    s_mp_uint (self, r->stderr_dropped);
 }
 
 //  Reader: pack the result whole, for sluice_output_take.
@@ -424,7 +496,8 @@ s_format_packed (sluice_output_t *self, const sluice_result_t *r)
 {
     s_packed_t packed = {
         .id = r->id, .elapsed_us = r->elapsed_us, .output_size = r->output_size,
-        .input_size = r->input? r->input_size: 0, .attempt = r->attempt,
+        .input_size = r->input? r->input_size: 0, .stderr_size = r->stderr_size,
+        .stderr_dropped = r->stderr_dropped, .attempt = r->attempt,
         .flags = r->flags, .status = r->status, .code = r->code,
         .has_input = r->input != NULL
     };
@@ -432,6 +505,7 @@ s_format_packed (sluice_output_t *self, const sluice_result_t *r)
     s_put (self, r->output, r->output_size);
     if (r->input)
         s_put (self, r->input, r->input_size);
+    s_put (self, r->stderr_data, r->stderr_size);
 }
 
 void
@@ -443,6 +517,9 @@ sluice_output_record (sluice_output_t *self, const sluice_result_t *result,
     else
     if (self->format == SLUICE_FORMAT_LINES)
         s_format_lines (self, result);
+    else
+    if (self->format == SLUICE_FORMAT_RAW)
+        s_format_raw (self, result);
     else
     if (self->format == SLUICE_FORMAT_JSONL)
         s_format_jsonl (self, result, worker, worker_size);
@@ -542,7 +619,7 @@ sluice_output_take (sluice_output_t *self, sluice_result_t *result)
         return 0;
     s_packed_t packed;
     memcpy (&packed, self->data + self->read, sizeof packed);
-    size_t size = sizeof packed + packed.output_size + packed.input_size;
+    size_t size = sizeof packed + packed.output_size + packed.input_size + packed.stderr_size;
     assert (self->read + size <= self->size);
     if (self->taken_capacity < size) {
         self->taken_capacity = size;
@@ -558,24 +635,93 @@ sluice_output_take (sluice_output_t *self, sluice_result_t *result)
         .status = packed.status, .code = packed.code, .elapsed_us = packed.elapsed_us,
         .output = bytes, .output_size = (size_t) packed.output_size,
         .input = packed.has_input? bytes + packed.output_size: NULL,
-        .input_size = (size_t) packed.input_size
+        .input_size = (size_t) packed.input_size,
+        .stderr_data = bytes + packed.output_size + packed.input_size,
+        .stderr_size = (size_t) packed.stderr_size, .stderr_dropped = packed.stderr_dropped
     };
     return 1;
+}
+
+//  Shorten bytes into text for a log line: printable ASCII kept, any
+//  other byte as \xXX, cut at the buffer's size.
+static void
+s_printable (char *text, size_t room, const uint8_t *data, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; data && i < size && n + 5 < room; i++) {
+        uint8_t b = data [i];
+        if (b >= 0x20 && b < 0x7f)
+            text [n++] = (char) b;
+        else
+            n += (size_t) snprintf (text + n, room - n, "\\x%02x", b);
+    }
+    text [n] = 0;
+}
+
+//  The last non-empty line of bytes (without its newline), or NULL.
+static const uint8_t *
+s_last_line (const uint8_t *data, size_t size, size_t *line_size)
+{
+    while (size && (data [size - 1] == '\n' || data [size - 1] == '\r'))
+        size--;
+    if (!size)
+        return NULL;
+    const uint8_t *start = data + size;
+    while (start > data && start [-1] != '\n')
+        start--;
+    *line_size = (size_t) (data + size - start);
+    return start;
 }
 
 void
 sluice_output_warn_failure (const sluice_result_t *r)
 {
-    char input [160] = "";
-    size_t n = 0;
-    for (size_t i = 0; r->input && i < r->input_size && n + 5 < sizeof input; i++) {
-        uint8_t b = r->input [i];
-        if (b >= 0x20 && b < 0x7f)
-            input [n++] = (char) b;
-        else
-            n += (size_t) snprintf (input + n, sizeof input - n, "\\x%02x", b);
+    char input [160], why [240];
+    s_printable (input, sizeof input, r->input, r->input_size);
+    size_t line_size = 0;
+    const uint8_t *line = s_last_line (r->stderr_data, r->stderr_size, &line_size);
+    s_printable (why, sizeof why, line, line_size);
+    zsys_warning ("task %" PRIu64 " failed (%s %d, attempt %u): %s%s%s", r->id,
+                  sluice_status_name ((int) r->status), (int) r->code, r->attempt, input,
+                  line? ": ": "", why);
+}
+
+void
+sluice_output_show_stderr (int fd, const sluice_result_t *r)
+{
+    if (!r->stderr_size && !r->stderr_dropped)
+        return;
+    char tag [64];
+    int tag_size = snprintf (tag, sizeof tag, "[task %" PRIu64 "] ", r->id);
+    //  one buffer, one write: the task's lines stay together, and never
+    //  interleave with a log line or another task's
+    zchunk_t *text = zchunk_new (NULL, r->stderr_size + 256);
+    const uint8_t *p = r->stderr_data, *end = p + r->stderr_size;
+    while (p < end) {
+        const uint8_t *nl = (const uint8_t *) memchr (p, '\n', (size_t) (end - p));
+        const uint8_t *stop = nl? nl + 1: end;
+        zchunk_extend (text, tag, (size_t) tag_size);
+        zchunk_extend (text, p, (size_t) (stop - p));
+        if (!nl)
+            zchunk_extend (text, "\n", 1);
+        p = stop;
     }
-    input [n] = 0;
-    zsys_warning ("task %" PRIu64 " failed (%s %d, attempt %u): %s", r->id,
-                  sluice_status_name ((int) r->status), (int) r->code, r->attempt, input);
+    if (r->stderr_dropped) {
+        char marker [128];
+        int n = snprintf (marker, sizeof marker, "%s... stderr truncated: %" PRIu64
+                          " more bytes dropped (--stderr-max)\n", tag, r->stderr_dropped);
+        zchunk_extend (text, marker, (size_t) n);
+    }
+    const uint8_t *data = zchunk_data (text);
+    size_t left = zchunk_size (text);
+    while (left) {
+        ssize_t n = write (fd, data, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;              //  stderr gone: nothing to tell it
+        data += n;
+        left -= (size_t) n;
+    }
+    zchunk_destroy (&text);
 }

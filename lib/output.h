@@ -105,8 +105,16 @@ bool
     sluice_output_ready (sluice_output_t *self);
 
 //  Report a failed task on stderr: id, status, code, attempt, input
-//  (shortened, non-printable bytes escaped).
+//  (shortened, non-printable bytes escaped) and the last line of its
+//  stderr, which says why.
 void
     sluice_output_warn_failure (const sluice_result_t *result);
+
+//  Write a task's stderr to fd, each line prefixed "[task ID] ", in one
+//  write(2) so that it never interleaves with other lines; a truncated
+//  stderr ends with a marker line giving the bytes dropped. Nothing for
+//  a task with no stderr.
+void
+    sluice_output_show_stderr (int fd, const sluice_result_t *result);
 
 #endif

@@ -66,6 +66,8 @@ struct _sluice_config_t {
     unsigned task_timeout_pct;   //  --task-timeout N%: of the median runtime; 0: none
     int64_t grace_ms;        //  SIGTERM grace period
     char *termseq;           //  how a command is stopped: "TERM,200,KILL"
+    size_t stderr_max;       //  --exec: stderr kept per task, bytes
+    bool stderr_inherit;     //  --exec: stderr to the worker's own, not captured
     //  sink
     char *output;            //  output file, or NULL for stdout
     bool append;             //  append to output, resume from its state file
@@ -76,6 +78,7 @@ struct _sluice_config_t {
     char *joblog;            //  --joblog FILE (sink: written; ventilator: read
                              //  by --retry-failed), or NULL
     char *results_dir;       //  --results-dir DIR: parallel's --results layout
+    bool summary;            //  log the summary at exit (sluice: the ventilator's)
     char **shown;            //  sluice_config_get strings, one per option
 };
 
@@ -223,5 +226,15 @@ int
 long
     sluice_record_parse (const uint8_t *data, size_t size, const uint8_t **payload,
                          size_t *payload_size);
+
+//  Parse one record of a sink's --format msgpack stream back into the
+//  result it was written from (sluice cat): its id, status, code,
+//  attempts, elapsed_us, output, input (absent or nil: none), stderr,
+//  stderr_dropped, and the worker identity; byte fields borrowed from
+//  data. Unknown keys are skipped; id and output are required. Returns
+//  bytes consumed, 0 if the record is incomplete, -1 if invalid.
+long
+    sluice_record_parse_result (const uint8_t *data, size_t size, sluice_result_t *r,
+                                const uint8_t **worker, size_t *worker_size);
 
 #endif

@@ -108,10 +108,10 @@ sluice_results_dir_write (sluice_results_dir_t *self, const sluice_result_t *r)
         rc = s_file (dir, "seq", seq, strlen (seq));
     if (rc == 0)
         rc = s_file (dir, "stdout", r->output, r->output_size);
-    //  HOOK(stderr): RESULTS carries no stderr yet (protocol 4 adds it);
-    //  until then the file is written empty, so the layout is parallel's
+    //  the command's stderr as the worker captured it (up to --stderr-max)
     if (rc == 0)
-        rc = s_file (dir, "stderr", "", 0);
+        rc = s_file (dir, "stderr", r->stderr_data? (const void *) r->stderr_data: "",
+                     r->stderr_size);
     if (rc)
         sluice_warn_ratelimited (&self->limit, "--results: cannot write %s: %s", dir,
                                  strerror (errno));

@@ -169,6 +169,7 @@ struct _sluice_sink_t {
     uint64_t dropped;
     uint64_t ignored;           //  control messages from another peer
     uint64_t hold_dropped;      //  of dropped: results -k could not hold
+    uint64_t stderr_truncated;  //  results whose stderr the worker cut
     int64_t started;
     int64_t vent_seen;          //  last message from the ventilator
     bool vent_silent;           //  warned that it went silent
@@ -180,13 +181,14 @@ struct _sluice_sink_t {
 static void
     s_adopt_batch (sluice_sink_t *self, const uint8_t *batch, uint64_t window);
 
-//  True if results must carry their input: jsonl, --tag, --joblog, --results-dir.
+//  True if results must carry their input: jsonl, msgpack (from which
+//  sluice cat makes the jsonl later), --tag, --joblog, --results-dir.
 static bool
-s_need_input (sluice_sink_t *self)
+s_need_input (const sluice_sink_t *self)
 {
     const sluice_config_t *config = self->config;
-    return config->format == SLUICE_FORMAT_JSONL || config->tag || config->joblog
-        || config->results_dir;
+    return config->format == SLUICE_FORMAT_JSONL || config->format == SLUICE_FORMAT_MSGPACK
+        || config->tag || config->joblog || config->results_dir;
 }
 static int
     s_state_write_commit (sluice_sink_t *self);
@@ -511,9 +513,16 @@ s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
     if (!in_turn && !s_may_hold (self, r, worker_size))
         return false;
     self->written++;
+    //  the task's stderr, tagged and whole, then why it failed (a reader
+    //  sink's caller has the stderr in the result)
+    if (!self->reader)
+        sluice_output_show_stderr (STDERR_FILENO, r);
+    if (r->stderr_dropped)
+        self->stderr_truncated++;
     if (failed) {
         self->failed++;
-        sluice_output_warn_failure (r);
+        if (!self->config->quiet)
+            sluice_output_warn_failure (r);
         self->last_failure = r->status == SLUICE_STATUS_EXIT? r->code
                            : r->status == SLUICE_STATUS_SIGNAL? 128 + r->code: 1;
     }
@@ -1581,7 +1590,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
 static void
 s_log_summary (sluice_sink_t *self)
 {
-    if (self->config->quiet)
+    if (self->config->quiet || !self->config->summary)
         return;
     double secs = (double) (sluice_now_ms () - self->started) / 1000.0;
     uint64_t written = self->reader? self->written: self->flushed;
@@ -1599,6 +1608,9 @@ s_log_summary (sluice_sink_t *self)
     if (self->ignored)
         zsys_info ("%" PRIu64 " control messages from a peer other than the ventilator "
                    "ignored", self->ignored);
+    if (self->stderr_truncated)
+        zsys_info ("%" PRIu64 " tasks' stderr truncated by their worker (--stderr-max)",
+                   self->stderr_truncated);
     if (self->skipped)
         zsys_info ("%" PRIu64 " ids below the ventilator's low watermark were not written "
                    "by this sink (acknowledged earlier, says the ventilator)", self->skipped);

@@ -49,7 +49,7 @@ extern "C" {
 //  Codec: wire messages (see docs/PROTOCOL.md)
 
 #define SLUICE_SIGNATURE 0x51CE   //  first element of every message
-#define SLUICE_PROTOCOL 3         //  protocol version, second element
+#define SLUICE_PROTOCOL 4         //  protocol version, second element
 #define SLUICE_BATCH_SIZE 16      //  batch ids are 16 raw bytes (a UUID)
 
 typedef enum {
@@ -131,6 +131,9 @@ typedef struct {
     size_t output_size;
     const uint8_t *input;   //  task input, or NULL when not returned
     size_t input_size;
+    const uint8_t *stderr_data;     //  the command's stderr, at most --stderr-max
+    size_t stderr_size;             //  bytes (protocol 4; 0 when none)
+    uint64_t stderr_dropped;        //  stderr bytes beyond --stderr-max, discarded
 } sluice_result_t;
 
 //  A validated message. Scalars are decoded; list items are read with the
@@ -293,7 +296,10 @@ typedef enum {
     SLUICE_MODE_ECHO, SLUICE_MODE_EXEC, SLUICE_MODE_COPROC, SLUICE_MODE_NONE,
     SLUICE_MODE_POOL            //  worker --pool: run the command each batch carries
 } sluice_mode_t;
-typedef enum { SLUICE_FORMAT_LINES, SLUICE_FORMAT_JSONL, SLUICE_FORMAT_MSGPACK } sluice_format_t;
+typedef enum {
+    SLUICE_FORMAT_LINES, SLUICE_FORMAT_JSONL, SLUICE_FORMAT_MSGPACK,
+    SLUICE_FORMAT_RAW           //  each output exactly as produced, nothing added
+} sluice_format_t;
 
 //  The settings of one program: endpoints and options. Opaque: set and read
 //  options by their long option name (the option table in lib/options.c).
@@ -531,6 +537,13 @@ sluice_job_t *
 void
     sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status,
                          int code, const void *output, size_t size);
+
+//  sluice_worker_reply with the task's stderr (its first bytes, and the
+//  count of bytes beyond them that were discarded), carried to the sink.
+void
+    sluice_worker_reply_stderr (sluice_worker_t *self, sluice_job_t *job, int status,
+                                int code, const void *output, size_t size,
+                                const void *err, size_t err_size, uint64_t err_dropped);
 
 //  Stop taking tasks (SIGTERM): the ventilator is told no slots are free.
 //  Then service returns 1 once the tasks in hand are answered and STORED.

@@ -127,15 +127,18 @@ s_pipes (int out [2], int in [2], bool with_stdin)
     return 0;
 }
 
-//  posix_spawn argv with stdout on out_fd and stdin on in_fd (or
-//  /dev/null when in_fd is -1). Returns 0 or an errno value.
+//  posix_spawn argv with stdout on out_fd, stdin on in_fd (or /dev/null
+//  when in_fd is -1), stderr on err_fd (inherited when -1) and envp as its
+//  environment (ours when NULL). Returns 0 or an errno value.
 static int
 s_posix_spawn (pid_t *pid, const char *path, char *const argv [], char *const envp [],
-               int out_fd, int in_fd)
+               int out_fd, int in_fd, int err_fd)
 {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_adddup2 (&actions, out_fd, STDOUT_FILENO);
+    if (err_fd >= 0)
+        posix_spawn_file_actions_adddup2 (&actions, err_fd, STDERR_FILENO);
     if (in_fd >= 0)
         posix_spawn_file_actions_adddup2 (&actions, in_fd, STDIN_FILENO);
     else
@@ -149,43 +152,55 @@ s_posix_spawn (pid_t *pid, const char *path, char *const argv [], char *const en
 }
 
 int
-sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin)
+sluice_spawn_start (sluice_child_t *child, char *const argv [], int pipes)
 {
-    return sluice_spawn_exec (child, argv [0], argv, with_stdin);
+    return sluice_spawn_exec_env (child, argv [0], argv, NULL, pipes);
 }
 
 int
 sluice_spawn_exec (sluice_child_t *child, const char *path, char *const argv [],
-                   bool with_stdin)
+                   int pipes)
 {
-    return sluice_spawn_exec_env (child, path, argv, NULL, with_stdin);
+    return sluice_spawn_exec_env (child, path, argv, NULL, pipes);
 }
 
 int
 sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv [],
-                       char *const envp [], bool with_stdin)
+                       char *const envp [], int pipes)
 {
-    *child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .error = 0,
-                                .pid_fd = -1 };
+    bool with_stdin = pipes & SLUICE_SPAWN_STDIN;
+    *child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .err_fd = -1,
+                                .error = 0, .pid_fd = -1 };
     //  posix_spawn reports a failed exec only where it uses vfork (not
     //  under valgrind, say): check first, so a missing command always fails
     if (access (path, X_OK)) {
         child->error = errno;
         return -1;
     }
-    int out [2], in [2];
+    int out [2], in [2], err [2] = { -1, -1 };
     if (s_pipes (out, in, with_stdin)) {
         child->error = errno;
         return -1;
     }
-    int rc = s_posix_spawn (&child->pid, path, argv, envp, out [1], with_stdin? in [0]: -1);
+    if ((pipes & SLUICE_SPAWN_STDERR) && pipe2 (err, O_CLOEXEC)) {
+        child->error = errno;
+        s_close_pair (out);
+        s_close_pair (in);
+        return -1;
+    }
+    int rc = s_posix_spawn (&child->pid, path, argv, envp, out [1], with_stdin? in [0]: -1,
+                            err [1]);
     close (out [1]);
     if (in [0] >= 0)
         close (in [0]);
+    if (err [1] >= 0)
+        close (err [1]);
     if (rc) {
         close (out [0]);
         if (in [1] >= 0)
             close (in [1]);
+        if (err [0] >= 0)
+            close (err [0]);
         child->pid = 0;
         child->error = errno = rc;
         return -1;
@@ -193,8 +208,11 @@ sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv
     fcntl (out [0], F_SETFL, O_NONBLOCK);
     if (in [1] >= 0)
         fcntl (in [1], F_SETFL, O_NONBLOCK);
+    if (err [0] >= 0)
+        fcntl (err [0], F_SETFL, O_NONBLOCK);
     child->out_fd = out [0];
     child->in_fd = in [1];
+    child->err_fd = err [0];
     //  a command closes its stdout a moment before it can be reaped: the
     //  pidfd tells the runner when, so it never polls for the exit
     child->pid_fd = pidfd_open (child->pid, 0);
@@ -204,17 +222,17 @@ sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv
 }
 
 int
-sluice_spawn_shell (sluice_child_t *child, const char *command, bool with_stdin)
+sluice_spawn_shell (sluice_child_t *child, const char *command, int pipes)
 {
-    return sluice_spawn_shell_env (child, command, NULL, with_stdin);
+    return sluice_spawn_shell_env (child, command, NULL, pipes);
 }
 
 int
 sluice_spawn_shell_env (sluice_child_t *child, const char *command, char *const envp [],
-                        bool with_stdin)
+                        int pipes)
 {
     char *argv [] = { (char *) "/bin/sh", (char *) "-c", (char *) command, NULL };
-    return sluice_spawn_exec_env (child, argv [0], argv, envp, with_stdin);
+    return sluice_spawn_exec_env (child, argv [0], argv, envp, pipes);
 }
 
 char **
@@ -285,6 +303,10 @@ s_close_pipes (sluice_child_t *child)
         close (child->out_fd);
         child->out_fd = -1;
     }
+    if (child->err_fd >= 0) {
+        close (child->err_fd);
+        child->err_fd = -1;
+    }
 }
 
 int
@@ -344,6 +366,32 @@ sluice_spawn_read (int fd, sluice_spawn_buf_t *buf, size_t limit, bool *overflow
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return 0;
         return 1;
+    }
+}
+
+int
+sluice_spawn_read_bounded (int fd, sluice_spawn_buf_t *buf, size_t limit, uint64_t *dropped)
+{
+    uint8_t chunk [16384];
+    while (true) {
+        ssize_t n = read (fd, chunk, sizeof chunk);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return 0;
+        if (n <= 0)
+            return 1;
+        size_t keep = buf->size < limit? limit - buf->size: 0;
+        if (keep > (size_t) n)
+            keep = (size_t) n;
+        if (keep && buf->capacity - buf->size < keep) {
+            buf->capacity = buf->size + keep > 2 * buf->capacity? buf->size + keep
+                          : 2 * buf->capacity;
+            buf->data = (uint8_t *) realloc (buf->data, buf->capacity);
+            assert (buf->data);
+        }
+        if (keep)
+            memcpy (buf->data + buf->size, chunk, keep);
+        buf->size += keep;
+        *dropped += (uint64_t) n - keep;
     }
 }
 

@@ -25,6 +25,8 @@ typedef struct {
     pid_t pid;                  //  0 when none
     int in_fd;                  //  its stdin, non-blocking; -1 when none
     int out_fd;                 //  its stdout, non-blocking; -1 when closed
+    int err_fd;                 //  its stderr (SLUICE_SPAWN_STDERR), non-blocking;
+                                //  -1 when closed or inherited
     int error;                  //  errno of a failed start, else 0
     int pid_fd;                 //  pidfd, readable once it has exited; -1 if none
 } sluice_child_t;
@@ -102,32 +104,38 @@ char *
 char **
     sluice_spawn_environ (char *const vars []);
 
+//  What a child's stdin and stderr are (the pipes argument below); true
+//  alone means SLUICE_SPAWN_STDIN.
+#define SLUICE_SPAWN_STDIN 1        //  stdin a pipe (else /dev/null)
+#define SLUICE_SPAWN_STDERR 2       //  stderr a pipe (else the worker's own)
+
 //  Start argv[0] (a path) with argv in a new process group, default signal
-//  handling, stdout a pipe, stdin a pipe if with_stdin else /dev/null.
+//  handling, stdout a pipe, stdin a pipe with SLUICE_SPAWN_STDIN else
+//  /dev/null, stderr a pipe with SLUICE_SPAWN_STDERR else inherited.
 //  Returns 0, or -1 with errno (and child->error) set: then no process
 //  exists and sluice_spawn_reap reports SLUICE_STATUS_ERROR.
 int
-    sluice_spawn_start (sluice_child_t *child, char *const argv [], bool with_stdin);
+    sluice_spawn_start (sluice_child_t *child, char *const argv [], int pipes);
 
 //  sluice_spawn_start, running the program at path (argv [0] is only its
 //  name, as a shell passes it).
 int
     sluice_spawn_exec (sluice_child_t *child, const char *path, char *const argv [],
-                       bool with_stdin);
+                       int pipes);
 
 //  sluice_spawn_exec with envp as the environment (NULL: ours).
 int
     sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv [],
-                           char *const envp [], bool with_stdin);
+                           char *const envp [], int pipes);
 
 //  sluice_spawn_start of "/bin/sh -c command".
 int
-    sluice_spawn_shell (sluice_child_t *child, const char *command, bool with_stdin);
+    sluice_spawn_shell (sluice_child_t *child, const char *command, int pipes);
 
 //  sluice_spawn_shell with envp as the environment (NULL: ours).
 int
     sluice_spawn_shell_env (sluice_child_t *child, const char *command, char *const envp [],
-                            bool with_stdin);
+                            int pipes);
 
 //  Send a signal to the child's whole process group (no-op without one).
 void
@@ -158,6 +166,14 @@ void
 //  Returns 0 when it would block, 1 at end of file or on a read error.
 int
     sluice_spawn_read (int fd, sluice_spawn_buf_t *buf, size_t limit, bool *overflow);
+
+//  Read from fd into buf until it would block, keeping at most limit
+//  bytes in buf (the first ones); the bytes beyond are read, discarded
+//  and added to *dropped (so the writer can finish). Returns 0 when it
+//  would block, 1 at end of file or on a read error.
+int
+    sluice_spawn_read_bounded (int fd, sluice_spawn_buf_t *buf, size_t limit,
+                               uint64_t *dropped);
 
 //  A command run without /bin/sh: its words, split once, and its program
 //  found once in PATH. See sluice_spawn_direct_new for when that is exact.

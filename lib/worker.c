@@ -187,6 +187,7 @@ struct _sluice_worker_t {
     uint64_t dropped;
     uint64_t refused_tasks;     //  tasks of refused batches
     uint64_t discarded;         //  tasks and results of dropped batches
+    uint64_t stderr_truncated;  //  tasks whose stderr went past --stderr-max
     sluice_ratelimit_t limit;
 };
 
@@ -509,7 +510,7 @@ s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *res
     }
     sluice_encoder_result (self->encoder, result);
     self->ids [count] = result->id;
-    self->bytes += result->output_size + result->input_size + 32;
+    self->bytes += result->output_size + result->input_size + result->stderr_size + 32;
     self->unsent++;
     self->results++;
 }
@@ -1545,12 +1546,24 @@ void
 sluice_worker_reply (sluice_worker_t *self, sluice_job_t *job, int status, int code,
                      const void *output, size_t size)
 {
+    sluice_worker_reply_stderr (self, job, status, code, output, size, NULL, 0, 0);
+}
+
+void
+sluice_worker_reply_stderr (sluice_worker_t *self, sluice_job_t *job, int status, int code,
+                            const void *output, size_t size, const void *err,
+                            size_t err_size, uint64_t err_dropped)
+{
     sluice_result_t result = {
         .id = job->id, .attempt = job->attempt, .flags = job->flags,
         .status = (uint32_t) status, .code = code,
         .elapsed_us = (uint64_t) (sluice_now_us () - job->started_us),
-        .output = (const uint8_t *) output, .output_size = size
+        .output = (const uint8_t *) output, .output_size = size,
+        .stderr_data = (const uint8_t *) err, .stderr_size = err_size,
+        .stderr_dropped = err_dropped
     };
+    if (err_dropped)
+        self->stderr_truncated++;
     //  failures always carry their input, so the sink can report them
     if ((job->flags & SLUICE_FLAG_WANT_INPUT) || status != SLUICE_STATUS_OK) {
         result.input = job->data;
@@ -1749,5 +1762,8 @@ sluice_worker_run (sluice_worker_t *self)
     if (!self->config->quiet && (self->refused_tasks || self->discarded))
         zsys_info ("%" PRIu64 " tasks of refused batches, %" PRIu64 " tasks and results of "
                    "dropped batches discarded", self->refused_tasks, self->discarded);
+    if (!self->config->quiet && self->stderr_truncated)
+        zsys_info ("%" PRIu64 " tasks' stderr truncated at --stderr-max %zu bytes",
+                   self->stderr_truncated, self->config->stderr_max);
     return rc;
 }

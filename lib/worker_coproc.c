@@ -101,7 +101,7 @@ s_coproc_new (sluice_worker_t *worker)
         copy->ring = (s_flight_t *) calloc (self->depth, sizeof (s_flight_t));
         assert (copy->ring);
         copy->child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .error = 0,
-                                         .pid_fd = -1 };
+                                         .pid_fd = -1, .err_fd = -1 };
         if (started && s_copy_start (self, copy))
             started = false;
     }

@@ -30,6 +30,8 @@ typedef struct {
     sluice_child_t child;       //  the command
     size_t in_done;             //  payload bytes written to stdin (--pipe)
     sluice_spawn_buf_t out;     //  stdout collected
+    sluice_spawn_buf_t err;     //  stderr collected, at most --stderr-max
+    uint64_t err_dropped;       //  stderr bytes beyond --stderr-max, discarded
     bool too_big;               //  output exceeded --max-size
     int64_t deadline;           //  task timeout, ms, 0 for none
     int64_t started_ms;         //  when the command started (--task-timeout N%)
@@ -93,11 +95,11 @@ s_exec_new (sluice_worker_t *worker)
     self->config = config;
     size_t jobs = self->config->jobs;
     self->slots = (s_slot_t *) calloc (jobs, sizeof (s_slot_t));
-    self->fds = (struct pollfd *) calloc (1 + 2 * jobs, sizeof (struct pollfd));
-    self->owners = (s_slot_t **) calloc (1 + 2 * jobs, sizeof (s_slot_t *));
+    self->fds = (struct pollfd *) calloc (1 + 3 * jobs, sizeof (struct pollfd));
+    self->owners = (s_slot_t **) calloc (1 + 3 * jobs, sizeof (s_slot_t *));
     assert (self->slots && self->fds && self->owners);
     for (size_t i = 0; i < jobs; i++)
-        self->slots [i].child.pid_fd = -1;
+        self->slots [i].child.pid_fd = self->slots [i].child.err_fd = -1;
     self->runtimes = sluice_median_new ();
     //  a fixed --exec command is checked now (the command line checked it
     //  first: this is for embedders); a --pool batch's when it comes
@@ -166,8 +168,10 @@ s_exec_destroy (s_exec_t **self_p)
 {
     s_exec_t *self = *self_p;
     s_stop_all (self);
-    for (size_t i = 0; i < self->config->jobs; i++)
+    for (size_t i = 0; i < self->config->jobs; i++) {
         free (self->slots [i].out.data);
+        free (self->slots [i].err.data);
+    }
     sluice_spawn_direct_destroy (&self->direct);
     sluice_template_destroy (&self->template);
     free (self->command);
@@ -179,11 +183,12 @@ s_exec_destroy (s_exec_t **self_p)
     *self_p = NULL;
 }
 
-//  Answer a slot's task and free the slot.
+//  Answer a slot's task with its stderr and free the slot.
 static void
 s_answer (s_exec_t *self, s_slot_t *slot, int status, int code, const void *out, size_t size)
 {
-    sluice_worker_reply (self->worker, slot->job, status, code, out, size);
+    sluice_worker_reply_stderr (self->worker, slot->job, status, code, out, size,
+                                slot->err.data, slot->err.size, slot->err_dropped);
     slot->job = NULL;
     self->running--;
 }
@@ -219,6 +224,27 @@ s_relative_deadline (s_exec_t *self, s_slot_t *slot)
     slot->deadline = slot->started_ms + (limit > 0? limit: 1);
 }
 
+//  Answer a task that did not run (or whose output was refused) as an
+//  error whose stderr says why, so the sink's failure line can tell.
+static void
+s_answer_error (s_exec_t *self, s_slot_t *slot, const char *why)
+{
+    zsys_warning ("task %" PRIu64 ": %s", slot->task.id, why);
+    slot->err.size = 0;
+    slot->err_dropped = 0;
+    sluice_spawn_buf_t *err = &slot->err;
+    size_t size = strlen (why);
+    if (err->capacity < size + 1) {
+        err->capacity = size + 1;
+        err->data = (uint8_t *) realloc (err->data, err->capacity);
+        assert (err->data);
+    }
+    memcpy (err->data, why, size);
+    err->data [size] = '\n';
+    err->size = size + 1;
+    s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+}
+
 //  Start the command for the task in a slot. On failure the task is
 //  answered as an error.
 static void
@@ -228,11 +254,15 @@ s_start (s_exec_t *self, s_slot_t *slot)
     const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe);
     char err [256];
     if (!command || s_prepare (self, command, err, sizeof err)) {
-        zsys_warning ("task %" PRIu64 ": cannot run the batch's command: %s", slot->task.id,
-                      command? err: "none");
-        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        char why [300];
+        snprintf (why, sizeof why, "cannot run the batch's command: %s", command? err: "none");
+        s_answer_error (self, slot, why);
         return;
     }
+    int pipes = (pipe? SLUICE_SPAWN_STDIN: 0)
+              | (self->config->stderr_inherit? 0: SLUICE_SPAWN_STDERR);
+    slot->err.size = 0;
+    slot->err_dropped = 0;
     int rc;
     sluice_values_t values = {
         .data = slot->task.data? slot->task.data: (const uint8_t *) "",
@@ -244,26 +274,25 @@ s_start (s_exec_t *self, s_slot_t *slot)
     if (self->direct) {
         char **argv = sluice_spawn_direct_argv (self->direct, pipe? NULL: &values);
         rc = argv? sluice_spawn_exec_env (&slot->child, sluice_spawn_direct_path (self->direct),
-                                          argv, envp, pipe): 1;
+                                          argv, envp, pipes): 1;
     }
     else {
         //  --pipe: the task is on stdin, the command runs as it is
         char *line = pipe? strdup (command): sluice_template_shell (self->template, &values);
-        rc = line? sluice_spawn_shell_env (&slot->child, line, envp, pipe): 1;
+        rc = line? sluice_spawn_shell_env (&slot->child, line, envp, pipes): 1;
         free (line);
     }
     free (envp);
     if (rc > 0) {
-        zsys_warning ("task %" PRIu64 ": payload contains a NUL byte; use --pipe",
-                      slot->task.id);
-        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        s_answer_error (self, slot, "payload contains a NUL byte; use --pipe");
         return;
     }
     if (rc) {
-        zsys_warning ("task %" PRIu64 ": cannot run %s: %s", slot->task.id,
-                      self->direct? sluice_spawn_direct_path (self->direct): "/bin/sh",
-                      strerror (slot->child.error));
-        s_answer (self, slot, SLUICE_STATUS_ERROR, 127, NULL, 0);
+        char why [PATH_MAX + 64];
+        snprintf (why, sizeof why, "cannot run %s: %s",
+                  self->direct? sluice_spawn_direct_path (self->direct): "/bin/sh",
+                  strerror (slot->child.error));
+        s_answer_error (self, slot, why);
         return;
     }
     slot->in_done = 0;
@@ -305,6 +334,18 @@ s_read_output (s_exec_t *self, s_slot_t *slot)
     }
 }
 
+//  Read what the command wrote to stderr, keeping --stderr-max bytes;
+//  closes the pipe at EOF.
+static void
+s_read_stderr (s_exec_t *self, s_slot_t *slot)
+{
+    if (sluice_spawn_read_bounded (slot->child.err_fd, &slot->err, self->config->stderr_max,
+                                   &slot->err_dropped)) {
+        close (slot->child.err_fd);
+        slot->child.err_fd = -1;
+    }
+}
+
 //  Feed the payload to the command's stdin (--pipe).
 static void
 s_write_input (s_slot_t *slot)
@@ -340,10 +381,8 @@ s_reap (s_exec_t *self, s_slot_t *slot)
     }
     size_t size = slot->out.size;
     if (slot->too_big) {
-        zsys_warning ("task %" PRIu64 ": output larger than --max-size; reported as error",
-                      slot->task.id);
-        status = SLUICE_STATUS_ERROR;
-        size = 0;
+        s_answer_error (self, slot, "output larger than --max-size; reported as error");
+        return;
     }
     s_answer (self, slot, status, code, slot->out.data, size);
 }
@@ -414,9 +453,11 @@ s_watch_children (s_exec_t *self, int *timeout)
             *timeout = slot->deadline > now? (int) (slot->deadline - now): 0;
         if (slot->child.out_fd >= 0)
             s_watch (self, &n, slot, slot->child.out_fd, POLLIN);
+        if (slot->child.err_fd >= 0)
+            s_watch (self, &n, slot, slot->child.err_fd, POLLIN);
         if (slot->child.in_fd >= 0)
             s_watch (self, &n, slot, slot->child.in_fd, POLLOUT);
-        if (slot->child.out_fd < 0 && slot->child.in_fd < 0) {
+        if (slot->child.out_fd < 0 && slot->child.err_fd < 0 && slot->child.in_fd < 0) {
             if (slot->child.pid_fd >= 0)
                 s_watch (self, &n, slot, slot->child.pid_fd, POLLIN);
             else
@@ -439,6 +480,9 @@ s_wait (s_exec_t *self)
         s_slot_t *slot = self->owners [i];
         if (!self->fds [i].revents || self->fds [i].fd == slot->child.pid_fd)
             continue;           //  exited: reaped below
+        if (self->fds [i].fd == slot->child.err_fd)
+            s_read_stderr (self, slot);
+        else
         if (self->fds [i].events & POLLIN)
             s_read_output (self, slot);
         else
@@ -447,7 +491,7 @@ s_wait (s_exec_t *self)
     }
     for (size_t i = 0; i < self->config->jobs; i++) {
         s_slot_t *slot = &self->slots [i];
-        if (slot->job && slot->child.pid && slot->child.out_fd < 0)
+        if (slot->job && slot->child.pid && slot->child.out_fd < 0 && slot->child.err_fd < 0)
             s_reap (self, slot);
     }
 }

@@ -29,7 +29,8 @@ static const struct {
 } s_rows [] = {
     { "jobs", WORKER }, { "prefetch", WORKER }, { "task-timeout", WORKER },
     { "pipe", VENT | WORKER | SINK }, { "shell", WORKER }, { "colsep", WORKER },
-    { "grace", WORKER }, { "termseq", WORKER }, { "output", SINK }, { "format", SINK },
+    { "grace", WORKER }, { "termseq", WORKER }, { "stderr", WORKER }, { "stderr-max", WORKER },
+    { "output", SINK }, { "format", SINK },
     { "keep-order", SINK }, { "tag", SINK }, { "joblog", VENT | SINK }, { "results-dir", SINK },
     { "retry-failed", VENT }, { "resume-failed", VENT }, { "halt", VENT }, { "dry-run", VENT },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
@@ -37,7 +38,7 @@ static const struct {
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
     { "eta", VENT }, { "progress-when", VENT },
     { "max-size", VENT | WORKER | SINK }, { "verbose", VENT | WORKER | SINK },
-    { "quiet", VENT }, { "keys", VENT | WORKER | SINK }, { "allow", VENT | SINK },
+    { "quiet", VENT | SINK }, { "keys", VENT | WORKER | SINK }, { "allow", VENT | SINK },
     { "insecure", VENT | SINK }, { "help", 0 }, { "version", 0 },
 };
 #define S_ROWS (sizeof s_rows / sizeof s_rows [0])
@@ -57,7 +58,7 @@ s_help_text (const sluice_option_t *opt)
         return "lease of one delivery before re-sending; N% is\n"
                "GNU parallel's --timeout N% (--task-timeout N%)";
     if (streq (opt->name, "quiet"))
-        return "no summary line";
+        return "no summary line, nor a line per failed task";
     return opt->help;
 }
 

@@ -135,7 +135,8 @@ s_roles_new (s_batch_t *self, char *err, size_t errlen)
     sluice_args_t *args = self->args;
     //  the local worker's summary and the sink's say what the
     //  ventilator's does; their warnings and failures still show
-    sluice_config_set (args->sink, "quiet", "1", err, errlen);
+    //  (sluice -q: not the per-task failures either)
+    sluice_config_set (args->sink, "summary", "0", err, errlen);
     if (s_endpoint (self, args->vent, "tasks", '@', args->tasks, err, errlen)
     ||  s_endpoint (self, args->vent, "control", '>', NULL, err, errlen)
     ||  s_endpoint (self, args->sink, "results", '@', args->results, err, errlen)
@@ -159,14 +160,14 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     snprintf (results, sizeof results, ">ipc://%s/results", self->dir);
     //  the values were checked by the option table; shown, they read back
     const char *copied [] = { "jobs", "prefetch", "task-timeout", "max-size", "grace",
-                              "termseq" };
-    char flags [6][320];
+                              "termseq", "stderr", "stderr-max" };
+    char flags [8][320];
     char *argv [32] = { "sluice", "worker", "-q", "--exec", self->args->command,
                         "--tasks", tasks, "--results", results };
     int argc = 9;
-    for (size_t i = 0; i < 6; i++) {
+    for (size_t i = 0; i < 8; i++) {
         const char *value = sluice_config_get (config, copied [i]);
-        if (!*value || streq (value, "0"))
+        if (!*value || (streq (value, "0") && !streq (copied [i], "stderr-max")))
             continue;           //  unset (--task-timeout)
         snprintf (flags [i], sizeof flags [i], "--%s=%s", copied [i], value);
         argv [argc++] = flags [i];

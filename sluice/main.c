@@ -3,7 +3,8 @@
 
     `sluice [OPTIONS] COMMAND [ARG...]` runs a whole batch on this host
     (see run.h); `sluice ventilator|worker|sink ARGS...` runs that program
-    exactly as its own binary does, so one installed name is enough.
+    exactly as its own binary does, so one installed name is enough;
+    `sluice cat` reads a sink's msgpack stream back (cat.c).
     =========================================================================
 */
 
@@ -22,6 +23,8 @@ main (int argc, char *argv [])
             return sluice_main_worker (argc - 1, argv + 1);
         if (streq (argv [1], "sink"))
             return sluice_main_sink (argc - 1, argv + 1);
+        if (streq (argv [1], "cat"))
+            return sluice_cat_main (argc - 1, argv + 1);
         if (streq (argv [1], "keygen"))
             return sluice_cli_keygen ("sluice", argc - 1, argv + 1);
     }

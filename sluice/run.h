@@ -93,6 +93,14 @@ void
     sluice_args_help (FILE *stream);
 
 //  ---------------------------------------------------------------------
+//  cat.c: `sluice cat`
+
+//  sluice cat [--format F] [FILE...]: a sink's msgpack stream as lines,
+//  raw or jsonl (argv [0] is "cat"). Returns an exit code.
+int
+    sluice_cat_main (int argc, char *argv []);
+
+//  ---------------------------------------------------------------------
 //  batch.c: running it
 
 //  sluice's exit codes are GNU parallel's (README "Exit codes"): 0 all

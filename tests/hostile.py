@@ -47,7 +47,7 @@ and prints one JSON line: {"sent": N, "pong_batch": hex or null or "none",
 "taken": [ids]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 3, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 4, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse
@@ -63,7 +63,7 @@ import zmq
 
 from wire import (SIG, VERSION, TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END,  # noqa: F401
                   ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, TASKS_LEN,
-                  TASKS_LIST, pack)
+                  TASKS_LIST, pack, result)
 
 
 def raw_connect(endpoint):
@@ -272,7 +272,7 @@ def main():
             elif args.command == "abandon":
                 send([SIG, VERSION, ABANDON, batch])
             elif args.command == "results":
-                items = [[i, 1, 0, 0, 0, 1, b"FORGED", None]
+                items = [result(i, b"FORGED")
                          for i in range(args.first, args.last + 1)]
                 send([SIG, VERSION, RESULTS, batch, b"attacker", items])
             elif args.command == "lost":

@@ -21,7 +21,7 @@ Options: --rounds N (repeat the garbage N times, default 3), --pause S
 stdout: {"sent": messages sent, "stolen": [task ids taken]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 3, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 4, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse
@@ -36,7 +36,7 @@ import zmq
 
 from wire import (SIG, VERSION, TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END,  # noqa: F401
                   ABANDON, LOST, PING, ACK, RETRY, COMPLETE, PONG, BYE, TASKS_LEN,
-                  TASKS_LIST, pack)
+                  TASKS_LIST, pack, result)
 
 
 def garbage(rng):
@@ -56,19 +56,20 @@ def garbage(rng):
         pack([0xBEEF, VERSION, RESULTS, foreign, b"w", []]),      # bad signature
         pack([SIG, 1, RESULTS, foreign, b"w", []]),               # protocol 1
         pack([SIG, 2, RESULTS, foreign, b"w", []]),               # protocol 2
+        pack([SIG, 3, RESULTS, foreign, b"w", []]),               # protocol 3
         pack([SIG, VERSION, 99, foreign]),                        # unknown type
         pack([SIG, VERSION, RESULTS, b"short", b"w", []]),        # bad batch id
         pack([SIG, VERSION, CREDIT, None, "five", 1]),            # wrong field type
         pack([SIG, VERSION, CREDIT, None, 5]),                    # wrong field count
         pack([SIG, VERSION, END, foreign, 10]) + b"\x00",         # trailing byte
         b"\xdd\xff\xff\xff\xff" + pack(SIG) + pack(VERSION),      # huge array claim
-        b"\x95\xcd\x51\xce\x03\x02\xc4\x10" + foreign + b"\xdd\xff\xff\xff\xff",
-        b"\x96\xcd\x51\xce\x03\x02\xc4\x10" + foreign             # truncated RESULTS
-        + b"\xa1w\x91\x98\x01\x01\x00\x00\x00\x01\xc6\xff\xff\xff\xf0",
+        b"\x95\xcd\x51\xce\x04\x02\xc4\x10" + foreign + b"\xdd\xff\xff\xff\xff",
+        b"\x96\xcd\x51\xce\x04\x02\xc4\x10" + foreign             # truncated RESULTS
+        + b"\xa1w\x91\x9a\x01\x01\x00\x00\x00\x01\xc6\xff\xff\xff\xf0",
         pack([SIG, VERSION, RESULTS, foreign, b"w",               # malformed item
               [[1, 1, 0, 0, 0, 10]]]),
         pack([SIG, VERSION, RESULTS, foreign, b"w",               # status out of range
-              [[1, 1, 0, 77, 0, 10, b"INJECTED", None]]]),
+              [result(1, b"INJECTED", status=77, elapsed_us=10)]]),
         bytes([0xc1]) * 8,                                        # reserved byte
         pack([[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]),
     ]
@@ -77,7 +78,7 @@ def garbage(rng):
 
 def results_for_unknown_batch(foreign):
     """Valid RESULTS of a batch the sink does not serve: to be dropped."""
-    items = [[i, 1, 0, 0, 0, 10, b"INJECTED-%d" % i, None] for i in range(1, 6)]
+    items = [result(i, b"INJECTED-%d" % i, elapsed_us=10) for i in range(1, 6)]
     return [pack([SIG, VERSION, RESULTS, foreign, b"intruder", items])]
 
 

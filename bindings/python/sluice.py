@@ -68,7 +68,9 @@ class _Result(_c.Structure):
     _fields_ = [("id", _c.c_uint64), ("attempt", _c.c_uint32), ("flags", _c.c_uint32),
                 ("status", _c.c_uint32), ("code", _c.c_int32), ("elapsed_us", _c.c_uint64),
                 ("output", _c.POINTER(_c.c_uint8)), ("output_size", _c.c_size_t),
-                ("input", _c.POINTER(_c.c_uint8)), ("input_size", _c.c_size_t)]
+                ("input", _c.POINTER(_c.c_uint8)), ("input_size", _c.c_size_t),
+                ("stderr", _c.POINTER(_c.c_uint8)), ("stderr_size", _c.c_size_t),
+                ("stderr_dropped", _c.c_uint64)]
 
 
 def _fn(name, restype, *argtypes):
@@ -145,14 +147,18 @@ class Task:
 
 
 class Result:
-    """A task's result from Sink: id, attempt, status, code, output, input."""
-    __slots__ = ("id", "attempt", "status", "code", "elapsed_us", "output", "input")
+    """A task's result from Sink: id, attempt, status, code, output, input,
+    stderr (bytes, at most the worker's --stderr-max) and stderr_dropped."""
+    __slots__ = ("id", "attempt", "status", "code", "elapsed_us", "output", "input",
+                 "stderr", "stderr_dropped")
 
     def __init__(self, r):
         self.id, self.attempt, self.status, self.code = r.id, r.attempt, r.status, r.code
         self.elapsed_us = r.elapsed_us
         self.output = _bytes(r.output, r.output_size)
         self.input = _bytes(r.input, r.input_size) if r.input else None
+        self.stderr = _bytes(r.stderr, r.stderr_size) if r.stderr_size else b""
+        self.stderr_dropped = r.stderr_dropped
 
     def __repr__(self):
         return "Result(id=%d, status=%d, output=%r)" % (self.id, self.status, self.output)

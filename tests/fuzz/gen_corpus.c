@@ -76,23 +76,24 @@ t_decode_corpus (const char *dir)
     t_write (dir, "bad-msg-not-array", T_LIT ("\x81\xa1k\xa1v"));
     t_write (dir, "bad-msg-signature", T_LIT ("\x94\xcd\x51\xcf\x01\x0e\xc0"));
     t_write (dir, "bad-msg-version", T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc0"));
+    t_write (dir, "bad-msg-protocol-3", T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc4\x10" "0123456789abcdef"));
     t_write (dir, "bad-msg-protocol-2", T_LIT ("\x94\xcd\x51\xce\x02\x0e\xc4\x10" "0123456789abcdef"));
     t_write (dir, "bad-msg-protocol-1", T_LIT ("\x94\xcd\x51\xce\x01\x0e\xc4\x10" "0123456789abcdef"));
-    t_write (dir, "bad-msg-type-0", T_LIT ("\x94\xcd\x51\xce\x03\x00\xc0"));
-    t_write (dir, "bad-msg-type-18", T_LIT ("\x94\xcd\x51\xce\x03\x12\xc0"));
+    t_write (dir, "bad-msg-type-0", T_LIT ("\x94\xcd\x51\xce\x04\x00\xc0"));
+    t_write (dir, "bad-msg-type-18", T_LIT ("\x94\xcd\x51\xce\x04\x12\xc0"));
     t_write (dir, "bad-msg-huge-array", T_LIT ("\xdd\xff\xff\xff\xff\xcd\x51\xce"));
     t_write (dir, "bad-msg-huge-list",
-             T_LIT ("\x96\xcd\x51\xce\x03\x01\xc4\x10"
+             T_LIT ("\x96\xcd\x51\xce\x04\x01\xc4\x10"
                     "0123456789abcdef\xc0\xdd\xff\xff\xff\xff\x94\x01\x01"));
     t_write (dir, "bad-msg-huge-payload",
-             T_LIT ("\x96\xcd\x51\xce\x03\x01\xc4\x10"
+             T_LIT ("\x96\xcd\x51\xce\x04\x01\xc4\x10"
                     "0123456789abcdef\xc0\x91\x94\x01\x01\x00\xc6\xff\xff\xff\xff" "abc"));
     t_write (dir, "bad-msg-status-6",
-             T_LIT ("\x96\xcd\x51\xce\x03\x02\xc4\x10"
-                    "0123456789abcdef\xa1w\x91\x98\x01\x01\x00\x06\x00\x00\xc4\x00\xc0"));
-    t_write (dir, "bad-msg-nil-batch", T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc0"));
+             T_LIT ("\x96\xcd\x51\xce\x04\x02\xc4\x10"
+                    "0123456789abcdef\xa1w\x91\x9a\x01\x01\x00\x06\x00\x00\xc4\x00\xc0\xc4\x00\x00"));
+    t_write (dir, "bad-msg-nil-batch", T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc0"));
     t_write (dir, "bad-msg-trailing",
-             T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc4\x10" "0123456789abcdef\xc0"));
+             T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc4\x10" "0123456789abcdef\xc0"));
 
     //  --msgpack input records: bin, str, a sink record, and a stream
     t_write (dir, "valid-record-bin", T_LIT ("\xc4\x05hello"));
@@ -335,8 +336,9 @@ t_config_corpus (const char *dir)
     t_config (dir, "numbers", SLUICE_ROLE_WORKER, "", numbers);
 }
 
-//  An output input: format, input returned, status, then the input, the
-//  worker identity and the output (fuzz_output.c).
+//  An output input: format (| 64: jsonl), input returned, status, then
+//  the input, the worker identity and the output, whose first half is
+//  also the stderr (fuzz_output.c).
 static void
 t_output (const char *dir, const char *name, int format, bool with_input, int status,
           const char *input, const char *worker, const void *output, size_t size)
@@ -375,6 +377,12 @@ t_output_corpus (const char *dir)
     t_output (dir, "regress-jsonl-above-max", 1, false, 0, "", "host:1", T_LIT ("\xf4\x90\x80\x80"));
     t_output (dir, "msgpack", 2, true, 0, "in", "host:1", T_LIT ("HELLO"));
     t_output (dir, "msgpack-empty", 2, false, 3, "", "host:1", T_LIT (""));
+    //  raw (format 3): bytes kept as they are; jsonl of a binary output
+    //  (a gzip header) is base64 (format 1 | 64)
+    t_output (dir, "raw", 3, false, 0, "", "host:1", T_LIT ("no newline"));
+    t_output (dir, "raw-binary", 3, true, 1, "x", "host:1", T_LIT ("\x1f\x8b\x08\x00\x00\n"));
+    t_output (dir, "jsonl-binary", 1 | 64, true, 0, "\xe9", "host:1",
+              T_LIT ("\x1f\x8b\x08\x00\xc3\xa9"));
 }
 
 int

@@ -157,12 +157,13 @@ WARGS=(-j 3 --exec 'printf "[%s]\n" {}; case {} in 5) exit 5;; esac')
 SARGS=(--format jsonl)
 run_batch json "$T_DIR/json.in"
 t_eq "jsonl: exits (one task fails)" "$RC_V/$RC_S" 1/1
-t_check "jsonl: fields id, input, status, exit_code, attempts, worker, elapsed, output" \
+t_check "jsonl: fields id, input, status, exit_code, attempts, worker, elapsed, output, stderr" \
     $PY - "$T_DIR/json-sink.out" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 bad = []
-want_keys = {"id", "input", "status", "exit_code", "attempts", "worker", "elapsed", "output"}
+want_keys = {"id", "input", "status", "exit_code", "attempts", "worker", "elapsed", "output",
+             "stderr"}
 for r in recs:
     if set(r) != want_keys: bad.append(("keys", sorted(r)))
     if not isinstance(r["elapsed"], (int, float)) or r["elapsed"] < 0: bad.append(("elapsed", r))

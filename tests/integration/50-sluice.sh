@@ -55,9 +55,11 @@ t_eq "jsonl: the record" "$(python3 -c 'import json,sys; r=json.loads(open(sys.a
 print(r["id"], r["input"], r["status"], r["exit_code"], repr(r["output"]))' "$O")" "1 hello ok 0 'hello\\n'"
 
 # failing commands: exit 2 (the number failed), each failure reported once, the others written
-seq 1 6 | "$S" -q -j 3 'n={}; echo $n; [ $((n % 3)) -ne 0 ]' > "$O" 2> "$E"; rc=$?
+seq 1 6 | "$S" -j 3 'n={}; echo $n; [ $((n % 3)) -ne 0 ]' > "$O" 2> "$E"; rc=$?
 t_eq "failures: exit code 2 (failed)" "$rc" 2
 t_eq "failures: reported on stderr" "$(grep -c 'failed (exit 1' "$E")" 2
+seq 1 6 | "$S" -q -j 3 'n={}; echo $n; [ $((n % 3)) -ne 0 ]' > /dev/null 2> "$E.q"; rc=$?
+t_eq "failures -q: exit code 2, no per-task line" "$rc/$(grep -c 'failed (exit 1' "$E.q")" 2/0
 t_eq "failures: every output written" "$(sort -n "$O" | tr '\n' ' ')" "1 2 3 4 5 6 "
 
 # one task; empty input; -o FILE

@@ -122,8 +122,8 @@ offers () {         # offers DESC WANT WORDS...: WANT is among the offers
 }
 offers "worker --ex<TAB> offers --exec" --exec worker --ex
 t_eq "worker --ex<TAB> offers only --exec" "$(complete_words worker --ex)" "--exec"
-t_eq "sink --format <TAB>: the three formats" "$(complete_words sink --format '' | tr '\n' ' ')" \
-     "jsonl lines msgpack "
+t_eq "sink --format <TAB>: the four formats" "$(complete_words sink --format '' | tr '\n' ' ')" \
+     "jsonl lines msgpack raw "
 t_eq "sink --format=j<TAB>: jsonl" "$(complete_words sink --format = j)" "jsonl"
 t_eq "sluice --format m<TAB>: msgpack" "$(complete_words sluice --format m)" "msgpack"
 offers "sink -o <TAB> offers files" "$T_DIR/files/tasks.txt" sink -o "$T_DIR/files/t"

@@ -149,7 +149,7 @@ t_check "results-dir: seq written" test "$(cat rs2/1/1/seq)" = 1
 
 # --- --timeout N% / --task-timeout N% ----------------------------------------
 for spelling in --timeout --task-timeout; do
-    "$S" -q -j 1 $spelling 200% 'sleep {}; echo {}' ::: 0.2 0.2 0.2 0.2 5 0.2 > to 2> err; rc=$?
+    "$S" -j 1 $spelling 200% 'sleep {}; echo {}' ::: 0.2 0.2 0.2 0.2 5 0.2 > to 2> err; rc=$?
     t_eq "$spelling 200%: the outlier killed, the rest ran" "$rc:$(tr '\n' ' ' < to)" "1:0.2 0.2 0.2 0.2 0.2 "
     t_eq "$spelling 200%: reported as a timeout" "$(grep -c 'task 5 failed (timeout' err)" 1
 done

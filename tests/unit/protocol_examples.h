@@ -45,7 +45,8 @@ t_example_encode (sluice_encoder_t *encoder, int type, size_t *size)
                 .id = 2, .attempt = 1, .flags = flags, .status = SLUICE_STATUS_EXIT,
                 .code = 2, .elapsed_us = 2500,
                 .output = NULL, .output_size = 0,
-                .input = (const uint8_t *) "world", .input_size = 5
+                .input = (const uint8_t *) "world", .input_size = 5,
+                .stderr_data = (const uint8_t *) "oops\n", .stderr_size = 5
             };
             sluice_encoder_result (encoder, &ok);
             sluice_encoder_result (encoder, &failed);

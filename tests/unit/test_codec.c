@@ -597,7 +597,7 @@ test_accepts_other_encodings (void **state)
     t_packer_init (&t);
     //  [0x51ce as uint32, 3 as int8, 1 as int16, batch as str, a command as
     //  fixarray [int8, uint16, str], fixarray list]
-    t_raw (&t, T_LIT ("\x96\xce\x00\x00\x51\xce\xd0\x03\xd1\x00\x01"));
+    t_raw (&t, T_LIT ("\x96\xce\x00\x00\x51\xce\xd0\x04\xd1\x00\x01"));
     msgpack_pack_str (&t.pk, SLUICE_BATCH_SIZE);
     msgpack_pack_str_body (&t.pk, t_batch, SLUICE_BATCH_SIZE);
     t_raw (&t, T_LIT ("\x93\xd0\x01\xcd\x00\x01\xa2" "wc"));
@@ -626,14 +626,17 @@ test_accepts_other_encodings (void **state)
 
     //  a result's code as int64 within int32 range, input as str
     t_header (&t, 6, SLUICE_MSG_RESULTS, true);
-    t_raw (&t, T_LIT ("\xa1w\x91\x98\x01\x01\x00\x01"));
+    t_raw (&t, T_LIT ("\xa1w\x91\x9a\x01\x01\x00\x01"));
     t_raw (&t, T_LIT ("\xd3\xff\xff\xff\xff\x80\x00\x00\x00"));     //  code INT32_MIN
-    t_raw (&t, T_LIT ("\x00\xc4\x00\xa2hi"));
+    t_raw (&t, T_LIT ("\x00\xc4\x00\xa2hi\xa3" "err\xcd\x01\x00"));    //  stderr as str
     t_accept_packed (&t, &msg, &copy);
     sluice_result_t r;
     assert_int_equal (sluice_msg_next_result (&msg, &r), 1);
     assert_int_equal (r.code, INT32_MIN);
     assert_int_equal (r.input_size, 2);
+    assert_int_equal (r.stderr_size, 3);
+    assert_memory_equal (r.stderr_data, "err", 3);
+    assert_int_equal (r.stderr_dropped, 256);
     free (copy);
     t_packer_destroy (&t);
 }
@@ -704,6 +707,51 @@ test_rejects_protocol_1_by_name (void **state)
     (void) state;
     t_reject_because (T_LIT ("\x94\xcd\x51\xce\x01\x0e\xc4\x10" "0123456789abcdef"),
                       "peer speaks sluice protocol 1");
+}
+
+//  A protocol-3 peer (results of 8 fields, no stderr) is named too: an
+//  operator upgrading a pipeline sees which program is behind.
+static void
+test_rejects_protocol_3_by_name (void **state)
+{
+    (void) state;
+    t_reject_because (T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc4\x10" "0123456789abcdef"),
+                      "peer speaks sluice protocol 3, this is protocol 4");
+}
+
+//  Protocol 4: a result carries its command's stderr (bounded by the
+//  worker) and how many stderr bytes beyond the bound were discarded.
+static void
+test_result_carries_stderr (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    sluice_encoder_begin_results (encoder, t_batch, "w");
+    sluice_result_t r = {
+        .id = 3, .attempt = 1, .status = SLUICE_STATUS_EXIT, .code = 1,
+        .output = (const uint8_t *) "", .output_size = 0,
+        .stderr_data = (const uint8_t *) "grep: x: No such file\n", .stderr_size = 22,
+        .stderr_dropped = 70000
+    };
+    sluice_encoder_result (encoder, &r);
+    sluice_result_t none = { .id = 4, .attempt = 1 };     //  no stderr: c4 00 00
+    sluice_encoder_result (encoder, &none);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    //  the second item ends with empty output, nil input, empty stderr, 0
+    assert_memory_equal (data + size - 6, "\xc4\x00\xc0\xc4\x00\x00", 6);
+    sluice_msg_t msg;
+    assert_int_equal (sluice_msg_decode (&msg, data, size, NULL), 0);
+    sluice_result_t got;
+    assert_int_equal (sluice_msg_next_result (&msg, &got), 1);
+    assert_int_equal (got.stderr_size, 22);
+    assert_memory_equal (got.stderr_data, "grep: x: No such file\n", 22);
+    assert_int_equal (got.stderr_dropped, 70000);
+    assert_int_equal (sluice_msg_next_result (&msg, &got), 1);
+    assert_int_equal (got.stderr_size, 0);
+    assert_int_equal (got.stderr_dropped, 0);
+    assert_int_equal (sluice_msg_next_result (&msg, &got), 0);
+    sluice_encoder_destroy (&encoder);
 }
 
 //  The worker identity of RESULTS is written as bin, as every byte field.
@@ -777,11 +825,11 @@ test_rejects_short_arrays (void **state)
     (void) state;
     t_reject_because (T_LIT ("\x90"), "not a sluice message");
     t_reject_because (T_LIT ("\x91\xcd\x51\xce"), "not a sluice message");
-    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x03"), "not a sluice message");
-    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x03\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x04"), "not a sluice message");
+    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x04\x0e"), "not a sluice message");
     //  array16 and array32 headers with too few elements
-    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x03\x0e"), "not a sluice message");
-    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x03"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x04\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x04"), "not a sluice message");
 }
 
 static void
@@ -816,7 +864,7 @@ test_rejects_wrong_version (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int versions [] = { 0, 1, 2, 4, 255, -1 };
+    int versions [] = { 0, 1, 2, 3, 5, 255, -1 };
     for (size_t i = 0; i < sizeof versions / sizeof versions [0]; i++) {
         msgpack_pack_array (&t.pk, 4);
         msgpack_pack_uint16 (&t.pk, SLUICE_SIGNATURE);
@@ -840,7 +888,7 @@ test_rejects_unknown_types (void **state)
         t_reject_packed (&t, "unknown message type");
     }
     //  the type as a string
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\xa1\x0e\xc0"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\xa1\x0e\xc0"));
     t_reject_packed (&t, "unknown message type");
     t_packer_destroy (&t);
 }
@@ -862,11 +910,11 @@ test_rejects_bad_batch (void **state)
         t_reject_packed (&t, "batch");
     }
     //  the batch as an integer, a bool, an array
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\x05"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\x05"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc3"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc3"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\x90"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\x90"));
     t_reject_packed (&t, "batch");
     t_packer_destroy (&t);
 }
@@ -1067,8 +1115,8 @@ test_rejects_bad_results (void **state)
     t_packer_t t;
     t_packer_init (&t);
     //  the valid item: [id 1, attempt 1, flags 0, status 5, code -1,
-    //  elapsed 0, output "", input nil]
-    t_result_raw (&t, T_LIT ("\x98\x01\x01\x00\x05\xff\x00\xc4\x00\xc0"));
+    //  elapsed 0, output "", input nil, stderr "", stderr_dropped 0]
+    t_result_raw (&t, T_LIT ("\x9a\x01\x01\x00\x05\xff\x00\xc4\x00\xc0\xc4\x00\x00"));
     sluice_msg_t msg;
     uint8_t *copy;
     t_accept_packed (&t, &msg, &copy);
@@ -1077,18 +1125,23 @@ test_rejects_bad_results (void **state)
         const char *item;
         size_t size;
     } cases [] = {
-        { T_LIT ("\x98\x01\x01\x00\x06\xff\x00\xc4\x00\xc0") },             //  status 6
-        { T_LIT ("\x98\x01\x01\x00\xcc\xff\xff\x00\xc4\x00\xc0") },         //  status 255
-        { T_LIT ("\x98\x01\x01\x00\xce\xff\xff\xff\xff\xff\x00\xc4\x00\xc0") },  //  status 2^32-1
-        { T_LIT ("\x98\x01\x01\x00\x00\xce\x80\x00\x00\x00\x00\xc4\x00\xc0") },  //  code 2^31
-        { T_LIT ("\x98\x01\x01\x00\x00\xd3\xff\xff\xff\xff\x7f\xff\xff\xff\x00\xc4\x00\xc0") },  //  code < INT32_MIN
-        { T_LIT ("\x98\x01\x01\x00\x00\xa1" "0\x00\xc4\x00\xc0") },         //  code as str
-        { T_LIT ("\x98\x01\x01\x00\x00\x00\xff\xc4\x00\xc0") },             //  elapsed negative
-        { T_LIT ("\x98\x01\x01\x00\x00\x00\x00\xc0\xc0") },                  //  output nil
-        { T_LIT ("\x98\x01\x01\x00\x00\x00\x00\xc4\x00\x05") },             //  input as int
+        { T_LIT ("\x9a\x01\x01\x00\x06\xff\x00\xc4\x00\xc0\xc4\x00\x00") },             //  status 6
+        { T_LIT ("\x9a\x01\x01\x00\xcc\xff\xff\x00\xc4\x00\xc0\xc4\x00\x00") },         //  status 255
+        { T_LIT ("\x9a\x01\x01\x00\xce\xff\xff\xff\xff\xff\x00\xc4\x00\xc0\xc4\x00\x00") },  //  status 2^32-1
+        { T_LIT ("\x9a\x01\x01\x00\x00\xce\x80\x00\x00\x00\x00\xc4\x00\xc0\xc4\x00\x00") },  //  code 2^31
+        { T_LIT ("\x9a\x01\x01\x00\x00\xd3\xff\xff\xff\xff\x7f\xff\xff\xff\x00\xc4\x00\xc0\xc4\x00\x00") },  //  code < INT32_MIN
+        { T_LIT ("\x9a\x01\x01\x00\x00\xa1" "0\x00\xc4\x00\xc0\xc4\x00\x00") },         //  code as str
+        { T_LIT ("\x9a\x01\x01\x00\x00\x00\xff\xc4\x00\xc0\xc4\x00\x00") },             //  elapsed negative
+        { T_LIT ("\x9a\x01\x01\x00\x00\x00\x00\xc0\xc0\xc4\x00\x00") },                  //  output nil
+        { T_LIT ("\x9a\x01\x01\x00\x00\x00\x00\xc4\x00\x05\xc4\x00\x00") },             //  input as int
         { T_LIT ("\x97\x01\x01\x00\x00\x00\x00\xc4\x00") },                  //  arity 7
+        { T_LIT ("\x98\x01\x01\x00\x00\x00\x00\xc4\x00\xc0") },             //  arity 8 (protocol 3)
         { T_LIT ("\x99\x01\x01\x00\x00\x00\x00\xc4\x00\xc0\xc0") },         //  arity 9
-        { T_LIT ("\x98\x01\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\xc4\x00\xc0") },  //  attempt 2^32
+        { T_LIT ("\x9b\x01\x01\x00\x00\x00\x00\xc4\x00\xc0\xc4\x00\x00\x00") },  //  arity 11
+        { T_LIT ("\x9a\x01\x01\x00\x00\x00\x00\xc4\x00\xc0\xc0\x00") },     //  stderr nil
+        { T_LIT ("\x9a\x01\x01\x00\x00\x00\x00\xc4\x00\xc0\xc4\x00\xff") }, //  dropped negative
+        { T_LIT ("\x9a\x01\x01\x00\x00\x00\x00\xc4\x00\xc0\xc4\x05\x00") }, //  stderr too long
+        { T_LIT ("\x9a\x01\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\xc4\x00\xc0\xc4\x00\x00") },  //  attempt 2^32
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         t_result_raw (&t, cases [i].item, cases [i].size);
@@ -1196,7 +1249,7 @@ test_rejects_huge_claimed_lengths (void **state)
         t_reject_packed (&t, "malformed list item");
     }
     //  the batch claims 4 GiB
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
     t_reject_packed (&t, "batch");
     //  the worker identity claims 4 GiB
     t_header (&t, 6, SLUICE_MSG_RESULTS, true);
@@ -1490,6 +1543,8 @@ main (void)
         cmocka_unit_test (test_credit_encoder_and_accessors),
         cmocka_unit_test (test_rejects_protocol_1_by_name),
         cmocka_unit_test (test_results_identity_is_bin),
+        cmocka_unit_test (test_rejects_protocol_3_by_name),
+        cmocka_unit_test (test_result_carries_stderr),
         cmocka_unit_test (test_rejects_empty_buffer),
         cmocka_unit_test (test_rejects_non_arrays),
         cmocka_unit_test (test_rejects_short_arrays),

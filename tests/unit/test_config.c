@@ -94,6 +94,8 @@ t_good_value (const sluice_option_t *opt, int which)
         case SLUICE_TYPE_ENUM:
             if (streq (opt->name, "progress-when"))
                 return which? "never": "always";
+            if (streq (opt->name, "stderr"))
+                return which? "capture": "inherit";
             return which? "msgpack": "jsonl";
         case SLUICE_TYPE_STRING: return which? "second": "first";
     }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "private.h"
 #include "output.h"
 
 //  --------------------------------------------------------------------------
@@ -144,7 +145,7 @@ test_jsonl_record_has_every_field_in_a_fixed_order (void **state)
     sluice_result_t r = t_result (7, "hi\n", "x");
     t_format_expect (SLUICE_FORMAT_JSONL, &r,
         "{\"id\":7,\"input\":\"x\",\"status\":\"ok\",\"exit_code\":0,\"attempts\":1,"
-        "\"worker\":\"w1\",\"elapsed\":1.500000,\"output\":\"hi\\n\"}\n");
+        "\"worker\":\"w1\",\"elapsed\":1.500000,\"output\":\"hi\\n\",\"stderr\":\"\"}\n");
 }
 
 static void
@@ -158,7 +159,7 @@ test_jsonl_input_is_null_when_not_returned (void **state)
     r.elapsed_us = 42;
     t_format_expect (SLUICE_FORMAT_JSONL, &r,
         "{\"id\":12,\"input\":null,\"status\":\"exit\",\"exit_code\":3,\"attempts\":2,"
-        "\"worker\":\"w1\",\"elapsed\":0.000042,\"output\":\"\"}\n");
+        "\"worker\":\"w1\",\"elapsed\":0.000042,\"output\":\"\",\"stderr\":\"\"}\n");
 }
 
 static void
@@ -169,44 +170,118 @@ test_jsonl_escapes_quotes_backslashes_and_control_bytes (void **state)
     size_t size;
     char *got = t_format (SLUICE_FORMAT_JSONL, &r, &size);
     //  DEL (0x7f) is not a control character in JSON: it passes through
-    assert_non_null (strstr (got, "\"output\":\"a\\\"b\\\\c\\td\\re\\nf\\u0001g\\u001fh\x7f\"}\n"));
+    assert_non_null (strstr (got, "\"output\":\"a\\\"b\\\\c\\td\\re\\nf\\u0001g\\u001fh\x7f\","));
     free (got);
 }
 
 static void
-test_jsonl_passes_valid_utf8_and_escapes_each_invalid_byte (void **state)
+test_jsonl_passes_valid_utf8_as_a_string (void **state)
 {
     (void) state;
-    //  2, 3 and 4-byte sequences pass; a lone continuation byte, 0xff, an
-    //  overlong 0xc0 0x80 and a sequence cut short by the end are escaped
-    sluice_result_t r = t_result (1, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
-                                     "\x80\xff\xc0\x80\xe2\x82", NULL);
+    //  2, 3 and 4-byte sequences pass as they are
+    sluice_result_t r = t_result (1, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", NULL);
     size_t size;
     char *got = t_format (SLUICE_FORMAT_JSONL, &r, &size);
-    assert_non_null (strstr (got, "\"output\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
-                                  "\\u0080\\u00ff\\u00c0\\u0080\\u00e2\\u0082\"}\n"));
+    assert_non_null (strstr (got, "\"output\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","));
+    free (got);
+}
+
+//  Bytes that are not valid UTF-8 become output_base64: the record stays
+//  valid UTF-8, and e9 can no longer read as the c3 a9 of "é" (both were
+//  \u00e9 or é before, the same code point 233 to jq).
+static void
+test_jsonl_writes_invalid_utf8_as_base64 (void **state)
+{
+    (void) state;
+    sluice_result_t latin1 = t_result (1, "\xe9", NULL);
+    t_format_expect (SLUICE_FORMAT_JSONL, &latin1,
+        "{\"id\":1,\"input\":null,\"status\":\"ok\",\"exit_code\":0,\"attempts\":1,"
+        "\"worker\":\"w1\",\"elapsed\":1.500000,\"output_base64\":\"6Q==\","
+        "\"stderr\":\"\"}\n");
+    sluice_result_t utf8 = t_result (1, "\xc3\xa9", NULL);
+    size_t size;
+    char *got = t_format (SLUICE_FORMAT_JSONL, &utf8, &size);
+    assert_non_null (strstr (got, "\"output\":\"\xc3\xa9\","));
+    free (got);
+    //  a lone continuation byte, 0xff, an overlong 0xc0 0x80, a sequence
+    //  cut short by the end: one bad byte makes the whole field base64
+    sluice_result_t mixed = t_result (1, "ok\x80\xff\xc0\x80\xe2\x82", NULL);
+    got = t_format (SLUICE_FORMAT_JSONL, &mixed, &size);
+    assert_non_null (strstr (got, "\"output_base64\":\"b2uA/8CA4oI=\","));
+    assert_null (strstr (got, "\"output\":"));
     free (got);
 }
 
 //  RFC 3629 rules out 3- and 4-byte forms a first-byte check lets by:
 //  overlong ones (E0 80..9F, F0 80..8F), UTF-16 surrogates (ED A0..BF)
-//  and code points above U+10FFFF (F4 90..BF). Each of their bytes is
-//  escaped, as for any invalid byte; their valid neighbours still pass.
-//  (fuzz_output found them passing through, which strict decoders refuse.)
+//  and code points above U+10FFFF (F4 90..BF): any of them makes the
+//  field base64, as for any invalid byte; their valid neighbours alone
+//  pass as a string. (fuzz_output found them passing through, which
+//  strict decoders refuse.)
 static void
-test_jsonl_escapes_overlong_surrogate_and_too_large_utf8 (void **state)
+test_jsonl_base64_for_overlong_surrogate_and_too_large_utf8 (void **state)
 {
     (void) state;
-    sluice_result_t r = t_result (1, "\xe0\x9f\xbf" "\xed\xa0\x80" "\xf0\x8f\xbf\xbf"
-                                     "\xf4\x90\x80\x80" "\xe0\xa0\x80\xed\x9f\xbf"
-                                     "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", NULL);
+    const char *bad [] = { "\xe0\x9f\xbf", "\xed\xa0\x80", "\xf0\x8f\xbf\xbf",
+                           "\xf4\x90\x80\x80" };
+    for (size_t i = 0; i < 4; i++) {
+        sluice_result_t r = t_result (1, bad [i], NULL);
+        size_t size;
+        char *got = t_format (SLUICE_FORMAT_JSONL, &r, &size);
+        assert_non_null (strstr (got, "\"output_base64\":\""));
+        free (got);
+    }
+    sluice_result_t good = t_result (1, "\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80"
+                                        "\xf4\x8f\xbf\xbf", NULL);
+    size_t size;
+    char *got = t_format (SLUICE_FORMAT_JSONL, &good, &size);
+    assert_non_null (strstr (got, "\"output\":\"\xe0\xa0\x80\xed\x9f\xbf"
+                                  "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\","));
+    free (got);
+}
+
+//  The task's stderr follows the output, as a string or stderr_base64;
+//  stderr_dropped only when the worker cut it; input_base64 as output.
+static void
+test_jsonl_carries_stderr_and_its_truncation (void **state)
+{
+    (void) state;
+    sluice_result_t r = t_result (3, "", "\xff");
+    r.stderr_data = (const uint8_t *) "grep: x\n";
+    r.stderr_size = 8;
+    r.stderr_dropped = 4096;
     size_t size;
     char *got = t_format (SLUICE_FORMAT_JSONL, &r, &size);
-    assert_non_null (strstr (got, "\"output\":\"\\u00e0\\u009f\\u00bf"
-                                  "\\u00ed\\u00a0\\u0080\\u00f0\\u008f\\u00bf\\u00bf"
-                                  "\\u00f4\\u0090\\u0080\\u0080"
-                                  "\xe0\xa0\x80\xed\x9f\xbf\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\"}\n"));
+    assert_non_null (strstr (got, "{\"id\":3,\"input_base64\":\"/w==\","));
+    assert_non_null (strstr (got, ",\"output\":\"\",\"stderr\":\"grep: x\\n\","
+                                  "\"stderr_dropped\":4096}\n"));
     free (got);
+    r.stderr_data = (const uint8_t *) "\x1f\x8b";
+    r.stderr_size = 2;
+    r.stderr_dropped = 0;
+    got = t_format (SLUICE_FORMAT_JSONL, &r, &size);
+    assert_non_null (strstr (got, ",\"stderr_base64\":\"H4s=\"}\n"));
+    free (got);
+}
+
+//  raw: each output byte for byte, nothing added, nothing for an empty one.
+static void
+test_raw_keeps_every_byte (void **state)
+{
+    (void) state;
+    sluice_result_t r = t_result (1, "", NULL);
+    static const uint8_t gzip [] = { 0x1f, 0x8b, 0x08, 0x00, 0x00, 0x0a, 0x00 };
+    r.output = gzip;
+    r.output_size = sizeof gzip;
+    size_t size;
+    char *got = t_format (SLUICE_FORMAT_RAW, &r, &size);
+    assert_int_equal (size, sizeof gzip);
+    assert_memory_equal (got, gzip, sizeof gzip);
+    free (got);
+    sluice_result_t empty = t_result (2, "", NULL);
+    t_format_expect (SLUICE_FORMAT_RAW, &empty, "");
+    sluice_result_t text = t_result (3, "no newline", NULL);
+    t_format_expect (SLUICE_FORMAT_RAW, &text, "no newline");
 }
 
 static void
@@ -228,12 +303,12 @@ test_jsonl_escapes_the_input_too (void **state)
                  (uint8_t) ((v) >> 8), (uint8_t) (v)
 
 static void
-test_msgpack_record_is_a_map_of_seven_keys_byte_for_byte (void **state)
+test_msgpack_record_is_a_map_of_nine_keys_byte_for_byte (void **state)
 {
     (void) state;
     sluice_result_t r = t_result (7, "hi", NULL);
     static const uint8_t want [] = {
-        0x87,
+        0x89,
         0xa2, 'i', 'd', T_U64 (7),
         0xa6, 's', 't', 'a', 't', 'u', 's', 0xa2, 'o', 'k',
         0xa4, 'c', 'o', 'd', 'e', T_U64 (0),
@@ -241,6 +316,8 @@ test_msgpack_record_is_a_map_of_seven_keys_byte_for_byte (void **state)
         0xa6, 'w', 'o', 'r', 'k', 'e', 'r', 0xc6, 0, 0, 0, 2, 'w', '1',
         0xaa, 'e', 'l', 'a', 'p', 's', 'e', 'd', '_', 'u', 's', T_U64 (1500000),
         0xa6, 'o', 'u', 't', 'p', 'u', 't', 0xc6, 0, 0, 0, 2, 'h', 'i',
+        0xa6, 's', 't', 'd', 'e', 'r', 'r', 0xc6, 0, 0, 0, 0,
+        0xae, 's', 't', 'd', 'e', 'r', 'r', '_', 'd', 'r', 'o', 'p', 'p', 'e', 'd', T_U64 (0),
     };
     size_t size;
     char *got = t_format (SLUICE_FORMAT_MSGPACK, &r, &size);
@@ -250,7 +327,7 @@ test_msgpack_record_is_a_map_of_seven_keys_byte_for_byte (void **state)
 }
 
 static void
-test_msgpack_record_with_input_has_an_eighth_key (void **state)
+test_msgpack_record_with_input_has_a_tenth_key (void **state)
 {
     (void) state;
     sluice_result_t r = t_result (1, "", "in");
@@ -258,16 +335,56 @@ test_msgpack_record_with_input_has_an_eighth_key (void **state)
     r.code = -1;                                            //  written as uint32
     size_t size;
     uint8_t *got = (uint8_t *) t_format (SLUICE_FORMAT_MSGPACK, &r, &size);
-    assert_int_equal (got [0], 0x88);
+    assert_int_equal (got [0], 0x8a);
     static const uint8_t code [] = { 0xa4, 'c', 'o', 'd', 'e', 0xcf, 0, 0, 0, 0,
                                      0xff, 0xff, 0xff, 0xff };
     assert_non_null (memmem (got, size, code, sizeof code));
     static const uint8_t tail [] = { 0xa6, 'o', 'u', 't', 'p', 'u', 't', 0xc6, 0, 0, 0, 0,
                                      0xa5, 'i', 'n', 'p', 'u', 't', 0xc6, 0, 0, 0, 2,
                                      'i', 'n' };
-    assert_memory_equal (got + size - sizeof tail, tail, sizeof tail);
+    assert_non_null (memmem (got, size, tail, sizeof tail));
     static const uint8_t status [] = { 0xa6, 's', 'i', 'g', 'n', 'a', 'l' };
     assert_non_null (memmem (got, size, status, sizeof status));
+    free (got);
+}
+
+//  A msgpack record reads back (sluice cat) as the result it was written
+//  from, so every other format can be made from it later, byte for byte.
+static void
+test_msgpack_record_parses_back_to_its_result (void **state)
+{
+    (void) state;
+    sluice_result_t r = t_result (9, "\x1f\x8b", "in\xff");
+    r.status = SLUICE_STATUS_EXIT;
+    r.code = -2;
+    r.attempt = 3;
+    r.stderr_data = (const uint8_t *) "oops\n";
+    r.stderr_size = 5;
+    r.stderr_dropped = 77;
+    size_t size;
+    uint8_t *got = (uint8_t *) t_format (SLUICE_FORMAT_MSGPACK, &r, &size);
+    sluice_result_t back;
+    const uint8_t *worker;
+    size_t worker_size;
+    assert_int_equal (sluice_record_parse_result (got, size, &back, &worker, &worker_size),
+                      (long) size);
+    assert_int_equal (back.id, 9);
+    assert_int_equal (back.status, SLUICE_STATUS_EXIT);
+    assert_int_equal (back.code, -2);
+    assert_int_equal (back.attempt, 3);
+    assert_int_equal (back.elapsed_us, 1500000);
+    assert_int_equal (back.output_size, 2);
+    assert_memory_equal (back.output, "\x1f\x8b", 2);
+    assert_int_equal (back.input_size, 3);
+    assert_memory_equal (back.input, "in\xff", 3);
+    assert_int_equal (back.stderr_size, 5);
+    assert_int_equal (back.stderr_dropped, 77);
+    assert_int_equal (worker_size, 2);
+    assert_memory_equal (worker, "w1", 2);
+    //  incomplete: wait for more; not a record: refused
+    assert_int_equal (sluice_record_parse_result (got, size - 1, &back, &worker, &worker_size), 0);
+    assert_int_equal (sluice_record_parse_result ((const uint8_t *) "\xc4\x01x", 3, &back,
+                                                  &worker, &worker_size), -1);
     free (got);
 }
 
@@ -437,11 +554,15 @@ main (void)
         cmocka_unit_test (test_jsonl_record_has_every_field_in_a_fixed_order),
         cmocka_unit_test (test_jsonl_input_is_null_when_not_returned),
         cmocka_unit_test (test_jsonl_escapes_quotes_backslashes_and_control_bytes),
-        cmocka_unit_test (test_jsonl_passes_valid_utf8_and_escapes_each_invalid_byte),
-        cmocka_unit_test (test_jsonl_escapes_overlong_surrogate_and_too_large_utf8),
+        cmocka_unit_test (test_jsonl_passes_valid_utf8_as_a_string),
+        cmocka_unit_test (test_jsonl_writes_invalid_utf8_as_base64),
+        cmocka_unit_test (test_jsonl_base64_for_overlong_surrogate_and_too_large_utf8),
+        cmocka_unit_test (test_jsonl_carries_stderr_and_its_truncation),
+        cmocka_unit_test (test_raw_keeps_every_byte),
         cmocka_unit_test (test_jsonl_escapes_the_input_too),
-        cmocka_unit_test (test_msgpack_record_is_a_map_of_seven_keys_byte_for_byte),
-        cmocka_unit_test (test_msgpack_record_with_input_has_an_eighth_key),
+        cmocka_unit_test (test_msgpack_record_is_a_map_of_nine_keys_byte_for_byte),
+        cmocka_unit_test (test_msgpack_record_with_input_has_a_tenth_key),
+        cmocka_unit_test (test_msgpack_record_parses_back_to_its_result),
         cmocka_unit_test (test_a_record_is_taken_back_with_since_and_cut),
         cmocka_unit_test (test_resume_cuts_bytes_written_past_the_last_commit),
         cmocka_unit_test (test_resume_without_a_commit_goes_on_at_the_end),

@@ -88,7 +88,7 @@ test_tasks_example_bytes (void **state)
     static const uint8_t expected [] = {
         0x96,                               //  array of 6
         0xcd, 0x51, 0xce,                   //  signature 0x51CE (uint16)
-        0x03,                               //  version 3
+        0x04,                               //  version 4
         0x01,                               //  type 1 = TASKS
         0xc4, 0x10,                         //  batch: bin 8, 16 bytes
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -109,18 +109,51 @@ test_tasks_example_bytes (void **state)
     sluice_encoder_destroy (&encoder);
 }
 
+//  The RESULTS example (protocol 4: each result ends with its stderr and
+//  the count of stderr bytes dropped beyond the worker's bound).
+static void
+test_results_example_bytes (void **state)
+{
+    (void) state;
+    static const uint8_t expected [] = {
+        0x96, 0xcd, 0x51, 0xce, 0x04, 0x02,     //  RESULTS
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0xc4, 0x09, 'h', 'o', 's', 't', ':', '4', '2', '4', '2',
+        0xdd, 0x00, 0x00, 0x00, 0x02,           //  2 results
+        0x9a, 0x01, 0x01, 0x03, 0x00, 0x00,     //  [id 1, attempt 1, flags 3, ok, 0,
+        0xcd, 0x05, 0xdc,                       //   1500 us,
+        0xc4, 0x06, 'H', 'E', 'L', 'L', 'O', '\n', //   output "HELLO\n",
+        0xc4, 0x05, 'h', 'e', 'l', 'l', 'o',    //   input "hello",
+        0xc4, 0x00, 0x00,                       //   no stderr, none dropped]
+        0x9a, 0x02, 0x01, 0x03, 0x01, 0x02,     //  [id 2, attempt 1, flags 3, exit, 2,
+        0xcd, 0x09, 0xc4,                       //   2500 us,
+        0xc4, 0x00,                             //   empty output,
+        0xc4, 0x05, 'w', 'o', 'r', 'l', 'd',    //   input "world",
+        0xc4, 0x05, 'o', 'o', 'p', 's', '\n',   //   stderr "oops\n",
+        0x00                                    //   none dropped]
+    };
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    size_t size;
+    const uint8_t *data = t_example_encode (encoder, SLUICE_MSG_RESULTS, &size);
+    assert_int_equal (size, sizeof expected);
+    assert_memory_equal (data, expected, sizeof expected);
+    sluice_encoder_destroy (&encoder);
+}
+
 static void
 test_credit_and_ack_example_bytes (void **state)
 {
     (void) state;
     static const uint8_t credit [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x03, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x04, 0x03,     //  CREDIT
         0xc0,                                   //  no batch
         0xcd, 0x01, 0x00,                       //  credit 256
         0x00                                    //  reset 0 (incremental)
     };
     static const uint8_t ack [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x03, 0x0a,     //  ACK
+        0x95, 0xcd, 0x51, 0xce, 0x04, 0x0a,     //  ACK
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -145,7 +178,7 @@ test_stored_and_heartbeat_bytes (void **state)
 {
     (void) state;
     static const uint8_t stored [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x03, 0x0f,     //  STORED
+        0x95, 0xcd, 0x51, 0xce, 0x04, 0x0f,     //  STORED
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -153,7 +186,7 @@ test_stored_and_heartbeat_bytes (void **state)
         0x92, 0x01, 0x02                        //  [first 1, last 2]
     };
     static const uint8_t heartbeat [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x03, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x04, 0x03,     //  CREDIT
         0xc0, 0x00, 0x00                        //  no batch, [0, 0]
     };
     sluice_encoder_t *encoder = sluice_encoder_new ();
@@ -175,20 +208,20 @@ test_refuse_drop_and_bare_tasks_bytes (void **state)
 {
     (void) state;
     static const uint8_t refuse [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x03, 0x10,     //  REFUSE
+        0x95, 0xcd, 0x51, 0xce, 0x04, 0x10,     //  REFUSE
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
         0x01                                    //  reason 1: another command
     };
     static const uint8_t drop [] = {
-        0x94, 0xcd, 0x51, 0xce, 0x03, 0x11,     //  DROP
+        0x94, 0xcd, 0x51, 0xce, 0x04, 0x11,     //  DROP
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f
     };
     static const uint8_t bare [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x03, 0x01,     //  TASKS
+        0x96, 0xcd, 0x51, 0xce, 0x04, 0x01,     //  TASKS
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -237,7 +270,7 @@ test_doc_shows_every_example (void **state)
     char *doc = t_read_doc ();
     if (!doc)
         fail_msg ("docs/PROTOCOL.md not found (set SLUICE_PROTOCOL_DOC)");
-    assert_non_null (strstr (doc, "sluice protocol 3"));
+    assert_non_null (strstr (doc, "sluice protocol 4"));
     sluice_encoder_t *encoder = sluice_encoder_new ();
     for (int type = 1; type <= SLUICE_MSG_MAX; type++) {
         size_t size;
@@ -283,6 +316,7 @@ main (int argc, char *argv [])
     }
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_tasks_example_bytes),
+        cmocka_unit_test (test_results_example_bytes),
         cmocka_unit_test (test_credit_and_ack_example_bytes),
         cmocka_unit_test (test_stored_and_heartbeat_bytes),
         cmocka_unit_test (test_refuse_drop_and_bare_tasks_bytes),
