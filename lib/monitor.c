@@ -224,8 +224,13 @@ s_same_socket (int fd, int probe)
 //  open. libzmq reports DISCONNECTED just before it closes its fd, so give
 //  it a moment; an fd that stays open on the same socket was reused for a
 //  newer connection before we read the older one's events (not a drop).
+//  The io thread writes events in order and closes the fd before it writes
+//  the next one: once another event is queued behind this DISCONNECTED,
+//  the close has happened, and waiting cannot change the answer. A reader
+//  that is behind (a peer that joins and leaves in a loop) thus never
+//  sleeps; a sleep per event there would keep it behind for good.
 static bool
-s_closed_by_us (const s_probe_t *entry)
+s_closed_by_us (sluice_monitor_t *self, const s_probe_t *entry)
 {
     //  the peer's close shows as RDHUP even with bytes left unread (a peer
     //  that sent and closed at once): then it left, and nothing is waited
@@ -240,6 +245,8 @@ s_closed_by_us (const s_probe_t *entry)
     for (int i = 0; i < 20; i++) {
         if (!s_same_socket (entry->fd, entry->probe))
             return true;
+        if (sluice_monitor_pending (self))
+            return false;       //  closed already: the fd is a newer connection's
         usleep (250);
     }
     return false;
@@ -256,7 +263,7 @@ s_probe_remove (sluice_monitor_t *self, sluice_monitor_event_t *event, bool judg
     size_t i = self->by_fd [fd] - 1;
     s_probe_t *entry = &self->probes [i];
     snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
-    event->dropped = judge && !entry->refused && s_closed_by_us (entry);
+    event->dropped = judge && !entry->refused && s_closed_by_us (self, entry);
     if (entry->accepted && !entry->refused)
         self->state.accepted--;
     close (entry->probe);
