@@ -256,8 +256,7 @@ def main():
         output = b"FORGED" + b"x" * max(0, args.size - 6)
         for _ in range(args.repeat):
             for i in range(args.first, args.last + 1):
-                send([SIG, VERSION, RESULTS, batch, b"forger:1",
-                      [[i, 1, 0, 0, 0, 1, output, None]]])
+                send([SIG, VERSION, RESULTS, batch, b"forger:1", [result(i, output)]])
             time.sleep(args.pause)
     else:
         for _ in range(args.repeat):

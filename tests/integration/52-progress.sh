@@ -33,7 +33,7 @@ t_check "--progress: redrawn in place (CR, erase line)" grep -qaP '\r\e\[K' "$P"
 
 # failures are counted
 t_pty "seq 1 50 | $S -q -j 2 --progress 'test {} -le 45' > $O"
-t_eq "failed: exit code" "$(cat "$T_DIR/pty.rc")" 1
+t_eq "failed: exit code 5 (the number failed, as parallel)" "$(cat "$T_DIR/pty.rc")" 5
 t_check "failed: final state" t_has "$P" "sluice: 50/50 done, 5 failed"
 
 # the total is "?" until the input end is reached
@@ -70,7 +70,7 @@ seq 1 20 | SLUICE_PROGRESS=1 SLUICE_PROGRESS_WHEN=always "$S" -q --progress-when
     > "$O" 2> "$T_DIR/err"
 t_eq "a flag wins over the environment" "$(cat "$T_DIR/err")" ""
 seq 1 20 | SLUICE_PROGRESS_WHEN=sometimes "$S" -q 'echo {}' > "$O" 2> "$T_DIR/err"
-t_eq "a bad SLUICE_PROGRESS_WHEN is a usage error" "$?" 2
+t_eq "a bad SLUICE_PROGRESS_WHEN is a usage error (255)" "$?" 255
 t_pty "seq 1 20 | $S -q --progress --progress-when never 'echo {}' > $O"
 t_check "--progress-when never: nothing drawn on a terminal" bash -c "! grep -qa 'done,' '$P'"
 
