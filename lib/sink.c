@@ -172,6 +172,9 @@ struct _sluice_sink_t {
     uint64_t stderr_truncated;  //  results whose stderr the worker cut
     int64_t started;
     int64_t vent_seen;          //  last message from the ventilator
+    bool acks_owed;             //  an ACK may have died with a control connection
+                                //  (one closed, or a send failed): send the
+                                //  remembered ones again at the next PING
     bool vent_silent;           //  warned that it went silent
     sluice_ratelimit_t limit;
     sluice_ratelimit_t peer_limit;  //  the --max-peers lines
@@ -355,13 +358,16 @@ s_remember_ack (sluice_sink_t *self, const uint64_t *range)
             3 * sizeof (uint64_t));
 }
 
-//  The ventilator was silent for a while: its control connection may have
-//  died with acknowledgements in it, and it would then re-send tasks whose
-//  results are written. Send again every remembered range at or above its
-//  low watermark (acknowledging an id twice has no effect).
+//  The ventilator was silent for a while, or a control connection closed,
+//  or an ACK could not be sent: acknowledgements may have died on the way,
+//  and the ventilator would then re-send tasks whose results are written.
+//  Send again every remembered range at or above its low watermark
+//  (acknowledging an id twice has no effect). A send that fails leaves
+//  them owed for the next PING.
 static void
 s_resend_acks (sluice_sink_t *self, uint64_t low)
 {
+    self->acks_owed = false;
     size_t in_message = 0;
     for (size_t i = 0; i < self->sent_count; i++) {
         uint64_t range [3];
@@ -374,12 +380,13 @@ s_resend_acks (sluice_sink_t *self, uint64_t low)
             sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
         sluice_encoder_uints (self->encoder, 3, range);
         if (++in_message == S_MAX_ACKS) {
-            s_control_send (self);
+            if (s_control_send (self))
+                self->acks_owed = true;
             in_message = 0;
         }
     }
-    if (in_message)
-        s_control_send (self);
+    if (in_message && s_control_send (self))
+        self->acks_owed = true;
 }
 
 //  Send the queued acknowledgements, retry requests and STORED.
@@ -392,7 +399,10 @@ s_send_acks (sluice_sink_t *self)
             sluice_encoder_uints (self->encoder, 3, self->acks [k]);
             s_remember_ack (self, self->acks [k]);
         }
-        s_control_send (self);
+        //  the ventilator has no connection now (its link is down, or it is
+        //  reconnecting): it gets these with the rest at its next PING
+        if (s_control_send (self))
+            self->acks_owed = true;
     }
     self->ack_count = 0;
     //  S_MAX_ACKS a message, well under the ventilator's --max-control-size
@@ -982,7 +992,7 @@ s_handle_batch_message (sluice_sink_t *self, sluice_msg_t *msg, zmq_msg_t *routi
     else
     if (msg->type == SLUICE_MSG_PING) {
         s_handle_ping (self, msg, routing);
-        if (after_gap)
+        if (after_gap || self->acks_owed)
             s_resend_acks (self, s_ping_low (msg));
     }
     else
@@ -1143,6 +1153,9 @@ s_recv_monitor (sluice_sink_t *self)
                 sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
                                          "--max-peers limit: refused %s", endpoint,
                                          self->config->max_peers, event.peer);
+            //  a control connection closed: ACKs queued in it are gone
+            if (control && event.event == ZMQ_EVENT_DISCONNECTED && !event.failed)
+                self->acks_owed = true;
             if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
                 sluice_security_failed (self->security, control? SLUICE_CHANNEL_CONTROL
                                                                 : SLUICE_CHANNEL_RESULTS,

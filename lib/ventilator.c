@@ -58,7 +58,14 @@
 #define S_MAX_CREDIT 1000000        //  credit a worker may announce at most
 #define S_WORKER_SILENT_MS 2000     //  a worker silent this long is gone (8 heartbeats)
 #define S_SUSPECT_MAX_MS 10000      //  while every worker is silent, reclaim no sooner
-#define S_RETURN_LEASE_MS 1000      //  a returning worker's tasks: renewed by progress or re-sent
+//  A returning worker's tasks: renewed by its progress reports, or re-sent
+//  when this lease ends. Those it finished while we could not hear it are
+//  stored and are in no report: their ACKs may have died with our control
+//  connection, and the sink sends them again at the next PING after that
+//  (we ping at once when a worker is back, and the sink owes them until a
+//  send succeeds). Three PING periods cover a PING lost on a connection
+//  that is dying too, and the next one.
+#define S_RETURN_LEASE_MS (3 * S_PING_MS)
 //  A worker that stops gracefully sends its last results to the sink as its
 //  connection to us closes; the sink's ACK follows within milliseconds.
 //  Reclaiming at once would re-run those tasks, so a disconnect (or a
@@ -711,6 +718,9 @@ s_worker_back (sluice_ventilator_t *self, sluice_peer_t *peer)
         size_t moved = sluice_window_transfer (self->window, gone->handle, peer->handle,
                                                sluice_now_ms () + S_RETURN_LEASE_MS);
         sluice_debug ("worker %s is back, holding its %zu tasks", peer->identity, moved);
+        //  ask the sink for the ACKs it owes now, not a PING period later
+        if (moved)
+            self->next_ping = sluice_now_ms ();
         self->gone [i] = self->gone [--self->gone_count];
         return;
     }
