@@ -136,6 +136,9 @@ struct _sluice_sink_t {
     //  acknowledgements waiting for the output to be flushed
     uint64_t (*acks) [3];       //  first, last, failed
     size_t ack_count;
+    uint64_t (*owed) [3];       //  ACK ranges whose send failed (no connection to
+    size_t owed_count;          //  the ventilator): tried again at every flush;
+    size_t owed_alloc;          //  at most the window's ids
     size_t ack_capacity;        //  allocated entries, grown by doubling
     uint64_t (*sent_acks) [3];  //  ring of the last ack ranges sent: what a
     size_t sent_head;           //  dead control connection may have lost
@@ -387,24 +390,60 @@ s_resend_acks (sluice_sink_t *self, uint64_t low)
     }
     if (in_message && s_control_send (self))
         self->acks_owed = true;
+    sluice_debug ("sent %zu acknowledged ranges again (from %" PRIu64 ")%s", self->sent_count,
+                  low, self->acks_owed? "; the ventilator has no connection: owed": "");
 }
 
-//  Send the queued acknowledgements, retry requests and STORED.
+//  Add an ack range to those owed, merging it into the last one when they
+//  are contiguous.
+static void
+s_owe_ack (sluice_sink_t *self, const uint64_t *range)
+{
+    if (self->owed_count) {
+        uint64_t *last = self->owed [self->owed_count - 1];
+        if (last [1] + 1 == range [0] && last [2] == range [2]) {
+            last [1] = range [1];
+            return;
+        }
+    }
+    if (self->owed_count == self->owed_alloc) {
+        self->owed_alloc = self->owed_alloc? self->owed_alloc * 2: 64;
+        self->owed = realloc (self->owed, self->owed_alloc * sizeof *self->owed);
+        assert (self->owed);
+    }
+    memcpy (self->owed [self->owed_count++], range, 3 * sizeof (uint64_t));
+}
+
+//  Send the queued acknowledgements, retry requests and STORED. ACKs that
+//  find no connection to the ventilator (its link is down, or it is
+//  reconnecting: EHOSTUNREACH) stay owed and go at the next flush that
+//  can send them; the remembered ring alone would forget them under a
+//  burst of results (4096 ranges), and the ventilator would re-run them.
 static void
 s_send_acks (sluice_sink_t *self)
 {
-    for (size_t i = 0; i < self->ack_count; i += S_MAX_ACKS) {
-        sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
-        for (size_t k = i; k < self->ack_count && k < i + S_MAX_ACKS; k++) {
-            sluice_encoder_uints (self->encoder, 3, self->acks [k]);
-            s_remember_ack (self, self->acks [k]);
-        }
-        //  the ventilator has no connection now (its link is down, or it is
-        //  reconnecting): it gets these with the rest at its next PING
-        if (s_control_send (self))
-            self->acks_owed = true;
+    for (size_t k = 0; k < self->ack_count; k++) {
+        s_remember_ack (self, self->acks [k]);
+        s_owe_ack (self, self->acks [k]);
     }
     self->ack_count = 0;
+    size_t sent = 0;
+    for (; sent < self->owed_count; sent += S_MAX_ACKS) {
+        sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
+        for (size_t k = sent; k < self->owed_count && k < sent + S_MAX_ACKS; k++)
+            sluice_encoder_uints (self->encoder, 3, self->owed [k]);
+        if (s_control_send (self)) {
+            self->acks_owed = true;     //  and the ring again at the next PING
+            break;
+        }
+    }
+    if (sent >= self->owed_count)
+        self->owed_count = 0;
+    else {
+        memmove (self->owed, self->owed + sent,
+                 (self->owed_count - sent) * sizeof *self->owed);
+        self->owed_count -= sent;
+    }
     //  S_MAX_ACKS a message, well under the ventilator's --max-control-size
     for (size_t i = 0; i < self->retry_count; i += S_MAX_ACKS) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_RETRY, self->batch);
@@ -1580,6 +1619,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_joblog_destroy (&self->joblog);
         sluice_results_dir_destroy (&self->results_dir);
         free (self->acks);
+        free (self->owed);
         free (self->sent_acks);
         free (self->retries);
         for (size_t i = 0; i < self->stored_count; i++)

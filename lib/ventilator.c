@@ -95,6 +95,8 @@ typedef struct {
     int64_t since;              //  when it was taken for gone
     bool suspected;             //  our own link was suspected meanwhile
     const char *reason;         //  "disconnected", "silent 2 s", "send failed"
+    uint64_t unheard;           //  tasks sent to it after its last message
+    uint64_t credit_peak;       //  the most credit it held at once
     char identity [sizeof ((sluice_peer_t *) 0)->identity];
 } s_gone_t;
 
@@ -603,6 +605,8 @@ s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reaso
     gone->since = sluice_now_ms ();
     gone->suspected = false;
     gone->reason = reason;
+    gone->unheard = peer->sent_unheard;
+    gone->credit_peak = peer->credit_peak;
     snprintf (gone->identity, sizeof gone->identity, "%s", peer->identity);
     s_refuser_forget (self, peer->handle);
     sluice_peers_remove (self->peers, peer);
@@ -691,8 +695,11 @@ s_reclaim_due (sluice_ventilator_t *self, int64_t now)
             continue;
         }
         bool held = k < due && owners [k] == gone->handle;
-        sluice_debug ("worker %s left (%s), %zu tasks reclaimed", gone->identity,
-                      gone->reason, held? taken [k]: (size_t) 0);
+        //  what went after its last word is what a vanished host costs: at
+        //  most its credit (tests/hosts measures it)
+        sluice_debug ("worker %s left (%s), %zu tasks reclaimed, %" PRIu64 " sent after it "
+                      "was last heard (credit at most %" PRIu64 ")", gone->identity, gone->reason,
+                      held? taken [k]: (size_t) 0, gone->unheard, gone->credit_peak);
         k += held;
     }
     self->gone_count = kept;
