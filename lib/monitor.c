@@ -29,6 +29,10 @@
 #include "private.h"
 #include "monitor.h"
 
+//  A CLOSED read this long after its CONNECT_DELAYED ended a connect that
+//  timed out (ZMQ_CONNECT_TIMEOUT, 1 s), not one that was refused
+#define S_TIMED_OUT_MS 800
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -51,6 +55,7 @@ struct _sluice_monitor_t {
     void *pair_handle;
     sluice_monitor_state_t state;
     int failed_pending;         //  DISCONNECTEDs due after failed handshakes
+    int64_t delayed_ms;         //  when the last CONNECT_DELAYED was read
     s_probe_t *probes;          //  live connections
     size_t probe_count;
     size_t probe_capacity;
@@ -287,9 +292,20 @@ s_fold (sluice_monitor_t *self, sluice_monitor_event_t *event)
             s_probe_accepted (self, entry, event);
     }
     switch (event->event) {
-        case ZMQ_EVENT_CONNECTED:
         case ZMQ_EVENT_CONNECT_DELAYED:
+            self->delayed_ms = sluice_now_ms ();
+            state->last_attempt = event->event;
+            break;
         case ZMQ_EVENT_CLOSED:
+            //  a SYN that got no answer is abandoned after ZMQ_CONNECT_TIMEOUT
+            //  (1 s, socket.c) with a CLOSED too: that is no answer, not a
+            //  refusal (a RST closes within a round trip)
+            if (state->last_attempt == ZMQ_EVENT_CONNECT_DELAYED
+            &&  sluice_now_ms () - self->delayed_ms >= S_TIMED_OUT_MS)
+                break;
+            state->last_attempt = event->event;
+            break;
+        case ZMQ_EVENT_CONNECTED:
             state->last_attempt = event->event;
             break;
         case ZMQ_EVENT_CONNECT_RETRIED:

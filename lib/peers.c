@@ -367,6 +367,7 @@ void
 sluice_peers_seen (sluice_peers_t *self, sluice_peer_t *peer, int64_t now, int fd)
 {
     peer->seen_ms = now;
+    peer->sent_unheard = 0;
     if (fd < 0 || fd == peer->fd)
         return;
     sluice_peer_t *other = sluice_peers_by_fd (self, fd);
@@ -413,6 +414,8 @@ sluice_peers_credit (sluice_peers_t *self, sluice_peer_t *peer, uint64_t room, b
     peer->credit = reset? room: peer->credit + room;
     if (peer->credit > self->max_credit)
         peer->credit = self->max_credit;
+    if (peer->credit > peer->credit_peak)
+        peer->credit_peak = peer->credit;
     self->total_credit += peer->credit;
 }
 
@@ -421,6 +424,7 @@ sluice_peers_spend (sluice_peers_t *self, sluice_peer_t *peer, uint64_t tasks)
 {
     assert (tasks <= peer->credit);
     peer->credit -= tasks;
+    peer->sent_unheard += tasks;
     self->total_credit -= tasks;
     self->history [peer->history].tasks += tasks;
 }

@@ -39,6 +39,8 @@ typedef struct {
     uint64_t handle;            //  slot + generation; nonzero
     uint64_t credit;            //  tasks the worker will accept
     int64_t seen_ms;            //  when its last message arrived
+    uint64_t sent_unheard;      //  tasks sent to it since its last message
+    uint64_t credit_peak;       //  the most credit it held at once
     int fd;                     //  connection its messages came on (ZMQ_SRCFD), or -1
     size_t history;             //  its row in the per-identity counts
 } sluice_peer_t;

@@ -136,6 +136,9 @@ struct _sluice_sink_t {
     //  acknowledgements waiting for the output to be flushed
     uint64_t (*acks) [3];       //  first, last, failed
     size_t ack_count;
+    uint64_t (*owed) [3];       //  ACK ranges whose send failed (no connection to
+    size_t owed_count;          //  the ventilator): tried again at every flush;
+    size_t owed_alloc;          //  at most the window's ids
     size_t ack_capacity;        //  allocated entries, grown by doubling
     uint64_t (*sent_acks) [3];  //  ring of the last ack ranges sent: what a
     size_t sent_head;           //  dead control connection may have lost
@@ -172,6 +175,9 @@ struct _sluice_sink_t {
     uint64_t stderr_truncated;  //  results whose stderr the worker cut
     int64_t started;
     int64_t vent_seen;          //  last message from the ventilator
+    bool acks_owed;             //  an ACK may have died with a control connection
+                                //  (one closed, or a send failed): send the
+                                //  remembered ones again at the next PING
     bool vent_silent;           //  warned that it went silent
     sluice_ratelimit_t limit;
     sluice_ratelimit_t peer_limit;  //  the --max-peers lines
@@ -355,13 +361,16 @@ s_remember_ack (sluice_sink_t *self, const uint64_t *range)
             3 * sizeof (uint64_t));
 }
 
-//  The ventilator was silent for a while: its control connection may have
-//  died with acknowledgements in it, and it would then re-send tasks whose
-//  results are written. Send again every remembered range at or above its
-//  low watermark (acknowledging an id twice has no effect).
+//  The ventilator was silent for a while, or a control connection closed,
+//  or an ACK could not be sent: acknowledgements may have died on the way,
+//  and the ventilator would then re-send tasks whose results are written.
+//  Send again every remembered range at or above its low watermark
+//  (acknowledging an id twice has no effect). A send that fails leaves
+//  them owed for the next PING.
 static void
 s_resend_acks (sluice_sink_t *self, uint64_t low)
 {
+    self->acks_owed = false;
     size_t in_message = 0;
     for (size_t i = 0; i < self->sent_count; i++) {
         uint64_t range [3];
@@ -374,27 +383,67 @@ s_resend_acks (sluice_sink_t *self, uint64_t low)
             sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
         sluice_encoder_uints (self->encoder, 3, range);
         if (++in_message == S_MAX_ACKS) {
-            s_control_send (self);
+            if (s_control_send (self))
+                self->acks_owed = true;
             in_message = 0;
         }
     }
-    if (in_message)
-        s_control_send (self);
+    if (in_message && s_control_send (self))
+        self->acks_owed = true;
+    sluice_debug ("sent %zu acknowledged ranges again (from %" PRIu64 ")%s", self->sent_count,
+                  low, self->acks_owed? "; the ventilator has no connection: owed": "");
 }
 
-//  Send the queued acknowledgements, retry requests and STORED.
+//  Add an ack range to those owed, merging it into the last one when they
+//  are contiguous.
+static void
+s_owe_ack (sluice_sink_t *self, const uint64_t *range)
+{
+    if (self->owed_count) {
+        uint64_t *last = self->owed [self->owed_count - 1];
+        if (last [1] + 1 == range [0] && last [2] == range [2]) {
+            last [1] = range [1];
+            return;
+        }
+    }
+    if (self->owed_count == self->owed_alloc) {
+        self->owed_alloc = self->owed_alloc? self->owed_alloc * 2: 64;
+        self->owed = realloc (self->owed, self->owed_alloc * sizeof *self->owed);
+        assert (self->owed);
+    }
+    memcpy (self->owed [self->owed_count++], range, 3 * sizeof (uint64_t));
+}
+
+//  Send the queued acknowledgements, retry requests and STORED. ACKs that
+//  find no connection to the ventilator (its link is down, or it is
+//  reconnecting: EHOSTUNREACH) stay owed and go at the next flush that
+//  can send them; the remembered ring alone would forget them under a
+//  burst of results (4096 ranges), and the ventilator would re-run them.
 static void
 s_send_acks (sluice_sink_t *self)
 {
-    for (size_t i = 0; i < self->ack_count; i += S_MAX_ACKS) {
-        sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
-        for (size_t k = i; k < self->ack_count && k < i + S_MAX_ACKS; k++) {
-            sluice_encoder_uints (self->encoder, 3, self->acks [k]);
-            s_remember_ack (self, self->acks [k]);
-        }
-        s_control_send (self);
+    for (size_t k = 0; k < self->ack_count; k++) {
+        s_remember_ack (self, self->acks [k]);
+        s_owe_ack (self, self->acks [k]);
     }
     self->ack_count = 0;
+    size_t sent = 0;
+    for (; sent < self->owed_count; sent += S_MAX_ACKS) {
+        sluice_encoder_begin (self->encoder, SLUICE_MSG_ACK, self->batch);
+        for (size_t k = sent; k < self->owed_count && k < sent + S_MAX_ACKS; k++)
+            sluice_encoder_uints (self->encoder, 3, self->owed [k]);
+        if (s_control_send (self)) {
+            self->acks_owed = true;     //  and the ring again at the next PING
+            break;
+        }
+    }
+    if (sent >= self->owed_count)
+        self->owed_count = 0;
+    else {
+        memmove (self->owed, self->owed + sent,
+                 (self->owed_count - sent) * sizeof *self->owed);
+        self->owed_count -= sent;
+    }
     //  S_MAX_ACKS a message, well under the ventilator's --max-control-size
     for (size_t i = 0; i < self->retry_count; i += S_MAX_ACKS) {
         sluice_encoder_begin (self->encoder, SLUICE_MSG_RETRY, self->batch);
@@ -982,7 +1031,7 @@ s_handle_batch_message (sluice_sink_t *self, sluice_msg_t *msg, zmq_msg_t *routi
     else
     if (msg->type == SLUICE_MSG_PING) {
         s_handle_ping (self, msg, routing);
-        if (after_gap)
+        if (after_gap || self->acks_owed)
             s_resend_acks (self, s_ping_low (msg));
     }
     else
@@ -1143,6 +1192,9 @@ s_recv_monitor (sluice_sink_t *self)
                 sluice_warn_ratelimited (&self->peer_limit, "%s: %zu connections, the "
                                          "--max-peers limit: refused %s", endpoint,
                                          self->config->max_peers, event.peer);
+            //  a control connection closed: ACKs queued in it are gone
+            if (control && event.event == ZMQ_EVENT_DISCONNECTED && !event.failed)
+                self->acks_owed = true;
             if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
                 sluice_security_failed (self->security, control? SLUICE_CHANNEL_CONTROL
                                                                 : SLUICE_CHANNEL_RESULTS,
@@ -1567,6 +1619,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         sluice_joblog_destroy (&self->joblog);
         sluice_results_dir_destroy (&self->results_dir);
         free (self->acks);
+        free (self->owed);
         free (self->sent_acks);
         free (self->retries);
         for (size_t i = 0; i < self->stored_count; i++)

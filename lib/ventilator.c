@@ -58,7 +58,14 @@
 #define S_MAX_CREDIT 1000000        //  credit a worker may announce at most
 #define S_WORKER_SILENT_MS 2000     //  a worker silent this long is gone (8 heartbeats)
 #define S_SUSPECT_MAX_MS 10000      //  while every worker is silent, reclaim no sooner
-#define S_RETURN_LEASE_MS 1000      //  a returning worker's tasks: renewed by progress or re-sent
+//  A returning worker's tasks: renewed by its progress reports, or re-sent
+//  when this lease ends. Those it finished while we could not hear it are
+//  stored and are in no report: their ACKs may have died with our control
+//  connection, and the sink sends them again at the next PING after that
+//  (we ping at once when a worker is back, and the sink owes them until a
+//  send succeeds). Three PING periods cover a PING lost on a connection
+//  that is dying too, and the next one.
+#define S_RETURN_LEASE_MS (3 * S_PING_MS)
 //  A worker that stops gracefully sends its last results to the sink as its
 //  connection to us closes; the sink's ACK follows within milliseconds.
 //  Reclaiming at once would re-run those tasks, so a disconnect (or a
@@ -88,6 +95,8 @@ typedef struct {
     int64_t since;              //  when it was taken for gone
     bool suspected;             //  our own link was suspected meanwhile
     const char *reason;         //  "disconnected", "silent 2 s", "send failed"
+    uint64_t unheard;           //  tasks sent to it after its last message
+    uint64_t credit_peak;       //  the most credit it held at once
     char identity [sizeof ((sluice_peer_t *) 0)->identity];
 } s_gone_t;
 
@@ -596,6 +605,8 @@ s_worker_gone (sluice_ventilator_t *self, sluice_peer_t *peer, const char *reaso
     gone->since = sluice_now_ms ();
     gone->suspected = false;
     gone->reason = reason;
+    gone->unheard = peer->sent_unheard;
+    gone->credit_peak = peer->credit_peak;
     snprintf (gone->identity, sizeof gone->identity, "%s", peer->identity);
     s_refuser_forget (self, peer->handle);
     sluice_peers_remove (self->peers, peer);
@@ -684,8 +695,11 @@ s_reclaim_due (sluice_ventilator_t *self, int64_t now)
             continue;
         }
         bool held = k < due && owners [k] == gone->handle;
-        sluice_debug ("worker %s left (%s), %zu tasks reclaimed", gone->identity,
-                      gone->reason, held? taken [k]: (size_t) 0);
+        //  what went after its last word is what a vanished host costs: at
+        //  most its credit (tests/hosts measures it)
+        sluice_debug ("worker %s left (%s), %zu tasks reclaimed, %" PRIu64 " sent after it "
+                      "was last heard (credit at most %" PRIu64 ")", gone->identity, gone->reason,
+                      held? taken [k]: (size_t) 0, gone->unheard, gone->credit_peak);
         k += held;
     }
     self->gone_count = kept;
@@ -711,6 +725,9 @@ s_worker_back (sluice_ventilator_t *self, sluice_peer_t *peer)
         size_t moved = sluice_window_transfer (self->window, gone->handle, peer->handle,
                                                sluice_now_ms () + S_RETURN_LEASE_MS);
         sluice_debug ("worker %s is back, holding its %zu tasks", peer->identity, moved);
+        //  ask the sink for the ACKs it owes now, not a PING period later
+        if (moved)
+            self->next_ping = sluice_now_ms ();
         self->gone [i] = self->gone [--self->gone_count];
         return;
     }

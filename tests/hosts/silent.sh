@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# tests/hosts/silent.sh - what each program prints today in issue 8's
-# "silent failure" cases (item 5). Observations only, no assertions yet: the
-# lead turns them into assertions once the warnings exist.
+# tests/hosts/silent.sh - issue 8's "silent failure" cases (item 5): each
+# program must say what is wrong within about 5 s, naming the endpoint
+# (README, "When something is wrong, it says so").
 #
-# Each case runs its programs for 6 s (timeout, then SIGTERM, then SIGKILL)
-# and prints every line they wrote on stderr, with -v. As root, all cases run
-# on the loopback of a private network namespace (slh<PID>-silent, removed
-# on exit), where the "blackholed" case drops the results port with
-# iptables; without root they run on this host's loopback with free ports
-# and the blackholed case is skipped.
+# Every case starts its programs at once (all cases run side by side, each
+# on its own ports), lets them run 7 s (timeout, then SIGTERM, then SIGKILL
+# 2 s later), and asserts the warning lines on their stderr (-v). Each
+# assertion prints "ok - ..." or "FAIL - ..." (with the program's stderr);
+# the exit status is 1 if any failed. As root, all cases run on the
+# loopback of a private network namespace (slh<PID>-silent, removed on
+# exit), where the "blackholed" cases drop a port with iptables; without
+# root they run on this host's loopback with free ports and the blackholed
+# cases are skipped (said so). About 10 s in all.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -28,7 +31,7 @@ cleanup () {
         ip netns del "$NS" 2> /dev/null
     fi
     wait 2> /dev/null
-    rm -rf "$D"
+    [ -n "${H_KEEP:-}" ] || rm -rf "$D"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -40,83 +43,136 @@ if [ "$(id -u)" = 0 ] && { ip netns del "$NS" 2> /dev/null; ip netns add "$NS" 2
     echo "silent.sh: cases run on the loopback of namespace $NS"
 else
     BLACKHOLE=0
-    echo "silent.sh: not root (or no netns): host loopback, blackholed case skipped"
+    echo "silent.sh: not root (or no netns): host loopback, blackholed cases skipped"
 fi
-port () {
-    "${IN[@]}" python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# free ports, all different (taken at once, so no two cases share one)
+PORTS=($("${IN[@]}" python3 -c '
+import socket
+ss = [socket.socket() for _ in range(40)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))'))
+NEXT=0
+port () { P=${PORTS[$NEXT]}; NEXT=$((NEXT + 1)); }
 seq 1 100 > "$D/in.txt"
+L=127.0.0.1
+BAD=no-such-host.invalid
 
-# run NAME CMD... : in the background for 6 s, stderr to $D/NAME.err
+# run NAME CMD... : in the background for 7 s; stderr to $D/NAME.err, exit
+# status to $D/NAME.rc
 run () {
     local name=$1; shift
-    "${IN[@]}" timeout -k 2 6 "$@" < /dev/null > "$D/$name.out" 2> "$D/$name.err" &
+    ( "${IN[@]}" timeout -k 2 7 "$@" < /dev/null > "$D/$name.out" 2> "$D/$name.err"
+      echo $? > "$D/$name.rc" ) &
     PIDS+=("$!")
-    NAMES+=("$name")
 }
-NAMES=()
-finish () {
-    local case=$1 p i rc; shift
-    for i in "${!PIDS[@]}"; do
-        wait "${PIDS[$i]}" 2> /dev/null; rc=$?
-        case "$rc" in
-            124) rc="still running at 6 s; exited on SIGTERM" ;;
-            137) rc="still running at 6 s; did not exit within 2 s of SIGTERM, SIGKILLed" ;;
-        esac
-        echo "exit: $rc" > "$D/${NAMES[$i]}.rc"
-    done
-    PIDS=(); NAMES=()
-    echo
-    echo "== $case"
-    for p in "$@"; do
-        if [ -s "$D/$p.err" ]; then
-            sed "s/^/   $p: /" "$D/$p.err"
-        else
-            echo "   $p: (nothing on stderr)"
-        fi
-        echo "   $p: [$(cat "$D/$p.rc" 2> /dev/null)]"
-    done
-    rm -f "$D"/*.err "$D"/*.out "$D"/*.rc
+blackhole () { "${IN[@]}" iptables -A INPUT -i lo -p tcp --dport "$1" -j DROP; }
+
+OK=0
+FAILS=0
+# expect NAME PROGRAM REGEX : PROGRAM's stderr has a line matching REGEX
+expect () {
+    if grep -Eq -- "$3" "$D/$2.err"; then
+        echo "ok - $1"; OK=$((OK + 1))
+    else
+        echo "FAIL - $1: no line matching /$3/ in $2's stderr:"
+        sed "s/^/    $2: /" "$D/$2.err"
+        FAILS=$((FAILS + 1))
+    fi
+}
+# expect_rc NAME PROGRAM CODE : PROGRAM exited with CODE
+expect_rc () {
+    local rc
+    rc=$(cat "$D/$2.rc" 2> /dev/null)
+    if [ "$rc" = "$3" ]; then
+        echo "ok - $1"; OK=$((OK + 1))
+    else
+        echo "FAIL - $1: $2 exited ${rc:-?}, expected $3"; FAILS=$((FAILS + 1))
+    fi
 }
 
-# 1. results endpoint refused: nothing listens on the sink's port
-T=$(port); R=$(port); C=$(port)
-run vent "$VENT" -v --tasks "@tcp://127.0.0.1:$T" --control ">tcp://127.0.0.1:$C" "$D/in.txt"
-run worker "$WORKER" -v --echo --tasks ">tcp://127.0.0.1:$T" --results ">tcp://127.0.0.1:$R"
-finish "worker, results endpoint refused (no sink on tcp://127.0.0.1:$R)" worker vent
-
-# 2. results endpoint blackholed: SYNs to the port are dropped
+# Start every case (ports T tasks, R results, C control)
+# 1. results refused: the ventilator runs, nothing listens on the sink's port
+port; T1=$P; port; R1=$P; port; C1=$P
+run vent1 "$VENT" -v --tasks "@tcp://$L:$T1" --control ">tcp://$L:$C1" "$D/in.txt"
+run worker1 "$WORKER" -v --echo --tasks ">tcp://$L:$T1" --results ">tcp://$L:$R1"
+# 2. results blackholed: SYNs to the sink's port are dropped
 if [ "$BLACKHOLE" = 1 ]; then
-    T=$(port); R=$(port); C=$(port)
-    "${IN[@]}" iptables -A INPUT -i lo -p tcp --dport "$R" -j DROP
-    run vent "$VENT" -v --tasks "@tcp://127.0.0.1:$T" --control ">tcp://127.0.0.1:$C" "$D/in.txt"
-    run worker "$WORKER" -v --echo --tasks ">tcp://127.0.0.1:$T" --results ">tcp://127.0.0.1:$R"
-    finish "worker, results endpoint blackholed (iptables DROP of tcp://127.0.0.1:$R)" worker vent
-    "${IN[@]}" iptables -F INPUT
+    port; T2=$P; port; R2=$P; port; C2=$P
+    blackhole "$R2"
+    run vent2 "$VENT" -v --tasks "@tcp://$L:$T2" --control ">tcp://$L:$C2" "$D/in.txt"
+    run worker2 "$WORKER" -v --echo --tasks ">tcp://$L:$T2" --results ">tcp://$L:$R2"
 fi
-
 # 3. results host name that does not resolve
-T=$(port); C=$(port)
-run vent "$VENT" -v --tasks "@tcp://127.0.0.1:$T" --control ">tcp://127.0.0.1:$C" "$D/in.txt"
-run worker "$WORKER" -v --echo --tasks ">tcp://127.0.0.1:$T" --results ">tcp://no-such-host.invalid:5558"
-finish "worker, results host name unresolvable (no-such-host.invalid)" worker vent
-
-# 4. worker's --tasks points at the sink's results port (swapped endpoints)
-T=$(port); R=$(port); C=$(port)
-run sink "$SINK" -v --results "@tcp://127.0.0.1:$R" --control "@tcp://127.0.0.1:$C"
-run vent "$VENT" -v --tasks "@tcp://127.0.0.1:$T" --control ">tcp://127.0.0.1:$C" "$D/in.txt"
-run worker "$WORKER" -v --echo --tasks ">tcp://127.0.0.1:$R" --results ">tcp://127.0.0.1:$R"
-finish "worker --tasks at the sink's results port" worker vent sink
-
-# 5. a ventilator (and sink) with no worker for 6 s
-T=$(port); R=$(port); C=$(port)
-run sink "$SINK" -v --results "@tcp://127.0.0.1:$R" --control "@tcp://127.0.0.1:$C"
-run vent "$VENT" -v --tasks "@tcp://127.0.0.1:$T" --control ">tcp://127.0.0.1:$C" "$D/in.txt"
-finish "ventilator with no worker connected for 6 s" vent sink
-
+port; T3=$P; port; C3=$P
+run vent3 "$VENT" -v --tasks "@tcp://$L:$T3" --control ">tcp://$L:$C3" "$D/in.txt"
+run worker3 "$WORKER" -v --echo --tasks ">tcp://$L:$T3" --results ">tcp://$BAD:5558"
+# 4. the worker's --tasks points at the sink's results port (swapped endpoints)
+port; T4=$P; port; R4=$P; port; C4=$P
+run sink4 "$SINK" -v --results "@tcp://$L:$R4" --control "@tcp://$L:$C4"
+run vent4 "$VENT" -v --tasks "@tcp://$L:$T4" --control ">tcp://$L:$C4" "$D/in.txt"
+run worker4 "$WORKER" -v --echo --tasks ">tcp://$L:$R4" --results ">tcp://$L:$R4"
+# 5. a ventilator (and sink) with no worker
+port; T5=$P; port; R5=$P; port; C5=$P
+run sink5 "$SINK" -v --results "@tcp://$L:$R5" --control "@tcp://$L:$C5"
+run vent5 "$VENT" -v --tasks "@tcp://$L:$T5" --control ">tcp://$L:$C5" "$D/in.txt"
 # 6. bind to a name that does not resolve
-T=$(port); C=$(port)
-run vent "$VENT" -v --tasks "@tcp://no-such-host.invalid:$T" --control ">tcp://127.0.0.1:$C" "$D/in.txt"
-run sink "$SINK" -v --results "@tcp://no-such-host.invalid:5558" --control "@tcp://127.0.0.1:$C"
-finish "bind to an unresolvable name (ventilator --tasks, sink --results)" vent sink
-exit 0
+port; T6=$P; port; C6=$P; port; R6=$P; port; C6s=$P
+run vent6 "$VENT" -v --tasks "@tcp://$BAD:$T6" --control ">tcp://$L:$C6" "$D/in.txt"
+run sink6 "$SINK" -v --results "@tcp://$BAD:$R6" --control "@tcp://$L:$C6s"
+# 7. no ventilator: its port refused (the sink is there)
+port; T7=$P; port; R7=$P; port; C7=$P
+run sink7 "$SINK" -v --results "@tcp://$L:$R7" --control "@tcp://$L:$C7"
+run worker7 "$WORKER" -v --echo --tasks ">tcp://$L:$T7" --results ">tcp://$L:$R7"
+# 8. no ventilator: its port blackholed
+if [ "$BLACKHOLE" = 1 ]; then
+    port; T8=$P; port; R8=$P
+    blackhole "$T8"
+    run worker8 "$WORKER" -v --echo --tasks ">tcp://$L:$T8" --results ">tcp://$L:$R8"
+fi
+# 9. the ventilator's host name does not resolve
+port; R9=$P
+run worker9 "$WORKER" -v --echo --tasks ">tcp://$BAD:5557" --results ">tcp://$L:$R9"
+
+for p in "${PIDS[@]}"; do wait "$p" 2> /dev/null; done
+PIDS=()
+
+# Assertions, case by case
+expect "results refused: the worker names the sink's endpoint, refused" worker1 \
+    "cannot reach the sink at >?tcp://$L:$R1 for 5 s: refused"
+if [ "$BLACKHOLE" = 1 ]; then
+    expect "results blackholed: the worker names the sink's endpoint, no answer" worker2 \
+        "cannot reach the sink at >?tcp://$L:$R2 for 5 s: no answer"
+else
+    echo "skip - results blackholed (needs root)"
+fi
+expect "results host unresolvable: the worker says so" worker3 \
+    "cannot reach the sink at >?tcp://$BAD:5558 for 5 s: cannot resolve host '$BAD'"
+# without keys the ZMTP handshake succeeds (DEALER to ROUTER) and the sink
+# is the one that can tell; with keys the worker's handshake fails and it
+# says "peer ... is not a sluice ventilator (handshake failed: ...)"
+expect "--tasks at the sink's results port: the sink names the mistake" sink4 \
+    "tcp://$L:$R4: peer $L is not a sluice worker's results socket \(it sent CREDIT: its --tasks endpoint points here\)"
+expect "--tasks at the sink's results port: the ventilator has no worker" vent4 \
+    "no workers connected to tcp://$L:$T4 for 5 s \(100 tasks waiting\)"
+expect "no worker: the ventilator says so, with the tasks waiting" vent5 \
+    "no workers connected to tcp://$L:$T5 for 5 s \(100 tasks waiting\)"
+expect "bind to an unresolvable name: the ventilator says so" vent6 \
+    "cannot bind tcp://$BAD:$T6: cannot resolve host '$BAD'"
+expect_rc "bind to an unresolvable name: the ventilator exits 3" vent6 3
+expect "bind to an unresolvable name: the sink says so" sink6 \
+    "cannot bind tcp://$BAD:$R6: cannot resolve host '$BAD'"
+expect_rc "bind to an unresolvable name: the sink exits 3" sink6 3
+expect "no ventilator (refused): the worker names its endpoint, refused" worker7 \
+    "no ventilator at >?tcp://$L:$T7 for 5 s: refused"
+if [ "$BLACKHOLE" = 1 ]; then
+    expect "no ventilator (blackholed): the worker names its endpoint, no answer" worker8 \
+        "no ventilator at >?tcp://$L:$T8 for 5 s: no answer"
+else
+    echo "skip - no ventilator (blackholed) (needs root)"
+fi
+expect "ventilator host unresolvable: the worker says so" worker9 \
+    "no ventilator at >?tcp://$BAD:5557 for 5 s: cannot resolve host '$BAD'"
+
+[ ${#IN[@]} -gt 0 ] && "${IN[@]}" iptables -F INPUT
+echo "silent.sh: $OK ok, $FAILS failed"
+[ "$FAILS" = 0 ]
