@@ -1001,9 +1001,13 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
                 zsys_info ("reached the %s at %s", watch->what, watch->endpoint);
             watch->warned_down = watch->warned_handshake = false;
             watch->reached_ms = sluice_now_ms ();
-            if (watch == &self->tasks_watch) {
-                //  a new ventilator knows nothing of us: re-announce our
-                //  credit at once when idle, not after S_RESYNC_MS
+            //  a new ventilator knows nothing of us: re-announce our credit
+            //  at once when idle, not after S_RESYNC_MS. Not on the first
+            //  handshake: the first grant is on its way, and a reset racing
+            //  the tasks it already bought would double the credit (under
+            //  20 ms of delay the excess was dropped and waited a lease)
+            if (watch == &self->tasks_watch
+            &&  sluice_monitor_state (watch->monitor)->handshakes > 1) {
                 self->last_task_ms = self->last_resync_ms = 0;
                 s_wake (self);
             }
