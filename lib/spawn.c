@@ -640,8 +640,13 @@ sluice_template_any (const sluice_template_t *self)
 static void
 s_cols_split (const sluice_template_t *self, s_cols_t *cols)
 {
-    const uint8_t *data = cols->values->data;
     size_t size = cols->values->size, capacity = 8;
+    //  regexec reads up to a NUL whatever REG_STARTEND says (glibc's does
+    //  not, ASan's interceptor does): give it a terminated copy
+    char *data = (char *) malloc (size + 1);
+    assert (data);
+    memcpy (data, cols->values->data, size);
+    data [size] = 0;
     cols->count = 0;
     cols->start = (size_t *) malloc (capacity * sizeof (size_t));
     cols->end = (size_t *) malloc (capacity * sizeof (size_t));
@@ -649,7 +654,7 @@ s_cols_split (const sluice_template_t *self, s_cols_t *cols)
     size_t field = 0, from = 0;
     while (self->columns && from <= size) {
         regmatch_t match [1] = { { .rm_so = (regoff_t) from, .rm_eo = (regoff_t) size } };
-        if (regexec (&self->colsep, (const char *) data, 1, match,
+        if (regexec (&self->colsep, data, 1, match,
                      REG_STARTEND | (from? REG_NOTBOL: 0)))
             break;
         size_t so = (size_t) match [0].rm_so, eo = (size_t) match [0].rm_eo;
@@ -671,6 +676,7 @@ s_cols_split (const sluice_template_t *self, s_cols_t *cols)
     }
     cols->start [cols->count] = field;
     cols->end [cols->count++] = size;
+    free (data);
 }
 
 //  True if rs names a column the task does not have.
