@@ -290,6 +290,20 @@ sluice_ranges_resolve (const sluice_range_t *ranges, size_t count, size_t *out_c
     return out;
 }
 
+const sluice_range_t *
+sluice_ranges_find (const sluice_range_t *ranges, size_t count, uint64_t id)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ranges [mid].last < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < count && ranges [lo].first <= id? &ranges [lo]: NULL;
+}
+
 //  Resolve the loaded ranges (sluice_ranges_resolve: ok wins over failed)
 //  and count them.
 static void
@@ -401,15 +415,7 @@ sluice_ledger_ranges (sluice_ledger_t *self, size_t *count)
 bool
 sluice_ledger_has (sluice_ledger_t *self, uint64_t id)
 {
-    size_t lo = 0, hi = self->range_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (self->ranges [mid].last < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < self->range_count && self->ranges [lo].first <= id;
+    return sluice_ranges_find (self->ranges, self->range_count, id) != NULL;
 }
 
 uint64_t

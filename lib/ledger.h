@@ -51,6 +51,11 @@ typedef struct {
 sluice_range_t *
     sluice_ranges_resolve (const sluice_range_t *ranges, size_t count, size_t *out_count);
 
+//  The range of sorted, non-overlapping ranges (as resolved) that holds
+//  id, or NULL: a binary search.
+const sluice_range_t *
+    sluice_ranges_find (const sluice_range_t *ranges, size_t count, uint64_t id);
+
 //  Open a ledger file (created if absent): load what it holds, cut a torn
 //  last line, then open it for appending. Returns NULL with a message in
 //  err if the file cannot be read, cut or opened.

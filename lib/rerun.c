@@ -72,16 +72,9 @@ bool
 sluice_rerun_skips (sluice_rerun_t *self, uint64_t id)
 {
     s_resolve (self);
-    size_t lo = 0, hi = self->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (self->ranges [mid].last < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    bool known = lo < self->count && self->ranges [lo].first <= id;
-    if (known && self->ranges [lo].failed)
+    const sluice_range_t *range = sluice_ranges_find (self->ranges, self->count, id);
+    bool known = range != NULL;
+    if (known && range->failed)
         return false;           //  failed: both modes run it again
     if (known)
         return true;            //  done ok

@@ -45,6 +45,7 @@
 #include "monitor.h"
 #include "worker_core.h"
 #include "termseq.h"
+#include "ledger.h"
 
 #include <math.h>
 #include <signal.h>
@@ -457,23 +458,30 @@ s_outbox_unlink (s_outbox_t *self, s_packed_t *prev, s_packed_t *packed)
     free (packed);
 }
 
-//  STORED [first, last] of a batch: forget those results. Returns the
-//  slots freed (results STORED before they were ever sent: a duplicate of
-//  a result the sink already had).
+//  Free the held results of batch that STORED's ranges name (sorted and
+//  disjoint, as sluice_ranges_resolve makes them), in one walk over the
+//  held messages, however many ranges: with -j copies answering in turn,
+//  the sink's ranges are often one id each, and a walk per range (each
+//  looking at every id of the messages it overlaps) took 39 % of a
+//  --coproc worker. Returns the results freed that were never sent.
 static uint64_t
-s_outbox_stored (s_outbox_t *self, const uint8_t *batch, uint64_t first, uint64_t last)
+s_outbox_stored (s_outbox_t *self, const uint8_t *batch, const sluice_range_t *ranges,
+                 size_t count)
 {
     uint64_t freed = 0;
+    if (!count)
+        return 0;
+    uint64_t low = ranges [0].first, high = ranges [count - 1].last;
     bool unsent = false;
     s_packed_t *prev = NULL, *packed = self->head;
     while (packed) {
         s_packed_t *next = packed->next;
         if (packed == self->first_unsent)
             unsent = true;
-        if (packed->max_id >= first && packed->min_id <= last
+        if (packed->max_id >= low && packed->min_id <= high
         &&  memcmp (packed->batch, batch, SLUICE_BATCH_SIZE) == 0) {
             for (uint32_t i = 0; i < packed->count; i++)
-                if (packed->ids [i] >= first && packed->ids [i] <= last) {
+                if (packed->ids [i] && sluice_ranges_find (ranges, count, packed->ids [i])) {
                     packed->ids [i] = 0;
                     packed->left--;
                     self->results--;
@@ -1074,12 +1082,30 @@ s_take_stored (sluice_worker_t *self, zmq_msg_t *body)
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);
         return;
     }
+    //  the ranges, resolved, then one walk over the hold
+    sluice_range_t stack [64], *ranges = stack;
+    size_t count = 0, capacity = 64;
     uint64_t range [3];
     while (sluice_msg_next_uints (&msg, range) == 2)
-        if (range [0] <= range [1]) {
-            uint64_t freed = s_outbox_stored (&self->outbox, msg.batch, range [0], range [1]);
-            self->held -= freed < self->held? freed: self->held;
+        if (range [0] && range [0] <= range [1]) {
+            if (count == capacity) {
+                capacity *= 2;
+                sluice_range_t *grown = (sluice_range_t *) malloc (capacity * sizeof *grown);
+                assert (grown);
+                memcpy (grown, ranges, count * sizeof *grown);
+                if (ranges != stack)
+                    free (ranges);
+                ranges = grown;
+            }
+            ranges [count++] = (sluice_range_t) { range [0], range [1], false };
         }
+    size_t resolved_count;
+    sluice_range_t *resolved = sluice_ranges_resolve (ranges, count, &resolved_count);
+    if (ranges != stack)
+        free (ranges);
+    uint64_t freed = s_outbox_stored (&self->outbox, msg.batch, resolved, resolved_count);
+    self->held -= freed < self->held? freed: self->held;
+    free (resolved);
 }
 
 //  Read every message the results socket has now.
@@ -1358,7 +1384,8 @@ s_drop (sluice_worker_t *self, const uint8_t *batch)
     size_t queued = s_queue_discard (self, batch);
     s_outbox_close (&self->outbox);
     uint64_t stored = self->outbox.stored, held = self->outbox.results;
-    uint64_t freed = s_outbox_stored (&self->outbox, batch, 0, UINT64_MAX);
+    const sluice_range_t every = { 1, UINT64_MAX, false };
+    uint64_t freed = s_outbox_stored (&self->outbox, batch, &every, 1);
     self->held -= freed < self->held? freed: self->held;
     uint64_t results = held - self->outbox.results;
     self->outbox.stored = stored;

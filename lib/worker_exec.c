@@ -468,14 +468,21 @@ s_watch_children (s_exec_t *self, int *timeout)
     return n;
 }
 
-//  Wait for the worker or a child, then move the children's bytes and
-//  reap those that finished.
-static void
+//  Wait for the worker or a child, then move the children's bytes, reap
+//  those that finished and start the next tasks in their slots at once
+//  (the results go out at the next turn, while the new commands run).
+//  Returns true if the worker core is due a turn: its fd is readable, a
+//  timeout passed, or a task was answered. A child's pipe alone is not a
+//  reason: a turn is a round of some 25 libzmq calls, a poll(2) and a
+//  getpid(2) each, and there are three pipe events per command.
+static bool
 s_wait (s_exec_t *self)
 {
     int timeout = 1000;
     size_t n = s_watch_children (self, &timeout);
-    sluice_worker_poll (self->worker, self->fds, n, timeout);
+    int rc = sluice_worker_poll (self->worker, self->fds, n, timeout);
+    bool due = rc <= 0 || self->fds [0].revents;
+    size_t running = self->running;
     for (size_t i = 1; i < n; i++) {
         s_slot_t *slot = self->owners [i];
         if (!self->fds [i].revents || self->fds [i].fd == slot->child.pid_fd)
@@ -494,6 +501,11 @@ s_wait (s_exec_t *self)
         if (slot->job && slot->child.pid && slot->child.out_fd < 0 && slot->child.err_fd < 0)
             s_reap (self, slot);
     }
+    if (self->running < running) {
+        s_dispatch (self);
+        due = true;
+    }
+    return due;
 }
 
 int
@@ -502,9 +514,10 @@ sluice_worker_exec_run (sluice_worker_t *worker)
     s_exec_t *self = s_exec_new (worker);
     if (!self)
         return SLUICE_EXIT_USAGE;
-    while (!sluice_worker_turn (worker)) {
+    bool due = true;
+    while (!due || !sluice_worker_turn (worker)) {
         s_dispatch (self);
-        s_wait (self);
+        due = s_wait (self);
     }
     s_exec_destroy (&self);
     return SLUICE_EXIT_OK;
