@@ -213,6 +213,21 @@ size_t
 void
     sluice_init_process (const char *ident, int verbose);
 
+//  A program's last call before it returns rc from main: flush stdio and
+//  bound the ZeroMQ context's shutdown (zsys_shutdown, at exit) to
+//  SLUICE_EXIT_WAIT_S seconds, after which the process says so on stderr
+//  and exits with rc. libzmq 4.3.4 can leave zmq_ctx_term waiting forever
+//  for a connection whose input stopped when its peer reconnected
+//  (ROUTER_HANDOVER) and which then lost its peer: the work is done and
+//  written by then. Returns rc.
+#define SLUICE_EXIT_WAIT_S 8        //  above every linger (the worker's 5 s)
+int
+    sluice_exit_bounded (int rc);
+
+//  The same with another bound, in seconds (tests).
+int
+    sluice_exit_bounded_after (int rc, unsigned seconds);
+
 //  Finish the encoder's message and move its buffer into msg without a
 //  copy (zmq_msg_init_data); the encoder continues in a new buffer. For
 //  large packed messages, where a copy costs more than a malloc. Returns

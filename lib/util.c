@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,9 +242,47 @@ sluice_log_init (void)
     }
 }
 
+static char s_ident [64] = "sluice";   //  the program, for the exit message
+static volatile sig_atomic_t s_exit_status;
+static char s_exit_message [160];
+
+//  SIGALRM after sluice_exit_bounded: the context did not close in time.
+static void
+s_exit_alarm (int signum)
+{
+    (void) signum;
+    ssize_t written = write (STDERR_FILENO, s_exit_message, strlen (s_exit_message));
+    (void) written;             //  nothing more to do if stderr is gone
+    _exit (s_exit_status);
+}
+
+int
+sluice_exit_bounded (int rc)
+{
+    return sluice_exit_bounded_after (rc, SLUICE_EXIT_WAIT_S);
+}
+
+int
+sluice_exit_bounded_after (int rc, unsigned seconds)
+{
+    s_exit_status = rc;
+    snprintf (s_exit_message, sizeof s_exit_message,
+              "W: (%s) the ZeroMQ context did not close within %u s (libzmq 4.3.4); "
+              "exiting with %d\n", s_ident, seconds, rc);
+    fflush (NULL);
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = s_exit_alarm;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGALRM, &action, NULL);
+    alarm (seconds);
+    return rc;
+}
+
 void
 sluice_init_process (const char *ident, int verbose)
 {
+    snprintf (s_ident, sizeof s_ident, "%s", ident);
     zsys_set_logident (ident);
     zsys_set_logstream (sluice_log_stream ());
     zsys_set_logsystem (false);

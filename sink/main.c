@@ -52,5 +52,5 @@ main (int argc, char *argv [])
         sluice_sink_destroy (&sink);
     }
     sluice_config_destroy (&config);
-    return rc;
+    return sluice_exit_bounded (rc);
 }

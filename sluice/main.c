@@ -18,11 +18,11 @@ main (int argc, char *argv [])
     if (argc > 1) {
         //  argv [1] becomes the role's argv [0]: its name, in its messages
         if (streq (argv [1], "ventilator"))
-            return sluice_main_ventilator (argc - 1, argv + 1);
+            return sluice_exit_bounded (sluice_main_ventilator (argc - 1, argv + 1));
         if (streq (argv [1], "worker"))
-            return sluice_main_worker (argc - 1, argv + 1);
+            return sluice_exit_bounded (sluice_main_worker (argc - 1, argv + 1));
         if (streq (argv [1], "sink"))
-            return sluice_main_sink (argc - 1, argv + 1);
+            return sluice_exit_bounded (sluice_main_sink (argc - 1, argv + 1));
         if (streq (argv [1], "cat"))
             return sluice_cat_main (argc - 1, argv + 1);
         if (streq (argv [1], "keygen"))
@@ -34,5 +34,5 @@ main (int argc, char *argv [])
         return rc == SLUICE_EXIT_OK? rc: SLUICE_RUN_EXIT_USAGE;
     rc = sluice_batch_run (args);
     sluice_args_destroy (&args);
-    return rc;
+    return sluice_exit_bounded (rc);
 }

@@ -123,5 +123,5 @@ main (int argc, char *argv [])
     }
     sluice_config_destroy (&config);
     free (fds);
-    return rc;
+    return sluice_exit_bounded (rc);
 }

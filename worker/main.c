@@ -46,5 +46,5 @@ main (int argc, char *argv [])
         sluice_worker_destroy (&worker);
     }
     sluice_config_destroy (&config);
-    return rc;
+    return sluice_exit_bounded (rc);
 }

@@ -23,6 +23,9 @@
 
 #include <pthread.h>
 #include <regex.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "private.h"
@@ -231,6 +234,55 @@ test_lines_logged_from_several_threads_arrive_whole (void **state)
     free (text);
 }
 
+//  A program whose ZeroMQ context never closes (as libzmq 4.3.4's
+//  zmq_ctx_term can hang) still exits, with its own code, and says why.
+//  The child stands for it: sluice_exit_bounded_after, then an exit
+//  handler that blocks forever, as zsys_shutdown would.
+static void
+s_block_forever (void)
+{
+    while (true)
+        pause ();
+}
+
+static void
+test_an_exit_whose_context_hangs_ends_with_its_own_code (void **state)
+{
+    (void) state;
+    int pipefd [2];
+    assert_int_equal (pipe (pipefd), 0);
+    int64_t started = zclock_mono ();
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        dup2 (pipefd [1], STDERR_FILENO);
+        close (pipefd [0]);
+        sluice_init_process ("test", 0);
+        atexit (s_block_forever);
+        exit (sluice_exit_bounded_after (3, 1));
+    }
+    close (pipefd [1]);
+    char text [512] = "";
+    size_t used = 0;
+    ssize_t n;
+    struct pollfd item = { .fd = pipefd [0], .events = POLLIN };
+    //  a child that is not bounded would block for good: kill it at 5 s
+    while (poll (&item, 1, 5000) == 1
+    &&     (n = read (pipefd [0], text + used, sizeof text - 1 - used)) > 0)
+        used += (size_t) n;
+    kill (pid, SIGKILL);
+    text [used] = 0;
+    close (pipefd [0]);
+    int status;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    int64_t elapsed = zclock_mono () - started;
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 3);
+    assert_true (elapsed >= 900 && elapsed < 5000);
+    assert_non_null (strstr (text, "W: (test) the ZeroMQ context did not close within 1 s "
+                                   "(libzmq 4.3.4); exiting with 3"));
+}
+
 int
 main (void)
 {
@@ -241,6 +293,7 @@ main (void)
         cmocka_unit_test (test_a_line_written_in_pieces_is_rewritten_once_whole),
         cmocka_unit_test (test_a_line_longer_than_the_buffer_passes_unchanged),
         cmocka_unit_test (test_lines_logged_from_several_threads_arrive_whole),
+        cmocka_unit_test (test_an_exit_whose_context_hangs_ends_with_its_own_code),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();
