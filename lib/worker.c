@@ -182,6 +182,7 @@ struct _sluice_worker_t {
     uint8_t gone [S_DROPPED_MAX][SLUICE_BATCH_SIZE];    //  batches dropped, a ring
     size_t gone_count;
     size_t gone_next;
+    uint64_t drops;             //  DROPs taken (sluice_worker_drops)
     //  counts
     uint64_t done;              //  tasks answered
     uint64_t dropped;
@@ -1211,6 +1212,12 @@ sluice_worker_job_dropped (sluice_worker_t *self, const sluice_job_t *job)
     return self->gone_count && s_batch_gone (self, job->batch);
 }
 
+uint64_t
+sluice_worker_drops (sluice_worker_t *self)
+{
+    return self->drops;
+}
+
 //  True if a --pool worker may run the command this message carries: our
 //  tasks connection is CURVE (we complete a handshake only with the
 //  server key we hold, or as a server accept only the ventilator's key),
@@ -1355,6 +1362,7 @@ s_drop (sluice_worker_t *self, const uint8_t *batch)
     self->gone_next = (self->gone_next + 1) % S_DROPPED_MAX;
     if (self->gone_count < S_DROPPED_MAX)
         self->gone_count++;
+    self->drops++;
     size_t queued = s_queue_discard (self, batch);
     s_outbox_close (&self->outbox);
     uint64_t stored = self->outbox.stored, held = self->outbox.results;
