@@ -584,12 +584,12 @@ s_result (s_cursor_t *c, sluice_result_t *r)
         || s_uint (c, &r->stderr_dropped)? -1: 0;
 }
 
-//  Items of PROGRESS (1 uint), RETRY and STORED (array of 2), ACK (array
-//  of 3).
+//  Items of PROGRESS and HANDBACK (1 uint), RETRY and STORED (array of
+//  2), ACK (array of 3).
 static int
 s_uints (s_cursor_t *c, int type, uint64_t *values)
 {
-    if (type == SLUICE_MSG_PROGRESS)
+    if (type == SLUICE_MSG_PROGRESS || type == SLUICE_MSG_HANDBACK)
         return s_uint (c, &values [0])? -1: 1;
     uint32_t want = type == SLUICE_MSG_RETRY || type == SLUICE_MSG_STORED? 2: 3;
     uint32_t n;
@@ -694,9 +694,10 @@ s_decode (sluice_msg_t *msg, const void *data, size_t size, const char **reason,
     if (s_uint (&c, &version) || version != SLUICE_PROTOCOL) {
         //  the versions a deployed peer is likely to speak get a reason
         //  an operator can act on
-        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 4"
-                : version == 2? "peer speaks sluice protocol 2, this is protocol 4"
-                : version == 3? "peer speaks sluice protocol 3, this is protocol 4"
+        *reason = version == 1? "peer speaks sluice protocol 1, this is protocol 5"
+                : version == 2? "peer speaks sluice protocol 2, this is protocol 5"
+                : version == 3? "peer speaks sluice protocol 3, this is protocol 5"
+                : version == 4? "peer speaks sluice protocol 4, this is protocol 5"
                 : "unsupported protocol version";
         return -1;
     }
@@ -823,7 +824,8 @@ int
 sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values)
 {
     if (msg->type != SLUICE_MSG_PROGRESS && msg->type != SLUICE_MSG_ACK
-    &&  msg->type != SLUICE_MSG_RETRY && msg->type != SLUICE_MSG_STORED)
+    &&  msg->type != SLUICE_MSG_RETRY && msg->type != SLUICE_MSG_STORED
+    &&  msg->type != SLUICE_MSG_HANDBACK)
         return 0;
     if (msg->next >= msg->count)
         return s_next_end (msg);
@@ -858,7 +860,7 @@ sluice_msg_type_name (int type)
     static const char *names [] = {
         "?", "TASKS", "RESULTS", "CREDIT", "PROGRESS", "BEGIN", "END", "ABANDON",
         "LOST", "PING", "ACK", "RETRY", "COMPLETE", "PONG", "BYE", "STORED", "REFUSE",
-        "DROP"
+        "DROP", "HANDBACK"
     };
     return type >= 1 && type <= SLUICE_MSG_MAX? names [type]: "?";
 }

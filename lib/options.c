@@ -87,9 +87,9 @@ static const sluice_option_t s_table [] = {
       .help = "on SIGINT/SIGTERM, time running tasks have to\nfinish before --termseq stops them" },
     { .name = "termseq", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "SEQ",
       .zpl = "sluice/termseq", .def = SLUICE_TERMSEQ_DEFAULT,
-      .help = "how a command is stopped (a second Ctrl-C, a\n"
-              "dropped batch): signal, ms, signal... (default\n"
-              "TERM,200,KILL)",
+      .help = "how a command, or a --coproc copy, is stopped\n"
+              "(a second Ctrl-C, a dropped batch): signal, ms,\n"
+              "signal... (default TERM,200,KILL)",
       .store = s_termseq_store, .show = s_termseq_show },
     { .name = "stderr", .roles = WORKER, .type = SLUICE_TYPE_ENUM, .arg = "HOW",
       .zpl = "sluice/stderr", FIELD (stderr_inherit), .choices = "capture|inherit",

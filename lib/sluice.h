@@ -49,7 +49,7 @@ extern "C" {
 //  Codec: wire messages (see docs/PROTOCOL.md)
 
 #define SLUICE_SIGNATURE 0x51CE   //  first element of every message
-#define SLUICE_PROTOCOL 4         //  protocol version, second element
+#define SLUICE_PROTOCOL 5         //  protocol version, second element
 #define SLUICE_BATCH_SIZE 16      //  batch ids are 16 raw bytes (a UUID)
 
 typedef enum {
@@ -70,7 +70,8 @@ typedef enum {
     SLUICE_MSG_STORED = 15,    //  sink -> worker: these results are written
     SLUICE_MSG_REFUSE = 16,    //  worker -> ventilator: will not run this batch
     SLUICE_MSG_DROP = 17,      //  ventilator -> worker: stop the batch's tasks
-    SLUICE_MSG_MAX = 17
+    SLUICE_MSG_HANDBACK = 18,  //  worker -> ventilator: will not start these tasks
+    SLUICE_MSG_MAX = 18
 } sluice_msg_type_t;
 
 //  The command a batch carries in its TASKS (protocol 3): how its tasks
@@ -167,7 +168,7 @@ sluice_encoder_t *
 void
     sluice_encoder_destroy (sluice_encoder_t **self_p);
 
-//  Start a list message (TASKS, PROGRESS, LOST, ACK, RETRY, STORED). batch
+//  Start a list message (TASKS, PROGRESS, LOST, ACK, RETRY, STORED, HANDBACK). batch
 //  may be NULL.
 void
     sluice_encoder_begin (sluice_encoder_t *self, int type, const uint8_t *batch);
@@ -192,7 +193,7 @@ void
 void
     sluice_encoder_result (sluice_encoder_t *self, const sluice_result_t *result);
 
-//  Append one list item of unsigned integers (PROGRESS: 1, RETRY: 2,
+//  Append one list item of unsigned integers (PROGRESS, HANDBACK: 1, RETRY: 2,
 //  STORED: 2 = [first, last], ACK: 3).
 void
     sluice_encoder_uints (sluice_encoder_t *self, size_t n, const uint64_t *values);
@@ -251,7 +252,7 @@ int
 int
     sluice_msg_next_result (sluice_msg_t *msg, sluice_result_t *result);
 
-//  Read the next item of PROGRESS/ACK/RETRY/STORED into values (up to 3).
+//  Read the next item of PROGRESS/HANDBACK/ACK/RETRY/STORED into values (up to 3).
 int
     sluice_msg_next_uints (sluice_msg_t *msg, uint64_t *values);
 

@@ -851,7 +851,24 @@ s_handle_refuse (sluice_ventilator_t *self, const sluice_msg_t *msg, sluice_peer
     sluice_peers_refused (self->peers, peer);
 }
 
-//  Handle one message from a worker: CREDIT, PROGRESS or REFUSE.
+//  HANDBACK [ids] of our batch: the worker is stopping and will not start
+//  these tasks. Take back those delivered to it, without spending an
+//  attempt, for other workers at once (not at their lease's end).
+static void
+s_handle_handback (sluice_ventilator_t *self, sluice_msg_t *msg, sluice_peer_t *peer)
+{
+    if (memcmp (msg->batch, self->batch, SLUICE_BATCH_SIZE))
+        return;                 //  an earlier batch's
+    size_t taken = 0;
+    uint64_t id;
+    while (sluice_msg_next_uints (msg, &id) > 0)
+        taken += sluice_window_handback (self->window, id, peer->handle);
+    if (!self->config->quiet)
+        zsys_info ("worker %s is stopping: %zu tasks it had not started re-queued for other "
+                   "workers", peer->identity, taken);
+}
+
+//  Handle one message from a worker: CREDIT, PROGRESS, REFUSE or HANDBACK.
 static void
 s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
 {
@@ -859,7 +876,7 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
     const char *reason;
     if (sluice_msg_decode (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
     ||  (msg.type != SLUICE_MSG_CREDIT && msg.type != SLUICE_MSG_PROGRESS
-    &&   msg.type != SLUICE_MSG_REFUSE)) {
+    &&   msg.type != SLUICE_MSG_REFUSE && msg.type != SLUICE_MSG_HANDBACK)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed message from a worker "
                                  "(%zu bytes): %s", zmq_msg_size (body),
@@ -899,6 +916,9 @@ s_handle_worker (sluice_ventilator_t *self, zmq_msg_t *routing, zmq_msg_t *body)
     else
     if (msg.type == SLUICE_MSG_PROGRESS)
         s_handle_progress (self, &msg, peer->handle);
+    else
+    if (msg.type == SLUICE_MSG_HANDBACK)
+        s_handle_handback (self, &msg, peer);
 }
 
 //  Drain the tasks socket (S_DRAIN_MAX messages at most).

@@ -466,6 +466,20 @@ sluice_window_refused (sluice_window_t *self, uint64_t owner)
     return taken;
 }
 
+bool
+sluice_window_handback (sluice_window_t *self, uint64_t id, uint64_t owner)
+{
+    s_slot_t *slot = s_live_slot (self, id);
+    if (!owner || !slot || slot->state != SLUICE_SLOT_SENT || slot->owner != owner)
+        return false;
+    //  never run: as refused, for one task
+    if (slot->attempt-- > 1)
+        self->resent--;
+    s_transition (slot, SLUICE_SLOT_QUEUED);
+    s_queue_push (self, id, true);
+    return true;
+}
+
 size_t
 sluice_window_held (sluice_window_t *self, uint64_t owner)
 {

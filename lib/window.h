@@ -18,6 +18,8 @@
         SENT   -> LOST     expiries + reclaims at max_attempts (reclaim)
         SENT   -> QUEUED   its worker refused the batch: attempt undone,
                            no reclaim counted               (refused)
+        SENT   -> QUEUED   its worker handed it back unstarted: attempt
+                           undone, no reclaim counted       (handback)
         QUEUED, SENT, LOST -> DONE   the sink acknowledged it  (ack)
         DONE   -> FREE     the low watermark passes it         (ack)
     =========================================================================
@@ -156,6 +158,14 @@ size_t
 //  Returns the number of tasks taken back.
 size_t
     sluice_window_refused (sluice_window_t *self, uint64_t owner);
+
+//  The worker owner hands task id back unstarted (HANDBACK: it is
+//  stopping): if the task is SENT to owner, it goes back to the head of
+//  the queue with its attempt undone and nothing counted towards
+//  max_attempts. Returns true if it was taken back; false if the task is
+//  not SENT, or is another worker's.
+bool
+    sluice_window_handback (sluice_window_t *self, uint64_t id, uint64_t owner);
 
 //  How many delivered, unacknowledged tasks owner holds.
 size_t

@@ -183,11 +183,13 @@ struct _sluice_worker_t {
     uint8_t gone [S_DROPPED_MAX][SLUICE_BATCH_SIZE];    //  batches dropped, a ring
     size_t gone_count;
     size_t gone_next;
+    uint64_t drops;             //  DROPs taken (sluice_worker_drops)
     //  counts
     uint64_t done;              //  tasks answered
     uint64_t dropped;
     uint64_t refused_tasks;     //  tasks of refused batches
     uint64_t discarded;         //  tasks and results of dropped batches
+    uint64_t handed_back;       //  stopping: tasks handed back unstarted (HANDBACK)
     uint64_t stderr_truncated;  //  tasks whose stderr went past --stderr-max
     sluice_ratelimit_t limit;
 };
@@ -901,15 +903,23 @@ s_batch_add (uint8_t (*set) [SLUICE_BATCH_SIZE], size_t *n, const uint8_t *batch
 #define S_PROGRESS_IDS 4096         //  ids one PROGRESS lists at most: 37 KiB at
                                     //  most, under any --max-control-size
 
-//  Add one id to the PROGRESS being packed for batch; send it when full.
+//  Add one id to the PROGRESS (or HANDBACK: type) being packed for batch;
+//  send it when full.
 static void
-s_progress_id (sluice_worker_t *self, const uint8_t *batch, uint64_t id)
+s_list_id (sluice_worker_t *self, int type, const uint8_t *batch, uint64_t id)
 {
     sluice_encoder_uints (self->control, 1, &id);
     if (sluice_encoder_count (self->control) == S_PROGRESS_IDS) {
         s_send_control (self);
-        sluice_encoder_begin (self->control, SLUICE_MSG_PROGRESS, batch);
+        sluice_encoder_begin (self->control, type, batch);
     }
+}
+
+//  Add one id to the PROGRESS being packed for batch.
+static void
+s_progress_id (sluice_worker_t *self, const uint8_t *batch, uint64_t id)
+{
+    s_list_id (self, SLUICE_MSG_PROGRESS, batch, id);
 }
 
 //  Send PROGRESS for batch (one message per S_PROGRESS_IDS): the jobs received before old_us and the
@@ -1237,6 +1247,12 @@ sluice_worker_job_dropped (sluice_worker_t *self, const sluice_job_t *job)
     return self->gone_count && s_batch_gone (self, job->batch);
 }
 
+uint64_t
+sluice_worker_drops (sluice_worker_t *self)
+{
+    return self->drops;
+}
+
 //  True if a --pool worker may run the command this message carries: our
 //  tasks connection is CURVE (we complete a handshake only with the
 //  server key we hold, or as a server accept only the ventilator's key),
@@ -1354,6 +1370,47 @@ s_queue_discard (sluice_worker_t *self, const uint8_t *batch)
     return discarded;
 }
 
+//  Stopping: hand every queued job back to the ventilator unstarted
+//  (HANDBACK, one message per batch and per S_PROGRESS_IDS), so other
+//  workers run them at once rather than at their lease's end, and free
+//  them. Returns how many.
+static size_t
+s_queue_hand_back (sluice_worker_t *self)
+{
+    size_t total = 0;
+    while (self->queue_head) {
+        uint8_t batch [SLUICE_BATCH_SIZE];
+        memcpy (batch, self->queue_head->batch, SLUICE_BATCH_SIZE);
+        sluice_encoder_begin (self->control, SLUICE_MSG_HANDBACK, batch);
+        for (sluice_job_t *job = self->queue_head; job; job = job->next)
+            if (memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0)
+                s_list_id (self, SLUICE_MSG_HANDBACK, batch, job->id);
+        if (sluice_encoder_count (self->control))
+            s_send_control (self);
+        total += s_queue_discard (self, batch);
+    }
+    self->handed_back += total;
+    return total;
+}
+
+//  Stopping: hand the tasks of a TASKS message that came after the drain
+//  credit straight back (HANDBACK), unqueued. Returns how many.
+static uint32_t
+s_hand_back (sluice_worker_t *self, sluice_msg_t *msg)
+{
+    sluice_encoder_begin (self->control, SLUICE_MSG_HANDBACK, msg->batch);
+    sluice_task_t task;
+    uint32_t taken = 0;
+    while (sluice_msg_next_task (msg, &task) > 0) {
+        s_list_id (self, SLUICE_MSG_HANDBACK, msg->batch, task.id);
+        taken++;
+    }
+    if (sluice_encoder_count (self->control))
+        s_send_control (self);
+    self->handed_back += taken;
+    return taken;
+}
+
 //  Jobs taken by the runner and not answered yet (of batch, or any).
 static size_t
 s_running (sluice_worker_t *self, const uint8_t *batch)
@@ -1381,6 +1438,7 @@ s_drop (sluice_worker_t *self, const uint8_t *batch)
     self->gone_next = (self->gone_next + 1) % S_DROPPED_MAX;
     if (self->gone_count < S_DROPPED_MAX)
         self->gone_count++;
+    self->drops++;
     size_t queued = s_queue_discard (self, batch);
     s_outbox_close (&self->outbox);
     uint64_t stored = self->outbox.stored, held = self->outbox.results;
@@ -1430,6 +1488,14 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
     int refuse = s_check_command (self, &msg, body);
     if (refuse) {
         s_refuse (self, &msg, refuse);
+        return;
+    }
+    if (self->stopping && self->config->mode != SLUICE_MODE_ECHO) {
+        if (s_hand_back (self, &msg) < msg.count) {
+            self->dropped++;
+            sluice_warn_ratelimited (&self->limit, "dropped the rest of a task message "
+                                     "(%zu bytes): malformed list item", zmq_msg_size (body));
+        }
         return;
     }
     self->held += msg.count;
@@ -1721,9 +1787,11 @@ sluice_worker_turn (sluice_worker_t *self)
     }
     if (s_signals && !self->stopping) {
         //  as GNU parallel: start nothing more, let what runs finish; the
-        //  queued tasks go back to the ventilator when we leave
+        //  queued tasks go back to the ventilator at once (HANDBACK),
+        //  after the drain credit, so they do not come back here
         self->stopping = true;
-        size_t queued = s_queue_discard (self, NULL);
+        sluice_worker_drain (self);
+        size_t queued = s_queue_hand_back (self);
         size_t running = s_running (self, NULL);
         if (running)
             zsys_info ("stopping: %zu running tasks may finish within --grace (a second "
@@ -1731,7 +1799,6 @@ sluice_worker_turn (sluice_worker_t *self)
         else
         if (!self->config->quiet)
             zsys_info ("stopping: no task running, %zu queued tasks handed back", queued);
-        sluice_worker_drain (self);
     }
     int64_t now = sluice_now_ms ();
     if (self->draining && now > self->grace_end && (self->held || self->outbox.results)) {
@@ -1793,6 +1860,8 @@ sluice_worker_run (sluice_worker_t *self)
     if (!self->config->quiet && (self->refused_tasks || self->discarded))
         zsys_info ("%" PRIu64 " tasks of refused batches, %" PRIu64 " tasks and results of "
                    "dropped batches discarded", self->refused_tasks, self->discarded);
+    if (!self->config->quiet && self->handed_back)
+        zsys_info ("%" PRIu64 " tasks handed back unstarted while stopping", self->handed_back);
     if (!self->config->quiet && self->stderr_truncated)
         zsys_info ("%" PRIu64 " tasks' stderr truncated at --stderr-max %zu bytes",
                    self->stderr_truncated, self->config->stderr_max);

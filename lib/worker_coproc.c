@@ -9,6 +9,17 @@
     copy. The loop is the embedding API's own: poll(2) on sluice_worker_fd
     beside the copies' pipes. Uses only the worker core's public calls and
     spawn.h.
+
+    Stopping. A copy serves many tasks and batches, so a DROP cannot stop
+    one task: a copy that holds records of a dropped batch is stopped
+    whole with the --termseq (a step at a time, in the loop), its output
+    discarded; then the dropped batch's records are discarded, the others
+    it held go back to the queue, and a fresh copy starts for the next
+    batch. The copies that hold nothing of that batch run on. When the
+    runner ends, each copy's stdin is closed; one with nothing in flight
+    has S_STOP_WAIT_MS to exit at its end of input, and every copy still
+    there (at once for one with records in flight: a second signal, the
+    end of --grace) is stopped with the --termseq, then SIGKILL.
     =========================================================================
 */
 
@@ -16,6 +27,7 @@
 #include "spawn.h"
 #include "worker_core.h"
 
+#include <dirent.h>
 #include <signal.h>
 
 #define S_QUIET_WARN_MS 10000       //  silence before warning of buffering
@@ -40,6 +52,10 @@ typedef struct {
     size_t inflight;
     int64_t quiet_since;        //  last output, or when records were first in flight
     bool warned;                //  warned that it may buffer its output
+    bool stopping;              //  the --termseq is under way (DROP, or the end)
+    pid_t group;                //  its process group, while stopping
+    sluice_termstop_t stop;     //  its next step
+    int64_t kill_at;            //  SIGKILL then if the sequence did not stop it
 } s_copy_t;
 
 //  The runner's state.
@@ -51,6 +67,7 @@ typedef struct {
     size_t depth;               //  records in flight per copy at most
     uint8_t delim;              //  record delimiter
     bool queue_empty;           //  the last dispatch emptied the worker's queue
+    uint64_t drops;             //  the worker's DROPs seen (sluice_worker_drops)
     struct pollfd *fds;         //  [0] the worker, then out/in of each copy
     size_t *owner;              //  the copy of each fds entry
     sluice_ratelimit_t limit;
@@ -75,6 +92,7 @@ s_copy_start (s_coproc_t *self, s_copy_t *copy)
     copy->wdone = 0;
     copy->rbuf.size = 0;
     copy->warned = false;
+    copy->stopping = false;
     return 0;
 }
 
@@ -108,14 +126,16 @@ s_coproc_new (sluice_worker_t *worker)
     return self;
 }
 
-//  Stop every copy and destroy the runner.
+static void s_stop_all (s_coproc_t *self);
+
+//  Stop every copy (s_stop_all) and destroy the runner.
 static void
 s_coproc_destroy (s_coproc_t **self_p)
 {
     s_coproc_t *self = *self_p;
+    s_stop_all (self);
     for (size_t i = 0; i < self->ncopies; i++) {
         s_copy_t *copy = &self->copies [i];
-        sluice_spawn_stop (&copy->child, S_STOP_WAIT_MS);
         zchunk_destroy (&copy->wbuf);
         free (copy->rbuf.data);
         free (copy->ring);
@@ -187,6 +207,207 @@ s_copy_died (s_coproc_t *self, s_copy_t *copy, bool timed_out)
         s_copy_start (self, copy);
 }
 
+//  Begin stopping a copy with the --termseq; its output is discarded from
+//  now on, and nothing more is written to it.
+static void
+s_copy_stop (s_copy_t *copy)
+{
+    copy->stopping = true;
+    if (copy->child.pid)
+        copy->group = copy->child.pid;
+    copy->stop = (sluice_termstop_t) { 0, 0 };
+    copy->kill_at = 0;
+}
+
+//  A stopped copy is gone: discard its records of dropped batches, put
+//  the others back in the queue (in order), and start a fresh copy.
+static void
+s_copy_stopped (s_coproc_t *self, s_copy_t *copy)
+{
+    for (size_t k = copy->inflight; k-- > 0; ) {
+        sluice_job_t *job = copy->ring [(copy->first + k) % self->depth].job;
+        if (sluice_worker_job_dropped (self->worker, job))
+            sluice_worker_reply (self->worker, job, SLUICE_STATUS_SIGNAL, 0, NULL, 0);
+        else
+            sluice_worker_requeue (self->worker, job);
+    }
+    copy->first = copy->inflight = 0;
+    copy->stopping = false;
+    if (!sluice_worker_draining (self->worker))
+        s_copy_start (self, copy);
+}
+
+//  True while a process group has a live member. A member that has exited
+//  is a zombie until its parent reaps it, and the copy's orphans are
+//  init's, which may take seconds (2 s measured on a small VM's init): a
+//  zombie does not count, so /proc is read when kill(2) finds the group.
+static bool
+s_group_alive (pid_t group)
+{
+    if (kill (-group, 0) < 0 && errno == ESRCH)
+        return false;
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return true;
+    bool alive = false;
+    struct dirent *entry;
+    while (!alive && (entry = readdir (proc))) {
+        if (entry->d_name [0] < '1' || entry->d_name [0] > '9')
+            continue;
+        char path [300], line [512];
+        snprintf (path, sizeof path, "/proc/%s/stat", entry->d_name);
+        FILE *file = fopen (path, "r");
+        if (!file)
+            continue;
+        size_t size = fread (line, 1, sizeof line - 1, file);
+        fclose (file);
+        line [size] = 0;
+        //  "pid (comm) state ppid pgrp ...": comm may hold anything
+        char *end = strrchr (line, ')');
+        char state;
+        int ppid, pgrp;
+        if (end && sscanf (end + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
+            alive = pgrp == group && state != 'Z' && state != 'X';
+    }
+    closedir (proc);
+    return alive;
+}
+
+//  One step of a stopping copy's --termseq, sent to its process group:
+//  reap the copy once it exits, send the signal that is due, SIGKILL once
+//  the sequence is over and its last wait (at least 1 s) has passed.
+//  Lowers *timeout to the next step. Returns true once the whole group is
+//  gone: a shell's children (a script it runs, their commands) may
+//  outlive it, ignoring a signal that stopped the shell.
+static bool
+s_copy_stop_step (s_coproc_t *self, s_copy_t *copy, int64_t now, int *timeout)
+{
+    int status, code;
+    if (copy->child.pid)
+        sluice_spawn_reap (&copy->child, false, &status, &code);
+    if (!copy->child.pid && !s_group_alive (copy->group))
+        return true;
+    if (!copy->child.pid && *timeout > 5)
+        *timeout = 5;           //  only the group is left: no pidfd to wait on
+    const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
+    int signal = sluice_termseq_step (seq, &copy->stop, now);
+    if (signal)
+        kill (-copy->group, signal);
+    int64_t wait = sluice_termseq_wait (seq, &copy->stop, now);
+    if (wait < 0 && !copy->kill_at)
+        copy->kill_at = copy->stop.due_ms > now + 10? copy->stop.due_ms: now + 1000;
+    if (wait < 0 && now >= copy->kill_at) {
+        //  the sequence is over and the copy ignored it; the group's
+        //  other members are reaped by init, soon: wait a while for them
+        kill (-copy->group, SIGKILL);
+        if (copy->child.pid)
+            sluice_spawn_reap (&copy->child, true, &status, &code);
+        if (!s_group_alive (copy->group) || now >= copy->kill_at + 1000)
+            return true;
+        if (*timeout > 5)
+            *timeout = 5;
+        return false;
+    }
+    wait = wait >= 0? wait: copy->kill_at - now;
+    if (wait < *timeout)
+        *timeout = (int) wait;
+    return false;
+}
+
+//  Read and discard what a stopping copy writes (so it never blocks on a
+//  full pipe); stop watching its stdout at end of file.
+static void
+s_copy_discard (s_copy_t *copy)
+{
+    bool overflow = false;
+    int eof = sluice_spawn_read (copy->child.out_fd, &copy->rbuf, SIZE_MAX, &overflow);
+    copy->rbuf.size = 0;
+    if (eof) {
+        close (copy->child.out_fd);
+        copy->child.out_fd = -1;
+    }
+}
+
+//  After a DROP: stop each copy that holds records of a dropped batch.
+static void
+s_check_drops (s_coproc_t *self)
+{
+    uint64_t drops = sluice_worker_drops (self->worker);
+    if (drops == self->drops)
+        return;
+    self->drops = drops;
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        size_t held = 0;
+        for (size_t k = 0; copy->child.pid && !copy->stopping && k < copy->inflight; k++)
+            held += sluice_worker_job_dropped (self->worker,
+                                               copy->ring [(copy->first + k) % self->depth].job);
+        if (!held)
+            continue;
+        zsys_info ("--coproc copy %d holds %zu records of a dropped batch: stopping it "
+                   "(--termseq %s) and starting a fresh one", (int) copy->child.pid, held,
+                   self->config->termseq? self->config->termseq: SLUICE_TERMSEQ_DEFAULT);
+        s_copy_stop (copy);
+    }
+}
+
+//  Stop every copy for good, and reap them. Each one's stdin is closed; a
+//  copy with nothing in flight has S_STOP_WAIT_MS to exit at its end of
+//  input; the others, and any still there then, get the --termseq (and
+//  SIGKILL at its end). Blocks until they are gone.
+static void
+s_stop_all (s_coproc_t *self)
+{
+    size_t left = 0, busy = 0;
+    for (size_t i = 0; i < self->ncopies; i++) {
+        s_copy_t *copy = &self->copies [i];
+        sluice_spawn_close_input (&copy->child);
+        if (!copy->child.pid && !copy->stopping)
+            continue;
+        if (copy->child.pid)
+            copy->group = copy->child.pid;
+        left++;
+        if (copy->inflight && !copy->stopping) {
+            s_copy_stop (copy);
+            busy++;
+        }
+    }
+    if (busy)
+        zsys_info ("stopping %zu --coproc copies with records in flight (--termseq %s)", busy,
+                   self->config->termseq? self->config->termseq: SLUICE_TERMSEQ_DEFAULT);
+    int64_t idle_until = sluice_now_ms () + S_STOP_WAIT_MS;
+    while (left) {
+        int64_t now = sluice_now_ms ();
+        int timeout = 5;
+        left = 0;
+        for (size_t i = 0; i < self->ncopies; i++) {
+            s_copy_t *copy = &self->copies [i];
+            int status, code;
+            if (!copy->child.pid && !copy->stopping)
+                continue;
+            if (copy->child.out_fd >= 0)
+                s_copy_discard (copy);
+            if (!copy->stopping) {
+                //  exited at its end of input; what it started may not have
+                if (sluice_spawn_reap (&copy->child, false, &status, &code)
+                &&  !s_group_alive (copy->group))
+                    continue;
+                if (now < idle_until) {
+                    left++;
+                    continue;
+                }
+                s_copy_stop (copy);
+            }
+            if (!s_copy_stop_step (self, copy, now, &timeout))
+                left++;
+            else
+                copy->stopping = false;
+        }
+        if (left)
+            poll (NULL, 0, timeout > 0? (timeout < 5? timeout: 5): 1);
+    }
+}
+
 //  Answer the copy's tasks with the complete records in its read buffer.
 static void
 s_copy_split (s_coproc_t *self, s_copy_t *copy)
@@ -234,7 +455,7 @@ s_copy_read (s_coproc_t *self, s_copy_t *copy)
 static void
 s_copy_write (s_coproc_t *self, s_copy_t *copy)
 {
-    if (copy->child.in_fd < 0)
+    if (copy->child.in_fd < 0 || copy->stopping)
         return;
     size_t size = zchunk_size (copy->wbuf);
     while (copy->wdone < size) {
@@ -261,7 +482,7 @@ s_least_loaded (s_coproc_t *self)
     s_copy_t *best = NULL;
     for (size_t i = 0; i < self->ncopies; i++) {
         s_copy_t *copy = &self->copies [i];
-        if (copy->child.pid && copy->inflight < self->depth
+        if (copy->child.pid && !copy->stopping && copy->inflight < self->depth
         &&  (!best || copy->inflight < best->inflight))
             best = copy;
     }
@@ -314,7 +535,7 @@ s_close_inputs (s_coproc_t *self)
         return;
     for (size_t i = 0; i < self->ncopies; i++) {
         s_copy_t *copy = &self->copies [i];
-        if (copy->child.pid && copy->wdone == zchunk_size (copy->wbuf))
+        if (copy->child.pid && !copy->stopping && copy->wdone == zchunk_size (copy->wbuf))
             sluice_spawn_close_input (&copy->child);
     }
 }
@@ -341,14 +562,28 @@ s_copy_check (s_coproc_t *self, s_copy_t *copy, int64_t now)
     return true;
 }
 
-//  Fill the poll set with the copies' pipes. Returns the number of entries.
+//  Fill the poll set with the copies' pipes (a stopping copy's stdout and
+//  pidfd), stepping the stopping copies' --termseq. Returns the number of
+//  entries; lowers *timeout to the next step.
 static size_t
-s_watch_copies (s_coproc_t *self)
+s_watch_copies (s_coproc_t *self, int *timeout)
 {
     size_t n = 1;
     int64_t now = sluice_now_ms ();
     for (size_t i = 0; i < self->ncopies; i++) {
         s_copy_t *copy = &self->copies [i];
+        if (copy->stopping) {
+            if (s_copy_stop_step (self, copy, now, timeout)) {
+                s_copy_stopped (self, copy);
+                continue;
+            }
+            if (copy->child.pid_fd < 0 && *timeout > 5)
+                *timeout = 5;   //  no pidfd (an old kernel): reap soon
+            self->owner [n] = self->owner [n + 1] = i;
+            self->fds [n++] = (struct pollfd) { .fd = copy->child.out_fd, .events = POLLIN };
+            self->fds [n++] = (struct pollfd) { .fd = copy->child.pid_fd, .events = POLLIN };
+            continue;
+        }
         if (!copy->child.pid || !s_copy_check (self, copy, now))
             continue;
         bool writing = copy->child.in_fd >= 0 && zchunk_size (copy->wbuf);
@@ -364,10 +599,17 @@ s_watch_copies (s_coproc_t *self)
 static void
 s_wait (s_coproc_t *self)
 {
-    size_t n = s_watch_copies (self);
-    sluice_worker_poll (self->worker, self->fds, n, S_POLL_MS);
+    int timeout = S_POLL_MS;
+    size_t n = s_watch_copies (self, &timeout);
+    sluice_worker_poll (self->worker, self->fds, n, timeout);
     for (size_t k = 1; k + 1 < n; k += 2) {
         s_copy_t *copy = &self->copies [self->owner [k]];
+        if (copy->stopping) {
+            //  its exit (pidfd) is reaped by the next s_watch_copies
+            if (self->fds [k].revents && copy->child.out_fd >= 0)
+                s_copy_discard (copy);
+            continue;
+        }
         if (self->fds [k + 1].revents && copy->child.pid && copy->child.in_fd >= 0)
             s_copy_write (self, copy);
         if (self->fds [k].revents && copy->child.pid && copy->child.out_fd == self->fds [k].fd)
@@ -390,6 +632,7 @@ sluice_worker_coproc_run (sluice_worker_t *worker)
         return SLUICE_EXIT_RUNTIME;
     }
     while (!sluice_worker_turn (worker)) {
+        s_check_drops (self);
         s_dispatch (self);
         s_close_inputs (self);
         s_wait (self);

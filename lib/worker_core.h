@@ -68,6 +68,11 @@ const char *
 bool
     sluice_worker_job_dropped (sluice_worker_t *self, const sluice_job_t *job);
 
+//  How many batches the worker has dropped (DROP) so far: a runner looks
+//  for the dropped batches' work again only when this changes.
+uint64_t
+    sluice_worker_drops (sluice_worker_t *self);
+
 //  How commands are stopped (--termseq).
 const sluice_termseq_t *
     sluice_worker_termseq (sluice_worker_t *self);

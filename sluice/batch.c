@@ -19,7 +19,10 @@
     ventilator pauses, the worker is passed the signal and hands back what
     it has queued) and lets the running ones finish, their results still
     written; the second is passed on too, and the worker stops its
-    commands with --termseq. Once the worker has left, the batch is
+    commands with --termseq. The signal handlers (and SIGCHLD's) write
+    to a self-pipe in the loop's poll set, so the loop sees a signal, and
+    the worker's exit, at once rather than at its next timeout. Once the
+    worker has left, the batch is
     abandoned (ABANDON to the sink, DROP to any remote worker) and sluice
     exits 4. A worker that still lingers is killed. Then the context is shut down,
     so every ipc file is closed, and the directory removed. The worker
@@ -60,6 +63,22 @@ typedef struct {
 } s_batch_t;
 
 static volatile sig_atomic_t s_signals;    //  SIGINT/SIGTERM received
+static int s_wake_fds [2] = { -1, -1 };    //  self-pipe: a signal wakes the poll
+
+//  Wake the loop's poll(2) at once: the signal may come just before it
+//  sleeps, or be taken by another thread (a libzmq one), where no EINTR
+//  reaches the main thread's poll and the reaction waited for the next
+//  timeout (up to 1 s).
+static void
+s_wake_loop (void)
+{
+    int saved = errno;
+    if (s_wake_fds [1] >= 0) {
+        ssize_t n = write (s_wake_fds [1], "", 1);  //  EAGAIN: one is pending
+        (void) n;
+    }
+    errno = saved;
+}
 
 //  Count a SIGINT or SIGTERM; the loop acts on it.
 static void
@@ -67,19 +86,44 @@ s_on_signal (int signum)
 {
     (void) signum;
     s_signals = s_signals + 1;
+    s_wake_loop ();
+}
+
+//  SIGCHLD: the worker may have exited; the loop reaps it.
+static void
+s_on_child (int signum)
+{
+    (void) signum;
+    s_wake_loop ();
 }
 
 //  Take SIGINT and SIGTERM from CZMQ's handler: the first one is not an
-//  abandon here, but a pause.
-static void
+//  abandon here, but a pause. Both, and SIGCHLD, write to the self-pipe
+//  that s_wait polls. Returns 0, or -1 if the pipe cannot be made.
+static int
 s_signals_catch (void)
 {
+    if (s_wake_fds [0] < 0 && pipe2 (s_wake_fds, O_CLOEXEC | O_NONBLOCK))
+        return -1;
     struct sigaction action;
     memset (&action, 0, sizeof action);
     action.sa_handler = s_on_signal;
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
+    action.sa_handler = s_on_child;
+    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction (SIGCHLD, &action, NULL);
+    return 0;
+}
+
+//  Empty the self-pipe (its wakeups have been seen).
+static void
+s_wake_drain (void)
+{
+    char bytes [64];
+    while (read (s_wake_fds [0], bytes, sizeof bytes) > 0)
+        ;
 }
 
 //  Make the private directory for the ipc endpoints, in $TMPDIR (or /tmp
@@ -295,16 +339,19 @@ s_feed (s_batch_t *self)
 static void
 s_wait (s_batch_t *self)
 {
-    struct pollfd fds [2] = {
+    struct pollfd fds [3] = {
         { sluice_ventilator_fd (self->vent), POLLIN, 0 },
-        { sluice_sink_fd (self->sink), POLLIN, 0 }
+        { sluice_sink_fd (self->sink), POLLIN, 0 },
+        { s_wake_fds [0], POLLIN, 0 }
     };
     int64_t timeout = sluice_ventilator_timeout (self->vent);
     if (sluice_sink_timeout (self->sink) < timeout)
         timeout = sluice_sink_timeout (self->sink);
     if (self->progress && sluice_progress_timeout (self->progress) < timeout)
         timeout = sluice_progress_timeout (self->progress);
-    poll (fds, 2, (int) timeout);
+    poll (fds, 3, (int) timeout);
+    if (fds [2].revents)
+        s_wake_drain ();
 }
 
 //  Redraw the progress line, if any (at most every SLUICE_PROGRESS_MS).
@@ -447,8 +494,10 @@ sluice_batch_run (sluice_args_t *args)
     sluice_init_process ("sluice", verbose);
     signal (SIGPIPE, SIG_IGN);
     s_signals = 0;
-    s_signals_catch ();
     int rc = SLUICE_RUN_EXIT_RUNTIME;
+    if (s_signals_catch ())
+        zsys_error ("cannot make a pipe: %s", strerror (errno));
+    else
     if (s_dir_make (&self))
         zsys_error ("cannot make a directory in %s: %s", getenv ("TMPDIR")? getenv ("TMPDIR")
                     : "/tmp", strerror (errno));

@@ -47,7 +47,7 @@ and prints one JSON line: {"sent": N, "pong_batch": hex or null or "none",
 "taken": [ids]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 4, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 5, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse

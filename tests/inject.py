@@ -21,7 +21,7 @@ Options: --rounds N (repeat the garbage N times, default 3), --pause S
 stdout: {"sent": messages sent, "stolen": [task ids taken]}.
 
 Every sluice message is one MessagePack array
-[0x51CE, 4, type, batch (bin 16 or nil), ...] (lib/codec.c).
+[0x51CE, 5, type, batch (bin 16 or nil), ...] (lib/codec.c).
 """
 
 import argparse

@@ -2,8 +2,8 @@
 (tests/inject.py, tests/hostile.py).
 
 Every sluice message is one MessagePack array
-[0x51CE, 4, type, batch (bin 16 or nil), ...] (docs/PROTOCOL.md).
-TASKS is [0x51CE, 4, TASKS, batch, command (nil or [kind, flags, line]),
+[0x51CE, 5, type, batch (bin 16 or nil), ...] (docs/PROTOCOL.md).
+TASKS is [0x51CE, 5, TASKS, batch, command (nil or [kind, flags, line]),
 tasks]: its task list is TASKS_LIST, the field after the command.
 A RESULTS item is an array of RESULT_LEN (protocol 4): [id, attempt,
 flags, status, code, elapsed_us, output, input or nil, stderr,
@@ -12,9 +12,9 @@ stderr_dropped]; result() builds one.
 
 import msgpack
 
-SIG, VERSION = 0x51CE, 4
+SIG, VERSION = 0x51CE, 5
 TASKS, RESULTS, CREDIT, PROGRESS, BEGIN, END, ABANDON, LOST, PING, ACK, \
-    RETRY, COMPLETE, PONG, BYE, STORED, REFUSE, DROP = range(1, 18)
+    RETRY, COMPLETE, PONG, BYE, STORED, REFUSE, DROP, HANDBACK = range(1, 19)
 TASKS_LEN, TASKS_LIST = 6, 5            # array length of TASKS, index of its list
 RESULT_LEN = 10                         # fields of a RESULTS item
 

@@ -34,7 +34,7 @@ static int
 t_uint_fields (int type)
 {
     switch (type) {
-        case SLUICE_MSG_PROGRESS: return 1;
+        case SLUICE_MSG_PROGRESS: case SLUICE_MSG_HANDBACK: return 1;
         case SLUICE_MSG_RETRY: case SLUICE_MSG_STORED: return 2;
         case SLUICE_MSG_ACK: return 3;
         default: return -1;

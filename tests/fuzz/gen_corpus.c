@@ -75,25 +75,26 @@ t_decode_corpus (const char *dir)
     t_write (dir, "bad-msg-empty", "", 0);
     t_write (dir, "bad-msg-not-array", T_LIT ("\x81\xa1k\xa1v"));
     t_write (dir, "bad-msg-signature", T_LIT ("\x94\xcd\x51\xcf\x01\x0e\xc0"));
-    t_write (dir, "bad-msg-version", T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc0"));
+    t_write (dir, "bad-msg-version", T_LIT ("\x94\xcd\x51\xce\x06\x0e\xc0"));
+    t_write (dir, "bad-msg-protocol-4", T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc4\x10" "0123456789abcdef"));
     t_write (dir, "bad-msg-protocol-3", T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc4\x10" "0123456789abcdef"));
     t_write (dir, "bad-msg-protocol-2", T_LIT ("\x94\xcd\x51\xce\x02\x0e\xc4\x10" "0123456789abcdef"));
     t_write (dir, "bad-msg-protocol-1", T_LIT ("\x94\xcd\x51\xce\x01\x0e\xc4\x10" "0123456789abcdef"));
-    t_write (dir, "bad-msg-type-0", T_LIT ("\x94\xcd\x51\xce\x04\x00\xc0"));
-    t_write (dir, "bad-msg-type-18", T_LIT ("\x94\xcd\x51\xce\x04\x12\xc0"));
+    t_write (dir, "bad-msg-type-0", T_LIT ("\x94\xcd\x51\xce\x05\x00\xc0"));
+    t_write (dir, "bad-msg-type-19", T_LIT ("\x94\xcd\x51\xce\x05\x13\xc0"));
     t_write (dir, "bad-msg-huge-array", T_LIT ("\xdd\xff\xff\xff\xff\xcd\x51\xce"));
     t_write (dir, "bad-msg-huge-list",
-             T_LIT ("\x96\xcd\x51\xce\x04\x01\xc4\x10"
+             T_LIT ("\x96\xcd\x51\xce\x05\x01\xc4\x10"
                     "0123456789abcdef\xc0\xdd\xff\xff\xff\xff\x94\x01\x01"));
     t_write (dir, "bad-msg-huge-payload",
-             T_LIT ("\x96\xcd\x51\xce\x04\x01\xc4\x10"
+             T_LIT ("\x96\xcd\x51\xce\x05\x01\xc4\x10"
                     "0123456789abcdef\xc0\x91\x94\x01\x01\x00\xc6\xff\xff\xff\xff" "abc"));
     t_write (dir, "bad-msg-status-6",
-             T_LIT ("\x96\xcd\x51\xce\x04\x02\xc4\x10"
+             T_LIT ("\x96\xcd\x51\xce\x05\x02\xc4\x10"
                     "0123456789abcdef\xa1w\x91\x9a\x01\x01\x00\x06\x00\x00\xc4\x00\xc0\xc4\x00\x00"));
-    t_write (dir, "bad-msg-nil-batch", T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc0"));
+    t_write (dir, "bad-msg-nil-batch", T_LIT ("\x94\xcd\x51\xce\x05\x0e\xc0"));
     t_write (dir, "bad-msg-trailing",
-             T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc4\x10" "0123456789abcdef\xc0"));
+             T_LIT ("\x94\xcd\x51\xce\x05\x0e\xc4\x10" "0123456789abcdef\xc0"));
 
     //  --msgpack input records: bin, str, a sink record, and a stream
     t_write (dir, "valid-record-bin", T_LIT ("\xc4\x05hello"));

@@ -110,6 +110,12 @@ t_example_encode (sluice_encoder_t *encoder, int type, size_t *size)
             sluice_encoder_uints (encoder, 2, range);
             break;
         }
+        case SLUICE_MSG_HANDBACK: {
+            uint64_t id = 2;
+            sluice_encoder_begin (encoder, type, batch);
+            sluice_encoder_uints (encoder, 1, &id);
+            break;
+        }
         case SLUICE_MSG_REFUSE: {
             uint64_t reason = SLUICE_REFUSE_COMMAND;
             sluice_encoder_scalar (encoder, type, batch, 1, &reason);

@@ -190,6 +190,7 @@ t_example (int type, size_t *size)
             break;
         }
         case SLUICE_MSG_PROGRESS:
+        case SLUICE_MSG_HANDBACK:
             sluice_encoder_begin (encoder, type, t_batch);
             sluice_encoder_uints (encoder, 1, args);
             sluice_encoder_uints (encoder, 1, args + 1);
@@ -595,9 +596,9 @@ test_accepts_other_encodings (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    //  [0x51ce as uint32, 3 as int8, 1 as int16, batch as str, a command as
+    //  [0x51ce as uint32, 5 as int8, 1 as int16, batch as str, a command as
     //  fixarray [int8, uint16, str], fixarray list]
-    t_raw (&t, T_LIT ("\x96\xce\x00\x00\x51\xce\xd0\x04\xd1\x00\x01"));
+    t_raw (&t, T_LIT ("\x96\xce\x00\x00\x51\xce\xd0\x05\xd1\x00\x01"));
     msgpack_pack_str (&t.pk, SLUICE_BATCH_SIZE);
     msgpack_pack_str_body (&t.pk, t_batch, SLUICE_BATCH_SIZE);
     t_raw (&t, T_LIT ("\x93\xd0\x01\xcd\x00\x01\xa2" "wc"));
@@ -716,7 +717,43 @@ test_rejects_protocol_3_by_name (void **state)
 {
     (void) state;
     t_reject_because (T_LIT ("\x94\xcd\x51\xce\x03\x0e\xc4\x10" "0123456789abcdef"),
-                      "peer speaks sluice protocol 3, this is protocol 4");
+                      "peer speaks sluice protocol 3, this is protocol 5");
+}
+
+//  A protocol-4 peer (no HANDBACK) is named too.
+static void
+test_rejects_protocol_4_by_name (void **state)
+{
+    (void) state;
+    t_reject_because (T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc4\x10" "0123456789abcdef"),
+                      "peer speaks sluice protocol 4, this is protocol 5");
+}
+
+//  Protocol 5: HANDBACK lists the ids a stopping worker will not start,
+//  as PROGRESS lists the ids it runs.
+static void
+test_handback_lists_ids (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    uint64_t ids [3] = { 3, 9, 12 };
+    sluice_encoder_begin (encoder, SLUICE_MSG_HANDBACK, t_batch);
+    for (int i = 0; i < 3; i++)
+        sluice_encoder_uints (encoder, 1, &ids [i]);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    sluice_msg_t msg;
+    assert_int_equal (sluice_msg_decode (&msg, data, size, NULL), 0);
+    assert_int_equal (msg.type, SLUICE_MSG_HANDBACK);
+    assert_int_equal (msg.count, 3);
+    uint64_t id;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal (sluice_msg_next_uints (&msg, &id), 1);
+        assert_int_equal (id, ids [i]);
+    }
+    assert_int_equal (sluice_msg_next_uints (&msg, &id), 0);
+    assert_string_equal (sluice_msg_type_name (SLUICE_MSG_HANDBACK), "HANDBACK");
+    sluice_encoder_destroy (&encoder);
 }
 
 //  Protocol 4: a result carries its command's stderr (bounded by the
@@ -780,7 +817,8 @@ test_names (void **state)
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_STORED), "STORED");
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_REFUSE), "REFUSE");
     assert_string_equal (sluice_msg_type_name (SLUICE_MSG_DROP), "DROP");
-    assert_string_equal (sluice_msg_type_name (18), "?");
+    assert_string_equal (sluice_msg_type_name (SLUICE_MSG_HANDBACK), "HANDBACK");
+    assert_string_equal (sluice_msg_type_name (19), "?");
     assert_string_equal (sluice_msg_type_name (-1), "?");
     assert_string_equal (sluice_status_name (SLUICE_STATUS_OK), "ok");
     assert_string_equal (sluice_status_name (SLUICE_STATUS_TIMEOUT), "timeout");
@@ -825,11 +863,11 @@ test_rejects_short_arrays (void **state)
     (void) state;
     t_reject_because (T_LIT ("\x90"), "not a sluice message");
     t_reject_because (T_LIT ("\x91\xcd\x51\xce"), "not a sluice message");
-    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x04"), "not a sluice message");
-    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x04\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\x92\xcd\x51\xce\x05"), "not a sluice message");
+    t_reject_because (T_LIT ("\x93\xcd\x51\xce\x05\x0e"), "not a sluice message");
     //  array16 and array32 headers with too few elements
-    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x04\x0e"), "not a sluice message");
-    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x04"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdc\x00\x03\xcd\x51\xce\x05\x0e"), "not a sluice message");
+    t_reject_because (T_LIT ("\xdd\x00\x00\x00\x02\xcd\x51\xce\x05"), "not a sluice message");
 }
 
 static void
@@ -864,7 +902,7 @@ test_rejects_wrong_version (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int versions [] = { 0, 1, 2, 3, 5, 255, -1 };
+    int versions [] = { 0, 1, 2, 3, 4, 6, 255, -1 };
     for (size_t i = 0; i < sizeof versions / sizeof versions [0]; i++) {
         msgpack_pack_array (&t.pk, 4);
         msgpack_pack_uint16 (&t.pk, SLUICE_SIGNATURE);
@@ -882,13 +920,13 @@ test_rejects_unknown_types (void **state)
     (void) state;
     t_packer_t t;
     t_packer_init (&t);
-    int types [] = { 0, 18, 19, 127, 255, 65536, -1 };
+    int types [] = { 0, 19, 20, 127, 255, 65536, -1 };
     for (size_t i = 0; i < sizeof types / sizeof types [0]; i++) {
         t_header (&t, 4, types [i], true);
         t_reject_packed (&t, "unknown message type");
     }
     //  the type as a string
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\xa1\x0e\xc0"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x05\xa1\x0e\xc0"));
     t_reject_packed (&t, "unknown message type");
     t_packer_destroy (&t);
 }
@@ -910,11 +948,11 @@ test_rejects_bad_batch (void **state)
         t_reject_packed (&t, "batch");
     }
     //  the batch as an integer, a bool, an array
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\x05"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x05\x0e\x05"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc3"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x05\x0e\xc3"));
     t_reject_packed (&t, "batch");
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\x90"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x05\x0e\x90"));
     t_reject_packed (&t, "batch");
     t_packer_destroy (&t);
 }
@@ -975,8 +1013,9 @@ test_rejects_wrong_field_count (void **state)
     }
     //  list types without their list, and with an extra field
     int lists [] = { SLUICE_MSG_TASKS, SLUICE_MSG_PROGRESS, SLUICE_MSG_LOST,
-                     SLUICE_MSG_ACK, SLUICE_MSG_RETRY, SLUICE_MSG_STORED };
-    for (size_t i = 0; i < 6; i++) {
+                     SLUICE_MSG_ACK, SLUICE_MSG_RETRY, SLUICE_MSG_STORED,
+                     SLUICE_MSG_HANDBACK };
+    for (size_t i = 0; i < 7; i++) {
         t_header (&t, 4, lists [i], true);
         t_reject_packed (&t, "wrong number of fields");
         t_header (&t, 6, lists [i], true);
@@ -1249,7 +1288,7 @@ test_rejects_huge_claimed_lengths (void **state)
         t_reject_packed (&t, "malformed list item");
     }
     //  the batch claims 4 GiB
-    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x04\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
+    t_raw (&t, T_LIT ("\x94\xcd\x51\xce\x05\x0e\xc6\xff\xff\xff\xff\x00\x01\x02"));
     t_reject_packed (&t, "batch");
     //  the worker identity claims 4 GiB
     t_header (&t, 6, SLUICE_MSG_RESULTS, true);
@@ -1544,6 +1583,8 @@ main (void)
         cmocka_unit_test (test_rejects_protocol_1_by_name),
         cmocka_unit_test (test_results_identity_is_bin),
         cmocka_unit_test (test_rejects_protocol_3_by_name),
+        cmocka_unit_test (test_rejects_protocol_4_by_name),
+        cmocka_unit_test (test_handback_lists_ids),
         cmocka_unit_test (test_result_carries_stderr),
         cmocka_unit_test (test_rejects_empty_buffer),
         cmocka_unit_test (test_rejects_non_arrays),

@@ -88,7 +88,7 @@ test_tasks_example_bytes (void **state)
     static const uint8_t expected [] = {
         0x96,                               //  array of 6
         0xcd, 0x51, 0xce,                   //  signature 0x51CE (uint16)
-        0x04,                               //  version 4
+        0x05,                               //  version 5
         0x01,                               //  type 1 = TASKS
         0xc4, 0x10,                         //  batch: bin 8, 16 bytes
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -116,7 +116,7 @@ test_results_example_bytes (void **state)
 {
     (void) state;
     static const uint8_t expected [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x04, 0x02,     //  RESULTS
+        0x96, 0xcd, 0x51, 0xce, 0x05, 0x02,     //  RESULTS
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -147,13 +147,13 @@ test_credit_and_ack_example_bytes (void **state)
 {
     (void) state;
     static const uint8_t credit [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x04, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x05, 0x03,     //  CREDIT
         0xc0,                                   //  no batch
         0xcd, 0x01, 0x00,                       //  credit 256
         0x00                                    //  reset 0 (incremental)
     };
     static const uint8_t ack [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x04, 0x0a,     //  ACK
+        0x95, 0xcd, 0x51, 0xce, 0x05, 0x0a,     //  ACK
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -178,7 +178,7 @@ test_stored_and_heartbeat_bytes (void **state)
 {
     (void) state;
     static const uint8_t stored [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x04, 0x0f,     //  STORED
+        0x95, 0xcd, 0x51, 0xce, 0x05, 0x0f,     //  STORED
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -186,7 +186,7 @@ test_stored_and_heartbeat_bytes (void **state)
         0x92, 0x01, 0x02                        //  [first 1, last 2]
     };
     static const uint8_t heartbeat [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x04, 0x03,     //  CREDIT
+        0x96, 0xcd, 0x51, 0xce, 0x05, 0x03,     //  CREDIT
         0xc0, 0x00, 0x00                        //  no batch, [0, 0]
     };
     sluice_encoder_t *encoder = sluice_encoder_new ();
@@ -201,27 +201,34 @@ test_stored_and_heartbeat_bytes (void **state)
     sluice_encoder_destroy (&encoder);
 }
 
-//  REFUSE and DROP, new in protocol 3, and a TASKS whose batch names no
-//  command (a ventilator without --exec).
+//  REFUSE and DROP, new in protocol 3, HANDBACK, new in protocol 5, and a
+//  TASKS whose batch names no command (a ventilator without --exec).
 static void
-test_refuse_drop_and_bare_tasks_bytes (void **state)
+test_refuse_drop_handback_and_bare_tasks_bytes (void **state)
 {
     (void) state;
     static const uint8_t refuse [] = {
-        0x95, 0xcd, 0x51, 0xce, 0x04, 0x10,     //  REFUSE
+        0x95, 0xcd, 0x51, 0xce, 0x05, 0x10,     //  REFUSE
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
         0x01                                    //  reason 1: another command
     };
     static const uint8_t drop [] = {
-        0x94, 0xcd, 0x51, 0xce, 0x04, 0x11,     //  DROP
+        0x94, 0xcd, 0x51, 0xce, 0x05, 0x11,     //  DROP
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f
     };
+    static const uint8_t handback [] = {
+        0x95, 0xcd, 0x51, 0xce, 0x05, 0x12,     //  HANDBACK (protocol 5)
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0xdd, 0x00, 0x00, 0x00, 0x01, 0x02      //  [2]: task 2 not started
+    };
     static const uint8_t bare [] = {
-        0x96, 0xcd, 0x51, 0xce, 0x04, 0x01,     //  TASKS
+        0x96, 0xcd, 0x51, 0xce, 0x05, 0x01,     //  TASKS
         0xc4, 0x10,
         0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
         0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
@@ -236,6 +243,9 @@ test_refuse_drop_and_bare_tasks_bytes (void **state)
     data = t_example_encode (encoder, SLUICE_MSG_DROP, &size);
     assert_int_equal (size, sizeof drop);
     assert_memory_equal (data, drop, sizeof drop);
+    data = t_example_encode (encoder, SLUICE_MSG_HANDBACK, &size);
+    assert_int_equal (size, sizeof handback);
+    assert_memory_equal (data, handback, sizeof handback);
     sluice_encoder_begin (encoder, SLUICE_MSG_TASKS, t_example_batch);
     data = sluice_encoder_data (encoder, &size);
     assert_int_equal (size, sizeof bare);
@@ -319,7 +329,7 @@ main (int argc, char *argv [])
         cmocka_unit_test (test_results_example_bytes),
         cmocka_unit_test (test_credit_and_ack_example_bytes),
         cmocka_unit_test (test_stored_and_heartbeat_bytes),
-        cmocka_unit_test (test_refuse_drop_and_bare_tasks_bytes),
+        cmocka_unit_test (test_refuse_drop_handback_and_bare_tasks_bytes),
         cmocka_unit_test (test_examples_decode),
         cmocka_unit_test (test_doc_shows_every_example),
     };

@@ -622,6 +622,35 @@ test_a_returning_worker_takes_its_deliveries_back (void **state)
     sluice_window_destroy (&window);
 }
 
+//  A stopping worker hands back tasks it will not start (HANDBACK): each
+//  of its own SENT tasks is queued again at the head, its attempt undone;
+//  another worker's task, or one not SENT, is left alone.
+static void
+test_a_handed_back_task_is_queued_again_attempt_undone (void **state)
+{
+    (void) state;
+    sluice_window_t *window = sluice_window_new (8, 1 << 20);
+    for (int i = 0; i < 4; i++)
+        sluice_window_add (window, "x", 1);
+    uint64_t ids [8];
+    assert_int_equal (t_take_for (window, 0, 1, ids, 2), 2);       //  1, 2 to worker 1
+    assert_int_equal (t_take_for (window, 0, 2, ids, 1), 1);       //  3 to worker 2
+    assert_true (sluice_window_handback (window, 2, 1));
+    assert_int_equal (sluice_window_state (window, 2), SLUICE_SLOT_QUEUED);
+    assert_false (sluice_window_handback (window, 2, 1));          //  no longer SENT
+    assert_false (sluice_window_handback (window, 3, 1));          //  worker 2's
+    assert_false (sluice_window_handback (window, 4, 1));          //  never sent
+    assert_false (sluice_window_handback (window, 99, 1));         //  not in the window
+    assert_int_equal (sluice_window_state (window, 1), SLUICE_SLOT_SENT);
+    assert_int_equal (sluice_window_state (window, 3), SLUICE_SLOT_SENT);
+    //  it goes out first, as attempt 1 again (it never ran)
+    sluice_window_task_t task;
+    assert_true (sluice_window_take (window, true, T_LEASE, 2, &task));
+    assert_int_equal (task.id, 2);
+    assert_int_equal (task.attempt, 1);
+    sluice_window_destroy (&window);
+}
+
 int
 main (void)
 {
@@ -650,6 +679,7 @@ main (void)
         cmocka_unit_test (test_a_worker_holding_many_tasks_shares_the_blame),
         cmocka_unit_test (test_a_reclaim_takes_only_unacknowledged_deliveries),
         cmocka_unit_test (test_a_returning_worker_takes_its_deliveries_back),
+        cmocka_unit_test (test_a_handed_back_task_is_queued_again_attempt_undone),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
