@@ -175,6 +175,7 @@ struct _sluice_worker_t {
     sluice_job_t *free_jobs;
     sluice_job_t *queue_head;   //  received, not yet taken
     sluice_job_t *queue_tail;
+    size_t queue_count;         //  jobs in the queue
     //  batches: the command check (REFUSE) and DROP
     sluice_termseq_t termseq;   //  how a command is stopped (--termseq)
     bool stopping;              //  a stop signal: start nothing more
@@ -1223,6 +1224,7 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
         else
             self->queue_head = job;
         self->queue_tail = job;
+        self->queue_count++;
         s_wake (self);
     }
     return taken;
@@ -1356,6 +1358,7 @@ s_queue_discard (sluice_worker_t *self, const uint8_t *batch)
         if (!batch || memcmp (job->batch, batch, SLUICE_BATCH_SIZE) == 0) {
             s_job_discard (self, job);
             discarded++;
+            self->queue_count--;
         }
         else {
             job->next = NULL;
@@ -1618,6 +1621,7 @@ sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task)
         self->queue_head = job->next;
         if (!self->queue_head)
             self->queue_tail = NULL;
+        self->queue_count--;
         s_job_discard (self, job);
         self->discarded++;
         job = self->queue_head;
@@ -1629,6 +1633,7 @@ sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task)
     self->queue_head = job->next;
     if (!self->queue_head)
         self->queue_tail = NULL;
+    self->queue_count--;
     job->next = NULL;
     job->started_us = sluice_now_us ();
     task->id = job->id;
@@ -1694,7 +1699,14 @@ sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job)
     self->queue_head = job;
     if (!self->queue_tail)
         self->queue_tail = job;
+    self->queue_count++;
     s_wake (self);
+}
+
+size_t
+sluice_worker_queued (sluice_worker_t *self)
+{
+    return self->stopping? 0: self->queue_count;
 }
 
 //  --------------------------------------------------------------------------

@@ -508,20 +508,30 @@ s_copy_feed (s_coproc_t *self, s_copy_t *copy, sluice_job_t *job, const sluice_t
     copy->inflight++;
 }
 
-//  Hand queued tasks to the least loaded copies.
+//  Hand queued tasks to the least loaded copies, in runs of consecutive
+//  tasks: the least loaded copy takes its share of the queue (queued /
+//  copies, at least one) at once. Each copy's results are then runs of
+//  ids, which the sink acknowledges and STOREs as one range each; copies
+//  taking every other id made those ranges one id each. A short queue
+//  (slow commands, little prefetch) still splits evenly.
 static void
 s_dispatch (s_coproc_t *self)
 {
     self->queue_empty = false;
     s_copy_t *best;
     while ((best = s_least_loaded (self))) {
-        sluice_task_t task;
-        sluice_job_t *job = sluice_worker_recv (self->worker, &task);
-        if (!job) {
-            self->queue_empty = true;
-            return;
+        size_t run = sluice_worker_queued (self->worker) / self->ncopies;
+        if (run == 0)
+            run = 1;
+        for (size_t i = 0; i < run && best->inflight < self->depth; i++) {
+            sluice_task_t task;
+            sluice_job_t *job = sluice_worker_recv (self->worker, &task);
+            if (!job) {
+                self->queue_empty = true;
+                return;
+            }
+            s_copy_feed (self, best, job, &task);
         }
-        s_copy_feed (self, best, job, &task);
     }
 }
 

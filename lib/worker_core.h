@@ -82,6 +82,10 @@ const sluice_termseq_t *
 void
     sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job);
 
+//  Tasks queued, not yet taken with sluice_worker_recv (0 once stopping).
+size_t
+    sluice_worker_queued (sluice_worker_t *self);
+
 //  ---------------------------------------------------------------------
 //  Credit and prefetch policy (pure: no sockets, no clock)
 
