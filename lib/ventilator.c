@@ -950,6 +950,10 @@ s_recv_monitor (sluice_ventilator_t *self)
         if (event.failed)
             sluice_security_failed (self->security, SLUICE_CHANNEL_TASKS, event.peer,
                                     event.failed, event.failure);
+        if (event.timed_out)
+            sluice_warn_ratelimited (&self->limit, "no answer from worker %s on %s for %s "
+                                     "(heartbeat timeout); disconnected", event.peer,
+                                     self->tasks_text, sluice_monitor_silence (&event));
         if (event.dropped) {
             self->dropped++;
             sluice_warn_ratelimited (&self->limit, "peer %s sent a message over "

@@ -996,6 +996,11 @@ s_watch_events (sluice_worker_t *self, s_watch_t *watch)
             sluice_warn_ratelimited (&self->limit, "peer %s sent a message over --max-size "
                                      "%zu; disconnected", event.peer, self->config->max_size);
         }
+        //  a stopped peer or a dead path, not a bad message: not counted
+        if (event.event == ZMQ_EVENT_DISCONNECTED && event.timed_out)
+            sluice_warn_ratelimited (&self->limit, "no answer from the %s at %s for %s "
+                                     "(heartbeat timeout); reconnecting", watch->what,
+                                     watch->endpoint, sluice_monitor_silence (&event));
         if (event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             if (watch->warned_down || watch->warned_handshake)
                 zsys_info ("reached the %s at %s", watch->what, watch->endpoint);
