@@ -201,8 +201,11 @@ sluice_worker_credit_plan (sluice_mode_t mode, unsigned jobs, size_t prefetch)
     bool automatic = prefetch == SIZE_MAX;
     plan.adaptive = automatic && mode == SLUICE_MODE_COPROC;
     plan.latency = automatic && mode != SLUICE_MODE_ECHO;
+    //  --echo answers at once: its prefetch is its whole pipeline, and
+    //  must cover a round trip at its rate (8,192 held one worker to
+    //  180,000 tasks/s over a 45 ms round trip, half its loopback rate)
     if (automatic)
-        prefetch = mode == SLUICE_MODE_ECHO? 8192
+        prefetch = mode == SLUICE_MODE_ECHO? 32768
                  : mode == SLUICE_MODE_COPROC? (size_t) jobs * SLUICE_COPROC_MAX_DEPTH: 0;
     plan.capacity = (mode == SLUICE_MODE_ECHO? 0: jobs) + prefetch;
     if (plan.capacity == 0)
