@@ -272,8 +272,9 @@ s_why_closed (const s_probe_t *entry, int64_t *silent_ms)
 }
 
 //  Whether libzmq closed the probe's connection while the peer kept it
-//  open (and then why: s_why_closed), or the peer closed it. libzmq reports DISCONNECTED just before it closes its fd, so give
-//  it a moment; an fd that stays open on the same socket was reused for a
+//  open (and then why: s_why_closed), or the peer closed it. libzmq
+//  reports DISCONNECTED just before it closes its fd, so give it a
+//  moment; an fd that stays open on the same socket was reused for a
 //  newer connection before we read the older one's events (not a drop).
 //  The io thread writes events in order and closes the fd before it writes
 //  the next one: once another event is queued behind this DISCONNECTED,
