@@ -14,9 +14,16 @@
     kernel socket open after libzmq closes its own fd. At DISCONNECTED a
     probe that reads EOF (or an error) means the peer closed; one that is
     still alive, with bytes unread or none, means libzmq closed a live
-    connection itself, which after a successful handshake only a decode
-    error does: an oversized message (or broken ZMTP framing). The probe is
-    closed there, so the peer sees the close a moment later than without.
+    connection itself. After a successful handshake two things do that: a
+    decode error (an oversized message, or broken ZMTP framing), and the
+    ZMTP heartbeat timeout (the peer sent nothing for 5 s: it is stopped,
+    or the path to it is down). The probe tells them apart by how long
+    the peer has been silent: for tcp, TCP_INFO's tcpi_last_data_recv
+    (nearly the timeout: a heartbeat timeout; recent: a bad message); for
+    ipc, which has no such clock, bytes still unread mean the rest of an
+    oversized frame, and bytes we sent that the peer has not read mean a
+    peer that stopped reading. The probe is closed there, so the peer sees
+    the close a moment later than without.
     Best effort: a connection that libzmq closes before its ACCEPTED is
     read has no probe (the dup fails), and its drop goes uncounted.
 
@@ -33,10 +40,19 @@
 //  timed out (ZMQ_CONNECT_TIMEOUT, 1 s), not one that was refused
 #define S_TIMED_OUT_MS 800
 
+//  A connection libzmq closed after its peer was silent this long was
+//  closed by the heartbeat timeout (the decode error of a bad message
+//  comes right after the message's bytes)
+#define S_SILENT_MS (SLUICE_HEARTBEAT_TIMEOUT_MS * 9 / 10)
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -225,36 +241,67 @@ s_same_socket (int fd, int probe)
         && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-//  True if libzmq closed the probe's connection while the peer kept it
-//  open. libzmq reports DISCONNECTED just before it closes its fd, so give
-//  it a moment; an fd that stays open on the same socket was reused for a
+//  Why libzmq closed a connection its peer kept open (entry's probe still
+//  holds it): S_CLOSED_SILENT, with how long the peer had sent nothing in
+//  silent_ms (0 if unknown), if the heartbeat timed out; else
+//  S_CLOSED_DROPPED, a message it refused.
+typedef enum { S_CLOSED_PEER, S_CLOSED_DROPPED, S_CLOSED_SILENT } s_closed_t;
+
+static s_closed_t
+s_why_closed (const s_probe_t *entry, int64_t *silent_ms)
+{
+    *silent_ms = 0;
+    struct tcp_info info;
+    socklen_t len = sizeof info;
+    memset (&info, 0, sizeof info);
+    if (getsockopt (entry->probe, IPPROTO_TCP, TCP_INFO, &info, &len) == 0
+    &&  len >= offsetof (struct tcp_info, tcpi_last_data_recv) + sizeof info.tcpi_last_data_recv) {
+        if (info.tcpi_last_data_recv < S_SILENT_MS)
+            return S_CLOSED_DROPPED;
+        *silent_ms = info.tcpi_last_data_recv;
+        return S_CLOSED_SILENT;
+    }
+    //  not tcp (ipc): the rest of an oversized frame waits unread, while a
+    //  stopped peer leaves our heartbeats unread in its queue
+    int unread = 0, unsent = 0;
+    if (ioctl (entry->probe, SIOCINQ, &unread) == 0 && unread > 0)
+        return S_CLOSED_DROPPED;
+    if (ioctl (entry->probe, SIOCOUTQ, &unsent) == 0 && unsent > 0)
+        return S_CLOSED_SILENT;
+    return S_CLOSED_DROPPED;
+}
+
+//  Whether libzmq closed the probe's connection while the peer kept it
+//  open (and then why: s_why_closed), or the peer closed it. libzmq
+//  reports DISCONNECTED just before it closes its fd, so give it a
+//  moment; an fd that stays open on the same socket was reused for a
 //  newer connection before we read the older one's events (not a drop).
 //  The io thread writes events in order and closes the fd before it writes
 //  the next one: once another event is queued behind this DISCONNECTED,
 //  the close has happened, and waiting cannot change the answer. A reader
 //  that is behind (a peer that joins and leaves in a loop) thus never
 //  sleeps; a sleep per event there would keep it behind for good.
-static bool
-s_closed_by_us (sluice_monitor_t *self, const s_probe_t *entry)
+static s_closed_t
+s_closed_by_us (sluice_monitor_t *self, const s_probe_t *entry, int64_t *silent_ms)
 {
     //  the peer's close shows as RDHUP even with bytes left unread (a peer
     //  that sent and closed at once): then it left, and nothing is waited
     //  for (a peer that joins and leaves in a loop must cost no sleep)
     struct pollfd pfd = { .fd = entry->probe, .events = POLLIN | POLLRDHUP };
     if (poll (&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-        return false;
+        return S_CLOSED_PEER;
     char byte;
     ssize_t n = recv (entry->probe, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
-        return false;           //  the peer closed or reset it
+        return S_CLOSED_PEER;   //  the peer closed or reset it
     for (int i = 0; i < 20; i++) {
         if (!s_same_socket (entry->fd, entry->probe))
-            return true;
+            return s_why_closed (entry, silent_ms);
         if (sluice_monitor_pending (self))
-            return false;       //  closed already: the fd is a newer connection's
+            return S_CLOSED_PEER;   //  closed already: the fd is a newer connection's
         usleep (250);
     }
-    return false;
+    return S_CLOSED_PEER;
 }
 
 //  A connection on fd is gone: say whether libzmq dropped it (and who the
@@ -268,7 +315,10 @@ s_probe_remove (sluice_monitor_t *self, sluice_monitor_event_t *event, bool judg
     size_t i = self->by_fd [fd] - 1;
     s_probe_t *entry = &self->probes [i];
     snprintf (event->peer, sizeof event->peer, "%s", entry->peer);
-    event->dropped = judge && !entry->refused && s_closed_by_us (self, entry);
+    s_closed_t closed = judge && !entry->refused
+                      ? s_closed_by_us (self, entry, &event->silent_ms): S_CLOSED_PEER;
+    event->dropped = closed == S_CLOSED_DROPPED;
+    event->timed_out = closed == S_CLOSED_SILENT;
     if (entry->accepted && !entry->refused)
         self->state.accepted--;
     close (entry->probe);
@@ -454,6 +504,18 @@ sluice_monitor_reason (sluice_monitor_t *self, const char *endpoint, char *buf,
     else
         snprintf (buf, buflen, "no answer");
     return buf;
+}
+
+const char *
+sluice_monitor_silence (sluice_monitor_event_t *event)
+{
+    if (event->silent_ms > 0)
+        snprintf (event->silence, sizeof event->silence, "%.1f s",
+                  (double) event->silent_ms / 1000);
+    else
+        snprintf (event->silence, sizeof event->silence, "%d s",
+                  SLUICE_HEARTBEAT_TIMEOUT_MS / 1000);
+    return event->silence;
 }
 
 const char *

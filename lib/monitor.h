@@ -33,8 +33,16 @@ typedef struct {
     bool refused;               //  ACCEPTED only: over the connection limit,
                                 //  shut down at once (sluice_monitor_set_max)
     bool dropped;               //  libzmq closed a live, handshaken connection
-                                //  itself: the peer sent a message over
-                                //  ZMQ_MAXMSGSIZE (or broke ZMTP framing)
+                                //  itself after the peer sent something: a
+                                //  message over ZMQ_MAXMSGSIZE (or broken
+                                //  ZMTP framing)
+    bool timed_out;             //  libzmq closed a live connection whose peer
+                                //  had sent nothing for the ZMTP heartbeat
+                                //  timeout: the peer is stopped or hung, or
+                                //  the path to it is down (not a bad message)
+    int64_t silent_ms;          //  timed_out: how long it had sent nothing
+                                //  (tcp: TCP_INFO), else 0 (unknown)
+    char silence [24];          //  sluice_monitor_silence's text
     int failed;                 //  the connection ended a failed handshake:
                                 //  its HANDSHAKE_FAILED_* event, else 0
     const char *failure;        //  then why (static text)
@@ -118,6 +126,11 @@ bool
 const char *
     sluice_monitor_reason (sluice_monitor_t *self, const char *endpoint, char *buf,
                            size_t buflen);
+
+//  How long a timed-out peer was silent, for messages: "5.2 s" (measured),
+//  else the heartbeat timeout ("5 s"); the text is kept in the event.
+const char *
+    sluice_monitor_silence (sluice_monitor_event_t *event);
 
 //  Name of an event ("HANDSHAKE_SUCCEEDED"), and a short phrase for a
 //  ZMQ_PROTOCOL_ERROR_* value ("wrong socket type", "not ZMTP").

@@ -74,7 +74,7 @@ static const sluice_option_t s_table [] = {
     { .name = "prefetch", .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/prefetch", FIELD (prefetch), .min = 0, .max = 1000000, .auto_ok = true,
       .def = "auto", .help = "tasks held beyond free slots (default: enough for\n"
-                             "the round trip with --exec and --coproc, 8192\n"
+                             "the round trip with --exec and --coproc, 32768\n"
                              "for --echo)" },
     { .name = "task-timeout", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/task-timeout", .min = 1,
@@ -151,9 +151,13 @@ static const sluice_option_t s_table [] = {
     { .name = "msgpack", .roles = VENT, .type = SLUICE_TYPE_BOOL,
       .help = "tasks are a stream of MessagePack objects",
       .store = s_input_store, .show = s_input_show, .choice = SLUICE_INPUT_MSGPACK },
+    //  the window covers the ACK's round trip (ventilator, worker, sink,
+    //  ventilator: three one-way trips) at the rate of small tasks: at
+    //  20 ms a trip and 1 % loss, 32,768 held --echo to a quarter of its
+    //  loopback rate (tests/hosts delay-echo: 4.0x), 131,072 to 1.5x
     { .name = "window", .roles = VENT, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/window", FIELD (window), .min = 1, .max = SLUICE_WINDOW_MAX,
-      .def = "32768",
+      .def = "131072",
       .help = "unacknowledged tasks held at most (also bounded\nto 16 MiB of payload)" },
     { .name = "timeout", .roles = VENT, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/timeout", FIELD (timeout_ms), .min = 1000, .def = "30s",

@@ -147,6 +147,11 @@ int
     sluice_attach (zsock_t *sock, sluice_security_t *security, sluice_channel_t channel,
                    const char *endpoints, char *err, size_t errlen);
 
+//  ZMTP heartbeats (sluice_socket_setup): a PING every second, and a
+//  connection that brings nothing in for this long after one is closed
+#define SLUICE_HEARTBEAT_IVL_MS 1000
+#define SLUICE_HEARTBEAT_TIMEOUT_MS 5000
+
 //  Apply the options every sluice socket shares: linger, max message size,
 //  ZMTP heartbeats for dead-peer detection.
 void

@@ -1199,6 +1199,11 @@ s_recv_monitor (sluice_sink_t *self)
                 sluice_security_failed (self->security, control? SLUICE_CHANNEL_CONTROL
                                                                 : SLUICE_CHANNEL_RESULTS,
                                         event.peer, event.failed, event.failure);
+            if (event.event == ZMQ_EVENT_DISCONNECTED && event.timed_out)
+                sluice_warn_ratelimited (&self->limit, "no answer from %s %s on %s for %s "
+                                         "(heartbeat timeout); disconnected",
+                                         control? "the ventilator": "worker", event.peer,
+                                         endpoint, sluice_monitor_silence (&event));
             if (event.event != ZMQ_EVENT_DISCONNECTED || !event.dropped)
                 continue;
             self->dropped++;

@@ -124,7 +124,7 @@ sluice_socket_setup (zsock_t *sock, const sluice_config_t *config)
     zmq_setsockopt (handle, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
     int linger = -1;
     zmq_setsockopt (handle, ZMQ_LINGER, &linger, sizeof linger);
-    int ivl = 1000, timeout = 5000, ttl = 10000;
+    int ivl = SLUICE_HEARTBEAT_IVL_MS, timeout = SLUICE_HEARTBEAT_TIMEOUT_MS, ttl = 10000;
     zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
     zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     zmq_setsockopt (handle, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);

@@ -777,13 +777,19 @@ s_send_to_peer (sluice_ventilator_t *self, sluice_peer_t *peer)
 }
 
 //  Hand queued tasks to workers with credit, round robin, until a round
-//  sends nothing.
+//  sends nothing. The turn stops at the worker that took the last queued
+//  task, so the next tasks go to the one after it: a round that went on
+//  to visit every worker would start each dispatch at the same one, and a
+//  paced input (a few tasks at a time) would all go to the first worker
+//  with credit, however many others waited (a worker back from an outage
+//  got no task for seconds).
 static void
 s_dispatch (sluice_ventilator_t *self)
 {
     while (!self->paused && sluice_window_has_queued (self->window)) {
         bool progress = false;
-        for (size_t n = sluice_peers_count (self->peers); n > 0; n--) {
+        for (size_t n = sluice_peers_count (self->peers);
+             n > 0 && sluice_window_has_queued (self->window); n--) {
             sluice_peer_t *peer = sluice_peers_next (self->peers);
             if (!peer)
                 break;
@@ -970,6 +976,10 @@ s_recv_monitor (sluice_ventilator_t *self)
         if (event.failed)
             sluice_security_failed (self->security, SLUICE_CHANNEL_TASKS, event.peer,
                                     event.failed, event.failure);
+        if (event.timed_out)
+            sluice_warn_ratelimited (&self->limit, "no answer from worker %s on %s for %s "
+                                     "(heartbeat timeout); disconnected", event.peer,
+                                     self->tasks_text, sluice_monitor_silence (&event));
         if (event.dropped) {
             self->dropped++;
             sluice_warn_ratelimited (&self->limit, "peer %s sent a message over "

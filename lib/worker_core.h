@@ -98,7 +98,7 @@ typedef struct {
 } sluice_credit_plan_t;
 
 //  The plan for a mode: free slots (-j, none for --echo) plus prefetch,
-//  where prefetch SIZE_MAX means the mode's default (8192 for --echo,
+//  where prefetch SIZE_MAX means the mode's default (32768 for --echo,
 //  S_COPROC_MAX_DEPTH per copy for --coproc, adaptive; for --exec it
 //  starts at 0 and follows sluice_worker_prefetch, the pool leaving room
 //  for SLUICE_PREFETCH_MAX more).

@@ -224,7 +224,7 @@ test_default_options (void **state)
     (void) state;
     sluice_config_t *config = sluice_config_new (SLUICE_ROLE_VENTILATOR);
     assert_int_equal (config->max_size, 64 * 1024 * 1024);
-    assert_int_equal (config->window, 32768);
+    assert_int_equal (config->window, 131072);
     assert_int_equal (config->timeout_ms, 30000);
     assert_int_equal (config->retries, 0);
     assert_int_equal (config->max_attempts, 5);
@@ -609,7 +609,7 @@ test_every_default_reads_back (void **state)
         if (*value)
             assert_string_equal (sluice_config_get (copy, opt->name), value);
     }
-    assert_string_equal (sluice_config_get (config, "window"), "32768");
+    assert_string_equal (sluice_config_get (config, "window"), "131072");
     assert_string_equal (sluice_config_get (config, "timeout"), "30s");
     assert_string_equal (sluice_config_get (config, "max-size"), "64M");
     assert_string_equal (sluice_config_get (config, "format"), "lines");

@@ -178,12 +178,12 @@ test_free_room_is_granted_before_any_resync (void **state_p)
 //  Plans per mode
 
 static void
-test_echo_holds_8192_tasks_by_default_and_no_slots (void **state_p)
+test_echo_holds_32768_tasks_by_default_and_no_slots (void **state_p)
 {
     (void) state_p;
     sluice_credit_plan_t plan = sluice_worker_credit_plan (SLUICE_MODE_ECHO, 4, SIZE_MAX);
-    assert_int_equal (plan.capacity, 8192);
-    assert_int_equal (plan.pool, 8192);
+    assert_int_equal (plan.capacity, 32768);
+    assert_int_equal (plan.pool, 32768);
     assert_false (plan.adaptive);
 }
 
@@ -442,7 +442,7 @@ main (void)
         cmocka_unit_test (test_unsent_results_keep_their_slots),
         cmocka_unit_test (test_idle_worker_reannounces_its_whole_capacity_with_reset),
         cmocka_unit_test (test_free_room_is_granted_before_any_resync),
-        cmocka_unit_test (test_echo_holds_8192_tasks_by_default_and_no_slots),
+        cmocka_unit_test (test_echo_holds_32768_tasks_by_default_and_no_slots),
         cmocka_unit_test (test_exec_prefetch_adds_to_the_slots),
         cmocka_unit_test (test_zero_capacity_is_raised_to_one),
         cmocka_unit_test (test_coproc_default_prefetch_is_adaptive_and_starts_at_four_per_copy),
