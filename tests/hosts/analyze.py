@@ -14,8 +14,13 @@ date each result to within one sample. Options:
     --crash MS         time a worker died: worst wait = the largest, over
                        results written after MS, of landing - max(fed, MS)
     --fed T0:RATE      task i was fed at T0 + (i-1)/RATE*1000 ms
+    --started FILE     "id worker_pid" per command started (the --exec
+                       command appends it); with --crash and --focus
+                       (the killed worker): rerun_ms = the largest, over
+                       the tasks it started and never wrote, of landing
+                       - MS, and rerun_tasks = how many
 Prints key=value lines: set_ok, dup_results, ran_twice, runs, flow_ms,
-worst_wait_ms, last_ms.
+worst_wait_ms, rerun_ms, rerun_tasks, last_ms.
 """
 import argparse
 import bisect
@@ -32,6 +37,7 @@ ap.add_argument("--heal", type=int)
 ap.add_argument("--focus")
 ap.add_argument("--crash", type=int)
 ap.add_argument("--fed")
+ap.add_argument("--started")
 a = ap.parse_args()
 
 recs = []
@@ -114,6 +120,24 @@ if a.crash is not None and a.fed:
         fed = t0 + (recs[k - 1]["id"] - 1) / rate * 1000
         worst = max(worst, t - max(fed, a.crash))
     print("worst_wait_ms=%d" % worst)
+
+if a.crash is not None and a.started and a.focus:
+    started = set()
+    with open(a.started) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 2 and p[1] == a.focus and p[0].isdigit():
+                started.add(int(p[0]))
+    worst, rerun = 0, 0
+    for k in range(1, len(recs) + 1):
+        r = recs[k - 1]
+        if r.get("id") in started and not str(r.get("worker", "")).endswith(":" + a.focus):
+            t = landed(k)
+            if t is not None:
+                rerun += 1
+                worst = max(worst, t - a.crash)
+    print("rerun_ms=%s" % (worst if rerun else "-"))
+    print("rerun_tasks=%d" % rerun)
 
 print("last_ms=%s" % (landed(len(recs)) if recs else "-"))
 sys.exit(0)
