@@ -153,7 +153,8 @@ int
 #define SLUICE_HEARTBEAT_TIMEOUT_MS 5000
 
 //  Apply the options every sluice socket shares: linger, max message size,
-//  ZMTP heartbeats for dead-peer detection.
+//  reconnects, and dead-peer detection (ZMTP heartbeats from connecting
+//  sockets; a ROUTER answers them and uses TCP keepalives).
 void
     sluice_socket_setup (zsock_t *sock, const sluice_config_t *config);
 

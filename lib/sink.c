@@ -1522,11 +1522,6 @@ s_open_sockets (sluice_sink_t *self, char *err, size_t errlen)
     self->results = sluice_socket_open (ZMQ_ROUTER, config, self->security,
                                         SLUICE_CHANNEL_RESULTS, config->results, 0, 0,
                                         err, errlen);
-    //  a worker that reconnects (same routing id, host:pid:N) takes its
-    //  routing id over, so STORED reaches it on the new connection
-    if (self->results)
-        zmq_setsockopt (zsock_resolve (self->results), ZMQ_ROUTER_HANDOVER,
-                        &(int) { 1 }, sizeof (int));
     //  the ventilator's control messages are small, LOST included (it cuts
     //  an input to fit): a peer's half-sent frame holds --max-control-size
     self->control = self->results

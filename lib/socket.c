@@ -124,10 +124,33 @@ sluice_socket_setup (zsock_t *sock, const sluice_config_t *config)
     zmq_setsockopt (handle, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
     int linger = -1;
     zmq_setsockopt (handle, ZMQ_LINGER, &linger, sizeof linger);
-    int ivl = SLUICE_HEARTBEAT_IVL_MS, timeout = SLUICE_HEARTBEAT_TIMEOUT_MS, ttl = 10000;
-    zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
-    zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
-    zmq_setsockopt (handle, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
+    //  A ROUTER sends no ZMTP PINGs: its peers (the connecting DEALERs)
+    //  ping it, and it answers. libzmq 4.3.4 aborts ("Assertion failed:
+    //  !_io_error (stream_engine_base.cpp:331)") when its own heartbeat
+    //  timer fires on a connection whose input had stopped (a pipe full, or
+    //  taken over by ROUTER_HANDOVER when the peer reconnected) and whose
+    //  peer then hung up: the timer calls out_event unchecked. Seen in a
+    //  sink stopped for 8 s while its workers reconnected
+    //  (39-results-outage, case d). A ROUTER thus never times out a peer
+    //  itself (and the TTL does not help: libzmq 4.3.4 arms it only when
+    //  the last message was a PING), so a peer host that vanishes would
+    //  leave its connection open here; TCP keepalives close it once idle
+    //  (5 s, then 5 probes 1 s apart). A stopped peer process still
+    //  answers them: the ventilator's own silence rule (2 s) covers that,
+    //  and its connection resumes with it.
+    if (zsock_type (sock) == ZMQ_ROUTER) {
+        zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &(int) { 0 }, sizeof (int));
+        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE, &(int) { 1 }, sizeof (int));
+        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_IDLE, &(int) { 5 }, sizeof (int));
+        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_INTVL, &(int) { 1 }, sizeof (int));
+        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_CNT, &(int) { 5 }, sizeof (int));
+    }
+    else {
+        int ivl = SLUICE_HEARTBEAT_IVL_MS, timeout = SLUICE_HEARTBEAT_TIMEOUT_MS, ttl = 10000;
+        zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &ivl, sizeof ivl);
+        zmq_setsockopt (handle, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
+        zmq_setsockopt (handle, ZMQ_HEARTBEAT_TTL, &ttl, sizeof ttl);
+    }
     //  a connect whose SYN went into a partition would otherwise wait for
     //  TCP's own retransmission (1, 2, 4, 8 s ...) after the link heals;
     //  abandoned after 1 s, each retry sends a fresh SYN
@@ -183,27 +206,6 @@ sluice_socket_open (int type, const sluice_config_t *config, sluice_security_t *
     //  not yet known to be dead
     if (type == ZMQ_ROUTER)
         zmq_setsockopt (handle, ZMQ_ROUTER_HANDOVER, &(int) { 1 }, sizeof (int));
-    //  A ROUTER sends no ZMTP PINGs: its peers (the connecting DEALERs)
-    //  ping it, and it answers.
-    //  libzmq 4.3.4 aborts ("Assertion failed: !_io_error
-    //  (stream_engine_base.cpp:331)") when its own heartbeat timer fires on
-    //  a connection whose input had stopped (a pipe full, or taken over by
-    //  ROUTER_HANDOVER when the peer reconnected) and whose peer then hung
-    //  up: the timer calls out_event unchecked. Seen in a sink stopped for
-    //  8 s while its workers reconnected (39-results-outage, case d).
-    //  A ROUTER thus never times out a peer itself (and the TTL does not
-    //  help: libzmq 4.3.4 arms it only when the last message was a PING),
-    //  so a peer host that vanishes would leave its connection open here;
-    //  TCP keepalives close it once idle (5 s, then 5 probes 1 s apart). A
-    //  stopped peer process still answers them: the ventilator's own
-    //  silence rule (2 s) covers that, and its connection resumes with it.
-    if (type == ZMQ_ROUTER) {
-        zmq_setsockopt (handle, ZMQ_HEARTBEAT_IVL, &(int) { 0 }, sizeof (int));
-        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE, &(int) { 1 }, sizeof (int));
-        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_IDLE, &(int) { 5 }, sizeof (int));
-        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_INTVL, &(int) { 1 }, sizeof (int));
-        zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_CNT, &(int) { 5 }, sizeof (int));
-    }
     if (sluice_attach (sock, security, channel, endpoints, err, errlen)) {
         sluice_set_linger (sock, 0);
         zsock_destroy (&sock);

@@ -176,6 +176,8 @@ struct _sluice_worker_t {
     sluice_job_t *queue_head;   //  received, not yet taken
     sluice_job_t *queue_tail;
     size_t queue_count;         //  jobs in the queue
+    sluice_range_t *stored;     //  a STORED message's ranges, as read (reused)
+    size_t stored_alloc;
     //  batches: the command check (REFUSE) and DROP
     sluice_termseq_t termseq;   //  how a command is stopped (--termseq)
     bool stopping;              //  a stop signal: start nothing more
@@ -724,6 +726,7 @@ sluice_worker_destroy (sluice_worker_t **self_p)
             free (self->jobs [i].command);
         }
         free (self->jobs);
+        free (self->stored);
         free (self);
         *self_p = NULL;
     }
@@ -1102,26 +1105,20 @@ s_take_stored (sluice_worker_t *self, zmq_msg_t *body)
         return;
     }
     //  the ranges, resolved, then one walk over the hold
-    sluice_range_t stack [64], *ranges = stack;
-    size_t count = 0, capacity = 64;
+    size_t count = 0;
     uint64_t range [3];
     while (sluice_msg_next_uints (&msg, range) == 2)
         if (range [0] && range [0] <= range [1]) {
-            if (count == capacity) {
-                capacity *= 2;
-                sluice_range_t *grown = (sluice_range_t *) malloc (capacity * sizeof *grown);
-                assert (grown);
-                memcpy (grown, ranges, count * sizeof *grown);
-                if (ranges != stack)
-                    free (ranges);
-                ranges = grown;
+            if (count == self->stored_alloc) {
+                self->stored_alloc = self->stored_alloc? self->stored_alloc * 2: 64;
+                self->stored = (sluice_range_t *) realloc (self->stored, self->stored_alloc
+                                                           * sizeof *self->stored);
+                assert (self->stored);
             }
-            ranges [count++] = (sluice_range_t) { range [0], range [1], false };
+            self->stored [count++] = (sluice_range_t) { range [0], range [1], false };
         }
     size_t resolved_count;
-    sluice_range_t *resolved = sluice_ranges_resolve (ranges, count, &resolved_count);
-    if (ranges != stack)
-        free (ranges);
+    sluice_range_t *resolved = sluice_ranges_resolve (self->stored, count, &resolved_count);
     uint64_t freed = s_outbox_stored (&self->outbox, msg.batch, resolved, resolved_count);
     self->held -= freed < self->held? freed: self->held;
     free (resolved);

@@ -16,13 +16,14 @@ int
 main (int argc, char *argv [])
 {
     if (argc > 1) {
-        //  argv [1] becomes the role's argv [0]: its name, in its messages
+        //  argv [1] becomes the role's argv [0]: its name, in its messages;
+        //  each role's main bounds its own exit (sluice_exit_bounded)
         if (streq (argv [1], "ventilator"))
-            return sluice_exit_bounded (sluice_main_ventilator (argc - 1, argv + 1));
+            return sluice_main_ventilator (argc - 1, argv + 1);
         if (streq (argv [1], "worker"))
-            return sluice_exit_bounded (sluice_main_worker (argc - 1, argv + 1));
+            return sluice_main_worker (argc - 1, argv + 1);
         if (streq (argv [1], "sink"))
-            return sluice_exit_bounded (sluice_main_sink (argc - 1, argv + 1));
+            return sluice_main_sink (argc - 1, argv + 1);
         if (streq (argv [1], "cat"))
             return sluice_cat_main (argc - 1, argv + 1);
         if (streq (argv [1], "keygen"))
