@@ -63,6 +63,7 @@ typedef struct {
     char peer [256];            //  the peer's address, for messages
     bool accepted;              //  ACCEPTED (a bound socket), not CONNECTED
     bool refused;               //  shut down over the limit
+    int64_t since_ms;           //  when it was made
 } s_probe_t;
 
 struct _sluice_monitor_t {
@@ -195,6 +196,7 @@ s_probe_add (sluice_monitor_t *self, int fd, const char *endpoint)
     memset (entry, 0, sizeof *entry);
     entry->fd = fd;
     entry->probe = probe;
+    entry->since_ms = sluice_now_ms ();
     snprintf (entry->peer, sizeof entry->peer, "%s", endpoint);
     struct sockaddr_storage addr;
     socklen_t len = sizeof addr;
@@ -248,9 +250,19 @@ s_same_socket (int fd, int probe)
 typedef enum { S_CLOSED_PEER, S_CLOSED_DROPPED, S_CLOSED_SILENT } s_closed_t;
 
 static s_closed_t
-s_why_closed (const s_probe_t *entry, int64_t *silent_ms)
+s_why_closed (const sluice_monitor_t *self, const s_probe_t *entry, int64_t *silent_ms)
 {
     *silent_ms = 0;
+    //  no heartbeat can have timed out on a socket that sends none (our
+    //  ROUTERs: see sluice_socket_setup), nor on a connection younger than
+    //  the timeout (a peer that sends an oversized frame's header and the
+    //  rest a moment later, leaving our handshake unread, is not stopped)
+    int ivl = 0;
+    size_t ivl_len = sizeof ivl;
+    if (zmq_getsockopt (self->socket, ZMQ_HEARTBEAT_IVL, &ivl, &ivl_len) == 0 && ivl == 0)
+        return S_CLOSED_DROPPED;
+    if (sluice_now_ms () - entry->since_ms < S_SILENT_MS)
+        return S_CLOSED_DROPPED;
     struct tcp_info info;
     socklen_t len = sizeof info;
     memset (&info, 0, sizeof info);
@@ -296,7 +308,7 @@ s_closed_by_us (sluice_monitor_t *self, const s_probe_t *entry, int64_t *silent_
         return S_CLOSED_PEER;   //  the peer closed or reset it
     for (int i = 0; i < 20; i++) {
         if (!s_same_socket (entry->fd, entry->probe))
-            return s_why_closed (entry, silent_ms);
+            return s_why_closed (self, entry, silent_ms);
         if (sluice_monitor_pending (self))
             return S_CLOSED_PEER;   //  closed already: the fd is a newer connection's
         usleep (250);

@@ -31,10 +31,11 @@ worker that never lets go of its tasks.
                                       handshake under a fresh random routing
                                       id, CREDIT [10, 1], close; N times each
                                       or for S seconds, whichever ends first
-    hostile.py park EP --conns N --size BYTES --fraction F --duration S
+    hostile.py park EP --conns N --size BYTES --fraction F --duration S [--gap S]
                                       N raw ZMTP connections, each sending a
                                       frame header for BYTES and F of its
-                                      body, then holding it for S seconds
+                                      body (--gap: S seconds after the header),
+                                      then holding it for S seconds
     hostile.py idle EP --conns N --duration S
                                       N raw ZMTP connections that complete
                                       the handshake and say nothing
@@ -118,6 +119,8 @@ def raw_conns(args, out):
         if args.command == "park":
             try:
                 sock.sendall(b"\x02" + struct.pack(">Q", args.size))
+                if args.gap:
+                    time.sleep(args.gap)
                 left = int(args.size * args.fraction)
                 while left > 0:
                     n = sock.send(chunk[:min(left, len(chunk))])
@@ -190,6 +193,7 @@ def main():
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--size", type=int, default=60 << 20)
     ap.add_argument("--fraction", type=float, default=0.98)
+    ap.add_argument("--gap", type=float, default=0.0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pause", type=float, default=0.2)
     ap.add_argument("--curve-server", help="zcert public certificate of the server")

@@ -125,20 +125,26 @@ test_peers_that_join_and_leave_are_forgotten () {
         test "$ELAPSED" -le $(( base * 12 / 10 + 1000 ))
 }
 
-# frames NAME PORT ROLE CONNS: half-sent 60 MiB frames on a port
+# frames NAME PORT ROLE CONNS GAP: half-sent 60 MiB frames on a port, the
+# body GAP seconds after the header (then libzmq has read all there is when
+# it drops the frame, and only the attacker's unread handshake is left: CI
+# once saw that taken for a stopped peer)
 frames () {
-    local t=$1 port=$2 role=$3 conns=$4
+    local t=$1 port=$2 role=$3 conns=$4 gap=$5
     batch_start $t
     local ep=$TASKS; [ "$port" = control ] && ep=$CONTROL
-    attack $t park "$ep" --conns "$conns" --size $((60 << 20)) --fraction 0.98 --duration 3
+    attack $t park "$ep" --conns "$conns" --size $((60 << 20)) --fraction 0.98 --duration 3 \
+        --gap "$gap"
     batch_end $t 60
     local rc; rc_of rc "$ATTACK_PID" 60
     under $t "$role" 0
     t_check "$t: the $role logs the oversized frames" \
         grep -q "over --max-control-size" "$T_DIR/$t-$role.err"
+    t_check "$t: the $role takes no attacker for a stopped peer" \
+        bash -c "! grep -q 'heartbeat timeout' '$T_DIR/$t-$role.err'"
 }
-test_half_sent_frames_on_the_tasks_port () { frames half_sent_frames_on_the_tasks_port tasks vent 10; }
-test_half_sent_frames_on_the_control_port () { frames half_sent_frames_on_the_control_port control sink 20; }
+test_half_sent_frames_on_the_tasks_port () { frames half_sent_frames_on_the_tasks_port tasks vent 10 0.05; }
+test_half_sent_frames_on_the_control_port () { frames half_sent_frames_on_the_control_port control sink 20 0; }
 
 test_idle_connections_past_max_peers () {
     local t=idle_connections_past_max_peers
