@@ -167,6 +167,7 @@ struct _sluice_worker_t {
     int64_t linger_from;        //  draining, all answered, results not stored since
     sig_atomic_t signals_seen;  //  stop signals turn has seen
     int64_t last_task_ms;       //  when a task last arrived
+    int64_t clock_us;           //  a runner's time for recv and reply; 0: the clock
     int64_t last_resync_ms;
     int64_t last_control_ms;    //  when anything last went to the ventilator
     int64_t next_progress;
@@ -1640,7 +1641,7 @@ sluice_worker_recv (sluice_worker_t *self, sluice_task_t *task)
         self->queue_tail = NULL;
     self->queue_count--;
     job->next = NULL;
-    job->started_us = sluice_now_us ();
+    job->started_us = sluice_worker_now_us (self);
     task->id = job->id;
     task->attempt = job->attempt;
     task->flags = job->flags;
@@ -1664,7 +1665,7 @@ sluice_worker_reply_stderr (sluice_worker_t *self, sluice_job_t *job, int status
     sluice_result_t result = {
         .id = job->id, .attempt = job->attempt, .flags = job->flags,
         .status = (uint32_t) status, .code = code,
-        .elapsed_us = (uint64_t) (sluice_now_us () - job->started_us),
+        .elapsed_us = (uint64_t) (sluice_worker_now_us (self) - job->started_us),
         .output = (const uint8_t *) output, .output_size = size,
         .stderr_data = (const uint8_t *) err, .stderr_size = err_size,
         .stderr_dropped = err_dropped
@@ -1832,6 +1833,18 @@ sluice_worker_turn (sluice_worker_t *self)
         return 1;
     }
     return sluice_worker_service (self) != 0;
+}
+
+void
+sluice_worker_clock (sluice_worker_t *self, int64_t now_us)
+{
+    self->clock_us = now_us;
+}
+
+int64_t
+sluice_worker_now_us (sluice_worker_t *self)
+{
+    return self->clock_us? self->clock_us: sluice_now_us ();
 }
 
 int

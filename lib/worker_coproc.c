@@ -439,7 +439,7 @@ s_copy_read (s_coproc_t *self, s_copy_t *copy)
     bool overflow = false;
     int eof = sluice_spawn_read (copy->child.out_fd, &copy->rbuf, SIZE_MAX, &overflow);
     if (copy->rbuf.size > before)
-        copy->quiet_since = sluice_now_ms ();
+        copy->quiet_since = sluice_worker_now_us (self->worker) / 1000;
     s_copy_split (self, copy);
     if (!eof)
         return;
@@ -499,12 +499,13 @@ s_copy_feed (s_coproc_t *self, s_copy_t *copy, sluice_job_t *job, const sluice_t
                                  "delimiter; --coproc cannot frame it", task->id);
         return;
     }
+    int64_t now = sluice_worker_now_us (self->worker) / 1000;
     if (copy->inflight == 0)
-        copy->quiet_since = sluice_now_ms ();
+        copy->quiet_since = now;
     zchunk_extend (copy->wbuf, task->data, task->size);
     zchunk_extend (copy->wbuf, &self->delim, 1);
     size_t slot = (copy->first + copy->inflight) % self->depth;
-    copy->ring [slot] = (s_flight_t) { job, task->id, sluice_now_ms () };
+    copy->ring [slot] = (s_flight_t) { job, task->id, now };
     copy->inflight++;
 }
 
@@ -611,7 +612,9 @@ s_wait (s_coproc_t *self)
 {
     int timeout = S_POLL_MS;
     size_t n = s_watch_copies (self, &timeout);
+    sluice_worker_clock (self->worker, 0);
     sluice_worker_poll (self->worker, self->fds, n, timeout);
+    sluice_worker_clock (self->worker, sluice_now_us ());
     for (size_t k = 1; k + 1 < n; k += 2) {
         s_copy_t *copy = &self->copies [self->owner [k]];
         if (copy->stopping) {
@@ -642,10 +645,13 @@ sluice_worker_coproc_run (sluice_worker_t *worker)
         return SLUICE_EXIT_RUNTIME;
     }
     while (!sluice_worker_turn (worker)) {
+        //  one clock read a round for the tasks taken and answered
+        sluice_worker_clock (worker, sluice_now_us ());
         s_check_drops (self);
         s_dispatch (self);
         s_close_inputs (self);
         s_wait (self);
+        sluice_worker_clock (worker, 0);
     }
     s_coproc_destroy (&self);
     return SLUICE_EXIT_OK;

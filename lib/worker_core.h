@@ -52,6 +52,17 @@ bool
 int
     sluice_worker_turn (sluice_worker_t *self);
 
+//  Until the next call, take now_us (sluice_now_us) as the time a task
+//  is taken and answered (0: read the clock each time). A runner that
+//  answers many tasks a round (--coproc) reads the clock once a round:
+//  a clock read per task and answer was 15 % of such a worker.
+void
+    sluice_worker_clock (sluice_worker_t *self, int64_t now_us);
+
+//  The time the worker takes now: the held one, else the clock.
+int64_t
+    sluice_worker_now_us (sluice_worker_t *self);
+
 //  Wait until the worker or one of fds [1..n-1] (set by the caller) is
 //  ready, at most max_ms and no longer than sluice_worker_timeout; fills
 //  in fds [0] with the worker's fd. Returns what poll(2) returns.

@@ -63,6 +63,8 @@ typedef struct {
 } s_batch_t;
 
 static volatile sig_atomic_t s_signals;    //  SIGINT/SIGTERM received
+static volatile sig_atomic_t s_children;   //  SIGCHLDs received
+static bool s_children_caught;             //  s_children counts them
 static int s_wake_fds [2] = { -1, -1 };    //  self-pipe: a signal wakes the poll
 
 //  Wake the loop's poll(2) at once: the signal may come just before it
@@ -94,6 +96,7 @@ static void
 s_on_child (int signum)
 {
     (void) signum;
+    s_children = s_children + 1;
     s_wake_loop ();
 }
 
@@ -113,7 +116,7 @@ s_signals_catch (void)
     sigaction (SIGTERM, &action, NULL);
     action.sa_handler = s_on_child;
     action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    sigaction (SIGCHLD, &action, NULL);
+    s_children_caught = sigaction (SIGCHLD, &action, NULL) == 0;
     return 0;
 }
 
@@ -279,12 +282,17 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     return 0;
 }
 
-//  Reap the worker if it has exited. Returns true if it is gone.
+//  Reap the worker if it has exited: asked of the kernel only after a
+//  SIGCHLD (the loop asks several times a task). Returns true if it is gone.
 static bool
 s_worker_gone (s_batch_t *self)
 {
+    static sig_atomic_t seen = -1;
+    if (!self->worker || (s_children_caught && seen == s_children))
+        return self->worker == 0;
+    seen = s_children;              //  one that comes after this is seen next time
     int status;
-    if (self->worker && waitpid (self->worker, &status, WNOHANG) == self->worker) {
+    if (waitpid (self->worker, &status, WNOHANG) == self->worker) {
         self->worker = 0;
         self->worker_rc = WIFEXITED (status)? WEXITSTATUS (status): 128 + WTERMSIG (status);
     }
@@ -335,9 +343,12 @@ s_feed (s_batch_t *self)
     return true;
 }
 
-//  Wait until either role's descriptor is readable or a service is due.
+//  Wait until either role's descriptor is readable or a service is due;
+//  then say which roles are due (only they are serviced: each service
+//  asks every socket of its role whether a message waits, a system call
+//  or two each).
 static void
-s_wait (s_batch_t *self)
+s_wait (s_batch_t *self, bool *vent_due, bool *sink_due)
 {
     struct pollfd fds [3] = {
         { sluice_ventilator_fd (self->vent), POLLIN, 0 },
@@ -349,9 +360,13 @@ s_wait (s_batch_t *self)
         timeout = sluice_sink_timeout (self->sink);
     if (self->progress && sluice_progress_timeout (self->progress) < timeout)
         timeout = sluice_progress_timeout (self->progress);
-    poll (fds, 3, (int) timeout);
+    int ready = poll (fds, 3, (int) timeout);
     if (fds [2].revents)
         s_wake_drain ();
+    //  a signal or a failed poll: both, as before any change
+    bool all = ready <= 0 || fds [2].revents;
+    *vent_due = all || fds [0].revents || sluice_ventilator_timeout (self->vent) == 0;
+    *sink_due = all || fds [1].revents || sluice_sink_timeout (self->sink) == 0;
 }
 
 //  Redraw the progress line, if any (at most every SLUICE_PROGRESS_MS).
@@ -385,6 +400,13 @@ s_interrupt (s_batch_t *self)
         kill (self->worker, self->interrupts == 1? SIGINT: SIGTERM);
 }
 
+//  What a role's service would return, from its status (a role not due).
+static int
+s_service_code (int status)
+{
+    return status < 0? 0: status == SLUICE_EXIT_OK || status == SLUICE_EXIT_FAILED? 1: -1;
+}
+
 //  The service loop, until both roles have finished. Returns false if
 //  interrupted (and the worker has left).
 static bool
@@ -398,14 +420,19 @@ s_loop (s_batch_t *self)
         sluice_ventilator_close (self->vent);
     }
     int64_t settle = 0;
+    bool vent_due = true, sink_due = true;
     while (sluice_ventilator_status (self->vent) < 0 || sluice_sink_status (self->sink) < 0) {
         s_interrupt (self);
         if (self->interrupts && s_worker_gone (self))
             return false;
         if (!fed)
             fed = s_feed (self);
-        int vent = sluice_ventilator_service (self->vent);
-        int sink = sluice_sink_service (self->sink);
+        //  what one role sends the other (acks, over inproc) makes the
+        //  other's descriptor readable: it is serviced next round
+        int vent = vent_due? sluice_ventilator_service (self->vent)
+                           : s_service_code (sluice_ventilator_status (self->vent));
+        int sink = sink_due? sluice_sink_service (self->sink)
+                           : s_service_code (sluice_sink_status (self->sink));
         if ((vent < 0 || sink < 0) && !settle)
             settle = sluice_now_ms () + S_SETTLE_MS;
         if (settle && sluice_now_ms () > settle)
@@ -418,7 +445,7 @@ s_loop (s_batch_t *self)
             break;
         }
         s_progress (self, false);
-        s_wait (self);
+        s_wait (self, &vent_due, &sink_due);
     }
     return true;
 }
@@ -516,7 +543,8 @@ sluice_batch_run (sluice_args_t *args)
             while (sluice_sink_status (self.sink) < 0 && sluice_now_ms () < settle) {
                 sluice_ventilator_service (self.vent);
                 sluice_sink_service (self.sink);
-                s_wait (&self);
+                bool vent_due, sink_due;
+                s_wait (&self, &vent_due, &sink_due);
             }
             rc = SLUICE_RUN_EXIT_INTERRUPTED;
         }
