@@ -1597,13 +1597,6 @@ sluice_worker_timeout (sluice_worker_t *self)
 {
     if (self->woken || sluice_encoder_count (self->outbox.encoder))
         return 0;
-    //  a send since service (a reply's result, credit) processes the
-    //  socket's commands and may take the ZMQ_FD edge of a message that
-    //  came meanwhile: the fd then stays quiet and the message waited for
-    //  the next timer (a one-task job's only task waited 128 ms, in 1 of
-    //  5 runs); ZMQ_EVENTS says so, and re-arms the fd
-    if ((s_events (self->tasks_handle) | s_events (self->results_handle)) & ZMQ_POLLIN)
-        return 0;
     int64_t now = sluice_now_ms ();
     int64_t due = now + 1000;
     if ((self->held || self->outbox.results) && self->next_progress < due)
