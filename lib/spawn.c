@@ -12,6 +12,7 @@
 #include "spawn.h"
 
 #include <ctype.h>
+#include <dirent.h>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -266,6 +267,42 @@ sluice_spawn_kill (const sluice_child_t *child, int signal)
 {
     if (child->pid > 0)
         kill (-child->pid, signal);
+}
+
+//  True while a process group has a live member. A member that has exited
+//  is a zombie until its parent reaps it, and a stopped command's orphans are
+//  init's, which may take seconds (2 s measured on a small VM's init): a
+//  zombie does not count, so /proc is read when kill(2) finds the group.
+bool
+sluice_spawn_group_alive (pid_t group)
+{
+    if (kill (-group, 0) < 0 && errno == ESRCH)
+        return false;
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return true;
+    bool alive = false;
+    struct dirent *entry;
+    while (!alive && (entry = readdir (proc))) {
+        if (entry->d_name [0] < '1' || entry->d_name [0] > '9')
+            continue;
+        char path [300], line [512];
+        snprintf (path, sizeof path, "/proc/%s/stat", entry->d_name);
+        FILE *file = fopen (path, "r");
+        if (!file)
+            continue;
+        size_t size = fread (line, 1, sizeof line - 1, file);
+        fclose (file);
+        line [size] = 0;
+        //  "pid (comm) state ppid pgrp ...": comm may hold anything
+        char *end = strrchr (line, ')');
+        char state;
+        int ppid, pgrp;
+        if (end && sscanf (end + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
+            alive = pgrp == group && state != 'Z' && state != 'X';
+    }
+    closedir (proc);
+    return alive;
 }
 
 void

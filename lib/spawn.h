@@ -141,6 +141,11 @@ int
 void
     sluice_spawn_kill (const sluice_child_t *child, int signal);
 
+//  True while the process group has a live member (zombies do not count:
+//  a reaped command's orphans are init's to reap, which may take seconds).
+bool
+    sluice_spawn_group_alive (pid_t group);
+
 //  Close the child's stdin (end of input for it).
 void
     sluice_spawn_close_input (sluice_child_t *child);

@@ -27,7 +27,6 @@
 #include "spawn.h"
 #include "worker_core.h"
 
-#include <dirent.h>
 #include <signal.h>
 
 #define S_QUIET_WARN_MS 10000       //  silence before warning of buffering
@@ -237,42 +236,6 @@ s_copy_stopped (s_coproc_t *self, s_copy_t *copy)
         s_copy_start (self, copy);
 }
 
-//  True while a process group has a live member. A member that has exited
-//  is a zombie until its parent reaps it, and the copy's orphans are
-//  init's, which may take seconds (2 s measured on a small VM's init): a
-//  zombie does not count, so /proc is read when kill(2) finds the group.
-static bool
-s_group_alive (pid_t group)
-{
-    if (kill (-group, 0) < 0 && errno == ESRCH)
-        return false;
-    DIR *proc = opendir ("/proc");
-    if (!proc)
-        return true;
-    bool alive = false;
-    struct dirent *entry;
-    while (!alive && (entry = readdir (proc))) {
-        if (entry->d_name [0] < '1' || entry->d_name [0] > '9')
-            continue;
-        char path [300], line [512];
-        snprintf (path, sizeof path, "/proc/%s/stat", entry->d_name);
-        FILE *file = fopen (path, "r");
-        if (!file)
-            continue;
-        size_t size = fread (line, 1, sizeof line - 1, file);
-        fclose (file);
-        line [size] = 0;
-        //  "pid (comm) state ppid pgrp ...": comm may hold anything
-        char *end = strrchr (line, ')');
-        char state;
-        int ppid, pgrp;
-        if (end && sscanf (end + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
-            alive = pgrp == group && state != 'Z' && state != 'X';
-    }
-    closedir (proc);
-    return alive;
-}
-
 //  One step of a stopping copy's --termseq, sent to its process group:
 //  reap the copy once it exits, send the signal that is due, SIGKILL once
 //  the sequence is over and its last wait (at least 1 s) has passed.
@@ -285,7 +248,7 @@ s_copy_stop_step (s_coproc_t *self, s_copy_t *copy, int64_t now, int *timeout)
     int status, code;
     if (copy->child.pid)
         sluice_spawn_reap (&copy->child, false, &status, &code);
-    if (!copy->child.pid && !s_group_alive (copy->group))
+    if (!copy->child.pid && !sluice_spawn_group_alive (copy->group))
         return true;
     if (!copy->child.pid && *timeout > 5)
         *timeout = 5;           //  only the group is left: no pidfd to wait on
@@ -302,7 +265,7 @@ s_copy_stop_step (s_coproc_t *self, s_copy_t *copy, int64_t now, int *timeout)
         kill (-copy->group, SIGKILL);
         if (copy->child.pid)
             sluice_spawn_reap (&copy->child, true, &status, &code);
-        if (!s_group_alive (copy->group) || now >= copy->kill_at + 1000)
+        if (!sluice_spawn_group_alive (copy->group) || now >= copy->kill_at + 1000)
             return true;
         if (*timeout > 5)
             *timeout = 5;
@@ -390,7 +353,7 @@ s_stop_all (s_coproc_t *self)
             if (!copy->stopping) {
                 //  exited at its end of input; what it started may not have
                 if (sluice_spawn_reap (&copy->child, false, &status, &code)
-                &&  !s_group_alive (copy->group))
+                &&  !sluice_spawn_group_alive (copy->group))
                     continue;
                 if (now < idle_until) {
                     left++;

@@ -39,7 +39,17 @@ typedef struct {
     bool timed_out;
     bool stopping;              //  its batch was dropped: --termseq under way
     sluice_termstop_t stop;     //  the next step of the --termseq
+    pid_t group;                //  s_stop_all: its process group, until gone
 } s_slot_t;
+
+//  The process group of a stopped command that outlived it: a shell died
+//  of the first signal, a child of it ignores that signal. The --termseq
+//  goes on against the group, then SIGKILL, until no member is left.
+typedef struct {
+    pid_t group;
+    sluice_termstop_t stop;
+    int64_t kill_at;            //  once the sequence is over: SIGKILL then
+} s_orphan_t;
 
 //  The runner's state.
 typedef struct {
@@ -54,6 +64,8 @@ typedef struct {
     struct pollfd *fds;         //  [0] the worker, then the children's pipes
     s_slot_t **owners;          //  the slot of each fds entry
     sluice_median_t *runtimes;  //  --task-timeout N%: of the tasks that succeeded
+    s_orphan_t *orphans;        //  stopped commands' groups still alive
+    size_t orphan_count, orphan_alloc;
 } s_exec_t;
 
 static void s_exec_destroy (s_exec_t **self_p);
@@ -112,6 +124,53 @@ s_exec_new (sluice_worker_t *worker)
     return self;
 }
 
+//  Go on stopping the process group of a stopped command that was reaped
+//  while a member of its group lives on.
+static void
+s_orphan_add (s_exec_t *self, pid_t group, sluice_termstop_t stop)
+{
+    if (self->orphan_count == self->orphan_alloc) {
+        self->orphan_alloc = self->orphan_alloc? self->orphan_alloc * 2: 4;
+        self->orphans = (s_orphan_t *) realloc (self->orphans,
+                                                self->orphan_alloc * sizeof *self->orphans);
+        assert (self->orphans);
+    }
+    self->orphans [self->orphan_count++] = (s_orphan_t) { group, stop, 0 };
+}
+
+//  One step of each orphaned group's --termseq; forget the groups that
+//  are gone. Lowers *timeout to the next step (a group is looked at
+//  again within 50 ms: its members' exits wake nothing here).
+static void
+s_orphans_step (s_exec_t *self, int64_t now, int *timeout)
+{
+    const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
+    for (size_t i = 0; i < self->orphan_count; ) {
+        s_orphan_t *orphan = &self->orphans [i];
+        if (!sluice_spawn_group_alive (orphan->group)) {
+            self->orphans [i] = self->orphans [--self->orphan_count];
+            continue;
+        }
+        int signal = sluice_termseq_step (seq, &orphan->stop, now);
+        if (signal)
+            kill (-orphan->group, signal);
+        int64_t wait = sluice_termseq_wait (seq, &orphan->stop, now);
+        if (wait < 0) {
+            //  every signal sent: the last one's wait (at least 1 s), then KILL
+            if (!orphan->kill_at)
+                orphan->kill_at = orphan->stop.due_ms > now? orphan->stop.due_ms: now + 1000;
+            if (now >= orphan->kill_at)
+                kill (-orphan->group, SIGKILL);
+            wait = orphan->kill_at > now? orphan->kill_at - now: 0;
+        }
+        if (wait > 50)
+            wait = 50;
+        if (wait < *timeout)
+            *timeout = (int) wait;
+        i++;
+    }
+}
+
 //  Stop every command still running with the --termseq (a second
 //  signal, or the end of --grace), and reap them. Blocks until they are
 //  gone: the last signal's wait at most, then SIGKILL.
@@ -123,42 +182,59 @@ s_stop_all (s_exec_t *self)
     for (size_t i = 0; i < self->config->jobs; i++) {
         s_slot_t *slot = &self->slots [i];
         slot->stop = (sluice_termstop_t) { 0, 0 };
-        if (slot->child.pid > 0)
+        slot->group = slot->child.pid > 0? slot->child.pid: 0;
+        if (slot->group)
             left++;
     }
     if (left)
         zsys_info ("stopping %zu running commands (--termseq %s)", left,
                    self->config->termseq? self->config->termseq: SLUICE_TERMSEQ_DEFAULT);
+    //  a command counts as stopped once its whole process group is gone,
+    //  not when it alone is reaped (a shell's child may outlive it)
     int64_t kill_at = 0;
+    left += self->orphan_count;
     while (left) {
         int64_t now = sluice_now_ms ();
+        int timeout = 5;
         left = 0;
         for (size_t i = 0; i < self->config->jobs; i++) {
             s_slot_t *slot = &self->slots [i];
             int status, code;
-            if (slot->child.pid <= 0 || sluice_spawn_reap (&slot->child, false, &status, &code))
+            if (!slot->group)
                 continue;
+            if (slot->child.pid > 0)
+                sluice_spawn_reap (&slot->child, false, &status, &code);
+            if (slot->child.pid <= 0 && !sluice_spawn_group_alive (slot->group)) {
+                slot->group = 0;
+                continue;
+            }
             left++;
             int signal = sluice_termseq_step (seq, &slot->stop, now);
             if (signal)
-                sluice_spawn_kill (&slot->child, signal);
+                kill (-slot->group, signal);
             if (sluice_termseq_wait (seq, &slot->stop, now) < 0 && !kill_at)
                 kill_at = slot->stop.due_ms > now + 10? slot->stop.due_ms: now + 1000;
         }
+        s_orphans_step (self, now, &timeout);
+        left += self->orphan_count;
         if (left && kill_at && now >= kill_at) {
             //  the sequence is over and some command ignored it
             for (size_t i = 0; i < self->config->jobs; i++) {
                 s_slot_t *slot = &self->slots [i];
                 int status, code;
-                if (slot->child.pid > 0) {
-                    sluice_spawn_kill (&slot->child, SIGKILL);
+                if (slot->group)
+                    kill (-slot->group, SIGKILL);
+                if (slot->child.pid > 0)
                     sluice_spawn_reap (&slot->child, true, &status, &code);
-                }
+                slot->group = 0;
             }
+            for (size_t i = 0; i < self->orphan_count; i++)
+                kill (-self->orphans [i].group, SIGKILL);
+            self->orphan_count = 0;
             return;
         }
         if (left)
-            poll (NULL, 0, 5);
+            poll (NULL, 0, timeout > 0? (timeout < 5? timeout: 5): 1);
     }
 }
 
@@ -176,6 +252,7 @@ s_exec_destroy (s_exec_t **self_p)
     sluice_template_destroy (&self->template);
     free (self->command);
     free (self->slots);
+    free (self->orphans);
     free (self->fds);
     free (self->owners);
     sluice_median_destroy (&self->runtimes);
@@ -369,8 +446,11 @@ static void
 s_reap (s_exec_t *self, s_slot_t *slot)
 {
     int status, code;
+    pid_t group = slot->child.pid;
     if (!sluice_spawn_reap (&slot->child, false, &status, &code))
         return;
+    if ((slot->stopping || slot->kill_stage) && sluice_spawn_group_alive (group))
+        s_orphan_add (self, group, slot->stopping? slot->stop: (sluice_termstop_t) { 0, 0 });
     if (slot->timed_out && status != SLUICE_STATUS_ERROR)
         status = SLUICE_STATUS_TIMEOUT;
     if (status == SLUICE_STATUS_OK && self->config->task_timeout_pct) {
@@ -443,6 +523,8 @@ s_watch_children (s_exec_t *self, int *timeout)
 {
     size_t n = 1;
     int64_t now = sluice_now_ms ();
+    if (self->orphan_count)
+        s_orphans_step (self, now, timeout);
     for (size_t i = 0; i < self->config->jobs; i++) {
         s_slot_t *slot = &self->slots [i];
         if (!slot->job || !slot->child.pid)

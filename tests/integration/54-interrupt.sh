@@ -10,6 +10,12 @@
 #       up, and serve the next batch at once
 #   (d) sluice, one SIGINT: the running tasks finish, their output is
 #       written, exit 130, no process left; two SIGINTs: stopped at once
+#   (e) a command whose shell dies of TERM while its child ignores TERM
+#       and holds none of the pipes (`(trap "" TERM; exec sleep >
+#       /dev/null) & wait`: the shell is reaped at once): a command counts
+#       as stopped only once its whole process group is gone, so the
+#       --termseq goes on to KILL; no such child is left after two SIGINTs
+#       to sluice, a DROP, or a --task-timeout (the old code left them all)
 . "$(dirname "$0")/../lib.sh"
 S="$T_ROOT/sluice/sluice"
 export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
@@ -112,4 +118,37 @@ t_check "(d) two SIGINTs: stopped at once (${ms} ms <= 2000)" [ "$ms" -le 2000 ]
 t_eq "(d) two SIGINTs: no command left" "$(count 'sleep 31.55')" 0
 t_eq "(d) two SIGINTs: no worker left" "$(pgrep -f "sluice worker.*$TMPDIR" | wc -l)" 0
 t_eq "(d) no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
+#  (e) a child that ignores TERM outlives its shell: its group is stopped too
+IGN='(trap "" TERM; exec sleep 31.6 > /dev/null 2>&1) & wait; : {}'
+cleanup_e () { pkill -9 -f '^sleep 31.6' 2> /dev/null; }
+t_start e1 "$S" -j 2 -a "$T_DIR/d.in" "$IGN"; pid=$T_LAST
+t_until 10 running 'sleep 31.6' 2
+kill -INT "$pid"; sleep 0.3; kill -INT "$pid"
+t_rc rc "$pid" 10
+t_eq "(e) two SIGINTs to sluice: exit code 130" "$rc" 130
+t_until 3 none 'sleep 31.6'
+t_eq "(e) two SIGINTs to sluice: no child left that ignored TERM" "$(count 'sleep 31.6')" 0
+cleanup_e
+batch e2 --exec "$IGN"
+t_until 10 running 'sleep 31.6' 2
+kill -INT "$SINK_PID"
+t_rc rc "$VENT_PID" 10
+t_until 3 none 'sleep 31.6'
+t_eq "(e) a DROP: no child left that ignored TERM" "$(count 'sleep 31.6')" 0
+kill -0 "$WORKER_PID"; t_eq "(e) a DROP: the worker stays up" "$?" 0
+kill -TERM "$WORKER_PID"; t_rc rc "$WORKER_PID" 10
+cleanup_e
+batch e3 --task-timeout 0.5s --exec "$IGN"
+t_until 10 running 'sleep 31.6' 2
+t_until 6 grep -q "exceeded --task-timeout" "$T_DIR/e3-worker.err"
+sleep 3
+#  2 running, and at most 2 orphans within their --termseq (200 ms); the
+#  old code kept every timed-out task's child: 2 more every 0.5 s
+n=$(count 'sleep 31.6')
+t_check "(e) --task-timeout: the timed-out tasks' children do not pile up ($n <= 4 after 3 s)" \
+    [ "$n" -le 4 ]
+kill -INT "$VENT_PID" "$SINK_PID"
+kill -TERM "$WORKER_PID"; t_rc rc "$WORKER_PID" 10
+cleanup_e
+t_eq "(e) no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
 t_done
