@@ -5,9 +5,10 @@
     of ZeroMQ: it waits with poll(2) on sluice_worker_fd (beside whatever
     else it would watch), with sluice_worker_timeout as the timeout, lets
     libsluice service credit, progress and results, and answers each task
-    it takes. On SIGTERM or SIGINT it drains: it takes no more tasks and
-    leaves once the tasks in hand are answered and sent, or after five
-    seconds; a second signal stops it at once.
+    it takes. On SIGTERM or SIGINT it stops as the worker program does:
+    it takes no more tasks, hands the queued ones back to the ventilator
+    (sluice_worker_stop), and leaves once the tasks it took are answered
+    and sent, or after five seconds; a second signal stops it at once.
 
     Build: cc -o embed_worker embed_worker.c $(pkg-config --cflags --libs libsluice)
     Run:   embed_worker [TASKS-ENDPOINT RESULTS-ENDPOINT]
@@ -87,7 +88,7 @@ s_serve (sluice_worker_t *worker)
     int rc = 0;
     while (s_signals < 2) {
         if (s_signals && !grace_end) {
-            sluice_worker_drain (worker);
+            sluice_worker_stop (worker);
             grace_end = s_now_ms () + GRACE_MS;
         }
         rc = sluice_worker_service (worker);

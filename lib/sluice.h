@@ -551,6 +551,17 @@ void
 void
     sluice_worker_drain (sluice_worker_t *self);
 
+//  Start no more tasks, as the worker program does on its first SIGINT or
+//  SIGTERM (GNU parallel's first Ctrl-C): drain, and hand the tasks that
+//  are queued, not yet taken with sluice_worker_recv, back to the
+//  ventilator at once (HANDBACK), which gives them to other workers
+//  without spending an attempt; tasks that arrive later go back the same
+//  way. The tasks taken are answered as usual, and service returns 1 once
+//  they are STORED. Returns how many were handed back (0 when stopped
+//  already).
+size_t
+    sluice_worker_stop (sluice_worker_t *self);
+
 //  ---------------------------------------------------------------------
 //  Sink: collects results, writes each task's result exactly once and
 //  acknowledges it, exits when the batch is complete. Embeddable: poll

@@ -1710,6 +1710,19 @@ sluice_worker_requeue (sluice_worker_t *self, sluice_job_t *job)
 }
 
 size_t
+sluice_worker_stop (sluice_worker_t *self)
+{
+    if (self->stopping)
+        return 0;
+    //  as GNU parallel: start nothing more, let what runs finish; the
+    //  queued tasks go back to the ventilator at once (HANDBACK), after
+    //  the drain credit, so they do not come back here
+    self->stopping = true;
+    sluice_worker_drain (self);
+    return s_queue_hand_back (self);
+}
+
+size_t
 sluice_worker_queued (sluice_worker_t *self)
 {
     return self->stopping? 0: self->queue_count;
@@ -1804,12 +1817,7 @@ sluice_worker_turn (sluice_worker_t *self)
         return 1;
     }
     if (s_signals && !self->stopping) {
-        //  as GNU parallel: start nothing more, let what runs finish; the
-        //  queued tasks go back to the ventilator at once (HANDBACK),
-        //  after the drain credit, so they do not come back here
-        self->stopping = true;
-        sluice_worker_drain (self);
-        size_t queued = s_queue_hand_back (self);
+        size_t queued = sluice_worker_stop (self);
         size_t running = s_running (self, NULL);
         if (running)
             zsys_info ("stopping: %zu running tasks may finish within --grace (a second "

@@ -1,0 +1,158 @@
+/*  =========================================================================
+    test_stop.c - an embedded worker's stop: what it holds goes elsewhere
+
+    Typical use, in one process over inproc: a ventilator and a reader sink,
+    worker A with -j 1 and --prefetch 8 takes one task and holds the rest
+    queued; its program calls sluice_worker_stop (as the worker program
+    does on the first SIGINT). The queued tasks go back to the ventilator
+    at once (HANDBACK), worker B, started after, runs them, A answers the
+    task it took and drains. Every result is written once, the batch
+    completes, and no task spent an attempt. Then: a second stop hands
+    back nothing.
+    =========================================================================
+*/
+
+#include "private.h"
+#include "worker_core.h"
+
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#define N 20
+
+static sluice_config_t *
+s_config (sluice_role_t role, const char *const *pairs)
+{
+    sluice_config_t *config = sluice_config_new (role);
+    char err [256];
+    for (; *pairs; pairs += 2)
+        assert_int_equal (sluice_config_set (config, pairs [0], pairs [1], err, sizeof err), 0);
+    return config;
+}
+
+//  One round: service every role, wait at most 10 ms for any of them.
+static void
+s_round (sluice_ventilator_t *vent, sluice_sink_t *sink, sluice_worker_t *a,
+         sluice_worker_t *b, int *a_rc)
+{
+    sluice_ventilator_service (vent);
+    sluice_sink_service (sink);
+    int rc = sluice_worker_service (a);
+    if (rc)
+        *a_rc = rc;
+    if (b)
+        sluice_worker_service (b);
+    struct pollfd fds [4] = {
+        { sluice_ventilator_fd (vent), POLLIN, 0 }, { sluice_sink_fd (sink), POLLIN, 0 },
+        { sluice_worker_fd (a), POLLIN, 0 }, { b? sluice_worker_fd (b): -1, POLLIN, 0 }
+    };
+    poll (fds, 4, 10);
+}
+
+static void
+test_a_stopped_worker_hands_its_queue_to_another (void **state)
+{
+    (void) state;
+    const char *vent_pairs [] = { "tasks", "@inproc://stop-tasks",
+                                  "control", ">inproc://stop-control", NULL };
+    const char *sink_pairs [] = { "results", "@inproc://stop-results",
+                                  "control", "@inproc://stop-control", NULL };
+    const char *worker_pairs [] = { "tasks", ">inproc://stop-tasks",
+                                    "results", ">inproc://stop-results",
+                                    "jobs", "1", "prefetch", "8", NULL };
+    sluice_config_t *vent_config = s_config (SLUICE_ROLE_VENTILATOR, vent_pairs);
+    sluice_config_t *sink_config = s_config (SLUICE_ROLE_SINK, sink_pairs);
+    sluice_config_t *worker_config = s_config (SLUICE_ROLE_WORKER, worker_pairs);
+    char err [256];
+    sluice_sink_t *sink = sluice_sink_new_reader (sink_config, err, sizeof err);
+    assert_non_null (sink);
+    sluice_ventilator_t *vent = sluice_ventilator_new (vent_config, err, sizeof err);
+    assert_non_null (vent);
+    sluice_worker_t *a = sluice_worker_new (worker_config, err, sizeof err);
+    assert_non_null (a);
+    for (int i = 1; i <= N; i++) {
+        char payload [16];
+        int size = snprintf (payload, sizeof payload, "t%d", i);
+        assert_int_equal (sluice_ventilator_try_submit (vent, payload, (size_t) size, NULL), 0);
+    }
+    sluice_ventilator_close (vent);
+
+    //  A fills its slot and its prefetch; it takes one task
+    int a_rc = 0;
+    int64_t deadline = sluice_now_ms () + 5000;
+    while (sluice_worker_queued (a) < 9 && sluice_now_ms () < deadline)
+        s_round (vent, sink, a, NULL, &a_rc);
+    sluice_task_t task;
+    sluice_job_t *held = sluice_worker_recv (a, &task);
+    assert_non_null (held);
+    char held_payload [16];
+    size_t held_size = task.size < sizeof held_payload? task.size: sizeof held_payload;
+    memcpy (held_payload, task.data, held_size);
+    size_t queued = sluice_worker_queued (a);
+    assert_int_equal (queued, 8);
+
+    //  the stop hands the 8 queued tasks back; a second one nothing
+    assert_int_equal (sluice_worker_stop (a), queued);
+    assert_int_equal (sluice_worker_queued (a), 0);
+    assert_int_equal (sluice_worker_stop (a), 0);
+    assert_true (sluice_worker_draining (a));
+
+    //  B runs them; A answers the one it took and drains
+    sluice_worker_t *b = sluice_worker_new (worker_config, err, sizeof err);
+    assert_non_null (b);
+    int seen [N + 1] = { 0 };
+    uint32_t max_attempt = 0;
+    deadline = sluice_now_ms () + 10000;
+    bool answered = false;
+    while (sluice_ventilator_status (vent) < 0 && sluice_now_ms () < deadline) {
+        s_round (vent, sink, a, b, &a_rc);
+        if (!answered) {
+            sluice_worker_reply (a, held, SLUICE_STATUS_OK, 0, held_payload, held_size);
+            answered = true;
+        }
+        assert_null (sluice_worker_recv (a, &task));    //  nothing new for A
+        sluice_job_t *job;
+        while ((job = sluice_worker_recv (b, &task)))
+            sluice_worker_reply (b, job, SLUICE_STATUS_OK, 0, task.data, task.size);
+        sluice_result_t result;
+        while (sluice_sink_next (sink, &result) == 1) {
+            char text [16] = "";
+            assert_true (result.output_size > 1 && result.output_size < sizeof text);
+            memcpy (text, result.output, result.output_size);
+            int id = atoi (text + 1);
+            assert_true (id >= 1 && id <= N);
+            seen [id]++;
+            if (result.attempt > max_attempt)
+                max_attempt = result.attempt;
+        }
+    }
+    assert_int_equal (sluice_ventilator_status (vent), SLUICE_EXIT_OK);
+    for (int id = 1; id <= N; id++)
+        assert_int_equal (seen [id], 1);
+    assert_int_equal (max_attempt, 1);      //  HANDBACK spent no attempt
+    //  A has drained: every task it took answered and STORED
+    deadline = sluice_now_ms () + 5000;
+    while (a_rc == 0 && sluice_now_ms () < deadline)
+        s_round (vent, sink, a, b, &a_rc);
+    assert_int_equal (a_rc, 1);
+
+    sluice_worker_destroy (&b);
+    sluice_worker_destroy (&a);
+    sluice_ventilator_destroy (&vent);
+    sluice_sink_destroy (&sink);
+    sluice_config_destroy (&worker_config);
+    sluice_config_destroy (&sink_config);
+    sluice_config_destroy (&vent_config);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_a_stopped_worker_hands_its_queue_to_another),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
