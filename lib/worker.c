@@ -49,6 +49,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -165,7 +166,9 @@ struct _sluice_worker_t {
     int64_t grace_end;          //  when draining must end, ms
     bool abandoned;             //  stopped with results unsent: no linger
     int64_t linger_from;        //  draining, all answered, results not stored since
-    sig_atomic_t signals_seen;  //  stop signals turn has seen
+    unsigned signals_seen;      //  stop signals turn has seen (both kinds)
+    atomic_uint interrupts;     //  sluice_worker_interrupt calls (any thread)
+    int interrupt_fd;           //  eventfd in the epoll set: an interrupt came
     int64_t last_task_ms;       //  when a task last arrived
     int64_t clock_us;           //  a runner's time for recv and reply; 0: the clock
     int64_t last_resync_ms;
@@ -638,7 +641,9 @@ s_epoll_new (sluice_worker_t *self, char *err, size_t errlen)
     zmq_getsockopt (self->results_handle, ZMQ_FD, &results_fd, &size);
     self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->wakeup_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (self->epoll_fd < 0 || self->wakeup_fd < 0
+    self->interrupt_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (self->epoll_fd < 0 || self->wakeup_fd < 0 || self->interrupt_fd < 0
+    ||  s_epoll_add (self->epoll_fd, self->interrupt_fd)
     ||  s_epoll_add (self->epoll_fd, tasks_fd) || s_epoll_add (self->epoll_fd, results_fd)
     ||  s_epoll_add (self->epoll_fd, sluice_monitor_fd (self->tasks_watch.monitor))
     ||  s_epoll_add (self->epoll_fd, sluice_monitor_fd (self->results_watch.monitor))
@@ -656,7 +661,8 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     sluice_worker_t *self = (sluice_worker_t *) calloc (1, sizeof *self);
     assert (self);
     self->config = config;
-    self->epoll_fd = self->wakeup_fd = -1;
+    self->epoll_fd = self->wakeup_fd = self->interrupt_fd = -1;
+    atomic_init (&self->interrupts, 0);
     //  a command that closes its stdin early must not kill the worker
     signal (SIGPIPE, SIG_IGN);
     self->plan = sluice_worker_credit_plan (config->mode == SLUICE_MODE_POOL? SLUICE_MODE_EXEC
@@ -720,6 +726,8 @@ sluice_worker_destroy (sluice_worker_t **self_p)
             close (self->epoll_fd);
         if (self->wakeup_fd >= 0)
             close (self->wakeup_fd);
+        if (self->interrupt_fd >= 0)
+            close (self->interrupt_fd);
         s_outbox_purge (&self->outbox);
         sluice_encoder_destroy (&self->control);
         for (size_t i = 0; i < self->plan.pool; i++) {
@@ -1769,16 +1777,36 @@ s_signal_fd_open (sluice_worker_t *self, bool close_it)
         close (fd);
 }
 
-//  Clear the signal eventfd once a new signal has been seen.
+//  Stop signals seen so far: the process's (sluice_worker_run) and
+//  sluice_worker_interrupt's.
+static unsigned
+s_stops (sluice_worker_t *self)
+{
+    return (unsigned) s_signals + atomic_load (&self->interrupts);
+}
+
+//  Clear the signal and interrupt eventfds once a new stop has been seen.
 static void
 s_signal_seen (sluice_worker_t *self)
 {
-    if (self->signals_seen != s_signals) {
-        self->signals_seen = s_signals;
+    unsigned stops = s_stops (self);
+    if (self->signals_seen != stops) {
+        self->signals_seen = stops;
         uint64_t value;
-        if (s_signal_fd >= 0 && read (s_signal_fd, &value, sizeof value) < 0)
+        if (s_signal_fd >= 0 && read (s_signal_fd, &value, sizeof value) < 0 && errno != EAGAIN)
             sluice_debug ("signal eventfd: %s", strerror (errno));
+        if (read (self->interrupt_fd, &value, sizeof value) < 0 && errno != EAGAIN)
+            sluice_debug ("interrupt eventfd: %s", strerror (errno));
     }
+}
+
+void
+sluice_worker_interrupt (sluice_worker_t *self)
+{
+    atomic_fetch_add (&self->interrupts, 1);
+    uint64_t one = 1;
+    if (write (self->interrupt_fd, &one, sizeof one) < 0)
+        sluice_debug ("interrupt eventfd: %s", strerror (errno));
 }
 
 //  Install (or, with old, restore) the SIGTERM/SIGINT handlers.
@@ -1812,11 +1840,12 @@ int
 sluice_worker_turn (sluice_worker_t *self)
 {
     s_signal_seen (self);
-    if (s_signals >= 2) {
+    unsigned stops = self->signals_seen;
+    if (stops >= 2) {
         s_abandon (self, "second signal");
         return 1;
     }
-    if (s_signals && !self->stopping) {
+    if (stops && !self->stopping) {
         size_t queued = sluice_worker_stop (self);
         size_t running = s_running (self, NULL);
         if (running)
@@ -1875,18 +1904,13 @@ s_run_echo (sluice_worker_t *self)
     return SLUICE_EXIT_OK;
 }
 
-int
-sluice_worker_run (sluice_worker_t *self)
+//  Serve in the configured mode until stopped; then say what was done.
+static int
+s_serve (sluice_worker_t *self)
 {
-    struct sigaction old [2];
-    s_signals = 0;
-    s_signal_fd_open (self, false);
-    s_signals_catch (old, false);
     int rc = self->config->mode == SLUICE_MODE_ECHO? s_run_echo (self)
            : self->config->mode == SLUICE_MODE_COPROC? sluice_worker_coproc_run (self)
            : sluice_worker_exec_run (self);
-    s_signals_catch (old, true);
-    s_signal_fd_open (self, true);
     if (!self->config->quiet)
         zsys_info ("%" PRIu64 " tasks run, %" PRIu64 " results sent, %" PRIu64 " stored (%"
                    PRIu64 " re-sent), %" PRIu64 " malformed messages dropped", self->done,
@@ -1904,4 +1928,23 @@ sluice_worker_run (sluice_worker_t *self)
         zsys_info ("%" PRIu64 " tasks' stderr truncated at --stderr-max %zu bytes",
                    self->stderr_truncated, self->config->stderr_max);
     return rc;
+}
+
+int
+sluice_worker_run (sluice_worker_t *self)
+{
+    struct sigaction old [2];
+    s_signals = 0;
+    s_signal_fd_open (self, false);
+    s_signals_catch (old, false);
+    int rc = s_serve (self);
+    s_signals_catch (old, true);
+    s_signal_fd_open (self, true);
+    return rc;
+}
+
+int
+sluice_worker_serve (sluice_worker_t *self)
+{
+    return s_serve (self);
 }

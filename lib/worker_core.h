@@ -28,6 +28,18 @@ int
 int
     sluice_worker_coproc_run (sluice_worker_t *self);
 
+//  Serve as sluice_worker_run does, in a thread of the caller's: the
+//  process's signal handlers are left alone, and the worker stops on
+//  sluice_worker_interrupt instead (sluice's local worker).
+int
+    sluice_worker_serve (sluice_worker_t *self);
+
+//  From any thread: as a SIGTERM/SIGINT is to sluice_worker_run. The
+//  first drains (queued tasks handed back, the running ones finish), a
+//  second stops at once. Async-signal-safe.
+void
+    sluice_worker_interrupt (sluice_worker_t *self);
+
 //  The batch id of a task taken with sluice_worker_recv (SLUICE_BATCH_SIZE
 //  bytes, valid until it is answered).
 const uint8_t *

@@ -207,18 +207,18 @@ static const char *s_subcommands =
     "Then every program takes --keys DIR (`sluice keygen --help`).\n";
 
 static const char *s_more =
-    "Inside, sluice is the three roles: the ventilator and the sink run in its\n"
-    "own poll loop, the worker is a child process (`sluice worker`) on ipc://\n"
-    "endpoints in a private directory, removed at exit. Nothing listens on a port\n"
+    "Inside, sluice is the three roles in one process: the ventilator and the\n"
+    "sink run in its own poll loop, the worker in a second thread; they meet on\n"
+    "inproc:// endpoints private to the process. Nothing listens on a port\n"
     "unless asked: --tasks tcp://*:7000 --results tcp://*:7001 also binds those,\n"
     "and workers on other hosts (`worker --exec ... --tasks tcp://this-host:7000\n"
     "--results tcp://this-host:7001`) join the same batch; they should run the\n"
-    "same command. On SIGINT or SIGTERM the batch is abandoned, the worker and\n"
-    "its commands are killed, the directory removed, and sluice exits 130.\n\n"
+    "same command. The first SIGINT or SIGTERM starts no more tasks and lets the\n"
+    "running ones finish; the second stops them (--termseq), and sluice exits 130.\n\n"
     "The roles' options keep their names and checks. Parsing stops at COMMAND,\n"
     "so its own options are its own (sluice -j 4 grep -c x). sluice reads no\n"
-    "topology file and no SLUICE_* variables for its own options (its local\n"
-    "worker, a child `sluice worker`, inherits the environment).\n";
+    "topology file and no SLUICE_* variables for its own options (its commands\n"
+    "inherit the environment).\n";
 
 static const char *s_examples =
     "seq 1 1000 | sluice -j 4 'echo x{}'\n"
@@ -249,10 +249,6 @@ s_document (bool man, FILE *stream)
         .about = s_about, .more = s_more, .examples = s_examples, .items = items,
         .count = s_items (items, defaults), .exits = s_exits, .exit_codes = s_exit_codes,
         .subcommands = s_subcommands, .operands = "command",
-        .environment = "TMPDIR: where the private directory for the ipc endpoints is\n"
-                       "made (/tmp when unset or too long for a socket path).",
-        .files = "$TMPDIR/sluice.XXXXXX: the private directory of one batch's ipc\n"
-                 "endpoints, removed when sluice exits.",
     };
     if (man)
         sluice_cli_man (&page, stream);

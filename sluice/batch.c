@@ -1,33 +1,32 @@
 /*  =========================================================================
-    batch.c - one sluice batch: ventilator and sink here, the worker a child
+    batch.c - one sluice batch: ventilator and sink here, the worker a thread
 
-    The ventilator and the sink live in this process and are driven by one
+    The ventilator and the sink live in this thread and are driven by one
     poll(2) loop through the embedding API (as examples/embed_pipeline.c
-    does), the sink writing to stdout itself. The worker is this binary
-    again (`sluice worker --exec COMMAND ...`), so it runs the worker's
-    own code and option checks unchanged; it is a child process rather
-    than a thread because a worker stops by signal and runs its commands
-    from its own loop. They meet on ipc:// endpoints in a private mkdtemp
-    directory (0700), bound before the worker starts so that its first
-    connect succeeds (a refused one would wait out the 100 ms reconnect).
+    does), the sink writing to stdout itself. The local worker is the
+    library's worker (sluice_worker_serve) in a second thread, with the
+    options sluice was given for it. The three meet on inproc:// endpoints
+    private to this process: no files, no ports, and no libzmq I/O thread
+    between them (over ipc each message crossed two, and the worker was a
+    second process to start, link and stop: a one-task job took 19-26 ms,
+    and commands/s 0.57-0.61 of the spawn floor; see README Performance).
 
-    Leaving. When the batch ends the worker is sent SIGTERM and waited
-    for while the sink is still open: it drains, reads the last STORED and
-    exits (ZMQ_IMMEDIATE drops what a peer has not read when a connection
-    closes, so closing the sink first could strand it). Ctrl-C, as in GNU
-    parallel: the first SIGINT (or SIGTERM) starts no more tasks (the
-    ventilator pauses, the worker is passed the signal and hands back what
-    it has queued) and lets the running ones finish, their results still
-    written; the second is passed on too, and the worker stops its
-    commands with --termseq. The signal handlers (and SIGCHLD's) write
-    to a self-pipe in the loop's poll set, so the loop sees a signal, and
-    the worker's exit, at once rather than at its next timeout. Once the
-    worker has left, the batch is
-    abandoned (ABANDON to the sink, DROP to any remote worker) and sluice
-    exits 4. A worker that still lingers is killed. Then the context is shut down,
-    so every ipc file is closed, and the directory removed. The worker
-    has PR_SET_PDEATHSIG, so even a SIGKILLed sluice leaves no worker
-    running for long (only the directory, which nothing can clean).
+    Leaving. When the batch ends the worker is interrupted once and joined
+    while the sink is still open: it drains, reads the last STORED and
+    returns. Ctrl-C, as in GNU parallel: the first SIGINT (or SIGTERM)
+    starts no more tasks (the ventilator pauses, the worker is interrupted
+    and hands back what it has queued) and lets the running ones finish,
+    their results still written; the second interrupts the worker again,
+    and it stops its commands with --termseq. The signal handlers write to
+    a self-pipe in the loop's poll set, and so does the worker thread when
+    it returns, so the loop sees both at once rather than at its next
+    timeout. The worker thread blocks SIGINT, SIGTERM and SIGCHLD (its
+    commands get an empty mask), so they come to this loop; SIGCHLD keeps
+    its default, since the worker waits for its commands by pidfd. Once
+    the worker has returned, an interrupted batch is abandoned (ABANDON to
+    the sink, DROP to any remote worker) and sluice exits 4. A SIGKILLed
+    sluice takes its worker with it; the commands then running are in
+    their own process groups and run to their end, their output lost.
     =========================================================================
 */
 
@@ -37,25 +36,31 @@
 #include "../lib/dryrun.h"
 #include "../lib/halt.h"
 
+#include "../lib/worker_core.h"
+
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
-#define S_STOP_MS 2000          //  after SIGTERM, time for the worker to drain
-#define S_KILL_MS 1000          //  after its second signal, before SIGKILL
+#define S_STOP_MS 2000          //  after the first interrupt, time for the worker to drain
+#define S_KILL_MS 1000          //  after its second, time to stop its commands
 #define S_SETTLE_MS 2000        //  one role failed: time for the other to hear
 #define S_STORED_WAIT_MS 100    //  remote workers: time to read the last STORED
-#define S_IPC_MAX 80            //  room for the directory in a 108-byte sun_path
 
 //  The running batch.
 typedef struct {
     sluice_args_t *args;
-    char dir [PATH_MAX];            //  the private ipc directory, or ""
-    pid_t worker;                   //  the local worker, 0 once reaped
-    int worker_rc;                  //  its exit status, once reaped
+    char prefix [64];               //  of the private inproc endpoints
+    sluice_worker_t *worker;        //  the local worker, served by its thread
+    pthread_t thread;
+    bool started;                   //  the thread was started
+    bool joined;                    //  and joined
+    atomic_bool returned;           //  sluice_worker_serve returned
+    int worker_rc;                  //  what it returned
+    int told;                       //  interrupts passed to it
     sluice_ventilator_t *vent;
     sluice_sink_t *sink;
     sluice_progress_t *progress;    //  --progress, --bar, --eta; or NULL
@@ -63,8 +68,6 @@ typedef struct {
 } s_batch_t;
 
 static volatile sig_atomic_t s_signals;    //  SIGINT/SIGTERM received
-static volatile sig_atomic_t s_children;   //  SIGCHLDs received
-static bool s_children_caught;             //  s_children counts them
 static int s_wake_fds [2] = { -1, -1 };    //  self-pipe: a signal wakes the poll
 
 //  Wake the loop's poll(2) at once: the signal may come just before it
@@ -91,18 +94,9 @@ s_on_signal (int signum)
     s_wake_loop ();
 }
 
-//  SIGCHLD: the worker may have exited; the loop reaps it.
-static void
-s_on_child (int signum)
-{
-    (void) signum;
-    s_children = s_children + 1;
-    s_wake_loop ();
-}
-
 //  Take SIGINT and SIGTERM from CZMQ's handler: the first one is not an
-//  abandon here, but a pause. Both, and SIGCHLD, write to the self-pipe
-//  that s_wait polls. Returns 0, or -1 if the pipe cannot be made.
+//  abandon here, but a pause. Both write to the self-pipe that s_wait
+//  polls. Returns 0, or -1 if the pipe cannot be made.
 static int
 s_signals_catch (void)
 {
@@ -114,9 +108,6 @@ s_signals_catch (void)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    action.sa_handler = s_on_child;
-    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-    s_children_caught = sigaction (SIGCHLD, &action, NULL) == 0;
     return 0;
 }
 
@@ -129,39 +120,6 @@ s_wake_drain (void)
         ;
 }
 
-//  Make the private directory for the ipc endpoints, in $TMPDIR (or /tmp
-//  when that path is too long for a socket). Returns 0 or -1 (errno).
-static int
-s_dir_make (s_batch_t *self)
-{
-    const char *base = getenv ("TMPDIR");
-    if (!base || !*base || strlen (base) > S_IPC_MAX)
-        base = "/tmp";
-    snprintf (self->dir, sizeof self->dir, "%s/sluice.XXXXXX", base);
-    if (!mkdtemp (self->dir)) {
-        self->dir [0] = 0;
-        return -1;
-    }
-    return 0;
-}
-
-//  Remove the private directory and what libzmq may have left in it.
-static void
-s_dir_remove (s_batch_t *self)
-{
-    if (!self->dir [0])
-        return;
-    const char *names [] = { "tasks", "results", "control" };
-    char path [PATH_MAX + 16];
-    for (size_t i = 0; i < 3; i++) {
-        snprintf (path, sizeof path, "%s/%s", self->dir, names [i]);
-        unlink (path);
-    }
-    if (rmdir (self->dir))
-        zsys_warning ("cannot remove %s: %s", self->dir, strerror (errno));
-    self->dir [0] = 0;
-}
-
 //  Set an endpoint: the private one, then the user's (may be NULL).
 //  Returns 0, or -1 with a message in err.
 static int
@@ -169,7 +127,7 @@ s_endpoint (s_batch_t *self, sluice_config_t *config, const char *name, char dir
             const char *user, char *err, size_t errlen)
 {
     char value [PATH_MAX + 512];
-    snprintf (value, sizeof value, "%cipc://%s/%s%s%s", direction, self->dir, name,
+    snprintf (value, sizeof value, "%c%s%s%s%s", direction, self->prefix, name,
               user? ",": "", user? user: "");
     return sluice_config_set_endpoint (config, name, value, err, errlen);
 }
@@ -195,136 +153,108 @@ s_roles_new (s_batch_t *self, char *err, size_t errlen)
     return self->vent? 0: -1;
 }
 
-//  Start the local worker: this binary as `sluice worker`, in its own
-//  process group (a terminal's Ctrl-C is ours to pass on), stdin and
-//  stdout on /dev/null. Returns 0, or -1 with a message in err.
+//  The worker thread: serve until interrupted (or a fatal error), then
+//  wake the loop.
+static void *
+s_worker_main (void *arg)
+{
+    s_batch_t *self = (s_batch_t *) arg;
+    self->worker_rc = sluice_worker_serve (self->worker);
+    atomic_store (&self->returned, true);
+    s_wake_loop ();
+    return NULL;
+}
+
+//  Start the local worker: the library's, on the private endpoints, in a
+//  thread that leaves SIGINT, SIGTERM and SIGCHLD to this one. Returns 0,
+//  or -1 with a message in err.
 static int
 s_worker_start (s_batch_t *self, char *err, size_t errlen)
 {
-    const sluice_config_t *config = self->args->worker;
-    char tasks [PATH_MAX + 32], results [PATH_MAX + 32];
-    snprintf (tasks, sizeof tasks, ">ipc://%s/tasks", self->dir);
-    snprintf (results, sizeof results, ">ipc://%s/results", self->dir);
-    //  the values were checked by the option table; shown, they read back
-    const char *copied [] = { "jobs", "prefetch", "task-timeout", "max-size", "grace",
-                              "termseq", "stderr", "stderr-max" };
-    char flags [8][320];
-    char *argv [32] = { "sluice", "worker", "-q", "--exec", self->args->command,
-                        "--tasks", tasks, "--results", results };
-    int argc = 9;
-    for (size_t i = 0; i < 8; i++) {
-        const char *value = sluice_config_get (config, copied [i]);
-        if (!*value || (streq (value, "0") && !streq (copied [i], "stderr-max")))
-            continue;           //  unset (--task-timeout)
-        snprintf (flags [i], sizeof flags [i], "--%s=%s", copied [i], value);
-        argv [argc++] = flags [i];
-    }
-    if (streq (sluice_config_get (config, "pipe"), "1"))
-        argv [argc++] = "--pipe";
-    if (streq (sluice_config_get (config, "shell"), "1"))
-        argv [argc++] = "--shell";
-    if (config->colsep) {
-        argv [argc++] = "--colsep";
-        argv [argc++] = config->colsep;
-    }
-    if (streq (sluice_config_get (config, "verbose"), "1"))
-        argv [argc++] = "-v";
-    //  with keys, the private ipc endpoints use them too
-    char keys [PATH_MAX + 16];
-    if (*sluice_config_get (config, "keys")) {
-        snprintf (keys, sizeof keys, "--keys=%s", sluice_config_get (config, "keys"));
-        argv [argc++] = keys;
-    }
-    argv [argc] = NULL;
-
-    //  the worker takes its settings from these flags only: an option's
-    //  SLUICE_* variable (SLUICE_KEYS...) would reach it and not the
-    //  ventilator and sink in this process, which read no environment
-    extern char **environ;
-    size_t nenv = 0;
-    while (environ [nenv])
-        nenv++;
-    char **env = (char **) calloc (nenv + 1, sizeof (char *));
-    assert (env);
-    size_t kept = 0;
-    for (size_t i = 0; i < nenv; i++) {
-        bool option = false;
-        const sluice_option_t *opt;
-        for (size_t o = 0; !option && (opt = sluice_option_at (o)); o++)
-            option = opt->env && strncmp (environ [i], opt->env, strlen (opt->env)) == 0
-                  && environ [i][strlen (opt->env)] == '=';
-        if (!option)
-            env [kept++] = environ [i];
-    }
-    int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
-    pid_t parent = getpid ();
-    pid_t pid = null_fd < 0? -1: fork ();
-    if (pid == 0) {
-        //  only async-signal-safe calls between fork and exec
-        setpgid (0, 0);
-        prctl (PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid () != parent)
-            _exit (SLUICE_EXIT_RUNTIME);
-        dup2 (null_fd, STDIN_FILENO);
-        dup2 (null_fd, STDOUT_FILENO);
-        execve ("/proc/self/exe", argv, env);
-        _exit (127);
-    }
-    int saved = errno;
-    free (env);
-    if (null_fd >= 0)
-        close (null_fd);
-    if (pid < 0) {
-        snprintf (err, errlen, "cannot start the worker: %s", strerror (saved));
+    sluice_config_t *config = self->args->worker;
+    char tasks [128], results [128];
+    snprintf (tasks, sizeof tasks, ">%stasks", self->prefix);
+    snprintf (results, sizeof results, ">%sresults", self->prefix);
+    //  its summary would repeat the ventilator's; its warnings still show
+    if (sluice_config_set (config, "exec", self->args->command, err, errlen)
+    ||  sluice_config_set (config, "quiet", "1", err, errlen)
+    ||  sluice_config_set_endpoint (config, "tasks", tasks, err, errlen)
+    ||  sluice_config_set_endpoint (config, "results", results, err, errlen))
+        return -1;
+    self->worker = sluice_worker_new (config, err, errlen);
+    if (!self->worker)
+        return -1;
+    sigset_t blocked, old;
+    sigemptyset (&blocked);
+    sigaddset (&blocked, SIGINT);
+    sigaddset (&blocked, SIGTERM);
+    sigaddset (&blocked, SIGCHLD);
+    pthread_sigmask (SIG_BLOCK, &blocked, &old);
+    atomic_init (&self->returned, false);
+    int rc = pthread_create (&self->thread, NULL, s_worker_main, self);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    if (rc) {
+        snprintf (err, errlen, "cannot start the worker: %s", strerror (rc));
         return -1;
     }
-    self->worker = pid;
+    self->started = true;
     return 0;
 }
 
-//  Reap the worker if it has exited: asked of the kernel only after a
-//  SIGCHLD (the loop asks several times a task). Returns true if it is gone.
+static bool s_worker_gone (s_batch_t *self);
+
+//  Interrupt the worker (sluice_worker_interrupt), if it still serves.
+static void
+s_worker_tell (s_batch_t *self)
+{
+    if (!s_worker_gone (self)) {
+        sluice_worker_interrupt (self->worker);
+        self->told++;
+    }
+}
+
+//  True once the worker has returned (or was never started); joins it.
 static bool
 s_worker_gone (s_batch_t *self)
 {
-    static sig_atomic_t seen = -1;
-    if (!self->worker || (s_children_caught && seen == s_children))
-        return self->worker == 0;
-    seen = s_children;              //  one that comes after this is seen next time
-    int status;
-    if (waitpid (self->worker, &status, WNOHANG) == self->worker) {
-        self->worker = 0;
-        self->worker_rc = WIFEXITED (status)? WEXITSTATUS (status): 128 + WTERMSIG (status);
-    }
-    return self->worker == 0;
+    if (!self->started || self->joined)
+        return true;
+    if (!atomic_load (&self->returned))
+        return false;
+    pthread_join (self->thread, NULL);
+    self->joined = true;
+    return true;
 }
 
-//  Wait up to msecs for the worker to exit. Returns true if it did.
+//  Wait up to msecs for the worker to return. Returns true if it did.
 static bool
 s_worker_wait (s_batch_t *self, int msecs)
 {
     int64_t deadline = sluice_now_ms () + msecs;
     while (!s_worker_gone (self) && sluice_now_ms () < deadline)
         poll (NULL, 0, 1);
-    return self->worker == 0;
+    return s_worker_gone (self);
 }
 
-//  Stop the worker: drain (SIGTERM), or at once (a second signal) when
-//  the batch was abandoned; kill it if it lingers.
-static void
+//  Stop the worker: drain (one interrupt), or at once (a second) when
+//  the batch was abandoned. Returns false if it did not return: it is
+//  then still using its sockets, and the process must leave without
+//  shutting libzmq down.
+static bool
 s_worker_stop (s_batch_t *self, bool at_once)
 {
-    if (!self->worker)
-        return;
-    kill (self->worker, SIGTERM);
-    if (!at_once && s_worker_wait (self, S_STOP_MS))
-        return;
-    kill (self->worker, SIGINT);
+    if (s_worker_gone (self))
+        return true;
+    if (self->told == 0)
+        s_worker_tell (self);
+    if (!at_once && self->told < 2 && s_worker_wait (self, S_STOP_MS))
+        return true;
+    if (self->told < 2)
+        s_worker_tell (self);
     if (s_worker_wait (self, S_KILL_MS))
-        return;
-    zsys_warning ("the worker did not stop; killing it");
-    kill (self->worker, SIGKILL);
-    s_worker_wait (self, S_KILL_MS);
+        return true;
+    zsys_warning ("the worker did not stop; leaving without it");
+    return false;
 }
 
 //  Give the ventilator its input: the stream itself, or as many tasks of
@@ -396,8 +326,7 @@ s_interrupt (s_batch_t *self)
     else
     if (self->interrupts == 2)
         zsys_warning ("interrupted again: stopping the running tasks");
-    if (self->worker)
-        kill (self->worker, self->interrupts == 1? SIGINT: SIGTERM);
+    s_worker_tell (self);
 }
 
 //  What a role's service would return, from its status (a role not due).
@@ -440,7 +369,7 @@ s_loop (s_batch_t *self)
         if (s_worker_gone (self) && self->interrupts)
             return false;
         if (s_worker_gone (self) && !self->args->tasks) {
-            zsys_error ("the worker exited (status %d) before the batch completed",
+            zsys_error ("the worker stopped (status %d) before the batch completed",
                         self->worker_rc);
             break;
         }
@@ -522,12 +451,10 @@ sluice_batch_run (sluice_args_t *args)
     signal (SIGPIPE, SIG_IGN);
     s_signals = 0;
     int rc = SLUICE_RUN_EXIT_RUNTIME;
+    snprintf (self.prefix, sizeof self.prefix, "inproc://sluice-%d-%p-", (int) getpid (),
+              (void *) &self);
     if (s_signals_catch ())
         zsys_error ("cannot make a pipe: %s", strerror (errno));
-    else
-    if (s_dir_make (&self))
-        zsys_error ("cannot make a directory in %s: %s", getenv ("TMPDIR")? getenv ("TMPDIR")
-                    : "/tmp", strerror (errno));
     else
     if (s_roles_new (&self, err, sizeof err) || s_worker_start (&self, err, sizeof err))
         zsys_error ("%s", err);
@@ -553,10 +480,15 @@ sluice_batch_run (sluice_args_t *args)
         if (args->tasks || args->results)
             poll (NULL, 0, S_STORED_WAIT_MS);
     }
-    s_worker_stop (&self, rc >= SLUICE_RUN_EXIT_INTERRUPTED);
+    bool stopped = s_worker_stop (&self, rc >= SLUICE_RUN_EXIT_INTERRUPTED);
     sluice_ventilator_destroy (&self.vent);
     sluice_sink_destroy (&self.sink);
+    if (!stopped) {
+        //  its sockets are in use: zsys_shutdown would wait for them
+        fflush (NULL);
+        _exit (rc);
+    }
+    sluice_worker_destroy (&self.worker);
     zsys_shutdown ();
-    s_dir_remove (&self);
     return rc;
 }

@@ -4,10 +4,11 @@
     sluice reads tasks (stdin, -a FILE, ::: ARG...), runs COMMAND for each
     on -j local slots, and writes the results to stdout. It is the three
     roles wired together: the ventilator and the sink run in this process,
-    driven by one poll(2) loop through the embedding API; the worker is a
-    child process (this same binary, `sluice worker`), connected over
-    ipc:// endpoints in a private mkdtemp directory. --tasks/--results bind
-    tcp endpoints besides, for workers on other hosts.
+    driven by one poll(2) loop through the embedding API; the worker is
+    the library's, served in a second thread (sluice_worker_serve), and
+    the three meet on inproc:// endpoints private to the process.
+    --tasks/--results bind tcp endpoints besides, for workers on other
+    hosts.
 
     args.c parses the command line through the option table; sources.c
     turns the inputs into tasks; batch.c runs the batch and cleans up.

@@ -6,7 +6,7 @@
 # to 1 s). Five rounds, each at a random point of an idle batch:
 #   first SIGINT  -> the "interrupted:" line on stderr within 500 ms
 #   second SIGINT -> sluice has exited (130) within 500 ms
-#   then no process left (its commands, its worker)
+#   then no process left (its commands; the worker is a thread of sluice)
 # (measured on the 2-core bench machine, 20 rounds: first 3-19 ms; exit
 # 15-234 ms, before the self-pipe 19-377 ms.) The bound is loose: a noisy
 # shared machine.
@@ -37,7 +37,6 @@ for round in 1 2 3 4 5; do
     t_check "round $round: exited after the second SIGINT at once (${second} ms <= 500)" [ "$second" -le 500 ]
     t_rc rc "$pid" 5; t_eq "round $round: exit code 130" "$rc" 130
     t_eq "round $round: no command left" "$(count 'sleep 30.61')" 0
-    t_eq "round $round: no worker left" "$(pgrep -f "sluice worker.*$TMPDIR" | wc -l)" 0
 done
 t_eq "no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
 t_done
