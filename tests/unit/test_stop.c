@@ -9,6 +9,12 @@
     task it took and drains. Every result is written once, the batch
     completes, and no task spent an attempt. Then: a second stop hands
     back nothing.
+
+    And as sluice runs its local worker: served in a thread of its own
+    (sluice_worker_serve), stopped from another with
+    sluice_worker_interrupt. It serves on after a batch completes; one
+    interrupt drains it (a running command finishes first), a second
+    stops that command at once, and the thread returns 0.
     =========================================================================
 */
 
@@ -16,6 +22,9 @@
 #include "worker_core.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,11 +157,151 @@ test_a_stopped_worker_hands_its_queue_to_another (void **state)
     sluice_config_destroy (&vent_config);
 }
 
+//  The worker thread: serve until interrupted.
+typedef struct {
+    sluice_worker_t *worker;
+    atomic_bool returned;
+    int rc;
+} s_served_t;
+
+static void *
+s_serve_main (void *arg)
+{
+    s_served_t *served = (s_served_t *) arg;
+    served->rc = sluice_worker_serve (served->worker);
+    atomic_store (&served->returned, true);
+    return NULL;
+}
+
+//  Service the ventilator and the sink for msecs, or until the thread
+//  returns (until_return). Returns true if it has returned.
+static bool
+s_service_for (sluice_ventilator_t *vent, sluice_sink_t *sink, s_served_t *served,
+               int msecs, bool until_return)
+{
+    int64_t deadline = sluice_now_ms () + msecs;
+    while (sluice_now_ms () < deadline) {
+        if (until_return && atomic_load (&served->returned))
+            break;
+        sluice_ventilator_service (vent);
+        sluice_sink_service (sink);
+        sluice_result_t result;
+        while (sluice_sink_next (sink, &result) == 1)
+            ;
+        struct pollfd fds [2] = {
+            { sluice_ventilator_fd (vent), POLLIN, 0 }, { sluice_sink_fd (sink), POLLIN, 0 }
+        };
+        poll (fds, 2, 5);
+    }
+    return atomic_load (&served->returned);
+}
+
+//  Processes whose command line is exactly "sleep 30.77" (the test's).
+static int
+s_sleepers (void)
+{
+    FILE *ps = popen ("pgrep -xf 'sleep 30.77' | wc -l", "r");
+    int count = -1;
+    if (ps) {
+        if (fscanf (ps, "%d", &count) != 1)
+            count = -1;
+        pclose (ps);
+    }
+    return count;
+}
+
+static void
+test_a_served_worker_stops_on_interrupts (void **state)
+{
+    (void) state;
+    const char *vent_pairs [] = { "tasks", "@inproc://serve-tasks",
+                                  "control", ">inproc://serve-control", NULL };
+    const char *sink_pairs [] = { "results", "@inproc://serve-results",
+                                  "control", "@inproc://serve-control", NULL };
+    const char *worker_pairs [] = { "tasks", ">inproc://serve-tasks",
+                                    "results", ">inproc://serve-results",
+                                    "exec", "echo {}", "jobs", "2", "quiet", "1", NULL };
+    sluice_config_t *vent_config = s_config (SLUICE_ROLE_VENTILATOR, vent_pairs);
+    sluice_config_t *sink_config = s_config (SLUICE_ROLE_SINK, sink_pairs);
+    sluice_config_t *worker_config = s_config (SLUICE_ROLE_WORKER, worker_pairs);
+    char err [256];
+    sluice_sink_t *sink = sluice_sink_new_reader (sink_config, err, sizeof err);
+    assert_non_null (sink);
+    sluice_ventilator_t *vent = sluice_ventilator_new (vent_config, err, sizeof err);
+    assert_non_null (vent);
+    s_served_t served = { .worker = sluice_worker_new (worker_config, err, sizeof err) };
+    assert_non_null (served.worker);
+    atomic_init (&served.returned, false);
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, s_serve_main, &served), 0);
+
+    //  one batch of 10, then the worker serves on
+    for (int i = 1; i <= 10; i++) {
+        char payload [16];
+        int size = snprintf (payload, sizeof payload, "%d", i);
+        assert_int_equal (sluice_ventilator_try_submit (vent, payload, (size_t) size, NULL), 0);
+    }
+    sluice_ventilator_close (vent);
+    int64_t deadline = sluice_now_ms () + 10000;
+    while (sluice_ventilator_status (vent) < 0 && sluice_now_ms () < deadline)
+        s_service_for (vent, sink, &served, 10, false);
+    assert_int_equal (sluice_ventilator_status (vent), SLUICE_EXIT_OK);
+    assert_false (s_service_for (vent, sink, &served, 300, true));
+
+    //  one interrupt: nothing runs, so it drains and returns
+    sluice_worker_interrupt (served.worker);
+    assert_true (s_service_for (vent, sink, &served, 5000, true));
+    assert_int_equal (pthread_join (thread, NULL), 0);
+    assert_int_equal (served.rc, SLUICE_EXIT_OK);
+    sluice_worker_destroy (&served.worker);
+    sluice_ventilator_destroy (&vent);
+    sluice_sink_destroy (&sink);
+
+    //  a command that runs long: one interrupt lets it run, a second
+    //  stops it at once
+    sluice_config_set (vent_config, "tasks", "@inproc://serve-tasks-2", err, sizeof err);
+    sluice_config_set (vent_config, "control", ">inproc://serve-control-2", err, sizeof err);
+    sluice_config_set (sink_config, "results", "@inproc://serve-results-2", err, sizeof err);
+    sluice_config_set (sink_config, "control", "@inproc://serve-control-2", err, sizeof err);
+    sluice_config_set (worker_config, "tasks", ">inproc://serve-tasks-2", err, sizeof err);
+    sluice_config_set (worker_config, "results", ">inproc://serve-results-2", err, sizeof err);
+    sluice_config_set (worker_config, "exec", "sleep {}", err, sizeof err);
+    sink = sluice_sink_new_reader (sink_config, err, sizeof err);
+    assert_non_null (sink);
+    vent = sluice_ventilator_new (vent_config, err, sizeof err);
+    assert_non_null (vent);
+    served.worker = sluice_worker_new (worker_config, err, sizeof err);
+    assert_non_null (served.worker);
+    atomic_store (&served.returned, false);
+    assert_int_equal (pthread_create (&thread, NULL, s_serve_main, &served), 0);
+    assert_int_equal (sluice_ventilator_try_submit (vent, "30.77", 5, NULL), 0);
+    sluice_ventilator_close (vent);
+    deadline = sluice_now_ms () + 5000;
+    while (s_sleepers () < 1 && sluice_now_ms () < deadline)
+        s_service_for (vent, sink, &served, 20, false);
+    assert_int_equal (s_sleepers (), 1);
+    sluice_worker_interrupt (served.worker);
+    assert_false (s_service_for (vent, sink, &served, 500, true));
+    assert_int_equal (s_sleepers (), 1);        //  the first lets it run
+    sluice_worker_interrupt (served.worker);
+    assert_true (s_service_for (vent, sink, &served, 3000, true));
+    assert_int_equal (pthread_join (thread, NULL), 0);
+    assert_int_equal (served.rc, SLUICE_EXIT_OK);
+    assert_int_equal (s_sleepers (), 0);        //  the second stopped it
+    sluice_worker_destroy (&served.worker);
+    sluice_ventilator_destroy (&vent);
+    sluice_sink_destroy (&sink);
+    sluice_config_destroy (&worker_config);
+    sluice_config_destroy (&sink_config);
+    sluice_config_destroy (&vent_config);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_a_stopped_worker_hands_its_queue_to_another),
+        cmocka_unit_test (test_a_served_worker_stops_on_interrupts),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
