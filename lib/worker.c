@@ -1842,7 +1842,7 @@ sluice_worker_turn (sluice_worker_t *self)
     s_signal_seen (self);
     unsigned stops = self->signals_seen;
     if (stops >= 2) {
-        s_abandon (self, "second signal");
+        s_abandon (self, s_signals >= 2? "second signal": "told to stop at once");
         return 1;
     }
     if (stops && !self->stopping) {
