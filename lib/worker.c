@@ -134,6 +134,7 @@ typedef struct {
     bool warned_handshake;      //  warned of a failed handshake since the last success
     char last_address [256];    //  address of the last event
     int64_t reached_ms;         //  last completed handshake
+    bool inproc;                //  every endpoint inproc: no events, never down
 } s_watch_t;
 
 struct _sluice_worker_t {
@@ -577,6 +578,24 @@ s_endpoint_text (const char *endpoints, char *buf, size_t buflen)
     buf [used] = 0;
 }
 
+//  True if every endpoint of a list is inproc:// (libzmq's monitor tells
+//  nothing of those connections, and one in this process is never down).
+static bool
+s_inproc_only (const char *endpoints)
+{
+    const char *at = endpoints;
+    while (*at) {
+        at += *at == '@' || *at == '>';
+        if (strncmp (at, "inproc://", 9))
+            return false;
+        const char *comma = strchr (at, ',');
+        if (!comma)
+            return true;
+        at = comma + 1;
+    }
+    return false;
+}
+
 //  Create one of the worker's DEALERs: the shared options, a routing id
 //  host:pid:N, a monitor started before the connects (to see every
 //  event), then attach. Returns the socket, or NULL with err.
@@ -600,6 +619,7 @@ s_socket_new (sluice_worker_t *self, const char *endpoints, int hwm, bool immedi
     snprintf (routing_id, idlen, "%s:%d", sluice_identity (), ++s_sockets);
     zmq_setsockopt (handle, ZMQ_ROUTING_ID, routing_id, strlen (routing_id));
     s_endpoint_text (endpoints, watch->endpoint, sizeof watch->endpoint);
+    watch->inproc = s_inproc_only (endpoints);
     watch->monitor = sluice_monitor_new (handle, err, errlen);
     if (!watch->monitor
     ||  sluice_attach (sock, self->security, watch->channel, endpoints, err, errlen)) {
@@ -1069,6 +1089,8 @@ static void
 s_watch_check (sluice_worker_t *self, s_watch_t *watch, int64_t now)
 {
     const sluice_monitor_state_t *state = sluice_monitor_state (watch->monitor);
+    if (watch->inproc)
+        return;
     //  a handshake failed and libzmq did not retry within a second: it
     //  gave the endpoint up, as it does after a protocol error (a peer of
     //  the wrong socket type); a peer that merely went away is retried

@@ -128,6 +128,13 @@ kill -TERM "$rw"; t_rc rc "$rw" 10
 ran=$(grep -o '[0-9]* tasks run' "$T_DIR/remote.err" | cut -d' ' -f1)
 t_check "remote worker ran some of the tasks (${ran:-none})" [ "${ran:-0}" -gt 0 ]
 
+# a batch longer than the worker's 5 s "no ventilator" warning: its
+# inproc connections are never down, so stderr holds the summary only
+seq 1 4 | "$S" -j 1 'sleep 1.6; echo {}' > "$O" 2> "$E"; rc=$?
+t_eq "a 6 s batch: exit code" "$rc" 0
+t_eq "a 6 s batch: every result" "$(sort -n "$O" | tr '\n' ' ')" "1 2 3 4 "
+t_eq "a 6 s batch: no warning, the summary alone" "$(grep -vc ' 4 tasks, 0 failed' "$E")" 0
+
 # nothing left behind: after every run above, and after SIGTERM and SIGINT
 t_eq "no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
 for sig in TERM INT; do
