@@ -9,6 +9,7 @@ export TMPDIR="$T_DIR/tmp"          # every sluice here makes its directory in i
 mkdir -p "$TMPDIR"
 O="$T_DIR/out"; E="$T_DIR/err"
 t_none () { ! pgrep -f "$1" > /dev/null; }   # no process whose command line matches
+two_running () { [ "$(pgrep -f "$1" | wc -l)" -ge 2 ]; }
 # only_children PID NAME: PID has children, and every one is a NAME (the
 # local worker is a thread of sluice: its commands are sluice's children)
 only_children () {
@@ -140,7 +141,8 @@ t_eq "no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
 for sig in TERM INT; do
     seq 1 20 > "$T_DIR/in20"
     t_start "int$sig" "$S" -q -j 2 -a "$T_DIR/in20" 'sleep 37.5{}'; pid=$T_LAST
-    t_until 10 pgrep -f "sleep 37.5" > /dev/null
+    #  both slots running: a command being spawned is "sluice" until its exec
+    t_until 10 two_running "^sleep 37\.5"
     t_check "SIG$sig: sluice's children are its commands, no worker process" \
         only_children "$pid" sleep
     #  the first signal lets the running tasks finish (37 s): the second stops them
