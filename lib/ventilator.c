@@ -503,7 +503,10 @@ static uint32_t
 s_task_flags (sluice_ventilator_t *self, const sluice_window_task_t *task)
 {
     uint32_t flags = 0;
-    if (self->need_input)
+    //  a result carries its output and, asked, its input: a task over half
+    //  of what a message may carry could not have both (the sink would
+    //  drop the connection over --max-size, again at each re-send)
+    if (self->need_input && task->size <= sluice_payload_max (self->config->max_size) / 2)
         flags |= SLUICE_FLAG_WANT_INPUT;
     if (task->failures < self->config->retries)
         flags |= SLUICE_FLAG_RETRYABLE;

@@ -109,7 +109,8 @@ struct _s_packed_t {
 typedef struct {
     sluice_encoder_t *encoder;  //  results being packed
     uint8_t batch [SLUICE_BATCH_SIZE];  //  their batch
-    size_t bytes;               //  their size, roughly
+    size_t bytes;               //  their size, roughly (32 bytes a result over)
+    size_t payload_max;         //  what a message may carry (--max-size)
     uint64_t *ids;              //  their ids (S_FLUSH_TASKS)
     s_packed_t *head;           //  held messages, oldest first
     s_packed_t *tail;
@@ -523,7 +524,13 @@ s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *res
 {
     uint32_t count = sluice_encoder_count (self->encoder);
     bool same = count && memcmp (batch, self->batch, SLUICE_BATCH_SIZE) == 0;
-    if (!same || count >= S_FLUSH_TASKS || self->bytes >= S_FLUSH_BYTES) {
+    size_t size = result->output_size + result->input_size + result->stderr_size + 32;
+    //  a large result goes in a message of its own: packed after others it
+    //  could take the message over the sink's --max-size (which may be
+    //  less than ours), and the sink's libzmq would drop the connection,
+    //  and the re-sent message with it, again and again
+    if (!same || count >= S_FLUSH_TASKS || self->bytes >= S_FLUSH_BYTES
+    ||  size >= S_FLUSH_BYTES || self->bytes + size > self->payload_max) {
         s_outbox_close (self);
         memcpy (self->batch, batch, SLUICE_BATCH_SIZE);
         sluice_encoder_begin_results (self->encoder, batch, sluice_identity ());
@@ -531,7 +538,7 @@ s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *res
     }
     sluice_encoder_result (self->encoder, result);
     self->ids [count] = result->id;
-    self->bytes += result->output_size + result->input_size + result->stderr_size + 32;
+    self->bytes += size;
     self->unsent++;
     self->results++;
 }
@@ -693,6 +700,7 @@ sluice_worker_new (const sluice_config_t *config, char *err, size_t errlen)
     s_jobs_new (self);
     self->control = sluice_encoder_new ();
     s_outbox_init (&self->outbox);
+    self->outbox.payload_max = sluice_payload_max (config->max_size);
     self->tasks_watch.what = "ventilator";
     self->results_watch.what = "sink";
     self->tasks_watch.channel = SLUICE_CHANNEL_TASKS;

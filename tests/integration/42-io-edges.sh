@@ -61,6 +61,21 @@ t_eq "record at the limit: sink exit" "$rc" 0
 t_same_set "record at the limit: output set equals input set" "$T_DIR/edge-sink.out" "$T_DIR/edge.in"
 stop_worker
 
+# 1d. the same with a sink that wants every input (jsonl): the record at
+# the limit comes back without its input, which would take its result over
+# --max-size (the sink dropped the connection at each re-send: a hang)
+pipeline edgej "--max-size 1M --format jsonl" --max-size 1M "$T_DIR/edge.in"
+t_rc rc "$VENT_PID" 30
+t_eq "record at the limit, jsonl: ventilator exit" "$rc" 0
+t_rc rc "$SINK_PID" 10
+t_eq "record at the limit, jsonl: sink exit" "$rc" 0
+t_eq "record at the limit, jsonl: every result" "$(wc -l < "$T_DIR/edgej-sink.out")" 1001
+t_eq "record at the limit, jsonl: the small ones carry their input" \
+    "$(grep -c '"input":"[0-9]*"' "$T_DIR/edgej-sink.out")" 1000
+t_eq "record at the limit, jsonl: the large one comes without it" \
+    "$(grep -c '"input":null' "$T_DIR/edgej-sink.out")" 1
+stop_worker
+
 # 2. EPIPE: `sink | head -1` with 10,000 tasks (lines of 100 bytes, so the
 # output outgrows the pipe): the sink exits 3 saying "output closed" once,
 # and tells the ventilator, which exits 4; the worker goes on serving
