@@ -62,9 +62,10 @@ deps:
 
 # Every object depends on .build-flags, which changes only when the flags do
 # (as git's GIT-CFLAGS), so switching between SANITIZE=... and a normal build
-# rebuilds everything instead of linking objects of both kinds.
+# rebuilds everything instead of linking objects of both kinds. It waits for
+# deps, so that make -j on a fresh machine installs the headers before compiling.
 BUILD_FLAGS = $(CC) $(ALL_CFLAGS) $(LDFLAGS) $(LIBS)
-.build-flags: FORCE
+.build-flags: FORCE | deps
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 .PHONY: FORCE
 

@@ -29,7 +29,9 @@
 
     Phases: RUNNING until the batch is complete (END seen and every id
     written, or the ventilator's BYE), abandoned, or the output failed;
-    COMPLETING while it repeats COMPLETE and waits briefly for BYE; DONE.
+    COMPLETING while it repeats COMPLETE and waits briefly for BYE;
+    ABANDONING (interrupted, or the output failed) until the ventilator
+    has been sent ABANDON, for 1.5 s at most; DONE.
     sluice_sink_service moves through them without blocking;
     sluice_sink_run is a poll(2) loop around it.
     =========================================================================
@@ -63,6 +65,10 @@
                                     //  the last STORED (see sluice_sink_run)
 #define S_HANDOVER_MS 2500          //  a BEGIN from another peer takes the batch
                                     //  over once its ventilator is this silent
+#define S_ABANDON_WAIT_MS 1500      //  ABANDONING: for a ventilator to tell, at
+                                    //  most (its DEALER retries a connection
+                                    //  every second at most)
+#define S_ABANDON_POLL_MS 50        //  ABANDONING: look again this often
 
 //  Protocol scalars by name (docs/PROTOCOL.md, section 4)
 static inline uint64_t
@@ -83,7 +89,7 @@ s_ping_low (const sluice_msg_t *msg)        //  PING: every id below is acknowle
     return msg->arg [0];
 }
 
-typedef enum { S_RUNNING, S_COMPLETING, S_DONE } s_phase_t;
+typedef enum { S_RUNNING, S_COMPLETING, S_ABANDONING, S_DONE } s_phase_t;
 
 //  STORED ranges waiting for the output to be flushed, for one worker
 //  (results routing id) and batch.
@@ -163,6 +169,9 @@ struct _sluice_sink_t {
     int status;                 //  exit code once DONE, else -1
     int64_t complete_next;      //  COMPLETING: when COMPLETE is next sent
     int64_t complete_deadline;  //  COMPLETING: when to stop waiting for BYE
+    int64_t abandon_deadline;   //  ABANDONING: when to stop trying to tell
+    int64_t created;            //  when sluice_sink_new made it
+    int abandon_status;         //  ABANDONING: the exit code then
     //  counts
     uint64_t written;
     uint64_t flushed;           //  of those, records that reached the output
@@ -1330,16 +1339,93 @@ s_watch_ventilator (sluice_sink_t *self)
     self->vent_silent = silent;
 }
 
+//  True if a batch may be on its way although no ventilator has begun it
+//  here: the sink started less than S_ABANDON_WAIT_MS ago (its peers may
+//  not have connected yet), a peer is connected to either socket (a
+//  worker of a pool, a ventilator whose BEGIN has not arrived), or
+//  results wait for a BEGIN.
+static bool
+s_batch_expected (sluice_sink_t *self)
+{
+    if (sluice_now_ms () - self->created < S_ABANDON_WAIT_MS)
+        return true;
+    s_recv_monitor (self);
+    const sluice_monitor_state_t *results = sluice_monitor_state (self->monitor);
+    const sluice_monitor_state_t *control = sluice_monitor_state (self->control_monitor);
+    return results->accepted || results->connected || control->accepted
+        || control->connected || zlist_size (self->early);
+}
+
+//  Give the batch up with this exit code: enter ABANDONING, which tells
+//  the ventilator (it would otherwise wait for acknowledgements that never
+//  come; it stops, and tells its workers to drop the batch). Nothing more
+//  is written. A sink that knows no ventilator and expects no batch stops
+//  at once.
+static void
+s_abandon (sluice_sink_t *self, int status)
+{
+    if (self->phase == S_ABANDONING || self->phase == S_DONE)
+        return;
+    if (!self->routing_size && !s_batch_expected (self)) {
+        s_finish (self, status);
+        return;
+    }
+    self->phase = S_ABANDONING;
+    self->abandon_status = status;
+    self->abandon_deadline = sluice_now_ms () + S_ABANDON_WAIT_MS;
+}
+
+//  ABANDONING: send ABANDON to the batch's ventilator, again until libzmq
+//  takes it (a send fails while its connection is down: ROUTER_MANDATORY).
+//  If none has begun the batch here yet - its DEALER may be between two
+//  connection attempts, which are up to a second apart - the first peer
+//  that speaks for a batch (BEGIN, PING, END) is told that its batch is
+//  abandoned: that is all it learns. Other control messages are read and
+//  discarded; results are left unread. The socket's linger then delivers
+//  the ABANDON.
+static void
+s_check_abandoning (sluice_sink_t *self)
+{
+    zmq_msg_t routing, body;
+    zmq_msg_init (&routing);
+    zmq_msg_init (&body);
+    while (zmq_msg_recv (&routing, self->control_handle, ZMQ_DONTWAIT) >= 0) {
+        sluice_msg_t msg;
+        bool whole = zmq_msg_more (&routing)
+                  && zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
+                  && !zmq_msg_more (&body);
+        if (whole && !self->routing_size && zmq_msg_size (&routing) <= sizeof self->routing
+        &&  sluice_msg_decode (&msg, zmq_msg_data (&body), zmq_msg_size (&body), NULL) == 0
+        &&  msg.has_batch && (msg.type == SLUICE_MSG_BEGIN || msg.type == SLUICE_MSG_PING
+                              || msg.type == SLUICE_MSG_END)) {
+            memcpy (self->batch, msg.batch, SLUICE_BATCH_SIZE);
+            self->have_batch = true;
+            memcpy (self->routing, zmq_msg_data (&routing), zmq_msg_size (&routing));
+            self->routing_size = zmq_msg_size (&routing);
+        }
+        s_skip_frames (self->control_handle, &body);
+    }
+    zmq_msg_close (&body);
+    zmq_msg_close (&routing);
+    bool told = false;
+    if (self->routing_size && self->have_batch) {
+        sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
+        told = s_control_send (self) == 0;
+    }
+    if (!told && sluice_now_ms () < self->abandon_deadline)
+        return;
+    if (!told)
+        zsys_warning ("no ventilator could be told that the batch is abandoned (none spoke "
+                      "within %.1f s): it goes on waiting for a sink", S_ABANDON_WAIT_MS / 1000.0);
+    s_finish (self, self->abandon_status);
+}
+
 //  The output cannot be written (logged): tell the ventilator, which would
 //  otherwise wait forever for acknowledgements, and stop with status 3.
 static void
 s_output_failed (sluice_sink_t *self)
 {
-    if (self->have_batch) {
-        sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
-        s_control_send (self);
-    }
-    s_finish (self, SLUICE_EXIT_RUNTIME);
+    s_abandon (self, SLUICE_EXIT_RUNTIME);
 }
 
 //  --------------------------------------------------------------------------
@@ -1371,6 +1457,8 @@ sluice_sink_timeout (sluice_sink_t *self)
 {
     if (self->signalled || self->phase == S_DONE)
         return 0;
+    if (self->phase == S_ABANDONING)
+        return S_ABANDON_POLL_MS;
     if (self->phase == S_COMPLETING) {
         //  COMPLETE is due when someone speaks for the batch; BYE by the deadline
         int64_t due = self->complete_deadline;
@@ -1385,6 +1473,11 @@ sluice_sink_timeout (sluice_sink_t *self)
 int
 sluice_sink_service (sluice_sink_t *self)
 {
+    if (self->phase == S_ABANDONING) {
+        s_signal (self, false);
+        s_check_abandoning (self);
+    }
+    else
     if (self->phase != S_DONE) {
         s_signal (self, false);
         s_settle_taken (self);
@@ -1397,7 +1490,8 @@ sluice_sink_service (sluice_sink_t *self)
         s_watch_ventilator (self);
     }
     bool ready = self->reader && sluice_output_ready (self->output);
-    s_signal (self, self->more_input || ready || self->phase == S_DONE);
+    s_signal (self, self->phase == S_ABANDONING? false
+                    : self->more_input || ready || self->phase == S_DONE);
     if (self->phase != S_DONE)
         return 0;
     return self->status == SLUICE_EXIT_RUNTIME? -1: 1;
@@ -1553,6 +1647,7 @@ s_new (const sluice_config_t *config, bool reader, char *err, size_t errlen)
     sluice_sink_t *self = (sluice_sink_t *) calloc (1, sizeof *self);
     assert (self);
     self->config = config;
+    self->created = sluice_now_ms ();
     self->reader = reader;
     self->encoder = sluice_encoder_new ();
     //  sized by the batch's window when it is adopted (BEGIN, or the state
@@ -1675,13 +1770,7 @@ s_interrupt (sluice_sink_t *self)
 {
     if (self->phase == S_RUNNING) {
         zsys_warning ("interrupted before the batch completed");
-        //  the ventilator would wait for acknowledgements that never
-        //  come: it stops, and tells its workers to drop the batch
-        if (self->have_batch) {
-            sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
-            s_control_send (self);
-        }
-        s_finish (self, SLUICE_EXIT_ABANDONED);
+        s_abandon (self, SLUICE_EXIT_ABANDONED);
     }
     else
     if (self->phase == S_COMPLETING)
@@ -1693,7 +1782,7 @@ sluice_sink_run (sluice_sink_t *self)
 {
     self->started = sluice_now_ms ();
     while (sluice_sink_service (self) == 0) {
-        if (zsys_interrupted) {
+        if (zsys_interrupted && self->phase != S_ABANDONING) {
             s_interrupt (self);
             continue;
         }

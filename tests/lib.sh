@@ -137,8 +137,21 @@ t_sanitizer_reports () {
     return $rc
 }
 
+# t_show_logs : the last lines of each process's stderr ($T_DIR/*.err), so
+# that a failure seen only on CI carries what the programs said
+t_show_logs () {
+    local f n=0
+    for f in "$T_DIR"/*.err; do
+        [ -s "$f" ] || continue
+        n=$((n + 1)); [ "$n" -le 24 ] || { echo "#   (more logs not shown)"; break; }
+        echo "#   --- ${f##*/} (last lines):"
+        tail -n 12 "$f" | cut -c1-300 | sed 's/^/#   /'
+    done
+}
+
 t_done () {
     t_sanitizer_reports
+    [ "$T_FAIL" -eq 0 ] || t_show_logs
     echo "# $T_NAME: $T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" -eq 0 ]
 }

@@ -16,6 +16,14 @@
 #       as stopped only once its whole process group is gone, so the
 #       --termseq goes on to KILL; no such child is left after two SIGINTs
 #       to sluice, a DROP, or a --task-timeout (the old code left them all)
+#   (f) Ctrl-C on a sink that no ventilator has spoken to yet: started
+#       0.8 s after the ventilator, whose DEALER then retries its
+#       connection up to a second apart, while the worker already runs
+#       its tasks (CI's failures of (c) and 59 (a), where the sink was
+#       slow to start: the old sink exited at once and told no one, and
+#       the ventilator waited for a sink for ever); the ventilator is
+#       told and exits 4, the worker drops the batch; a sink alone with
+#       no peer, interrupted after 2 s, still exits at once
 . "$(dirname "$0")/../lib.sh"
 S="$T_ROOT/sluice/sluice"
 export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
@@ -149,4 +157,30 @@ kill -INT "$VENT_PID" "$SINK_PID"
 kill -TERM "$WORKER_PID"; t_rc rc "$WORKER_PID" 10
 cleanup_e
 t_eq "(e) no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
+
+#  (f) the sink is interrupted before the ventilator's DEALER has connected
+tasks=$(t_ep f-tasks); results=$(t_ep f-results); control=$(t_ep f-control)
+seq 1 20 | sed 's/^/x/' > "$T_DIR/f.in"
+t_start f-vent "$VENT" -q --tasks "@$tasks" --control ">$control" "$T_DIR/f.in"; VENT_PID=$T_LAST
+sleep 0.8
+t_start f-sink "$SINK" -q --results "@$results" --control "@$control"; SINK_PID=$T_LAST
+t_start f-worker "$WORKER" -j 2 --tasks ">$tasks" --results ">$results" --exec 'sleep 31.56; : {}'
+WORKER_PID=$T_LAST
+t_until 10 running 'sleep 31.56' 2
+kill -INT "$SINK_PID"
+t_rc rc "$SINK_PID" 10; t_eq "(f) sink exit code 4" "$rc" 4
+t_rc rc "$VENT_PID" 10; t_eq "(f) the ventilator was told: exit code 4" "$rc" 4
+t_check "(f) ... by the sink's ABANDON" grep -q "the sink abandoned the batch" "$T_DIR/f-vent.err"
+t_until 3 none 'sleep 31.56'
+t_eq "(f) the worker dropped the batch's commands" "$(count 'sleep 31.56')" 0
+kill -TERM "$WORKER_PID"; t_rc rc "$WORKER_PID" 10
+#  a sink with no peer at all waits for no one
+t_start f2-sink "$SINK" -q --results "@$(t_ep f2-results)" --control "@$(t_ep f2-control)"
+SINK_PID=$T_LAST
+sleep 2
+start=$(t_now_ms)
+kill -INT "$SINK_PID"
+t_rc rc "$SINK_PID" 10; ms=$(elapsed_ms "$start")
+t_eq "(f) a sink alone: exit code 4" "$rc" 4
+t_check "(f) a sink alone: at once (${ms} ms <= 700)" [ "$ms" -le 700 ]
 t_done
