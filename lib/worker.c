@@ -246,10 +246,16 @@ sluice_worker_prefetch (double rate, double rtt_ms)
 {
     //  twice the tasks that complete during one round trip, rounded to the
     //  nearest: on loopback (rtt well under a millisecond) that is 0, so a
-    //  slow worker does not hoard; across a 20 ms link at 100 tasks/s, 4
+    //  slow worker does not hoard; across a 20 ms link at 100 tasks/s, 4.
+    //  A worker this quick keeps one task in hand whatever the round trip:
+    //  without it a slot idles for the round trip after every command (on
+    //  loopback or inproc some 0.1 ms against a command's 1-2 ms), and what
+    //  it holds back from other workers is one task of a few milliseconds
     if (!(rate > 0) || !(rtt_ms > 0))
         return 0;
     double want = floor (rate * rtt_ms / 1000.0 * 2 + 0.5);
+    if (want < 1 && rate >= SLUICE_PREFETCH_QUICK_RATE)
+        want = 1;
     return want >= SLUICE_PREFETCH_MAX? SLUICE_PREFETCH_MAX: (uint64_t) want;
 }
 

@@ -243,16 +243,21 @@ test_adaptive_capacity_stays_between_two_per_job_and_the_pool (void **state_p)
 //  --------------------------------------------------------------------------
 //  Latency prefetch and the results hold (protocol 2)
 
-//  Loopback: a round trip well under a millisecond asks for no prefetch,
-//  whatever the rate, so a slow worker holds only what it runs.
+//  Loopback: a round trip well under a millisecond asks for no prefetch
+//  below SLUICE_PREFETCH_QUICK_RATE, so a slow worker holds only what it
+//  runs; a quick one keeps one task in hand (its slots would otherwise
+//  idle for the round trip after each command).
 static void
 test_prefetch_is_zero_on_loopback (void **state_p)
 {
     (void) state_p;
     assert_int_equal (sluice_worker_prefetch (2.0, 0.2), 0);       //  'sleep 0.5'
     assert_int_equal (sluice_worker_prefetch (20.0, 0.2), 0);      //  'sleep 0.05'
-    assert_int_equal (sluice_worker_prefetch (1000.0, 0.2), 0);    //  0.4 rounds down
+    assert_int_equal (sluice_worker_prefetch (199.0, 0.2), 0);     //  just below quick
+    assert_int_equal (sluice_worker_prefetch (200.0, 0.2), 1);     //  quick: one in hand
+    assert_int_equal (sluice_worker_prefetch (1000.0, 0.02), 1);   //  inproc, 0.04 rounds down
     assert_int_equal (sluice_worker_prefetch (2000.0, 0.2), 1);
+    assert_int_equal (sluice_worker_prefetch (5000.0, 0.2), 2);    //  the round trip's own
 }
 
 //  Across a 20 ms link the prefetch covers twice the round trip's tasks.
