@@ -269,6 +269,27 @@ sluice_spawn_kill (const sluice_child_t *child, int signal)
         kill (-child->pid, signal);
 }
 
+int64_t
+sluice_spawn_group_step (pid_t group, const sluice_termseq_t *seq, sluice_termstop_t *stop,
+                         int64_t *kill_at, int64_t now, bool *killed)
+{
+    *killed = false;
+    int signal = sluice_termseq_step (seq, stop, now);
+    if (signal)
+        kill (-group, signal);
+    int64_t wait = sluice_termseq_wait (seq, stop, now);
+    if (wait >= 0)
+        return wait;
+    //  every signal sent, and the group lives on: some member ignored them
+    if (!*kill_at)
+        *kill_at = stop->due_ms > now + 10? stop->due_ms: now + 1000;
+    if (now < *kill_at)
+        return *kill_at - now;
+    kill (-group, SIGKILL);
+    *killed = true;
+    return 0;
+}
+
 //  True while a process group has a live member. A member that has exited
 //  is a zombie until its parent reaps it, and a stopped command's orphans are
 //  init's, which may take seconds (2 s measured on a small VM's init): a

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <czmq.h>
+#include "termseq.h"
 
 //  A started child: its process id (also its process group) and its pipes.
 typedef struct {
@@ -145,6 +146,16 @@ void
 //  a reaped command's orphans are init's to reap, which may take seconds).
 bool
     sluice_spawn_group_alive (pid_t group);
+
+//  One step of stopping a process group with a --termseq: send it the
+//  signal that is due; once every signal is sent, SIGKILL at *kill_at
+//  (set then: the last signal's due time, or 1 s on if that is now or
+//  within 10 ms) and at every step after. Returns the ms until the next
+//  step is due (0: now), and sets *killed when SIGKILL was sent. The one
+//  rule for --exec commands, their orphaned groups and --coproc copies.
+int64_t
+    sluice_spawn_group_step (pid_t group, const sluice_termseq_t *seq, sluice_termstop_t *stop,
+                             int64_t *kill_at, int64_t now, bool *killed);
 
 //  Close the child's stdin (end of input for it).
 void

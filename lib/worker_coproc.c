@@ -253,16 +253,12 @@ s_copy_stop_step (s_coproc_t *self, s_copy_t *copy, int64_t now, int *timeout)
     if (!copy->child.pid && *timeout > 5)
         *timeout = 5;           //  only the group is left: no pidfd to wait on
     const sluice_termseq_t *seq = sluice_worker_termseq (self->worker);
-    int signal = sluice_termseq_step (seq, &copy->stop, now);
-    if (signal)
-        kill (-copy->group, signal);
-    int64_t wait = sluice_termseq_wait (seq, &copy->stop, now);
-    if (wait < 0 && !copy->kill_at)
-        copy->kill_at = copy->stop.due_ms > now + 10? copy->stop.due_ms: now + 1000;
-    if (wait < 0 && now >= copy->kill_at) {
+    bool killed;
+    int64_t wait = sluice_spawn_group_step (copy->group, seq, &copy->stop, &copy->kill_at, now,
+                                            &killed);
+    if (killed) {
         //  the sequence is over and the copy ignored it; the group's
         //  other members are reaped by init, soon: wait a while for them
-        kill (-copy->group, SIGKILL);
         if (copy->child.pid)
             sluice_spawn_reap (&copy->child, true, &status, &code);
         if (!sluice_spawn_group_alive (copy->group) || now >= copy->kill_at + 1000)
@@ -271,7 +267,6 @@ s_copy_stop_step (s_coproc_t *self, s_copy_t *copy, int64_t now, int *timeout)
             *timeout = 5;
         return false;
     }
-    wait = wait >= 0? wait: copy->kill_at - now;
     if (wait < *timeout)
         *timeout = (int) wait;
     return false;

@@ -151,18 +151,9 @@ s_orphans_step (s_exec_t *self, int64_t now, int *timeout)
             self->orphans [i] = self->orphans [--self->orphan_count];
             continue;
         }
-        int signal = sluice_termseq_step (seq, &orphan->stop, now);
-        if (signal)
-            kill (-orphan->group, signal);
-        int64_t wait = sluice_termseq_wait (seq, &orphan->stop, now);
-        if (wait < 0) {
-            //  every signal sent: the last one's wait (at least 1 s), then KILL
-            if (!orphan->kill_at)
-                orphan->kill_at = orphan->stop.due_ms > now? orphan->stop.due_ms: now + 1000;
-            if (now >= orphan->kill_at)
-                kill (-orphan->group, SIGKILL);
-            wait = orphan->kill_at > now? orphan->kill_at - now: 0;
-        }
+        bool killed;
+        int64_t wait = sluice_spawn_group_step (orphan->group, seq, &orphan->stop,
+                                                &orphan->kill_at, now, &killed);
         if (wait > 50)
             wait = 50;
         if (wait < *timeout)
@@ -191,7 +182,8 @@ s_stop_all (s_exec_t *self)
                    self->config->termseq? self->config->termseq: SLUICE_TERMSEQ_DEFAULT);
     //  a command counts as stopped once its whole process group is gone,
     //  not when it alone is reaped (a shell's child may outlive it)
-    int64_t kill_at = 0;
+    int64_t kill_at = 0;        //  one for all: they were signalled together
+    bool any_killed = false;
     left += self->orphan_count;
     while (left) {
         int64_t now = sluice_now_ms ();
@@ -209,15 +201,16 @@ s_stop_all (s_exec_t *self)
                 continue;
             }
             left++;
-            int signal = sluice_termseq_step (seq, &slot->stop, now);
-            if (signal)
-                kill (-slot->group, signal);
-            if (sluice_termseq_wait (seq, &slot->stop, now) < 0 && !kill_at)
-                kill_at = slot->stop.due_ms > now + 10? slot->stop.due_ms: now + 1000;
+            bool killed;
+            int64_t wait = sluice_spawn_group_step (slot->group, seq, &slot->stop, &kill_at,
+                                                    now, &killed);
+            any_killed |= killed;
+            if (wait < timeout)
+                timeout = (int) wait;
         }
         s_orphans_step (self, now, &timeout);
         left += self->orphan_count;
-        if (left && kill_at && now >= kill_at) {
+        if (left && any_killed) {
             //  the sequence is over and some command ignored it
             for (size_t i = 0; i < self->config->jobs; i++) {
                 s_slot_t *slot = &self->slots [i];

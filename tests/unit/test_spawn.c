@@ -489,6 +489,49 @@ test_kill_reaches_the_whole_process_group (void **state)
     assert_int_equal (child.out_fd, -1);
 }
 
+//  A group that ignores every signal of its --termseq gets SIGKILL when
+//  the last signal's wait is over, and not before (times are passed in).
+static void
+test_group_step_kills_after_the_last_wait_a_group_that_ignores_the_sequence (void **state)
+{
+    (void) state;
+    sluice_child_t child;
+    assert_int_equal (sluice_spawn_shell (&child, "trap '' TERM; echo ready; sleep 30", false),
+                      0);
+    //  wait for the trap to be set: the shell says so after it
+    sluice_spawn_buf_t out = { NULL, 0, 0 };
+    bool overflow = false;
+    for (int i = 0; i < 5000 && out.size == 0; i++) {
+        sluice_spawn_read (child.out_fd, &out, SIZE_MAX, &overflow);
+        if (out.size == 0)
+            usleep (1000);
+    }
+    assert_true (out.size > 0);
+    sluice_termseq_t seq;
+    assert_int_equal (sluice_termseq_parse ("TERM,500", &seq), 0);
+    sluice_termstop_t stop = { 0, 0 };
+    int64_t kill_at = 0;
+    bool killed = true;
+    //  TERM at 1000, then the wait of 500 ms: SIGKILL is due at 1500
+    assert_int_equal (sluice_spawn_group_step (child.pid, &seq, &stop, &kill_at, 1000, &killed),
+                      500);
+    assert_false (killed);
+    assert_int_equal (kill_at, 1500);
+    usleep (50 * 1000);
+    assert_true (sluice_spawn_group_alive (child.pid));     //  TERM was ignored
+    assert_int_equal (sluice_spawn_group_step (child.pid, &seq, &stop, &kill_at, 1200, &killed),
+                      300);
+    assert_false (killed);
+    assert_int_equal (sluice_spawn_group_step (child.pid, &seq, &stop, &kill_at, 1500, &killed),
+                      0);
+    assert_true (killed);
+    int status, code;
+    assert_int_equal (sluice_spawn_reap (&child, true, &status, &code), 1);
+    assert_int_equal (status, SLUICE_STATUS_SIGNAL);
+    assert_int_equal (code, SIGKILL);
+    free (out.data);
+}
+
 static void
 test_reap_without_blocking_leaves_a_running_child_alone (void **state)
 {
@@ -663,6 +706,7 @@ main (void)
         cmocka_unit_test (test_signal_maps_to_signal_status),
         cmocka_unit_test (test_missing_command_maps_to_error),
         cmocka_unit_test (test_kill_reaches_the_whole_process_group),
+        cmocka_unit_test (test_group_step_kills_after_the_last_wait_a_group_that_ignores_the_sequence),
         cmocka_unit_test (test_reap_without_blocking_leaves_a_running_child_alone),
         cmocka_unit_test (test_stdin_pipe_carries_input_to_the_command),
         cmocka_unit_test (test_read_past_the_limit_discards_and_flags_overflow),
