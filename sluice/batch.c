@@ -201,18 +201,6 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     return 0;
 }
 
-static bool s_worker_gone (s_batch_t *self);
-
-//  Interrupt the worker (sluice_worker_interrupt), if it still serves.
-static void
-s_worker_tell (s_batch_t *self)
-{
-    if (!s_worker_gone (self)) {
-        sluice_worker_interrupt (self->worker);
-        self->told++;
-    }
-}
-
 //  True once the worker has returned (or was never started); joins it.
 static bool
 s_worker_gone (s_batch_t *self)
@@ -224,6 +212,16 @@ s_worker_gone (s_batch_t *self)
     pthread_join (self->thread, NULL);
     self->joined = true;
     return true;
+}
+
+//  Interrupt the worker (sluice_worker_interrupt), if it still serves.
+static void
+s_worker_tell (s_batch_t *self)
+{
+    if (!s_worker_gone (self)) {
+        sluice_worker_interrupt (self->worker);
+        self->told++;
+    }
 }
 
 //  Wait up to msecs for the worker to return. Returns true if it did.

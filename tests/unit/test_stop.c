@@ -42,6 +42,66 @@ s_config (sluice_role_t role, const char *const *pairs)
     return config;
 }
 
+//  The configs of one pipeline in this process: a ventilator and a sink
+//  on inproc://NAME-tasks, -results and -control, and their worker.
+typedef struct {
+    sluice_config_t *vent;
+    sluice_config_t *sink;
+    sluice_config_t *worker;
+} s_configs_t;
+
+//  Point the three configs at NAME's endpoints.
+static void
+s_endpoints (s_configs_t *configs, const char *name)
+{
+    char tasks [128], results [128], control [128];
+    snprintf (tasks, sizeof tasks, "inproc://%s-tasks", name);
+    snprintf (results, sizeof results, "inproc://%s-results", name);
+    snprintf (control, sizeof control, "inproc://%s-control", name);
+    const struct { sluice_config_t *config; const char *key; char side; const char *ep; } set [] = {
+        { configs->vent, "tasks", '@', tasks }, { configs->vent, "control", '>', control },
+        { configs->sink, "results", '@', results }, { configs->sink, "control", '@', control },
+        { configs->worker, "tasks", '>', tasks }, { configs->worker, "results", '>', results }
+    };
+    char err [256], value [130];
+    for (size_t i = 0; i < sizeof set / sizeof set [0]; i++) {
+        snprintf (value, sizeof value, "%c%s", set [i].side, set [i].ep);
+        assert_int_equal (sluice_config_set (set [i].config, set [i].key, value, err, sizeof err),
+                          0);
+    }
+}
+
+//  The configs for NAME, the worker's with these settings too.
+static s_configs_t
+s_configs (const char *name, const char *const *worker_pairs)
+{
+    const char *none [] = { NULL };
+    s_configs_t configs = { s_config (SLUICE_ROLE_VENTILATOR, none),
+                            s_config (SLUICE_ROLE_SINK, none),
+                            s_config (SLUICE_ROLE_WORKER, worker_pairs) };
+    s_endpoints (&configs, name);
+    return configs;
+}
+
+//  A reader sink and a ventilator on the configs' endpoints.
+static void
+s_roles_new (s_configs_t *configs, sluice_ventilator_t **vent, sluice_sink_t **sink)
+{
+    char err [256];
+    *sink = sluice_sink_new_reader (configs->sink, err, sizeof err);
+    assert_non_null (*sink);
+    *vent = sluice_ventilator_new (configs->vent, err, sizeof err);
+    assert_non_null (*vent);
+}
+
+static void
+s_configs_destroy (s_configs_t *configs)
+{
+    sluice_config_destroy (&configs->worker);
+    sluice_config_destroy (&configs->sink);
+    sluice_config_destroy (&configs->vent);
+}
+
 //  One round: service every role, wait at most 10 ms for any of them.
 static void
 s_round (sluice_ventilator_t *vent, sluice_sink_t *sink, sluice_worker_t *a,
@@ -65,22 +125,13 @@ static void
 test_a_stopped_worker_hands_its_queue_to_another (void **state)
 {
     (void) state;
-    const char *vent_pairs [] = { "tasks", "@inproc://stop-tasks",
-                                  "control", ">inproc://stop-control", NULL };
-    const char *sink_pairs [] = { "results", "@inproc://stop-results",
-                                  "control", "@inproc://stop-control", NULL };
-    const char *worker_pairs [] = { "tasks", ">inproc://stop-tasks",
-                                    "results", ">inproc://stop-results",
-                                    "jobs", "1", "prefetch", "8", NULL };
-    sluice_config_t *vent_config = s_config (SLUICE_ROLE_VENTILATOR, vent_pairs);
-    sluice_config_t *sink_config = s_config (SLUICE_ROLE_SINK, sink_pairs);
-    sluice_config_t *worker_config = s_config (SLUICE_ROLE_WORKER, worker_pairs);
+    const char *worker_pairs [] = { "jobs", "1", "prefetch", "8", NULL };
+    s_configs_t configs = s_configs ("stop", worker_pairs);
+    sluice_ventilator_t *vent;
+    sluice_sink_t *sink;
+    s_roles_new (&configs, &vent, &sink);
     char err [256];
-    sluice_sink_t *sink = sluice_sink_new_reader (sink_config, err, sizeof err);
-    assert_non_null (sink);
-    sluice_ventilator_t *vent = sluice_ventilator_new (vent_config, err, sizeof err);
-    assert_non_null (vent);
-    sluice_worker_t *a = sluice_worker_new (worker_config, err, sizeof err);
+    sluice_worker_t *a = sluice_worker_new (configs.worker, err, sizeof err);
     assert_non_null (a);
     for (int i = 1; i <= N; i++) {
         char payload [16];
@@ -110,7 +161,7 @@ test_a_stopped_worker_hands_its_queue_to_another (void **state)
     assert_true (sluice_worker_draining (a));
 
     //  B runs them; A answers the one it took and drains
-    sluice_worker_t *b = sluice_worker_new (worker_config, err, sizeof err);
+    sluice_worker_t *b = sluice_worker_new (configs.worker, err, sizeof err);
     assert_non_null (b);
     int seen [N + 1] = { 0 };
     uint32_t max_attempt = 0;
@@ -152,9 +203,7 @@ test_a_stopped_worker_hands_its_queue_to_another (void **state)
     sluice_worker_destroy (&a);
     sluice_ventilator_destroy (&vent);
     sluice_sink_destroy (&sink);
-    sluice_config_destroy (&worker_config);
-    sluice_config_destroy (&sink_config);
-    sluice_config_destroy (&vent_config);
+    s_configs_destroy (&configs);
 }
 
 //  The worker thread: serve until interrupted.
@@ -214,22 +263,13 @@ static void
 test_a_served_worker_stops_on_interrupts (void **state)
 {
     (void) state;
-    const char *vent_pairs [] = { "tasks", "@inproc://serve-tasks",
-                                  "control", ">inproc://serve-control", NULL };
-    const char *sink_pairs [] = { "results", "@inproc://serve-results",
-                                  "control", "@inproc://serve-control", NULL };
-    const char *worker_pairs [] = { "tasks", ">inproc://serve-tasks",
-                                    "results", ">inproc://serve-results",
-                                    "exec", "echo {}", "jobs", "2", "quiet", "1", NULL };
-    sluice_config_t *vent_config = s_config (SLUICE_ROLE_VENTILATOR, vent_pairs);
-    sluice_config_t *sink_config = s_config (SLUICE_ROLE_SINK, sink_pairs);
-    sluice_config_t *worker_config = s_config (SLUICE_ROLE_WORKER, worker_pairs);
+    const char *worker_pairs [] = { "exec", "echo {}", "jobs", "2", "quiet", "1", NULL };
+    s_configs_t configs = s_configs ("serve", worker_pairs);
+    sluice_ventilator_t *vent;
+    sluice_sink_t *sink;
+    s_roles_new (&configs, &vent, &sink);
     char err [256];
-    sluice_sink_t *sink = sluice_sink_new_reader (sink_config, err, sizeof err);
-    assert_non_null (sink);
-    sluice_ventilator_t *vent = sluice_ventilator_new (vent_config, err, sizeof err);
-    assert_non_null (vent);
-    s_served_t served = { .worker = sluice_worker_new (worker_config, err, sizeof err) };
+    s_served_t served = { .worker = sluice_worker_new (configs.worker, err, sizeof err) };
     assert_non_null (served.worker);
     atomic_init (&served.returned, false);
     pthread_t thread;
@@ -259,18 +299,10 @@ test_a_served_worker_stops_on_interrupts (void **state)
 
     //  a command that runs long: one interrupt lets it run, a second
     //  stops it at once
-    sluice_config_set (vent_config, "tasks", "@inproc://serve-tasks-2", err, sizeof err);
-    sluice_config_set (vent_config, "control", ">inproc://serve-control-2", err, sizeof err);
-    sluice_config_set (sink_config, "results", "@inproc://serve-results-2", err, sizeof err);
-    sluice_config_set (sink_config, "control", "@inproc://serve-control-2", err, sizeof err);
-    sluice_config_set (worker_config, "tasks", ">inproc://serve-tasks-2", err, sizeof err);
-    sluice_config_set (worker_config, "results", ">inproc://serve-results-2", err, sizeof err);
-    sluice_config_set (worker_config, "exec", "sleep {}", err, sizeof err);
-    sink = sluice_sink_new_reader (sink_config, err, sizeof err);
-    assert_non_null (sink);
-    vent = sluice_ventilator_new (vent_config, err, sizeof err);
-    assert_non_null (vent);
-    served.worker = sluice_worker_new (worker_config, err, sizeof err);
+    s_endpoints (&configs, "serve-2");
+    assert_int_equal (sluice_config_set (configs.worker, "exec", "sleep {}", err, sizeof err), 0);
+    s_roles_new (&configs, &vent, &sink);
+    served.worker = sluice_worker_new (configs.worker, err, sizeof err);
     assert_non_null (served.worker);
     atomic_store (&served.returned, false);
     assert_int_equal (pthread_create (&thread, NULL, s_serve_main, &served), 0);
@@ -291,9 +323,7 @@ test_a_served_worker_stops_on_interrupts (void **state)
     sluice_worker_destroy (&served.worker);
     sluice_ventilator_destroy (&vent);
     sluice_sink_destroy (&sink);
-    sluice_config_destroy (&worker_config);
-    sluice_config_destroy (&sink_config);
-    sluice_config_destroy (&vent_config);
+    s_configs_destroy (&configs);
 }
 
 int
