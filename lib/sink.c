@@ -1412,11 +1412,21 @@ s_check_abandoning (sluice_sink_t *self)
         sluice_encoder_scalar (self->encoder, SLUICE_MSG_ABANDON, self->batch, 0, NULL);
         told = s_control_send (self) == 0;
     }
+    //  a sink that started a moment ago has had no peer by now: no one to tell
+    if (!told && !self->routing_size && !s_batch_expected (self)) {
+        s_finish (self, self->abandon_status);
+        return;
+    }
     if (!told && sluice_now_ms () < self->abandon_deadline)
         return;
+    if (!told && self->routing_size)
+        zsys_warning ("could not tell the ventilator that the batch is abandoned (no "
+                      "connection to it for %.1f s): it goes on waiting for a sink",
+                      S_ABANDON_WAIT_MS / 1000.0);
+    else
     if (!told)
-        zsys_warning ("no ventilator could be told that the batch is abandoned (none spoke "
-                      "within %.1f s): it goes on waiting for a sink", S_ABANDON_WAIT_MS / 1000.0);
+        zsys_warning ("no ventilator spoke within %.1f s: none was told that the batch is "
+                      "abandoned", S_ABANDON_WAIT_MS / 1000.0);
     s_finish (self, self->abandon_status);
 }
 

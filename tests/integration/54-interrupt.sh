@@ -23,7 +23,8 @@
 #       slow to start: the old sink exited at once and told no one, and
 #       the ventilator waited for a sink for ever); the ventilator is
 #       told and exits 4, the worker drops the batch; a sink alone with
-#       no peer, interrupted after 2 s, still exits at once
+#       no peer, interrupted after 2 s, still exits at once, and one
+#       interrupted at once waits for a peer until 1.5 s after its start
 . "$(dirname "$0")/../lib.sh"
 S="$T_ROOT/sluice/sluice"
 export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
@@ -183,4 +184,14 @@ kill -INT "$SINK_PID"
 t_rc rc "$SINK_PID" 10; ms=$(elapsed_ms "$start")
 t_eq "(f) a sink alone: exit code 4" "$rc" 4
 t_check "(f) a sink alone: at once (${ms} ms <= 700)" [ "$ms" -le 700 ]
+#  ... and one interrupted 0.3 s after its start waits for a peer until
+#  1.5 s after its start at most
+t_start f3-sink "$SINK" -q --results "@$(t_ep f3-results)" --control "@$(t_ep f3-control)"
+SINK_PID=$T_LAST
+start=$(t_now_ms)
+sleep 0.3
+kill -INT "$SINK_PID"
+t_rc rc "$SINK_PID" 10; ms=$(elapsed_ms "$start")
+t_eq "(f) a young sink alone: exit code 4" "$rc" 4
+t_check "(f) a young sink alone: gone 1.5 s after its start (${ms} ms <= 2500)" [ "$ms" -le 2500 ]
 t_done
