@@ -1099,29 +1099,40 @@ s_skip_frames (void *handle, zmq_msg_t *frame)
         ;
 }
 
+//  Receive one [routing id, body] message from a ROUTER without waiting
+//  (routing and body initialised by the caller). Returns 1 for one, 0 if
+//  none was waiting, -1 for a message of any other shape, whose frames
+//  are discarded.
+static int
+s_recv_routed (void *handle, zmq_msg_t *routing, zmq_msg_t *body)
+{
+    if (zmq_msg_recv (routing, handle, ZMQ_DONTWAIT) < 0)
+        return 0;
+    if (zmq_msg_more (routing) && zmq_msg_recv (body, handle, ZMQ_DONTWAIT) >= 0
+    &&  !zmq_msg_more (body))
+        return 1;
+    s_skip_frames (handle, body);
+    return -1;
+}
+
 //  Read and handle one control message. Returns false if none was waiting.
 static bool
 s_recv_control (sluice_sink_t *self)
 {
     zmq_msg_t routing, body;
     zmq_msg_init (&routing);
-    if (zmq_msg_recv (&routing, self->control_handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&routing);
-        return false;
-    }
     zmq_msg_init (&body);
-    if (zmq_msg_more (&routing)
-    &&  zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
-    &&  !zmq_msg_more (&body))
+    int rc = s_recv_routed (self->control_handle, &routing, &body);
+    if (rc > 0)
         s_handle_control (self, &routing, &body);
-    else {
+    else
+    if (rc < 0) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed control frames");
-        s_skip_frames (self->control_handle, &body);
     }
     zmq_msg_close (&body);
     zmq_msg_close (&routing);
-    return true;
+    return rc != 0;
 }
 
 //  True (and warned once) if a results message is what a worker sends a
@@ -1153,26 +1164,21 @@ s_recv_results (sluice_sink_t *self)
 {
     zmq_msg_t routing, body;
     zmq_msg_init (&routing);
-    if (zmq_msg_recv (&routing, self->results_handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&routing);
-        return false;
-    }
     zmq_msg_init (&body);
-    if (!zmq_msg_more (&routing) || zmq_msg_recv (&body, self->results_handle, ZMQ_DONTWAIT) < 0
-    ||  zmq_msg_more (&body)) {
+    int rc = s_recv_routed (self->results_handle, &routing, &body);
+    if (rc < 0) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped multi-part result message");
-        s_skip_frames (self->results_handle, &body);
     }
     else
-    if (!s_wrong_peer (self, &body)
+    if (rc > 0 && !s_wrong_peer (self, &body)
     &&  !s_handle_results (self, zmq_msg_data (&routing), zmq_msg_size (&routing),
                            zmq_msg_data (&body), zmq_msg_size (&body)))
         s_keep_early (self, zmq_msg_data (&routing), zmq_msg_size (&routing),
                       zmq_msg_data (&body), zmq_msg_size (&body));
     zmq_msg_close (&body);
     zmq_msg_close (&routing);
-    return true;
+    return rc != 0;
 }
 
 //  True if ZMQ_EVENTS shows a message waiting on the socket (reading it
@@ -1389,21 +1395,17 @@ s_check_abandoning (sluice_sink_t *self)
     zmq_msg_t routing, body;
     zmq_msg_init (&routing);
     zmq_msg_init (&body);
-    while (zmq_msg_recv (&routing, self->control_handle, ZMQ_DONTWAIT) >= 0) {
+    int rc;
+    while ((rc = s_recv_routed (self->control_handle, &routing, &body)) != 0) {
         sluice_msg_t msg;
-        bool whole = zmq_msg_more (&routing)
-                  && zmq_msg_recv (&body, self->control_handle, ZMQ_DONTWAIT) >= 0
-                  && !zmq_msg_more (&body);
-        if (whole && !self->routing_size && zmq_msg_size (&routing) <= sizeof self->routing
+        if (rc > 0 && !self->routing_size && zmq_msg_size (&routing) <= sizeof self->routing
         &&  sluice_msg_decode (&msg, zmq_msg_data (&body), zmq_msg_size (&body), NULL) == 0
         &&  msg.has_batch && (msg.type == SLUICE_MSG_BEGIN || msg.type == SLUICE_MSG_PING
                               || msg.type == SLUICE_MSG_END)) {
             memcpy (self->batch, msg.batch, SLUICE_BATCH_SIZE);
             self->have_batch = true;
-            memcpy (self->routing, zmq_msg_data (&routing), zmq_msg_size (&routing));
-            self->routing_size = zmq_msg_size (&routing);
+            s_adopt_routing (self, &routing);
         }
-        s_skip_frames (self->control_handle, &body);
     }
     zmq_msg_close (&body);
     zmq_msg_close (&routing);
@@ -1483,10 +1485,8 @@ sluice_sink_timeout (sluice_sink_t *self)
 int
 sluice_sink_service (sluice_sink_t *self)
 {
-    if (self->phase == S_ABANDONING) {
-        s_signal (self, false);
-        s_check_abandoning (self);
-    }
+    if (self->phase == S_ABANDONING)
+        s_check_abandoning (self);      //  its eventfd stays clear (below)
     else
     if (self->phase != S_DONE) {
         s_signal (self, false);

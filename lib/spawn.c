@@ -273,7 +273,8 @@ int64_t
 sluice_spawn_group_step (pid_t group, const sluice_termseq_t *seq, sluice_termstop_t *stop,
                          int64_t *kill_at, int64_t now, bool *killed)
 {
-    *killed = false;
+    if (killed)
+        *killed = false;
     int signal = sluice_termseq_step (seq, stop, now);
     if (signal)
         kill (-group, signal);
@@ -286,7 +287,8 @@ sluice_spawn_group_step (pid_t group, const sluice_termseq_t *seq, sluice_termst
     if (now < *kill_at)
         return *kill_at - now;
     kill (-group, SIGKILL);
-    *killed = true;
+    if (killed)
+        *killed = true;
     return 0;
 }
 

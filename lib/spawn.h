@@ -151,8 +151,9 @@ bool
 //  signal that is due; once every signal is sent, SIGKILL at *kill_at
 //  (set then: the last signal's due time, or 1 s on if that is now or
 //  within 10 ms) and at every step after. Returns the ms until the next
-//  step is due (0: now), and sets *killed when SIGKILL was sent. The one
-//  rule for --exec commands, their orphaned groups and --coproc copies.
+//  step is due (0: now), and sets *killed (unless NULL) when SIGKILL was
+//  sent. The one rule for --exec commands, their orphaned groups and
+//  --coproc copies.
 int64_t
     sluice_spawn_group_step (pid_t group, const sluice_termseq_t *seq, sluice_termstop_t *stop,
                              int64_t *kill_at, int64_t now, bool *killed);

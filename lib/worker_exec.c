@@ -151,9 +151,8 @@ s_orphans_step (s_exec_t *self, int64_t now, int *timeout)
             self->orphans [i] = self->orphans [--self->orphan_count];
             continue;
         }
-        bool killed;
         int64_t wait = sluice_spawn_group_step (orphan->group, seq, &orphan->stop,
-                                                &orphan->kill_at, now, &killed);
+                                                &orphan->kill_at, now, NULL);
         if (wait > 50)
             wait = 50;
         if (wait < *timeout)
