@@ -74,8 +74,8 @@ static const sluice_option_t s_table [] = {
     { .name = "prefetch", .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/prefetch", FIELD (prefetch), .min = 0, .max = 1000000, .auto_ok = true,
       .def = "auto", .help = "tasks held beyond free slots (default: enough for\n"
-                             "the round trip with --exec and --coproc, at least\n"
-                             "1 at 200 tasks/s or more; 32768 for --echo)" },
+                             "the round trip with --exec and --coproc, and at\n"
+                             "least 8 ms of tasks; 32768 for --echo)" },
     { .name = "task-timeout", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/task-timeout", .min = 1,
       .help = "kill a command running longer (TERM, then KILL);\n"

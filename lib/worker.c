@@ -244,18 +244,21 @@ sluice_worker_credit_adapt (uint64_t done, int64_t elapsed_ms, unsigned jobs, ui
 uint64_t
 sluice_worker_prefetch (double rate, double rtt_ms)
 {
-    //  twice the tasks that complete during one round trip, rounded to the
-    //  nearest: on loopback (rtt well under a millisecond) that is 0, so a
-    //  slow worker does not hoard; across a 20 ms link at 100 tasks/s, 4.
-    //  A worker this quick keeps one task in hand whatever the round trip:
-    //  without it a slot idles for the round trip after every command (on
-    //  loopback or inproc some 0.1 ms against a command's 1-2 ms), and what
-    //  it holds back from other workers is one task of a few milliseconds
+    //  twice the tasks that complete during one round trip, or the tasks
+    //  that complete in SLUICE_PREFETCH_IN_HAND_MS, whichever is more,
+    //  rounded to the nearest. Across a 20 ms link at 100 tasks/s that is
+    //  4 (the round trip's); on loopback the round trip asks for nothing,
+    //  and the time in hand keeps a quick worker's slots fed: the least
+    //  round trip measured (0.2 ms over tcp here) is not the one a credit
+    //  takes while the commands keep both cores busy, and with one task in
+    //  hand a slot idled after 6 commands in 10 (1000 /bin/echo at -j 2).
+    //  A slow worker (20 tasks/s, 'sleep 0.1' at -j 2) holds none back
+    //  from its peers; a quick one, a few milliseconds of work.
     if (!(rate > 0) || !(rtt_ms > 0))
         return 0;
-    double want = floor (rate * rtt_ms / 1000.0 * 2 + 0.5);
-    if (want < 1 && rate >= SLUICE_PREFETCH_QUICK_RATE)
-        want = 1;
+    double trip = rate * rtt_ms / 1000.0 * 2;
+    double in_hand = rate * SLUICE_PREFETCH_IN_HAND_MS / 1000.0;
+    double want = floor ((trip > in_hand? trip: in_hand) + 0.5);
     return want >= SLUICE_PREFETCH_MAX? SLUICE_PREFETCH_MAX: (uint64_t) want;
 }
 

@@ -136,9 +136,9 @@ uint64_t
 
 //  Prefetch that covers the round trip (--exec and --coproc without
 //  --prefetch): twice the tasks completed during one round trip, i.e.
-//  rate (tasks/s) x rtt_ms / 1000 x 2, rounded to the nearest, in
-//  [0, SLUICE_PREFETCH_MAX], and at least 1 at SLUICE_PREFETCH_QUICK_RATE
-//  tasks/s or more. 0 when either is unknown (0 or less).
+//  rate (tasks/s) x rtt_ms / 1000 x 2, or the tasks completed in
+//  SLUICE_PREFETCH_IN_HAND_MS if more, rounded to the nearest, in
+//  [0, SLUICE_PREFETCH_MAX]. 0 when either is unknown (0 or less).
 uint64_t
     sluice_worker_prefetch (double rate, double rtt_ms);
 
@@ -217,6 +217,6 @@ sluice_credit_t
 #define SLUICE_COPROC_MAX_DEPTH 1024    //  --coproc: records in flight per copy at most
 #define SLUICE_WORK_IN_HAND_MS 200      //  --coproc: tasks held, in time to run them
 #define SLUICE_PREFETCH_MAX 1024        //  adaptive prefetch at most
-#define SLUICE_PREFETCH_QUICK_RATE 200.0 //  tasks/s: from here on, one task in hand
+#define SLUICE_PREFETCH_IN_HAND_MS 8.0  //  --exec: tasks held, at least, in time to run them
 
 #endif

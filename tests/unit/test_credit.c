@@ -243,21 +243,21 @@ test_adaptive_capacity_stays_between_two_per_job_and_the_pool (void **state_p)
 //  --------------------------------------------------------------------------
 //  Latency prefetch and the results hold (protocol 2)
 
-//  Loopback: a round trip well under a millisecond asks for no prefetch
-//  below SLUICE_PREFETCH_QUICK_RATE, so a slow worker holds only what it
-//  runs; a quick one keeps one task in hand (its slots would otherwise
-//  idle for the round trip after each command).
+//  Loopback: a round trip well under a millisecond asks for nothing of its
+//  own; the prefetch is then the tasks that complete in
+//  SLUICE_PREFETCH_IN_HAND_MS (8 ms), so a slow worker holds only what it
+//  runs and a quick one keeps its slots fed.
 static void
 test_prefetch_is_zero_on_loopback (void **state_p)
 {
     (void) state_p;
     assert_int_equal (sluice_worker_prefetch (2.0, 0.2), 0);       //  'sleep 0.5'
-    assert_int_equal (sluice_worker_prefetch (20.0, 0.2), 0);      //  'sleep 0.05'
-    assert_int_equal (sluice_worker_prefetch (199.0, 0.2), 0);     //  just below quick
-    assert_int_equal (sluice_worker_prefetch (200.0, 0.2), 1);     //  quick: one in hand
-    assert_int_equal (sluice_worker_prefetch (1000.0, 0.02), 1);   //  inproc, 0.04 rounds down
-    assert_int_equal (sluice_worker_prefetch (2000.0, 0.2), 1);
-    assert_int_equal (sluice_worker_prefetch (5000.0, 0.2), 2);    //  the round trip's own
+    assert_int_equal (sluice_worker_prefetch (20.0, 0.2), 0);      //  'sleep 0.1' x 2
+    assert_int_equal (sluice_worker_prefetch (62.0, 0.2), 0);      //  0.496: not worth one
+    assert_int_equal (sluice_worker_prefetch (63.0, 0.2), 1);      //  0.504
+    assert_int_equal (sluice_worker_prefetch (1000.0, 0.02), 8);   //  inproc: 8 ms of tasks
+    assert_int_equal (sluice_worker_prefetch (2000.0, 0.2), 16);
+    assert_int_equal (sluice_worker_prefetch (5000.0, 5.0), 50);   //  the round trip's own
 }
 
 //  Across a 20 ms link the prefetch covers twice the round trip's tasks.
