@@ -67,6 +67,8 @@ main (int argc, char *argv [])
     }
     fflush (stdout);
     int status = sluice_sink_status (sink);
+    //  let the workers read their last STORED before the connections close
+    sluice_sink_settle (sink, 100);
     sluice_sink_destroy (&sink);
     sluice_config_destroy (&config);
     return status < 0? SLUICE_EXIT_ABANDONED: status;

@@ -102,6 +102,13 @@ typedef struct {
     size_t alloc;
 } s_stored_t;
 
+//  A worker (its results routing id) that was sent STORED and has not
+//  answered with a receipt (an empty RESULTS, protocol 5.1) since.
+typedef struct {
+    uint8_t routing [256];
+    size_t routing_size;
+} s_unread_t;
+
 struct _sluice_sink_t {
     const sluice_config_t *config;
     zsock_t *results;           //  ROUTER to workers' results DEALERs
@@ -157,6 +164,8 @@ struct _sluice_sink_t {
     s_stored_t *peer;           //  entry of the results message being handled
     bool warned_wrong_peer;     //  a tasks socket sent to our results port
     int64_t stored_ms;          //  when STORED was last sent
+    s_unread_t *unread;         //  workers sent STORED that may not have read
+    size_t unread_count;        //  it: no receipt since (sluice_sink_settle)
     //  results received before the batch began
     zlist_t *early;
     size_t early_bytes;         //  bytes held in early
@@ -294,6 +303,41 @@ s_stored_peer (sluice_sink_t *self, const uint8_t *routing, size_t routing_size,
     return peer;
 }
 
+//  Index of a worker in the unread list, or unread_count if absent.
+static size_t
+s_unread_find (sluice_sink_t *self, const uint8_t *routing, size_t routing_size)
+{
+    size_t i = 0;
+    for (; i < self->unread_count; i++)
+        if (self->unread [i].routing_size == routing_size
+        &&  !memcmp (self->unread [i].routing, routing, routing_size))
+            break;
+    return i;
+}
+
+//  A STORED went to this worker: it may not have read it yet.
+static void
+s_unread_add (sluice_sink_t *self, const uint8_t *routing, size_t routing_size)
+{
+    if (s_unread_find (self, routing, routing_size) < self->unread_count)
+        return;
+    self->unread = (s_unread_t *) realloc (self->unread,
+                                           (self->unread_count + 1) * sizeof *self->unread);
+    assert (self->unread);
+    s_unread_t *entry = &self->unread [self->unread_count++];
+    memcpy (entry->routing, routing, routing_size);
+    entry->routing_size = routing_size;
+}
+
+//  A receipt: this worker has read every STORED sent to it before.
+static void
+s_unread_remove (sluice_sink_t *self, const uint8_t *routing, size_t routing_size)
+{
+    size_t i = s_unread_find (self, routing, routing_size);
+    if (i < self->unread_count)
+        self->unread [i] = self->unread [--self->unread_count];
+}
+
 //  Queue STORED for a task id of the results message being handled,
 //  extending the last range when contiguous.
 static void
@@ -338,6 +382,7 @@ s_send_stored (sluice_sink_t *self)
                              ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
                 sluice_send (self->results_handle, data, size, ZMQ_DONTWAIT);
             self->stored_ms = sluice_now_ms ();
+            s_unread_add (self, peer->routing, peer->routing_size);
         }
         free (peer->ranges);
     }
@@ -789,6 +834,12 @@ s_handle_results (sluice_sink_t *self, const uint8_t *routing, size_t routing_si
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed result message "
                                  "(%zu bytes): %s", size, reason);
+        return true;
+    }
+    if (msg.count == 0) {
+        //  a receipt (protocol 5.1): the worker has read our STOREDs
+        if (self->have_batch && !memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE))
+            s_unread_remove (self, routing, routing_size);
         return true;
     }
     if (!self->have_batch)
@@ -1730,6 +1781,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         for (size_t i = 0; i < self->stored_count; i++)
             free (self->stored [i].ranges);
         free (self->stored);
+        free (self->unread);
         s_purge_early (self);
         zlist_destroy (&self->early);
         sluice_ledger_destroy (&self->state);
@@ -1787,6 +1839,60 @@ s_interrupt (sluice_sink_t *self)
         s_finish (self, s_completed_status (self));
 }
 
+//  True if body is a receipt of our batch: a RESULTS with no items.
+static bool
+s_is_receipt (sluice_sink_t *self, zmq_msg_t *body)
+{
+    sluice_msg_t msg;
+    const char *reason;
+    return self->have_batch
+        && sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason) == 0
+        && msg.type == SLUICE_MSG_RESULTS && msg.count == 0
+        && !memcmp (msg.batch, self->batch, SLUICE_BATCH_SIZE);
+}
+
+int
+sluice_sink_settle (sluice_sink_t *self, int max_ms)
+{
+    //  A worker's results DEALER has ZMQ_IMMEDIATE, and libzmq then drops
+    //  what the worker has received but not read yet when the connection
+    //  closes: leaving at once would lose the last STORED (seen in one run
+    //  of five here), and the worker would hold its results in vain. A
+    //  worker of protocol 5.1 says when it has read them (a receipt, which
+    //  it sends once it holds nothing); one of 5.0 never does, and gets
+    //  max_ms after the last STORED. Anything else that arrives now is
+    //  left unread, as a sink that has stopped leaves it.
+    void *handle = self->results_handle;
+    int fd = -1;
+    size_t size = sizeof fd;
+    if (zmq_getsockopt (handle, ZMQ_FD, &fd, &size))
+        return (int) self->unread_count;
+    while (self->unread_count) {
+        int64_t wait = self->stored_ms + max_ms - sluice_now_ms ();
+        if (wait <= 0)
+            break;
+        zmq_msg_t routing, body;
+        zmq_msg_init (&routing);
+        zmq_msg_init (&body);
+        int rc = s_recv_routed (handle, &routing, &body);
+        if (rc > 0 && s_is_receipt (self, &body))
+            s_unread_remove (self, zmq_msg_data (&routing), zmq_msg_size (&routing));
+        zmq_msg_close (&body);
+        zmq_msg_close (&routing);
+        if (rc != 0)
+            continue;
+        //  nothing waiting: ZMQ_EVENTS re-arms the edge-triggered ZMQ_FD
+        if (s_readable (handle))
+            continue;
+        struct pollfd item = { fd, POLLIN, 0 };
+        poll (&item, 1, (int) wait);
+    }
+    if (self->unread_count)
+        sluice_debug ("%zu workers sent no receipt for their last STORED",
+                      self->unread_count);
+    return (int) self->unread_count;
+}
+
 int
 sluice_sink_run (sluice_sink_t *self)
 {
@@ -1799,14 +1905,7 @@ sluice_sink_run (sluice_sink_t *self)
         struct pollfd item = { sluice_sink_fd (self), POLLIN, 0 };
         poll (&item, 1, (int) sluice_sink_timeout (self));
     }
-    //  A worker's results DEALER has ZMQ_IMMEDIATE, and libzmq then drops
-    //  what the worker has received but not read yet when the connection
-    //  closes: leaving at once would lose the last STORED (seen in one
-    //  run of five here), and the worker would wait for it in vain. Give
-    //  the workers a moment to read it.
-    int64_t wait = self->stored_ms + S_STORED_WAIT_MS - sluice_now_ms ();
-    if (wait > 0)
-        poll (NULL, 0, (int) wait);
+    sluice_sink_settle (self, S_STORED_WAIT_MS);
     s_purge_early (self);
     s_log_summary (self);
     return self->status;

@@ -621,6 +621,15 @@ int
 int
     sluice_sink_status (sluice_sink_t *self);
 
+//  Once finished, before sluice_sink_destroy: wait until every worker sent
+//  STORED has said it read it (a receipt, protocol 5.1), or until max_ms
+//  after the last STORED, whichever is first (a worker's connection that
+//  closes loses what it had not read; the worker would hold those results
+//  in vain). Blocks. Returns how many workers gave no receipt (0: none
+//  was owed one). sluice_sink_run calls it with 100 ms.
+int
+    sluice_sink_settle (sluice_sink_t *self, int max_ms);
+
 #if defined (__GNUC__)
 #   pragma GCC visibility pop
 #endif

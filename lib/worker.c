@@ -150,7 +150,8 @@ struct _sluice_worker_t {
     int epoll_fd;               //  sluice_worker_fd: ZMQ_FDs and wakeup
     int wakeup_fd;              //  eventfd: work that no socket signals
     bool woken;                 //  wakeup_fd is set
-    sluice_encoder_t *control;  //  credit and progress messages
+    sluice_encoder_t *control;  //  credit and progress messages, receipts
+    uint64_t receipts;          //  empty RESULTS sent: STOREDs read
     s_outbox_t outbox;          //  results the sink has not STORED yet
     char routing_id [256];      //  host:pid:N of the tasks DEALER
     //  credit
@@ -1167,9 +1168,21 @@ s_take_stored (sluice_worker_t *self, zmq_msg_t *body)
         }
     size_t resolved_count;
     sluice_range_t *resolved = sluice_ranges_resolve (self->stored, count, &resolved_count);
+    uint64_t results = self->outbox.results;
     uint64_t freed = s_outbox_stored (&self->outbox, msg.batch, resolved, resolved_count);
     self->held -= freed < self->held? freed: self->held;
     free (resolved);
+    //  holding nothing now: tell the sink we read its STOREDs (a receipt,
+    //  protocol 5.1), so a sink whose batch is complete need not wait in
+    //  case we had not. Once per idle spell: a worker with work in hand
+    //  is not done with this sink, and says nothing
+    if (self->outbox.results < results && self->held == 0 && self->outbox.results == 0) {
+        sluice_encoder_begin_results (self->control, msg.batch, sluice_identity ());
+        size_t size;
+        const uint8_t *data = sluice_encoder_data (self->control, &size);
+        if (zmq_send (self->results_handle, data, size, ZMQ_DONTWAIT) >= 0)
+            self->receipts++;
+    }
 }
 
 //  Read every message the results socket has now.

@@ -476,7 +476,7 @@ sluice_batch_run (sluice_args_t *args)
         s_progress (&self, true);
         sluice_progress_destroy (&self.progress);
         if (args->tasks || args->results)
-            poll (NULL, 0, S_STORED_WAIT_MS);
+            sluice_sink_settle (self.sink, S_STORED_WAIT_MS);
     }
     bool stopped = s_worker_stop (&self, rc >= SLUICE_RUN_EXIT_INTERRUPTED);
     sluice_ventilator_destroy (&self.vent);

@@ -201,6 +201,44 @@ test_stored_and_heartbeat_bytes (void **state)
     sluice_encoder_destroy (&encoder);
 }
 
+//  The receipt (protocol 5.1): a RESULTS with no result, which a worker
+//  sends once a STORED leaves it holding nothing. Its dump is in
+//  docs/PROTOCOL.md section 4.2.
+static void
+test_receipt_bytes (void **state)
+{
+    (void) state;
+    static const uint8_t receipt [] = {
+        0x96, 0xcd, 0x51, 0xce, 0x05, 0x02,     //  RESULTS
+        0xc4, 0x10,
+        0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+        0xc4, 0x09, 'h', 'o', 's', 't', ':', '4', '2', '4', '2',
+        0xdd, 0x00, 0x00, 0x00, 0x00            //  no result
+    };
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    sluice_encoder_begin_results (encoder, t_example_batch, "host:4242");
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    assert_int_equal (size, sizeof receipt);
+    assert_memory_equal (data, receipt, sizeof receipt);
+    sluice_msg_t msg;
+    const char *reason = NULL;
+    assert_int_equal (sluice_msg_decode (&msg, data, size, &reason), 0);
+    assert_int_equal (msg.type, SLUICE_MSG_RESULTS);
+    assert_int_equal (msg.count, 0);
+    char *doc = t_read_doc ();
+    assert_non_null (doc);
+    const char *at = strstr (doc, "the receipt, 40 bytes");
+    assert_non_null (at);
+    char *dump = t_dump (data, size);
+    if (!strstr (at, dump))
+        fail_msg ("docs/PROTOCOL.md: the receipt differs from the encoder's:\n%s", dump);
+    free (dump);
+    free (doc);
+    sluice_encoder_destroy (&encoder);
+}
+
 //  REFUSE and DROP, new in protocol 3, HANDBACK, new in protocol 5, and a
 //  TASKS whose batch names no command (a ventilator without --exec).
 static void
@@ -280,7 +318,7 @@ test_doc_shows_every_example (void **state)
     char *doc = t_read_doc ();
     if (!doc)
         fail_msg ("docs/PROTOCOL.md not found (set SLUICE_PROTOCOL_DOC)");
-    assert_non_null (strstr (doc, "sluice protocol 4"));
+    assert_non_null (strstr (doc, "# sluice protocol 5.1\n"));
     sluice_encoder_t *encoder = sluice_encoder_new ();
     for (int type = 1; type <= SLUICE_MSG_MAX; type++) {
         size_t size;
@@ -330,6 +368,7 @@ main (int argc, char *argv [])
         cmocka_unit_test (test_credit_and_ack_example_bytes),
         cmocka_unit_test (test_stored_and_heartbeat_bytes),
         cmocka_unit_test (test_refuse_drop_handback_and_bare_tasks_bytes),
+        cmocka_unit_test (test_receipt_bytes),
         cmocka_unit_test (test_examples_decode),
         cmocka_unit_test (test_doc_shows_every_example),
     };
