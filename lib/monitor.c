@@ -73,6 +73,7 @@ struct _sluice_monitor_t {
     sluice_monitor_state_t state;
     int failed_pending;         //  DISCONNECTEDs due after failed handshakes
     int64_t delayed_ms;         //  when the last CONNECT_DELAYED was read
+    int before_delay;           //  the outcome of the attempt before it
     s_probe_t *probes;          //  live connections
     size_t probe_count;
     size_t probe_capacity;
@@ -356,6 +357,7 @@ s_fold (sluice_monitor_t *self, sluice_monitor_event_t *event)
     switch (event->event) {
         case ZMQ_EVENT_CONNECT_DELAYED:
             self->delayed_ms = sluice_now_ms ();
+            self->before_delay = state->last_attempt;
             state->last_attempt = event->event;
             break;
         case ZMQ_EVENT_CLOSED:
@@ -497,13 +499,19 @@ sluice_monitor_reason (sluice_monitor_t *self, const char *endpoint, char *buf,
 {
     const sluice_monitor_state_t *state = &self->state;
     char host [256];
-    if (state->last_attempt == ZMQ_EVENT_CLOSED)
+    //  an attempt under way has no outcome yet (its CLOSED, for a refusal,
+    //  may be read a moment later): the one before it says why
+    int attempt = state->last_attempt;
+    if (attempt == ZMQ_EVENT_CONNECT_DELAYED && self->before_delay
+    &&  sluice_now_ms () - self->delayed_ms < S_TIMED_OUT_MS)
+        attempt = self->before_delay;
+    if (attempt == ZMQ_EVENT_CLOSED)
         snprintf (buf, buflen, "refused");
     else
-    if (state->last_attempt == ZMQ_EVENT_CONNECT_DELAYED)
+    if (attempt == ZMQ_EVENT_CONNECT_DELAYED)
         snprintf (buf, buflen, "no answer");
     else
-    if (state->last_attempt == ZMQ_EVENT_CONNECTED)
+    if (attempt == ZMQ_EVENT_CONNECTED)
         snprintf (buf, buflen, "no answer (connected, but no ZMTP handshake)");
     else
     //  libzmq resolves the name as it connects and, failing, only retries
