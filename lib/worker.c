@@ -58,6 +58,8 @@
                                     //  the shortest useful lease (--timeout)
 #define S_HEARTBEAT_MS 250          //  CREDIT [0, 0] when nothing else went
 #define S_RESYNC_MS 1000            //  idle time before re-announcing credit
+#define S_RECEIPT_MS 5              //  idle this long after the last STORED:
+                                    //  send the receipt (protocol 5.1)
 #define S_FLUSH_TASKS 256           //  results packed per message at most
 #define S_FLUSH_BYTES (256 * 1024)
 #define S_SERVICE_ROUNDS 64         //  socket rounds per service call at most
@@ -152,6 +154,9 @@ struct _sluice_worker_t {
     bool woken;                 //  wakeup_fd is set
     sluice_encoder_t *control;  //  credit and progress messages, receipts
     uint64_t receipts;          //  empty RESULTS sent: STOREDs read
+    bool receipt_due;           //  one is due at receipt_ms if still idle
+    int64_t receipt_ms;
+    uint8_t receipt_batch [SLUICE_BATCH_SIZE];
     s_outbox_t outbox;          //  results the sink has not STORED yet
     char routing_id [256];      //  host:pid:N of the tasks DEALER
     //  credit
@@ -1174,15 +1179,37 @@ s_take_stored (sluice_worker_t *self, zmq_msg_t *body)
     free (resolved);
     //  holding nothing now: tell the sink we read its STOREDs (a receipt,
     //  protocol 5.1), so a sink whose batch is complete need not wait in
-    //  case we had not. Once per idle spell: a worker with work in hand
-    //  is not done with this sink, and says nothing
+    //  case we had not; s_send_receipt sends it once we have been idle
+    //  S_RECEIPT_MS
     if (self->outbox.results < results && self->held == 0 && self->outbox.results == 0) {
-        sluice_encoder_begin_results (self->control, msg.batch, sluice_identity ());
-        size_t size;
-        const uint8_t *data = sluice_encoder_data (self->control, &size);
-        if (zmq_send (self->results_handle, data, size, ZMQ_DONTWAIT) >= 0)
-            self->receipts++;
+        self->receipt_due = true;
+        self->receipt_ms = sluice_now_ms () + S_RECEIPT_MS;
+        memcpy (self->receipt_batch, msg.batch, SLUICE_BATCH_SIZE);
     }
+}
+
+//  Send the receipt that is due, once the worker has been idle since the
+//  STORED that emptied its hold for S_RECEIPT_MS (at once when it is
+//  stopping). Work that came meanwhile cancels it: a worker fed one task
+//  at a time (a window of 1) would otherwise answer every STORED with a
+//  message, and the next idle spell has its own.
+static void
+s_send_receipt (sluice_worker_t *self, int64_t now)
+{
+    if (!self->receipt_due)
+        return;
+    if (self->held || self->outbox.results) {
+        self->receipt_due = false;
+        return;
+    }
+    if (now < self->receipt_ms && !self->draining)
+        return;
+    self->receipt_due = false;
+    sluice_encoder_begin_results (self->control, self->receipt_batch, sluice_identity ());
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (self->control, &size);
+    if (zmq_send (self->results_handle, data, size, ZMQ_DONTWAIT) >= 0)
+        self->receipts++;
 }
 
 //  Read every message the results socket has now.
@@ -1626,6 +1653,7 @@ s_service_round (sluice_worker_t *self, bool *fatal)
     s_progress (self);
     s_heartbeat (self);
     int64_t now = sluice_now_ms ();
+    s_send_receipt (self, now);
     s_watch_check (self, &self->tasks_watch, now);
     s_watch_check (self, &self->results_watch, now);
     //  sends may have consumed ZMQ_FD's edge: ask both sockets afresh
@@ -1663,6 +1691,8 @@ sluice_worker_timeout (sluice_worker_t *self)
         due = self->next_progress;
     if (self->outbox.next_resend_ms < due)
         due = self->outbox.next_resend_ms;
+    if (self->receipt_due && self->receipt_ms < due)
+        due = self->receipt_ms;
     if (sluice_monitor_state (self->tasks_watch.monitor)->connected
     &&  self->last_control_ms + S_HEARTBEAT_MS < due)
         due = self->last_control_ms + S_HEARTBEAT_MS;
