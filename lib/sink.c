@@ -102,13 +102,6 @@ typedef struct {
     size_t alloc;
 } s_stored_t;
 
-//  A worker (its results routing id) that was sent STORED and has not
-//  answered with a receipt (an empty RESULTS, protocol 5.1) since.
-typedef struct {
-    uint8_t routing [256];
-    size_t routing_size;
-} s_unread_t;
-
 struct _sluice_sink_t {
     const sluice_config_t *config;
     zsock_t *results;           //  ROUTER to workers' results DEALERs
@@ -164,8 +157,8 @@ struct _sluice_sink_t {
     s_stored_t *peer;           //  entry of the results message being handled
     bool warned_wrong_peer;     //  a tasks socket sent to our results port
     int64_t stored_ms;          //  when STORED was last sent
-    s_unread_t *unread;         //  workers sent STORED that may not have read
-    size_t unread_count;        //  it: no receipt since (sluice_sink_settle)
+    zhashx_t *unread;           //  workers (results routing id, in hex) sent
+                                //  STORED and no receipt since (protocol 5.1)
     //  results received before the batch began
     zlist_t *early;
     size_t early_bytes;         //  bytes held in early
@@ -303,39 +296,30 @@ s_stored_peer (sluice_sink_t *self, const uint8_t *routing, size_t routing_size,
     return peer;
 }
 
-//  Index of a worker in the unread list, or unread_count if absent.
-static size_t
-s_unread_find (sluice_sink_t *self, const uint8_t *routing, size_t routing_size)
+//  The unread set's key for a worker: its results routing id in hex.
+static char *
+s_unread_key (const uint8_t *routing, size_t routing_size, char key [513])
 {
-    size_t i = 0;
-    for (; i < self->unread_count; i++)
-        if (self->unread [i].routing_size == routing_size
-        &&  !memcmp (self->unread [i].routing, routing, routing_size))
-            break;
-    return i;
+    for (size_t i = 0; i < routing_size && i < 256; i++)
+        snprintf (key + 2 * i, 3, "%02x", routing [i]);
+    key [2 * (routing_size < 256? routing_size: 256)] = 0;
+    return key;
 }
 
 //  A STORED went to this worker: it may not have read it yet.
 static void
 s_unread_add (sluice_sink_t *self, const uint8_t *routing, size_t routing_size)
 {
-    if (s_unread_find (self, routing, routing_size) < self->unread_count)
-        return;
-    self->unread = (s_unread_t *) realloc (self->unread,
-                                           (self->unread_count + 1) * sizeof *self->unread);
-    assert (self->unread);
-    s_unread_t *entry = &self->unread [self->unread_count++];
-    memcpy (entry->routing, routing, routing_size);
-    entry->routing_size = routing_size;
+    char key [513];
+    zhashx_insert (self->unread, s_unread_key (routing, routing_size, key), self);
 }
 
 //  A receipt: this worker has read every STORED sent to it before.
 static void
 s_unread_remove (sluice_sink_t *self, const uint8_t *routing, size_t routing_size)
 {
-    size_t i = s_unread_find (self, routing, routing_size);
-    if (i < self->unread_count)
-        self->unread [i] = self->unread [--self->unread_count];
+    char key [513];
+    zhashx_delete (self->unread, s_unread_key (routing, routing_size, key));
 }
 
 //  Queue STORED for a task id of the results message being handled,
@@ -1718,6 +1702,7 @@ s_new (const sluice_config_t *config, bool reader, char *err, size_t errlen)
     sluice_seen_set_hold_max (self->seen, config->reorder_max);
     self->taken = reader? sluice_seen_new (config->window, false): NULL;
     self->early = zlist_new ();
+    self->unread = zhashx_new ();
     self->epoll_fd = self->event_fd = -1;
     self->status = -1;
     self->started = sluice_now_ms ();
@@ -1781,7 +1766,7 @@ sluice_sink_destroy (sluice_sink_t **self_p)
         for (size_t i = 0; i < self->stored_count; i++)
             free (self->stored [i].ranges);
         free (self->stored);
-        free (self->unread);
+        zhashx_destroy (&self->unread);
         s_purge_early (self);
         zlist_destroy (&self->early);
         sluice_ledger_destroy (&self->state);
@@ -1866,8 +1851,8 @@ sluice_sink_settle (sluice_sink_t *self, int max_ms)
     int fd = -1;
     size_t size = sizeof fd;
     if (zmq_getsockopt (handle, ZMQ_FD, &fd, &size))
-        return (int) self->unread_count;
-    while (self->unread_count) {
+        return (int) zhashx_size (self->unread);
+    while (zhashx_size (self->unread)) {
         int64_t wait = self->stored_ms + max_ms - sluice_now_ms ();
         if (wait <= 0)
             break;
@@ -1887,10 +1872,10 @@ sluice_sink_settle (sluice_sink_t *self, int max_ms)
         struct pollfd item = { fd, POLLIN, 0 };
         poll (&item, 1, (int) wait);
     }
-    if (self->unread_count)
-        sluice_debug ("%zu workers sent no receipt for their last STORED",
-                      self->unread_count);
-    return (int) self->unread_count;
+    size_t unread = zhashx_size (self->unread);
+    if (unread)
+        sluice_debug ("%zu workers sent no receipt for their last STORED", unread);
+    return (int) unread;
 }
 
 int
