@@ -113,6 +113,7 @@ _sink_timeout = _fn("sluice_sink_timeout", _c.c_int64, _vp)
 _sink_service = _fn("sluice_sink_service", _c.c_int, _vp)
 _sink_next = _fn("sluice_sink_next", _c.c_int, _vp, _c.POINTER(_Result))
 _sink_status = _fn("sluice_sink_status", _c.c_int, _vp)
+_sink_settle = _fn("sluice_sink_settle", _c.c_int, _vp, _c.c_int)
 
 
 def _bytes(ptr, size):
@@ -328,3 +329,15 @@ class Sink(_Role):
         """None while the batch runs; then its exit code."""
         rc = _sink_status(self._live())
         return None if rc < 0 else rc
+
+    def settle(self, max_ms=100):
+        """Once finished: wait until every worker has read its last STORED
+        (its receipt), at most max_ms after that STORED; close() does it.
+        Returns how many workers sent no receipt."""
+        return _sink_settle(self._live(), max_ms)
+
+    def close(self):
+        """Settle (once the batch is finished), then destroy; safe twice."""
+        if getattr(self, "_self", None) and _sink_status(self._self) >= 0:
+            _sink_settle(self._self, 100)
+        super().close()
