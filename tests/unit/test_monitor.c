@@ -91,7 +91,10 @@ test_handshake_then_disconnect (void **state_p)
     zsock_destroy (&dealer);
 }
 
-//  A port nobody listens on: attempts are refused.
+//  A port nobody listens on: attempts are refused. The reason asked
+//  between an attempt's CONNECT_DELAYED and its CLOSED (the 5 s warning
+//  once fell there, seen in the hosts suite) is still "refused": the
+//  attempt has no outcome yet, so the one before it says why.
 static void
 test_refused_port (void **state_p)
 {
@@ -109,28 +112,6 @@ test_refused_port (void **state_p)
     assert_string_equal (sluice_monitor_reason (monitor, endpoint, reason, sizeof reason),
                          "refused");
     assert_int_equal (sluice_monitor_state (monitor)->connected, 0);
-    sluice_monitor_destroy (&monitor);
-    zsock_destroy (&dealer);
-}
-
-//  The reason asked between an attempt's CONNECT_DELAYED and its CLOSED
-//  (the 5 s warning once fell there, seen in the hosts suite): the attempt
-//  has no outcome yet, so the one before it says why: refused, not "no
-//  answer".
-static void
-test_refused_port_between_two_events (void **state_p)
-{
-    (void) state_p;
-    int port;
-    zsock_t *router = t_router (&port);
-    zsock_destroy (&router);
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    char err [256], reason [300];
-    sluice_monitor_t *monitor = sluice_monitor_new (zsock_resolve (dealer), err, sizeof err);
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
-    zsock_connect (dealer, "%s", endpoint);
-    assert_true (t_until (monitor, t_retried));
     //  read one event at a time up to the next attempt's CONNECT_DELAYED
     int64_t deadline = sluice_now_ms () + 3000;
     sluice_monitor_event_t event = { 0 };
@@ -186,7 +167,6 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_handshake_then_disconnect),
         cmocka_unit_test (test_refused_port),
-        cmocka_unit_test (test_refused_port_between_two_events),
         cmocka_unit_test (test_unresolvable_host),
         cmocka_unit_test (test_names),
     };
