@@ -112,6 +112,7 @@ typedef struct {
     sluice_encoder_t *encoder;  //  results being packed
     uint8_t batch [SLUICE_BATCH_SIZE];  //  their batch
     size_t bytes;               //  their size, roughly (32 bytes a result over)
+    int64_t first_ms;           //  when the first of them was added
     size_t payload_max;         //  what a message may carry (--max-size)
     uint64_t *ids;              //  their ids (S_FLUSH_TASKS)
     s_packed_t *head;           //  held messages, oldest first
@@ -198,6 +199,7 @@ struct _sluice_worker_t {
     size_t gone_count;
     size_t gone_next;
     uint64_t drops;             //  DROPs taken (sluice_worker_drops)
+    int64_t pack_ms;            //  a result waits this long for others (0: none)
     //  counts
     uint64_t done;              //  tasks answered
     uint64_t dropped;
@@ -550,6 +552,8 @@ s_outbox_add (s_outbox_t *self, const uint8_t *batch, const sluice_result_t *res
         sluice_encoder_begin_results (self->encoder, batch, sluice_identity ());
         count = 0;
     }
+    if (count == 0)
+        self->first_ms = sluice_now_ms ();
     sluice_encoder_result (self->encoder, result);
     self->ids [count] = result->id;
     self->bytes += size;
@@ -880,12 +884,17 @@ s_send_credit (sluice_worker_t *self, uint64_t credit, bool reset)
 static void
 s_adapt (sluice_worker_t *self, int64_t now)
 {
-    if (!self->plan.latency || now - self->rate_ms < 100)
+    if (now - self->rate_ms < 100)
         return;
     uint64_t done = self->done - self->rate_done;
     double per_s = (double) done * 1000.0 / (double) (now - self->rate_ms);
     if (self->rate_ms)
         self->rate = sluice_worker_ewma (self->rate, per_s, 0.3);
+    if (!self->plan.latency) {
+        self->rate_ms = now;
+        self->rate_done = self->done;
+        return;
+    }
     uint64_t jobs = self->config->jobs;
     size_t samples = self->rtt_count < S_RTT_SAMPLES? self->rtt_count: S_RTT_SAMPLES;
     double rate = sluice_worker_task_rate (self->rate, self->config->jobs, self->task_ms);
@@ -1632,6 +1641,32 @@ s_events (void *handle)
     return events;
 }
 
+//  True when the results being packed should go now: packing is off
+//  (sluice_worker_pack), the first of them has waited pack_ms, they are
+//  half the capacity (more unsent would hold back credit, section 6), no
+//  other task is in hand to join them, fewer than one more result is
+//  expected within pack_ms at the rate tasks complete, or the worker is
+//  stopping.
+static bool
+s_pack_done (sluice_worker_t *self, int64_t now)
+{
+    uint32_t count = sluice_encoder_count (self->outbox.encoder);
+    if (!self->pack_ms || !count || self->draining || self->stopping)
+        return true;
+    if (now - self->outbox.first_ms >= self->pack_ms || count >= self->plan.capacity / 2)
+        return true;
+    double rate = sluice_worker_task_rate (self->rate, self->config->jobs, self->task_ms);
+    if (rate * (double) self->pack_ms < 1000.0)
+        return true;
+    return self->held <= self->outbox.unsent;
+}
+
+void
+sluice_worker_pack (sluice_worker_t *self, int64_t ms)
+{
+    self->pack_ms = ms > 0? ms: 0;
+}
+
 //  One round over the sockets: read tasks, send results, credit and
 //  progress. Returns true if a socket still has work (another round);
 //  sets *fatal if the ZeroMQ context is gone.
@@ -1645,7 +1680,8 @@ s_service_round (sluice_worker_t *self, bool *fatal)
         return false;
     }
     s_recv_stored (self);
-    s_outbox_close (&self->outbox);
+    if (s_pack_done (self, sluice_now_ms ()))
+        s_outbox_close (&self->outbox);
     self->held -= s_outbox_send (&self->outbox, self->results_handle);
     s_grant (self);
     s_progress (self);
@@ -1681,10 +1717,14 @@ sluice_worker_service (sluice_worker_t *self)
 int64_t
 sluice_worker_timeout (sluice_worker_t *self)
 {
-    if (self->woken || sluice_encoder_count (self->outbox.encoder))
+    if (self->woken)
         return 0;
     int64_t now = sluice_now_ms ();
+    if (s_pack_done (self, now) && sluice_encoder_count (self->outbox.encoder))
+        return 0;
     int64_t due = now + 1000;
+    if (sluice_encoder_count (self->outbox.encoder))
+        due = self->outbox.first_ms + self->pack_ms;  //  packing: due when it must go
     if ((self->held || self->outbox.results) && self->next_progress < due)
         due = self->next_progress;
     if (self->outbox.next_resend_ms < due)

@@ -71,6 +71,14 @@ int
 void
     sluice_worker_clock (sluice_worker_t *self, int64_t now_us);
 
+//  From now on a result waits up to ms (0: not at all, the default) for
+//  others to join it in one RESULTS message, as long as more are expected
+//  within ms (section 6 of docs/PROTOCOL.md): --exec answers one task at
+//  a time, and a message per result is a RESULTS, a STORED and an ACK,
+//  each waking three threads in three processes.
+void
+    sluice_worker_pack (sluice_worker_t *self, int64_t ms);
+
 //  The time the worker takes now: the held one, else the clock.
 int64_t
     sluice_worker_now_us (sluice_worker_t *self);

@@ -22,6 +22,7 @@
 #include <signal.h>
 
 #define S_KILL_GRACE_MS 2000        //  SIGTERM to SIGKILL on task timeout
+#define S_PACK_MS 5                 //  a result waits this long for others
 
 //  One running task.
 typedef struct {
@@ -588,6 +589,7 @@ sluice_worker_exec_run (sluice_worker_t *worker)
     s_exec_t *self = s_exec_new (worker);
     if (!self)
         return SLUICE_EXIT_USAGE;
+    sluice_worker_pack (worker, S_PACK_MS);
     bool due = true;
     while (!due || !sluice_worker_turn (worker)) {
         s_dispatch (self);

@@ -2,14 +2,15 @@
 """receipt.py - test peers for the receipt of protocol 5.1 (an empty RESULTS
 a worker sends once a STORED leaves it holding nothing).
 
-Used by tests/integration/63-receipt.sh.
+Used by tests/integration/63-receipt.sh and 64-pack.sh.
 
     receipt.py sink EP --expect N [--duration S]
         a sink's results ROUTER bound at EP: answers every RESULTS item with
         STORED at once, and once N results are STORED waits up to 2 s more
         for more messages. Prints JSON: the result ids, the receipts (empty
         RESULTS) and whether each was of the results' batch, and the kinds
-        of the messages in arrival order ("r" results, "e" empty).
+        of the messages in arrival order ("r" results, "e" empty), and the
+        ids of each RESULTS message in arrival order.
 
     receipt.py worker TASKS_EP RESULTS_EP [--no-receipt] [--duration S]
         a worker of protocol 5.0 or 5.1: CREDIT 4 (reset) to the ventilator
@@ -45,7 +46,7 @@ def sink(args):
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 1000)
     sock.bind(args.endpoint)
-    ids, kinds, receipts, batch = [], [], [], None
+    ids, kinds, receipts, batch, messages = [], [], [], None, []
     deadline = time.monotonic() + args.duration
     quiet_until = None
     while time.monotonic() < deadline:
@@ -65,13 +66,15 @@ def sink(args):
         kinds.append("r")
         batch = msg[3]
         ids += [item[0] for item in items]
+        messages.append([item[0] for item in items])
         sock.send_multipart([frames[0], pack([SIG, VERSION, STORED, batch,
                                               [[item[0], item[0]] for item in items]])])
         if len(ids) >= args.expect and quiet_until is None:
             quiet_until = time.monotonic() + 2.0
     sock.close()
     ctx.term()
-    print(json.dumps({"ids": sorted(ids), "receipts": receipts, "kinds": "".join(kinds)}))
+    print(json.dumps({"ids": sorted(ids), "receipts": receipts, "kinds": "".join(kinds),
+                      "messages": messages}))
 
 
 def worker(args):
