@@ -173,10 +173,18 @@ sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv
     *child = (sluice_child_t) { .pid = 0, .in_fd = -1, .out_fd = -1, .err_fd = -1,
                                 .error = 0, .pid_fd = -1 };
     //  posix_spawn reports a failed exec only where it uses vfork (not
-    //  under valgrind, say): check first, so a missing command always fails
-    if (access (path, X_OK)) {
-        child->error = errno;
-        return -1;
+    //  under valgrind, say): check first, so a missing command always fails.
+    //  The last path found executable is not checked again (a syscall a
+    //  command): it was there, and where it has gone since, the vfork
+    //  posix_spawn says so itself
+    static _Thread_local char checked [256];
+    if (strcmp (path, checked)) {
+        if (access (path, X_OK)) {
+            child->error = errno;
+            return -1;
+        }
+        if (strlen (path) < sizeof checked)
+            strcpy (checked, path);
     }
     int out [2], in [2], err [2] = { -1, -1 };
     if (s_pipes (out, in, with_stdin)) {
@@ -216,9 +224,8 @@ sluice_spawn_exec_env (sluice_child_t *child, const char *path, char *const argv
     child->err_fd = err [0];
     //  a command closes its stdout a moment before it can be reaped: the
     //  pidfd tells the runner when, so it never polls for the exit
+    //  (pidfd_open sets close-on-exec itself)
     child->pid_fd = pidfd_open (child->pid, 0);
-    if (child->pid_fd >= 0)
-        fcntl (child->pid_fd, F_SETFD, FD_CLOEXEC);
     return 0;
 }
 

@@ -452,6 +452,40 @@ test_signal_maps_to_signal_status (void **state)
     assert_int_equal (code, SIGKILL);
 }
 
+//  The last program found executable is not looked up again; once it is
+//  gone, starting it still fails (posix_spawn's vfork child reports the
+//  failed exec; under valgrind, which has no vfork, the child exits 127)
+static void
+test_a_program_removed_after_a_run_fails_to_start (void **state)
+{
+    (void) state;
+    char dir [] = "/tmp/sluice-spawn.XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char path [64];
+    snprintf (path, sizeof path, "%s/prog", dir);
+    char copy [160];
+    snprintf (copy, sizeof copy, "cp /bin/true %s", path);
+    assert_int_equal (system (copy), 0);
+    char *argv [] = { path, NULL };
+    sluice_child_t child;
+    int status, code;
+    assert_int_equal (sluice_spawn_start (&child, argv, false), 0);
+    assert_int_equal (sluice_spawn_reap (&child, true, &status, &code), 1);
+    assert_int_equal (status, SLUICE_STATUS_OK);
+    assert_int_equal (unlink (path), 0);
+    assert_int_equal (rmdir (dir), 0);
+    int rc = sluice_spawn_start (&child, argv, false);
+    if (rc == 0) {
+        assert_int_equal (sluice_spawn_reap (&child, true, &status, &code), 1);
+        assert_int_equal (status, SLUICE_STATUS_EXIT);
+        assert_int_equal (code, 127);
+    }
+    else {
+        assert_int_equal (rc, -1);
+        assert_int_equal (child.error, ENOENT);
+    }
+}
+
 static void
 test_missing_command_maps_to_error (void **state)
 {
@@ -705,6 +739,7 @@ main (void)
         cmocka_unit_test (test_exit_status_maps_to_exit_code),
         cmocka_unit_test (test_signal_maps_to_signal_status),
         cmocka_unit_test (test_missing_command_maps_to_error),
+        cmocka_unit_test (test_a_program_removed_after_a_run_fails_to_start),
         cmocka_unit_test (test_kill_reaches_the_whole_process_group),
         cmocka_unit_test (test_group_step_kills_after_the_last_wait_a_group_that_ignores_the_sequence),
         cmocka_unit_test (test_reap_without_blocking_leaves_a_running_child_alone),
