@@ -47,8 +47,10 @@ static const sluice_option_t s_table [] = {
               "keyword or builtin and holds no replacement\n"
               "string), else with sh -c. Its environment has\n"
               "SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT,\n"
-              "SLUICE_BATCH (ventilator: the batch's command, sent\n"
-              "with its tasks; a worker with another refuses it)",
+              "SLUICE_BATCH. The results of quick commands go to\n"
+              "the sink packed: one waits at most 5 ms for others\n"
+              "(ventilator: the batch's command, sent with its\n"
+              "tasks; a worker with another refuses it)",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
     { .name = "pipe", .roles = VENT | WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
       .help = "with --exec: payload on the command's stdin" },
