@@ -73,9 +73,9 @@ void
 
 //  From now on a result waits up to ms (0: not at all, the default) for
 //  others to join it in one RESULTS message, as long as more are expected
-//  within ms (section 6 of docs/PROTOCOL.md): --exec answers one task at
-//  a time, and a message per result is a RESULTS, a STORED and an ACK,
-//  each waking three threads in three processes.
+//  within ms (section 4.2 of docs/PROTOCOL.md): --exec answers one task
+//  at a time, and a message per result is a RESULTS, a STORED and an ACK,
+//  each waking threads at both ends.
 void
     sluice_worker_pack (sluice_worker_t *self, int64_t ms);
 
