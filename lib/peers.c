@@ -412,6 +412,7 @@ sluice_peers_credit (sluice_peers_t *self, sluice_peer_t *peer, uint64_t room, b
         room = self->max_credit;
     self->total_credit -= peer->credit;
     peer->credit = reset? room: peer->credit + room;
+    peer->draining = reset && room == 0;
     if (peer->credit > self->max_credit)
         peer->credit = self->max_credit;
     if (peer->credit > peer->credit_peak)

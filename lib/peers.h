@@ -41,6 +41,7 @@ typedef struct {
     int64_t seen_ms;            //  when its last message arrived
     uint64_t sent_unheard;      //  tasks sent to it since its last message
     uint64_t credit_peak;       //  the most credit it held at once
+    bool draining;              //  its last CREDIT was [0, reset]: it is stopping
     int fd;                     //  connection its messages came on (ZMQ_SRCFD), or -1
     size_t history;             //  its row in the per-identity counts
 } sluice_peer_t;

@@ -860,9 +860,10 @@ s_handle_refuse (sluice_ventilator_t *self, const sluice_msg_t *msg, sluice_peer
     sluice_peers_refused (self->peers, peer);
 }
 
-//  HANDBACK [ids] of our batch: the worker is stopping and will not start
-//  these tasks. Take back those delivered to it, without spending an
-//  attempt, for other workers at once (not at their lease's end).
+//  HANDBACK [ids] of our batch: the worker will not start these tasks: it
+//  is stopping, or they came beyond the credit it granted (section 6).
+//  Take back those delivered to it, without spending an attempt, for
+//  other workers at once (not at their lease's end).
 static void
 s_handle_handback (sluice_ventilator_t *self, sluice_msg_t *msg, sluice_peer_t *peer)
 {
@@ -872,6 +873,10 @@ s_handle_handback (sluice_ventilator_t *self, sluice_msg_t *msg, sluice_peer_t *
     uint64_t id;
     while (sluice_msg_next_uints (msg, &id) > 0)
         taken += sluice_window_handback (self->window, id, peer->handle);
+    if (!peer->draining)
+        sluice_debug ("worker %s had no room for %zu tasks sent beyond its credit: "
+                      "re-queued", peer->identity, taken);
+    else
     if (!self->config->quiet)
         zsys_info ("worker %s is stopping: %zu tasks it had not started re-queued for other "
                    "workers", peer->identity, taken);

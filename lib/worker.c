@@ -206,6 +206,7 @@ struct _sluice_worker_t {
     uint64_t refused_tasks;     //  tasks of refused batches
     uint64_t discarded;         //  tasks and results of dropped batches
     uint64_t handed_back;       //  stopping: tasks handed back unstarted (HANDBACK)
+    uint64_t beyond_credit;     //  tasks that came beyond our credit, handed back
     uint64_t stderr_truncated;  //  tasks whose stderr went past --stderr-max
     sluice_ratelimit_t limit;
 };
@@ -928,9 +929,14 @@ s_grant (sluice_worker_t *self)
         .unsent = self->outbox.unsent, .draining = self->draining,
         .hold_full = s_outbox_full (&self->outbox),
         //  idle with credit outstanding: a restarted ventilator may not
-        //  know us, or tasks were lost in a reconnect
+        //  know us, or tasks were lost in a reconnect. Not while we have
+        //  no connection to it: libzmq would queue each reset and deliver
+        //  them together after the reconnect, where the second would race
+        //  the tasks the first bought (the handshake re-announces anyway)
         .resync_due = self->held == 0 && now - self->last_task_ms >= S_RESYNC_MS
                    && now - self->last_resync_ms >= S_RESYNC_MS
+                   && (self->tasks_watch.inproc
+                   ||  sluice_monitor_state (self->tasks_watch.monitor)->connected > 0)
     };
     sluice_credit_t credit = sluice_worker_credit (&state);
     if (credit.reset) {
@@ -1306,17 +1312,21 @@ static uint32_t
 s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
 {
     sluice_task_t task;
-    uint32_t taken = 0;
+    uint32_t taken = 0, excess = 0;
     while (sluice_msg_next_task (msg, &task) > 0) {
         taken++;
         sluice_job_t *job = s_job_fill (self, msg->batch, &task);
         if (job && self->config->mode == SLUICE_MODE_POOL)
             s_job_command (job, msg);
         if (!job) {
-            //  more than we granted: the ventilator will re-send on lease expiry
+            //  more than we granted (section 6: a reset CREDIT raced tasks
+            //  bought with an earlier grant, e.g. queued while the link
+            //  was down): hand it back unstarted, so the ventilator sends
+            //  it on at once, not when its lease ends
+            if (excess++ == 0)
+                sluice_encoder_begin (self->control, SLUICE_MSG_HANDBACK, msg->batch);
+            s_list_id (self, SLUICE_MSG_HANDBACK, msg->batch, task.id);
             self->held--;
-            self->dropped++;
-            sluice_warn_ratelimited (&self->limit, "dropped task beyond granted credit");
             continue;
         }
         if (self->queue_tail)
@@ -1326,6 +1336,14 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
         self->queue_tail = job;
         self->queue_count++;
         s_wake (self);
+    }
+    if (excess) {
+        if (sluice_encoder_count (self->control))
+            s_send_control (self);
+        self->beyond_credit += excess;
+        sluice_warn_ratelimited (&self->limit, "%" PRIu32 " tasks came beyond the credit "
+                                 "granted (%" PRIu64 " held at most): handed back to the "
+                                 "ventilator", excess, self->plan.pool);
     }
     return taken;
 }
@@ -2044,6 +2062,9 @@ s_serve (sluice_worker_t *self)
                    "dropped batches discarded", self->refused_tasks, self->discarded);
     if (!self->config->quiet && self->handed_back)
         zsys_info ("%" PRIu64 " tasks handed back unstarted while stopping", self->handed_back);
+    if (!self->config->quiet && self->beyond_credit)
+        zsys_info ("%" PRIu64 " tasks came beyond the credit granted and were handed back",
+                   self->beyond_credit);
     if (!self->config->quiet && self->stderr_truncated)
         zsys_info ("%" PRIu64 " tasks' stderr truncated at --stderr-max %zu bytes",
                    self->stderr_truncated, self->config->stderr_max);

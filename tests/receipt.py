@@ -26,19 +26,10 @@ import json
 import sys
 import time
 
-import msgpack
 import zmq
 
 from wire import SIG, VERSION, RESULTS, CREDIT, STORED, TASKS, TASKS_LEN, TASKS_LIST, \
-    pack, result
-
-
-def decode(data):
-    try:
-        msg = msgpack.unpackb(data, raw=False)
-    except Exception:
-        return None
-    return msg if isinstance(msg, list) and len(msg) >= 4 and msg[0] == SIG else None
+    decode, pack, result
 
 
 def sink(args):

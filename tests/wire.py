@@ -28,3 +28,12 @@ def result(id, output, status=0, code=0, attempt=1, flags=0, elapsed_us=1,
 
 def pack(obj):
     return msgpack.packb(obj, use_bin_type=True)
+
+
+def decode(data):
+    """A sluice message as a list, or None if data is not one."""
+    try:
+        msg = msgpack.unpackb(data, raw=False)
+    except Exception:
+        return None
+    return msg if isinstance(msg, list) and len(msg) >= 4 and msg[0] == SIG else None
