@@ -918,6 +918,23 @@ s_adapt (sluice_worker_t *self, int64_t now)
     self->rate_done = self->done;
 }
 
+//  When an idle worker re-announces its credit (section 6): a restarted
+//  ventilator may not know us, or tasks were lost in a reconnect. Never
+//  while we hold a task, are draining, or have no connection to the
+//  ventilator: libzmq would queue each reset and deliver them together
+//  after the reconnect, where the second would race the tasks the first
+//  bought (the handshake re-announces anyway, and its event wakes us).
+static int64_t
+s_resync_at (sluice_worker_t *self)
+{
+    if (self->held || self->draining
+    ||  (!self->tasks_watch.inproc
+    &&   sluice_monitor_state (self->tasks_watch.monitor)->connected == 0))
+        return INT64_MAX;
+    return (self->last_task_ms > self->last_resync_ms
+            ? self->last_task_ms: self->last_resync_ms) + S_RESYNC_MS;
+}
+
 //  Grant credit as the policy decides; a reset replaces what we promised.
 static void
 s_grant (sluice_worker_t *self)
@@ -928,15 +945,7 @@ s_grant (sluice_worker_t *self)
         .capacity = self->plan.capacity, .held = self->held, .promised = self->promised,
         .unsent = self->outbox.unsent, .draining = self->draining,
         .hold_full = s_outbox_full (&self->outbox),
-        //  idle with credit outstanding: a restarted ventilator may not
-        //  know us, or tasks were lost in a reconnect. Not while we have
-        //  no connection to it: libzmq would queue each reset and deliver
-        //  them together after the reconnect, where the second would race
-        //  the tasks the first bought (the handshake re-announces anyway)
-        .resync_due = self->held == 0 && now - self->last_task_ms >= S_RESYNC_MS
-                   && now - self->last_resync_ms >= S_RESYNC_MS
-                   && (self->tasks_watch.inproc
-                   ||  sluice_monitor_state (self->tasks_watch.monitor)->connected > 0)
+        .resync_due = now >= s_resync_at (self)
     };
     sluice_credit_t credit = sluice_worker_credit (&state);
     if (credit.reset) {
@@ -1752,9 +1761,8 @@ sluice_worker_timeout (sluice_worker_t *self)
     if (sluice_monitor_state (self->tasks_watch.monitor)->connected
     &&  self->last_control_ms + S_HEARTBEAT_MS < due)
         due = self->last_control_ms + S_HEARTBEAT_MS;
-    int64_t resync = (self->last_task_ms > self->last_resync_ms
-                      ? self->last_task_ms: self->last_resync_ms) + S_RESYNC_MS;
-    if (!self->held && !self->draining && resync < due)
+    int64_t resync = s_resync_at (self);
+    if (resync < due)
         due = resync;
     return due > now? due - now: 0;
 }

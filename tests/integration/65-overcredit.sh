@@ -13,7 +13,7 @@
 #       4 and 5 within 1 s, runs 1-3, and says so
 #   (b) the fake ventilator goes away for 3.5 s while the worker idles,
 #       and comes back: the worker sends one reset (its reconnect's), not
-#       one per second of the outage as well
+#       one per second of the outage as well, and did not spin meanwhile
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 PEER="$T_ROOT/tests/overcredit.py"
@@ -47,6 +47,10 @@ t_rc rc "$fakeb" 20
 t_eq "(b) the fake ventilator ran to its end" "$rc" 0
 t_eq "(b) credit messages in the first 500 ms after the reconnect" "$(field "$T_DIR/fakeb.out" after)" 1
 t_eq "(b) ... of which resets" "$(field "$T_DIR/fakeb.out" resets)" 1
+# CPU (user + system) the worker used so far: idle without a connection it
+# must sleep, not spin on a re-announce it may not send
+cpu_ms=$(awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$wb/stat")
+t_check "(b) the worker slept through the outage (${cpu_ms} ms of CPU <= 1000)" [ "$cpu_ms" -le 1000 ]
 kill -TERM "$wb"; t_rc rc "$wb" 10
 t_eq "(b) the worker's exit code" "$rc" 0
 t_done
