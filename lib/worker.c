@@ -952,8 +952,14 @@ s_grant (sluice_worker_t *self)
         self->promised = credit.credit;
         self->last_resync_ms = now;
     }
-    else
+    else {
         self->promised += credit.credit;
+        //  a re-announce the policy declines (a full hold, results that
+        //  cannot go) waits its next period: else the timeout, due now,
+        //  would spin until STORED comes
+        if (state.resync_due && credit.credit == 0)
+            self->last_resync_ms = now;
+    }
     if (credit.credit || credit.reset)
         s_send_credit (self, credit.credit, credit.reset);
 }
