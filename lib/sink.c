@@ -1245,6 +1245,15 @@ s_recv_monitor (sluice_sink_t *self)
             //  a control connection closed: ACKs queued in it are gone
             if (control && event.event == ZMQ_EVENT_DISCONNECTED && !event.failed)
                 self->acks_owed = true;
+            //  a new one (the ventilator reconnected) takes over its routing
+            //  id from the old, which may be dead without our knowing: what
+            //  went into the old is lost, the ring sent again at a gap's
+            //  PING included when that PING came late on the old connection
+            //  (TCP's retransmission after a link heals) just before the new
+            //  handshake. Owed again: the next PING, on the new connection,
+            //  gets the ring (tests/integration/67-ack-handover.sh)
+            if (control && event.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                self->acks_owed = true;
             if (event.event == ZMQ_EVENT_DISCONNECTED && event.failed)
                 sluice_security_failed (self->security, control? SLUICE_CHANNEL_CONTROL
                                                                 : SLUICE_CHANNEL_RESULTS,
