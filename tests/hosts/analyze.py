@@ -18,9 +18,10 @@ date each result to within one sample. Options:
                        command appends it); with --crash and --focus
                        (the killed worker): rerun_ms = the largest, over
                        the tasks it started and never wrote, of landing
-                       - MS, and rerun_tasks = how many
+                       - MS, and rerun_tasks = how many; started_tasks
+                       = how many it started in all
 Prints key=value lines: set_ok, dup_results, ran_twice, runs, flow_ms,
-worst_wait_ms, rerun_ms, rerun_tasks, last_ms.
+worst_wait_ms, rerun_ms, rerun_tasks, started_tasks, last_ms.
 """
 import argparse
 import bisect
@@ -138,6 +139,7 @@ if a.crash is not None and a.started and a.focus:
                 worst = max(worst, t - a.crash)
     print("rerun_ms=%s" % (worst if rerun else "-"))
     print("rerun_tasks=%d" % rerun)
+    print("started_tasks=%d" % len(started))
 
 print("last_ms=%s" % (landed(len(recs)) if recs else "-"))
 sys.exit(0)
