@@ -131,22 +131,34 @@ s_append_item (char *out, size_t outlen, char direction, const char *item)
         snprintf (out + used, outlen - used, "%s%c%s", used? ",": "", direction, item);
 }
 
-//  Check one endpoint item: transport://address, with a port for tcp.
-static bool
-s_valid_item (const char *item)
+//  Check one endpoint item: transport://address, with a port for tcp:
+//  "*" (any free port, where binding) or a number up to 65535 (libzmq
+//  would take tcp://host:99999 as port 34463, 99999 modulo 65536). Returns
+//  NULL, or why the item is invalid: "" when the item says it itself.
+static const char *
+s_invalid_item (const char *item, char direction)
 {
     const char *sep = strstr (item, "://");
     if (!sep || sep == item || !sep [3])
-        return false;
+        return "";
     if (strncmp (item, "tcp://", 6) == 0) {
         const char *colon = strrchr (item + 6, ':');
         if (!colon || !colon [1])
-            return false;
-        for (const char *p = colon + 1; *p; p++)
-            if (!isdigit ((unsigned char) *p) && *p != '*')
-                return false;
+            return "";
+        const char *port = colon + 1;
+        if (streq (port, "*"))
+            return NULL;
+        size_t digits = strspn (port, "0123456789");
+        if (digits == 0 || port [digits])
+            return "";
+        errno = 0;
+        unsigned long long number = strtoull (port, NULL, 10);
+        if (errno == ERANGE || number > 65535)
+            return "the port is above 65535";
+        if (number == 0 && direction == '>')
+            return "port 0 cannot be connected to";
     }
-    return true;
+    return NULL;
 }
 
 int
@@ -175,8 +187,10 @@ sluice_config_set_endpoint (sluice_config_t *self, const char *name,
         char direction = s_natural (self->role, name);
         if (*item == '@' || *item == '>')
             direction = *item++;
-        if (!s_valid_item (item)) {
-            snprintf (err, errlen, "invalid %s endpoint '%s'", name, item);
+        const char *why = s_invalid_item (item, direction);
+        if (why) {
+            snprintf (err, errlen, "invalid %s endpoint '%s'%s%s", name, item,
+                      *why? ": ": "", why);
             rc = -1;
             break;
         }

@@ -63,6 +63,13 @@ usage_error "sink unexpected argument" stray "$SINK" stray
 usage_error "ventilator bad endpoint flag" "nonsense" "$VENT" --tasks nonsense
 usage_error "worker bad endpoint (tcp without port)" "tcp://localhost" \
     "$WORKER" --echo --results tcp://localhost
+# libzmq alone would bind port 34463 (99999 modulo 65536) and say nothing
+usage_error "sink port above 65535" "'tcp://127.0.0.1:99999': the port is above 65535" \
+    "$SINK" --results tcp://127.0.0.1:99999 --control "$(t_ep p-c)"
+usage_error "ventilator port above 65535 (SLUICE_TASKS)" "SLUICE_TASKS: invalid tasks endpoint 'tcp://127.0.0.1:70000'" \
+    env SLUICE_TASKS=tcp://127.0.0.1:70000 "$VENT" /dev/null
+usage_error "worker connects to port 0" "port 0 cannot be connected to" \
+    "$WORKER" --echo --tasks tcp://127.0.0.1:0
 usage_error "sink bad SLUICE_RESULTS" "bogus" env SLUICE_RESULTS=bogus "$SINK"
 usage_error "ventilator unknown option" "--bogus" "$VENT" --bogus
 usage_error "worker unknown option" "--frobnicate" "$WORKER" --echo --frobnicate

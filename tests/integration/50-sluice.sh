@@ -89,6 +89,10 @@ t_eq "unknown option: the message" "$(cat "$E")" "sluice: unknown option '--bogu
 t_eq "bad -j: exit 255 and message" "$rc:$(head -c 28 "$E")" "255:sluice: invalid -j value '0'"
 "$S" --timeout abc echo < /dev/null 2> "$E"; rc=$?
 t_eq "bad --timeout: exit 255 and message" "$rc:$(cut -c1-38 "$E")" "255:sluice: invalid --timeout value 'abc'"
+"$S" --tasks tcp://127.0.0.1:99999 echo ::: a > "$O" 2> "$E"; rc=$?
+t_eq "--tasks port above 65535: exit 255, one line, nothing run" "$rc:$(wc -l < "$E"):$(wc -c < "$O")" "255:1:0"
+t_eq "--tasks port above 65535: the message" "$(cat "$E")" \
+    "sluice: invalid tasks endpoint 'tcp://127.0.0.1:99999': the port is above 65535"
 "$S" -q < /dev/null 2> "$E"; rc=$?
 t_eq "no COMMAND: exit 255" "$rc:$(wc -l < "$E")" "255:1"
 "$S" -a "$T_DIR/nosuch" echo 2> "$E"; rc=$?

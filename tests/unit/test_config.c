@@ -325,7 +325,22 @@ test_invalid_endpoints_are_rejected (void **state)
     t_set_fails (worker, "tasks", "tcp://", "'tcp://'");
     t_set_fails (worker, "tasks", "://vent:5557", "'://vent:5557'");
     t_set_fails (worker, "tasks", "@", "invalid tasks endpoint ''");
+    //  libzmq would take 99999 as port 34463 (modulo 65536): say so instead
+    t_set_fails (worker, "tasks", "tcp://vent:99999",
+                 "invalid tasks endpoint 'tcp://vent:99999': the port is above 65535");
+    t_set_fails (worker, "tasks", "tcp://vent:65536", "the port is above 65535");
+    t_set_fails (worker, "tasks", "tcp://vent:99999999999999999999999", "above 65535");
+    t_set_fails (worker, "tasks", "tcp://vent:5x", "invalid tasks endpoint 'tcp://vent:5x'");
+    t_set_fails (worker, "tasks", "tcp://vent:5*", "invalid tasks endpoint 'tcp://vent:5*'");
+    t_set_fails (worker, "tasks", "tcp://vent:0", "port 0 cannot be connected to");
+    assert_string_equal (t_set (worker, "tasks", "tcp://vent:65535"), ">tcp://vent:65535");
+    assert_string_equal (t_set (worker, "tasks", "tcp://vent:00080"), ">tcp://vent:00080");
     sluice_config_destroy (&worker);
+    sluice_config_t *sink = sluice_config_new (SLUICE_ROLE_SINK);
+    assert_string_equal (t_set (sink, "results", "tcp://127.0.0.1:0"), "@tcp://127.0.0.1:0");
+    assert_string_equal (t_set (sink, "results", "tcp://127.0.0.1:*"), "@tcp://127.0.0.1:*");
+    t_set_fails (sink, "results", "tcp://127.0.0.1:70000", "the port is above 65535");
+    sluice_config_destroy (&sink);
 }
 
 //  A rejected value names the bad item of a list and leaves the old value.
