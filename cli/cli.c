@@ -187,6 +187,10 @@ s_layers (const sluice_cli_t *program, sluice_config_t *config, const char *file
         fprintf (stderr, "%s: --%s needs %s\n", program->name, opt->name, needed);
         return -1;
     }
+    if (sluice_config_check_rerun (config, err, sizeof err)) {
+        fprintf (stderr, "%s: %s\n", program->name, err);
+        return -1;
+    }
     //  so is an --exec command with an unknown replacement string
     if (config->mode == SLUICE_MODE_EXEC
     &&  sluice_spawn_check (config->command, config, err, sizeof err)) {

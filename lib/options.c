@@ -16,6 +16,7 @@
 #include "halt.h"
 
 #include <stddef.h>
+#include <unistd.h>
 
 //  The field of a plain row: its offset and width
 #define FIELD(f) .offset = offsetof (sluice_config_t, f), \
@@ -28,7 +29,7 @@
 
 static sluice_option_store_fn s_mode_store, s_input_store, s_termseq_store;
 static sluice_option_show_fn s_mode_show, s_input_show, s_termseq_show;
-static sluice_option_store_fn s_halt_store, s_rerun_store, s_task_timeout_store;
+static sluice_option_store_fn s_halt_store, s_rerun_store, s_task_timeout_store, s_jobs_store;
 static sluice_option_show_fn s_halt_show, s_rerun_show, s_task_timeout_show;
 
 static const sluice_option_t s_table [] = {
@@ -71,8 +72,10 @@ static const sluice_option_t s_table [] = {
               "or ipc",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_POOL },
     { .name = "jobs", .letter = 'j', .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
-      .zpl = "sluice/jobs", FIELD (jobs), .min = 1, .max = 4096,
-      .help = "tasks processed at once (default: cores)" },
+      .zpl = "sluice/jobs", FIELD (jobs), .min = 1, .max = 4096, .store = s_jobs_store,
+      .help = "tasks processed at once (default: cores); as\n"
+              "in GNU parallel, +N and -N are cores plus or\n"
+              "minus N, N% that share of the cores (at least 1)" },
     { .name = "prefetch", .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/prefetch", FIELD (prefetch), .min = 0, .max = 1000000, .auto_ok = true,
       .def = "auto", .help = "tasks held beyond free slots (default: enough for\n"
@@ -86,7 +89,7 @@ static const sluice_option_t s_table [] = {
       .store = s_task_timeout_store, .show = s_task_timeout_show },
     { .name = "grace", .roles = WORKER, .type = SLUICE_TYPE_DURATION, .arg = "DUR",
       .zpl = "sluice/grace", FIELD (grace_ms), .min = 0, .def = "30s",
-      .help = "on SIGINT/SIGTERM, time running tasks have to\nfinish before --termseq stops them" },
+      .help = "on SIGINT/SIGTERM/SIGHUP, time running tasks\nhave to finish before --termseq stops them" },
     { .name = "termseq", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "SEQ",
       .zpl = "sluice/termseq", .def = SLUICE_TERMSEQ_DEFAULT,
       .help = "how a command, or a --coproc copy, is stopped\n"
@@ -644,6 +647,39 @@ s_task_timeout_store (sluice_config_t *config, const sluice_option_t *opt, const
         return -1;
     config->task_timeout_ms = ms;
     config->task_timeout_pct = 0;
+    return 0;
+}
+
+//  -j: N, or as GNU parallel reads it, +N (cores + N), -N (cores - N) or
+//  N% (of the cores), each at least 1; 0 (parallel's "as many as
+//  possible") is refused: a worker's slots are a number.
+static int
+s_jobs_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    char sign = *value == '+' || *value == '-'? *value: 0;
+    const char *digits = value + (sign != 0);
+    size_t count = strspn (digits, "0123456789");
+    bool percent = !sign && count && digits [count] == '%';
+    if (count == 0 || count > 9 || digits [count + percent] != 0)
+        return -1;
+    long n = strtol (digits, NULL, 10), jobs = n;
+    if (sign == '+')
+        jobs = cores + n;
+    else
+    if (sign == '-')
+        jobs = cores - n < 1? 1: cores - n;
+    else
+    if (percent) {
+        if (n == 0)
+            return -1;
+        jobs = cores * n / 100 < 1? 1: cores * n / 100;
+    }
+    if (jobs < opt->min || jobs > opt->max)
+        return -1;
+    config->jobs = (unsigned) jobs;
     return 0;
 }
 

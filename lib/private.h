@@ -214,6 +214,12 @@ size_t
     sluice_log_rewrite (const char *line, size_t size, int64_t epoch_ms, char *out,
                         size_t outsize);
 
+//  --retry-failed and --resume-failed read the earlier run: they need
+//  --journal or --joblog. Returns 0, or -1 with a one-line message in err
+//  (a usage error).
+int
+    sluice_config_check_rerun (const sluice_config_t *config, char *err, size_t errlen);
+
 //  Set up zsys for a command-line program: log ident, logs to stderr
 //  (sluice_log_stream), one I/O thread, signal handling via zsys_interrupted.
 void

@@ -279,6 +279,14 @@ sluice_exit_bounded_after (int rc, unsigned seconds)
     return rc;
 }
 
+//  SIGHUP: a stop, as SIGTERM is to CZMQ's handler.
+static void
+s_on_hangup (int signum)
+{
+    (void) signum;
+    zsys_interrupted = 1;
+}
+
 void
 sluice_init_process (const char *ident, int verbose)
 {
@@ -289,5 +297,14 @@ sluice_init_process (const char *ident, int verbose)
     zsys_set_io_threads (1);
     zsys_set_linger (5000);
     zsys_init ();
+    //  a hangup (the terminal closed) stops a program as SIGTERM does,
+    //  rather than killing it mid-batch; under nohup it stays ignored
+    struct sigaction hup;
+    if (sigaction (SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN) {
+        memset (&hup, 0, sizeof hup);
+        hup.sa_handler = s_on_hangup;
+        sigemptyset (&hup.sa_mask);
+        sigaction (SIGHUP, &hup, NULL);
+    }
     sluice_verbose = verbose;
 }

@@ -208,13 +208,8 @@ s_rerun_open (sluice_ventilator_t *self, char *err, size_t errlen)
     const sluice_config_t *config = self->config;
     if (config->rerun == SLUICE_RERUN_NONE)
         return 0;
-    const char *name = config->rerun == SLUICE_RERUN_RETRY_FAILED? "--retry-failed"
-                                                                 : "--resume-failed";
-    if (!config->journal && !config->joblog) {
-        snprintf (err, errlen, "%s needs --journal FILE or --joblog FILE (the earlier run)",
-                  name);
+    if (sluice_config_check_rerun (config, err, errlen))
         return -1;
-    }
     self->rerun = sluice_rerun_new (config->rerun);
     size_t skipped = 0;
     if (!config->journal
@@ -224,6 +219,16 @@ s_rerun_open (sluice_ventilator_t *self, char *err, size_t errlen)
         zsys_warning ("%s: skipped %zu lines that are not joblog lines", config->joblog,
                       skipped);
     return 0;
+}
+
+int
+sluice_config_check_rerun (const sluice_config_t *config, char *err, size_t errlen)
+{
+    if (config->rerun == SLUICE_RERUN_NONE || config->journal || config->joblog)
+        return 0;
+    snprintf (err, errlen, "%s needs --journal FILE or --joblog FILE (the earlier run)",
+              config->rerun == SLUICE_RERUN_RETRY_FAILED? "--retry-failed": "--resume-failed");
+    return -1;
 }
 
 //  --------------------------------------------------------------------------
@@ -1103,7 +1108,7 @@ s_drop_workers (sluice_ventilator_t *self)
         &&  sluice_send (self->tasks_handle, data, size, ZMQ_DONTWAIT) == 0)
             told++;
     if (told)
-        zsys_info ("told %zu workers to drop the batch", told);
+        zsys_info ("told %zu worker%s to drop the batch", told, told == 1? "": "s");
 }
 
 //  ABANDON from the sink: its output failed (closed or full); no result

@@ -1961,13 +1961,15 @@ sluice_worker_interrupt (sluice_worker_t *self)
         sluice_debug ("interrupt eventfd: %s", strerror (errno));
 }
 
-//  Install (or, with old, restore) the SIGTERM/SIGINT handlers.
+//  Install (or, with old, restore) the SIGTERM/SIGINT/SIGHUP handlers
+//  (old: three).
 static void
 s_signals_catch (struct sigaction *old, bool restore)
 {
     if (restore) {
         sigaction (SIGTERM, &old [0], NULL);
         sigaction (SIGINT, &old [1], NULL);
+        sigaction (SIGHUP, &old [2], NULL);
         return;
     }
     struct sigaction action;
@@ -1976,6 +1978,11 @@ s_signals_catch (struct sigaction *old, bool restore)
     sigemptyset (&action.sa_mask);
     sigaction (SIGTERM, &action, &old [0]);
     sigaction (SIGINT, &action, &old [1]);
+    //  a hangup (its terminal closed) stops it as SIGTERM does, so its
+    //  commands are not left running; under nohup it stays ignored
+    sigaction (SIGHUP, NULL, &old [2]);
+    if (old [2].sa_handler != SIG_IGN)
+        sigaction (SIGHUP, &action, NULL);
 }
 
 //  Stop without the results the sink has not taken: say how many.
@@ -2088,7 +2095,7 @@ s_serve (sluice_worker_t *self)
 int
 sluice_worker_run (sluice_worker_t *self)
 {
-    struct sigaction old [2];
+    struct sigaction old [3];
     s_signals = 0;
     s_signal_fd_open (self, false);
     s_signals_catch (old, false);

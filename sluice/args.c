@@ -31,7 +31,7 @@ static const struct {
     { "pipe", VENT | WORKER | SINK }, { "shell", WORKER }, { "colsep", WORKER },
     { "grace", WORKER }, { "termseq", WORKER }, { "stderr", WORKER }, { "stderr-max", WORKER },
     { "output", SINK }, { "format", SINK },
-    { "keep-order", SINK }, { "tag", SINK }, { "joblog", VENT | SINK }, { "results-dir", SINK },
+    { "keep-order", SINK }, { "reorder-max", SINK }, { "tag", SINK }, { "joblog", VENT | SINK }, { "results-dir", SINK },
     { "retry-failed", VENT }, { "resume-failed", VENT }, { "halt", VENT }, { "dry-run", VENT },
     { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
@@ -213,12 +213,14 @@ static const char *s_more =
     "unless asked: --tasks tcp://*:7000 --results tcp://*:7001 also binds those,\n"
     "and workers on other hosts (`worker --exec ... --tasks tcp://this-host:7000\n"
     "--results tcp://this-host:7001`) join the same batch; they should run the\n"
-    "same command. The first SIGINT or SIGTERM starts no more tasks and lets the\n"
-    "running ones finish; the second stops them (--termseq), and sluice exits 130.\n\n"
+    "same command. The first SIGINT, SIGTERM or SIGHUP starts no more tasks and\n"
+    "lets the running ones finish; the second stops them (--termseq), and sluice\n"
+    "exits 130. Under nohup (SIGHUP ignored) a hangup changes nothing.\n\n"
     "The roles' options keep their names and checks. Parsing stops at COMMAND,\n"
     "so its own options are its own (sluice -j 4 grep -c x). sluice reads no\n"
-    "topology file and no SLUICE_* variables for its own options (its commands\n"
-    "inherit the environment).\n";
+    "topology file; of the SLUICE_* variables it reads only SLUICE_PROGRESS,\n"
+    "SLUICE_BAR, SLUICE_ETA and SLUICE_PROGRESS_WHEN, under its flags (its\n"
+    "commands inherit the environment).\n";
 
 static const char *s_examples =
     "seq 1 1000 | sluice -j 4 'echo x{}'\n"
@@ -366,13 +368,14 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
     return 0;
 }
 
-//  Check COMMAND's replacement strings now, so a bad one is a usage error
-//  before anything starts. Returns 0, or -1 after a one-line error.
+//  Check COMMAND's replacement strings, and that --resume-failed has a
+//  record to read, now, so either is a usage error before anything starts. Returns 0, or -1 after a one-line error.
 static int
 s_check_command (sluice_args_t *self)
 {
     char err [512];
-    if (sluice_spawn_check (self->command, self->worker, err, sizeof err)) {
+    if (sluice_spawn_check (self->command, self->worker, err, sizeof err)
+    ||  sluice_config_check_rerun (self->vent, err, sizeof err)) {
         fprintf (stderr, "sluice: %s\n", err);
         return -1;
     }
@@ -444,17 +447,22 @@ s_tables (const sluice_option_t **rows, struct option *longopts, char *shortopts
                 shortopts [letters++] = ':';
         }
     }
+    size_t rows_count = count;
     longopts [count++] = (struct option) { "arg-file", required_argument, NULL, S_ARG_FILE };
+    for (size_t i = 0; i < rows_count; i++)
+        if (streq (rows [i]->name, "termseq"))     //  GNU parallel spells it both ways
+            longopts [count++] = (struct option) { "term-seq", required_argument, NULL,
+                                                   256 + (int) i };
     longopts [count] = (struct option) { NULL, 0, NULL, 0 };
     strcpy (shortopts + letters, "a:");
-    return count - 1;
+    return rows_count;
 }
 
 sluice_args_t *
 sluice_args_parse (int argc, char *argv [], int *rc)
 {
     const sluice_option_t *rows [S_ROWS];
-    struct option longopts [S_ROWS + 2];
+    struct option longopts [S_ROWS + 3];
     char shortopts [2 * S_ROWS + 8];
     size_t count = s_tables (rows, longopts, shortopts);
     if (argc == 2

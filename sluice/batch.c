@@ -108,6 +108,11 @@ s_signals_catch (void)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
+    //  a hangup (the terminal closed) is a stop too, as in GNU parallel;
+    //  under nohup it stays ignored
+    struct sigaction hup;
+    if (sigaction (SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+        sigaction (SIGHUP, &action, NULL);
     return 0;
 }
 
@@ -188,6 +193,7 @@ s_worker_start (s_batch_t *self, char *err, size_t errlen)
     sigemptyset (&blocked);
     sigaddset (&blocked, SIGINT);
     sigaddset (&blocked, SIGTERM);
+    sigaddset (&blocked, SIGHUP);
     sigaddset (&blocked, SIGCHLD);
     pthread_sigmask (SIG_BLOCK, &blocked, &old);
     atomic_init (&self->returned, false);

@@ -13,15 +13,15 @@ static const sluice_cli_t s_program = {
     .name = "worker",
     .role = SLUICE_ROLE_WORKER,
     .synopsis = "[OPTIONS] (--echo | --exec CMD | --coproc CMD | --pool)",
-    .about = "Serve batch after batch until SIGINT/SIGTERM: the first lets running tasks\n"
-             "finish (within --grace), the second stops them (--termseq).\n",
+    .about = "Serve batch after batch until SIGINT/SIGTERM/SIGHUP: the first lets\n"
+             "running tasks finish (within --grace), the second stops them (--termseq).\n",
     .epilogue = "Endpoints: @ binds, > connects, comma-separated lists.\n"
                 "Durations: 250ms, 2s, 5m, bare number = seconds.\n"
                 "Exit: 0 stopped cleanly, 2 usage error, 3 runtime error.\n",
     .required = "mode",
     .summary = "take tasks from a ventilator, run them, push results to the sink",
     .exits = {
-        [SLUICE_EXIT_OK] = "stopped cleanly (SIGINT/SIGTERM)",
+        [SLUICE_EXIT_OK] = "stopped cleanly (SIGINT/SIGTERM/SIGHUP)",
         [SLUICE_EXIT_USAGE] = "usage error",
         [SLUICE_EXIT_RUNTIME] = "runtime error",
     },

@@ -87,6 +87,19 @@ t_eq "unknown option: exit 255" "$rc" 255
 t_eq "unknown option: the message" "$(cat "$E")" "sluice: unknown option '--bogus'"
 "$S" -j 0 echo < /dev/null 2> "$E"; rc=$?
 t_eq "bad -j: exit 255 and message" "$rc:$(head -c 28 "$E")" "255:sluice: invalid -j value '0'"
+#  -j as GNU parallel reads it: +N, -N, N% of the cores (at least 1); the
+#  slots {%} that tasks sleeping side by side take show how many ran at once
+cores=$(nproc)
+slots () { "$S" -q -j "$1" 'sleep 0.4; echo {%}' ::: $(seq 1 "$2") | sort -n | tr '\n' ' '; }
+t_eq "-j +1: cores + 1 at once" "$(slots +1 $((cores + 1)))" "$(seq 1 $((cores + 1)) | tr '\n' ' ')"
+less=$(( cores > 1? cores - 1: 1 )); half=$(( cores / 2 > 0? cores / 2: 1 ))
+t_eq "-j -1: cores - 1 at once (at least 1)" "$(slots -1 "$less" | tr -s ' ')" "$(seq 1 "$less" | tr '\n' ' ')"
+t_eq "-j 50%: half the cores (at least 1)" "$(slots 50% "$half")" "$(seq 1 "$half" | tr '\n' ' ')"
+t_eq "-j -99: at least 1" "$(slots -99 2)" "1 1 "
+for bad in 0 0% 1x +4095 4097 ''; do
+    "$S" -j "$bad" echo < /dev/null 2> "$E"; rc=$?
+    t_eq "-j '$bad': exit 255 and message" "$rc:$(cat "$E")" "255:sluice: invalid -j value '$bad'"
+done
 "$S" --timeout abc echo < /dev/null 2> "$E"; rc=$?
 t_eq "bad --timeout: exit 255 and message" "$rc:$(cut -c1-38 "$E")" "255:sluice: invalid --timeout value 'abc'"
 "$S" --tasks tcp://127.0.0.1:99999 echo ::: a > "$O" 2> "$E"; rc=$?

@@ -25,6 +25,15 @@
 #       told and exits 4, the worker drops the batch; a sink alone with
 #       no peer, interrupted after 2 s, still exits at once, and one
 #       interrupted at once waits for a peer until 1.5 s after its start
+#   (g) SIGHUP (the terminal closed) is a stop, as the first SIGINT is
+#       (GNU parallel: finish the running jobs, start no more): a worker
+#       lets its running tasks finish, their results written, and exits
+#       0 with no command left, and a second worker completes the batch
+#       with every task run exactly once (before, the worker died of the
+#       hangup, its commands ran on as orphans and their tasks ran again
+#       elsewhere); sluice finishes its running tasks and exits 130 with
+#       no command left; a sink hung up abandons the batch (both exit 4);
+#       under nohup (SIGHUP ignored) sluice completes its batch
 . "$(dirname "$0")/../lib.sh"
 S="$T_ROOT/sluice/sluice"
 export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
@@ -194,4 +203,46 @@ kill -INT "$SINK_PID"
 t_rc rc "$SINK_PID" 10; ms=$(elapsed_ms "$start")
 t_eq "(f) a young sink alone: exit code 4" "$rc" 4
 t_check "(f) a young sink alone: gone 1.5 s after its start (${ms} ms <= 2500)" [ "$ms" -le 2500 ]
+#  (g) SIGHUP: a stop, not a death
+batch g --exec 'sleep 1.57; echo {}'
+t_until 10 running 'sleep 1.57' 2
+start=$(t_now_ms)
+kill -HUP "$WORKER_PID"
+t_rc rc "$WORKER_PID" 10; ms=$(elapsed_ms "$start")
+t_eq "(g) worker exit code after SIGHUP" "$rc" 0
+t_check "(g) it waited for its running tasks (${ms} ms, >= 900)" [ "$ms" -ge 900 ]
+t_check "(g) it said so" grep -q "stopping: 2 running tasks may finish" "$T_DIR/g-worker.err"
+t_eq "(g) no command left after the worker's SIGHUP" "$(count 'sleep 1.57')" 0
+t_start g2-worker "$WORKER" -j 4 --tasks ">$(t_ep g-tasks)" --results ">$(t_ep g-results)" \
+    --exec 'sleep 0.01; echo {}'
+g2=$T_LAST
+t_rc rc "$VENT_PID" 20; t_eq "(g) the second worker completed the batch" "$rc" 0
+t_rc rc "$SINK_PID" 10
+sed 's/^x//' "$T_DIR/g-sink.out" > "$T_DIR/g.ids"
+t_exactly_once "(g) every task once, none run again after the SIGHUP" "$T_DIR/g.ids" 20
+kill -TERM "$g2"; t_rc rc "$g2" 10
+t_start g3 "$S" -j 2 -a "$T_DIR/d.in" 'sleep 1.58; echo done{}'; pid=$T_LAST
+t_until 10 running 'sleep 1.58' 2
+kill -HUP "$pid"
+t_rc rc "$pid" 10
+t_eq "(g) sluice after SIGHUP: exit code 130" "$rc" 130
+done=$(grep -c '^done' "$T_DIR/g3.out")
+t_check "(g) sluice after SIGHUP: the running tasks' output ($done lines, 2..4)" [ "$done" -ge 2 -a "$done" -le 4 ]
+t_eq "(g) sluice after SIGHUP: no command left" "$(count 'sleep 1.58')" 0
+batch g4 --exec 'sleep 31.59; : {}'
+t_until 10 running 'sleep 31.59' 2
+kill -HUP "$SINK_PID"
+t_rc rc "$SINK_PID" 10; t_eq "(g) sink after SIGHUP: exit code 4" "$rc" 4
+t_rc rc "$VENT_PID" 10; t_eq "(g) ... and the ventilator's 4" "$rc" 4
+t_until 3 none 'sleep 31.59'
+t_eq "(g) ... and the worker dropped the batch's commands" "$(count 'sleep 31.59')" 0
+kill -TERM "$WORKER_PID"; t_rc rc "$WORKER_PID" 10
+t_start g5 bash -c 'trap "" HUP; exec "$0" -j 3 "sleep 0.6; echo n{}" ::: 1 2 3 4 5 6' "$S"
+pid=$T_LAST
+t_until 10 running 'sleep 0.6' 3
+kill -HUP "$pid"
+t_rc rc "$pid" 15
+t_eq "(g) under nohup, SIGHUP is ignored: exit code 0" "$rc" 0
+t_eq "(g) ... and every task ran" "$(sort "$T_DIR/g5.out" | tr '\n' ' ')" "n1 n2 n3 n4 n5 n6 "
+t_eq "(g) no file left in TMPDIR" "$(ls -A "$TMPDIR")" ""
 t_done

@@ -80,7 +80,7 @@ want=$(for i in 1 2 3 4; do case " $run_before" in *" $i "*) [ "$i" = 2 ] && ech
 t_eq "resume-failed: the failed and the never run ($run_before ran)" "$(tr '\n' '|' < out5)" "$want"
 t_check "--retry-failed needs a record" sh -c "! '$S' -q --retry-failed true ::: 1 2> /dev/null"
 "$S" -q --retry-failed true ::: 1 2> err; rc=$?
-t_eq "--retry-failed without --journal or --joblog: runtime error" "$rc:$(grep -c 'needs --journal FILE or --joblog FILE' err)" "254:1"
+t_eq "--retry-failed without --journal or --joblog: a usage error (255)" "$rc:$(grep -c 'needs --journal FILE or --joblog FILE' err)" "255:1"
 
 # --- --halt -------------------------------------------------------------------
 # -j 1: a task may already be on its way when the failure is acknowledged,
