@@ -997,8 +997,15 @@ sluice_record_parse (const uint8_t *data, size_t size, const uint8_t **payload,
         size_t key_size;
         const uint8_t *before = r.p;
         if (s_bytes (&r, &key, &key_size) == 0) {
-            if (key_size == 6 && memcmp (key, "output", 6) == 0)
-                return s_bytes (&r, payload, payload_size) == 0? used: -1;
+            if (key_size == 6 && memcmp (key, "output", 6) == 0) {
+                if (s_bytes (&r, payload, payload_size))
+                    return -1;
+                //  a command's output ends in a newline, which is no part
+                //  of the next stage's task (as a line of --format lines)
+                if (*payload_size && (*payload) [*payload_size - 1] == '\n')
+                    (*payload_size)--;
+                return used;
+            }
         }
         else {
             r.p = before;

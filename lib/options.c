@@ -151,7 +151,7 @@ static const sluice_option_t s_table [] = {
 
     //  the ventilator's input and window
     { .name = "null", .letter = '0', .roles = VENT | WORKER, .type = SLUICE_TYPE_BOOL,
-      .help = "records are NUL-delimited (ventilator input,\nworker --coproc)",
+      .help = "records are NUL-delimited (ventilator input;\nworker --coproc, and --pipe: each ends in NUL)",
       .store = s_input_store, .show = s_input_show, .choice = SLUICE_INPUT_NUL },
     { .name = "msgpack", .roles = VENT, .type = SLUICE_TYPE_BOOL,
       .help = "tasks are a stream of MessagePack objects",

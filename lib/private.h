@@ -248,7 +248,8 @@ int
     sluice_encoder_take (sluice_encoder_t *self, zmq_msg_t *msg);
 
 //  Parse one MessagePack input record (ventilator --msgpack): a bin or str
-//  is the payload; a map's "output" value is (sink --format msgpack output).
+//  is the payload; a map's "output" value is (sink --format msgpack output),
+//  without one trailing newline.
 //  Returns bytes consumed, 0 if the record is incomplete, -1 if invalid.
 long
     sluice_record_parse (const uint8_t *data, size_t size, const uint8_t **payload,

@@ -247,7 +247,8 @@ s_command_init (sluice_ventilator_t *self)
     self->command.line = config->command;
     if (config->mode == SLUICE_MODE_EXEC) {
         self->command.kind = SLUICE_COMMAND_EXEC;
-        self->command.flags = config->pipe? SLUICE_COMMAND_PIPE: 0;
+        self->command.flags = !config->pipe? 0: config->input == SLUICE_INPUT_NUL
+                            ? SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL: SLUICE_COMMAND_PIPE;
     }
     else {
         self->command.kind = SLUICE_COMMAND_COPROC;

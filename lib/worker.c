@@ -88,6 +88,7 @@ struct _sluice_job_t {
     char *command;              //  --pool: the batch's command line, buffer reused
     size_t command_capacity;
     bool pipe;                  //  --pool: the batch's --pipe
+    bool pipe_nul;              //  ... its records end in NUL (-0), not a newline
 };
 
 //  A packed RESULTS message, held from its packing until STORED covers
@@ -822,13 +823,13 @@ sluice_worker_termseq (sluice_worker_t *self)
 }
 
 const char *
-sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, bool *pipe)
+sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end)
 {
     if (self->config->mode == SLUICE_MODE_POOL) {
-        *pipe = job->pipe;
+        *pipe_end = !job->pipe? -1: job->pipe_nul? 0: '\n';
         return job->command? job->command: "";
     }
-    *pipe = self->config->pipe;
+    *pipe_end = !self->config->pipe? -1: self->config->input == SLUICE_INPUT_NUL? 0: '\n';
     return self->config->command;
 }
 
@@ -1320,6 +1321,7 @@ s_job_command (sluice_job_t *job, const sluice_msg_t *msg)
     memcpy (job->command, msg->command, msg->command_size);
     job->command [msg->command_size] = 0;
     job->pipe = (msg->command_flags & SLUICE_COMMAND_PIPE) != 0;
+    job->pipe_nul = (msg->command_flags & SLUICE_COMMAND_NUL) != 0;
 }
 
 //  Queue every task of a message as a job. Returns the number read.
@@ -1420,7 +1422,8 @@ s_check_command (sluice_worker_t *self, const sluice_msg_t *msg, zmq_msg_t *body
         return SLUICE_REFUSE_COMMAND;
     uint32_t kind = config->mode == SLUICE_MODE_EXEC? SLUICE_COMMAND_EXEC: SLUICE_COMMAND_COPROC;
     uint32_t flags = config->mode == SLUICE_MODE_EXEC
-                   ? (config->pipe? SLUICE_COMMAND_PIPE: 0)
+                   ? (config->pipe? SLUICE_COMMAND_PIPE | (config->input == SLUICE_INPUT_NUL
+                                                           ? SLUICE_COMMAND_NUL: 0): 0)
                    : (config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0);
     uint32_t known = SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL;
     if (msg->command_kind != kind || (msg->command_flags & known) != flags

@@ -89,10 +89,13 @@ int64_t
 int
     sluice_worker_poll (sluice_worker_t *self, struct pollfd *fds, size_t n, int max_ms);
 
-//  The command to run a job with, and whether its payload goes on stdin:
-//  the worker's --exec, or (--pool) the command its batch carries.
+//  The command to run a job with, and whether its payload goes on stdin
+//  (--pipe): *pipe_end is then the byte written after it, '\n', or NUL
+//  under -0 (the record's delimiter, as GNU parallel's --pipe passes a
+//  record whole), else -1. The worker's --exec, or (--pool) the command
+//  its batch carries.
 const char *
-    sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, bool *pipe);
+    sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end);
 
 //  True if the job's batch was dropped (DROP): stop its command with
 //  the --termseq; its reply is discarded.

@@ -30,6 +30,7 @@ typedef struct {
     sluice_task_t task;         //  its id and payload (owned by the core)
     sluice_child_t child;       //  the command
     size_t in_done;             //  payload bytes written to stdin (--pipe)
+    int in_end;                 //  the byte after them ('\n', NUL), -1 once written
     sluice_spawn_buf_t out;     //  stdout collected
     sluice_spawn_buf_t err;     //  stderr collected, at most --stderr-max
     uint64_t err_dropped;       //  stderr bytes beyond --stderr-max, discarded
@@ -320,8 +321,9 @@ s_answer_error (s_exec_t *self, s_slot_t *slot, const char *why)
 static void
 s_start (s_exec_t *self, s_slot_t *slot)
 {
-    bool pipe;
-    const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe);
+    int pipe_end;
+    const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe_end);
+    bool pipe = pipe_end >= 0;
     char err [256];
     if (!command || s_prepare (self, command, err, sizeof err)) {
         char why [300];
@@ -366,6 +368,7 @@ s_start (s_exec_t *self, s_slot_t *slot)
         return;
     }
     slot->in_done = 0;
+    slot->in_end = pipe_end;
     slot->out.size = 0;
     slot->too_big = slot->timed_out = false;
     slot->kill_stage = 0;
@@ -420,11 +423,16 @@ s_read_stderr (s_exec_t *self, s_slot_t *slot)
 static void
 s_write_input (s_slot_t *slot)
 {
-    while (slot->in_done < slot->task.size) {
-        ssize_t n = write (slot->child.in_fd, slot->task.data + slot->in_done,
-                           slot->task.size - slot->in_done);
+    while (slot->in_done < slot->task.size || slot->in_end >= 0) {
+        bool end = slot->in_done == slot->task.size;
+        char byte = (char) slot->in_end;
+        ssize_t n = end? write (slot->child.in_fd, &byte, 1)
+                       : write (slot->child.in_fd, slot->task.data + slot->in_done,
+                                slot->task.size - slot->in_done);
+        if (n > 0 && end)
+            slot->in_end = -1;
         if (n > 0) {
-            slot->in_done += (size_t) n;
+            slot->in_done += end? 0: (size_t) n;
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -33,7 +33,7 @@ static const struct {
     { "output", SINK }, { "format", SINK },
     { "keep-order", SINK }, { "reorder-max", SINK }, { "tag", SINK }, { "joblog", VENT | SINK }, { "results-dir", SINK },
     { "retry-failed", VENT }, { "resume-failed", VENT }, { "halt", VENT }, { "dry-run", VENT },
-    { "tasks", 0 }, { "results", 0 }, { "null", VENT }, { "window", VENT },
+    { "tasks", 0 }, { "results", 0 }, { "null", VENT | WORKER }, { "window", VENT },
     { "timeout", VENT }, { "max-held", VENT }, { "retries", VENT },
     { "max-attempts", VENT }, { "journal", VENT }, { "progress", VENT }, { "bar", VENT },
     { "eta", VENT }, { "progress-when", VENT },

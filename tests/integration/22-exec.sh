@@ -60,10 +60,17 @@ printf '%s\n' '' a abcdef "$(printf 'x%.0s' $(seq 1 100))" > "$T_DIR/wc.in"
 WARGS=(-j 2 --pipe --exec 'wc -c')
 SARGS=(-k)
 run_batch wc "$T_DIR/wc.in"
-printf '%s\n' 0 1 6 100 > "$T_DIR/wc.want"
+printf '%s\n' 1 2 7 101 > "$T_DIR/wc.want"
 t_eq "--pipe wc -c: exits" "$RC_V/$RC_S" 0/0
-t_check "--pipe wc -c: exact payload bytes, no newline added" \
+t_check "--pipe wc -c: the payload's bytes and its newline (GNU parallel --pipe -N1: the record whole)" \
     cmp -s <(tr -d ' ' < "$T_DIR/wc-sink.out") "$T_DIR/wc.want"
+WARGS=(-j 2 --pipe --exec 'read -r line && echo "got $line"')
+SARGS=()
+run_batch read "$T_DIR/pipe.in"
+t_eq "--pipe read: exits" "$RC_V/$RC_S" 0/0
+sed 's/^/got /' "$T_DIR/pipe.in" > "$T_DIR/read.want"
+t_same_set "--pipe read: read(1) takes each record (it ends in a newline)" "$T_DIR/read-sink.out" \
+    "$T_DIR/read.want"
 
 # 4. payloads the shell must not interpret: quotes, $(...), backticks, ;, globs
 cd "$T_DIR" || exit 1

@@ -95,6 +95,16 @@ t_same_set "msgpack chain: 2000 multi-line records arrive whole; final output is
     "$T_DIR/mp-sink2.out" "$T_DIR/mp.want"
 t_check "msgpack chain: stage 2 read 2000 tasks" grep -q '2000 tasks, 0 failed' "$T_DIR/mp-vent2.err"
 
+# 1b. a command's output loses its trailing newline on the way into stage 2:
+#    stage 2's tasks are x1..x300, not "x1\n" (which printed an empty line)
+S1_WORKER=(-j 2 --exec 'echo x{}')
+S2_WORKER=(-j 2 --exec 'printf "[%s]\n" {}')
+chain nl msgpack 300
+seq 1 300 | sed 's/.*/[x&]/' > "$T_DIR/nl.want"
+t_eq "msgpack chain, one line each: exit codes" "$RC_V1/$RC_S1/$RC_V2/$RC_S2" 0/0/0/0
+t_same_set "msgpack chain, one line each: stage 2's tasks hold no newline" \
+    "$T_DIR/nl-sink2.out" "$T_DIR/nl.want"
+
 # 2. lines chain: sink | ventilator, one line per result
 S1_WORKER=(-j 3 --exec 'n={}; echo $((n * 3))')
 S2_WORKER=(--echo)

@@ -116,6 +116,13 @@ t_check "--help documents -a, ::: and the roles" \
 # the options of a command are the command's: parsing stops at COMMAND
 echo x | "$S" -q --pipe grep -c x > "$O"
 t_eq "COMMAND's own options" "$(cat "$O")" "1"
+# --pipe: each record on stdin whole, with its newline (NUL under -0), as
+# GNU parallel --pipe -N1 passes it: wc -l counts it, read takes it
+t_eq "--pipe: wc -l counts the record's line" "$(echo abc | "$S" -q --pipe wc -l)" "1"
+t_eq "--pipe: the bytes, newline included" "$(printf 'a b\nc\n' | "$S" -q -k --pipe 'od -An -c' | tr -s ' ')" \
+    "$(printf ' a b \\n\n c \\n')"
+t_eq "--pipe -0: each record ends in NUL" "$(printf 'a\nb\0c\0' | "$S" -0 -q -k --pipe 'od -An -c' | tr -s ' ')" \
+    "$(printf ' a \\n b \\0\n c \\0')"
 
 # sluice ventilator|worker|sink are the three programs
 for role in ventilator worker sink; do

@@ -1407,6 +1407,30 @@ test_record_parse_map_with_output (void **state)
     assert_int_equal (t_record (t.buffer.data, t.buffer.size, &payload, &size, &offset),
                       (long) t.buffer.size);
     assert_int_equal (size, 4);
+
+    //  a command's output loses one trailing newline (the next stage's
+    //  task is "two\nlines", as --format lines would have split it); a bin
+    //  or str record is the payload exactly
+    msgpack_sbuffer_clear (&t.buffer);
+    msgpack_pack_map (&t.pk, 1);
+    msgpack_pack_str_with_body (&t.pk, T_LIT ("output"));
+    msgpack_pack_bin_with_body (&t.pk, T_LIT ("two\nlines\n\n"));
+    assert_int_equal (t_record (t.buffer.data, t.buffer.size, &payload, &size, &offset),
+                      (long) t.buffer.size);
+    assert_int_equal (size, 10);
+    assert_memory_equal (t.buffer.data + offset, "two\nlines\n", 10);
+    msgpack_sbuffer_clear (&t.buffer);
+    msgpack_pack_map (&t.pk, 1);
+    msgpack_pack_str_with_body (&t.pk, T_LIT ("output"));
+    msgpack_pack_bin_with_body (&t.pk, T_LIT ("\n"));
+    assert_int_equal (t_record (t.buffer.data, t.buffer.size, &payload, &size, &offset),
+                      (long) t.buffer.size);
+    assert_int_equal (size, 0);
+    msgpack_sbuffer_clear (&t.buffer);
+    msgpack_pack_bin_with_body (&t.pk, T_LIT ("kept\n"));
+    assert_int_equal (t_record (t.buffer.data, t.buffer.size, &payload, &size, &offset),
+                      (long) t.buffer.size);
+    assert_int_equal (size, 5);
     t_packer_destroy (&t);
 }
 

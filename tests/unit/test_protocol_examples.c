@@ -318,7 +318,7 @@ test_doc_shows_every_example (void **state)
     char *doc = t_read_doc ();
     if (!doc)
         fail_msg ("docs/PROTOCOL.md not found (set SLUICE_PROTOCOL_DOC)");
-    assert_non_null (strstr (doc, "# sluice protocol 5.3\n"));
+    assert_non_null (strstr (doc, "# sluice protocol 5.4\n"));
     sluice_encoder_t *encoder = sluice_encoder_new ();
     for (int type = 1; type <= SLUICE_MSG_MAX; type++) {
         size_t size;
