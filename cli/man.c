@@ -55,6 +55,28 @@ s_font (FILE *stream, char font, const char *text)
     fputs ("\\fR", stream);
 }
 
+//  One paragraph: its lines filled, but those indented by two spaces (a
+//  table, an example) kept as they are, unfilled.
+static void
+s_paragraph (FILE *stream, char *text)
+{
+    fputs (".PP\n", stream);
+    bool verbatim = false;
+    for (char *line = text, *next; line; line = next) {
+        next = strchr (line, '\n');
+        if (next)
+            *next++ = 0;
+        bool indented = strncmp (line, "  ", 2) == 0;
+        if (indented != verbatim)
+            fputs (indented? ".nf\n": ".fi\n", stream);
+        verbatim = indented;
+        s_roff (stream, line, false);
+        fputc ('\n', stream);
+    }
+    if (verbatim)
+        fputs (".fi\n", stream);
+}
+
 //  Paragraphs of hard-wrapped text: a blank line starts the next.
 static void
 s_paragraphs (FILE *stream, const char *text)
@@ -66,13 +88,10 @@ s_paragraphs (FILE *stream, const char *text)
         char *end = strstr (rest, "\n\n");
         if (end)
             *end = 0;
-        while (*rest == ' ' || *rest == '\n')
+        while (*rest == '\n')
             rest++;
-        if (*rest) {
-            fputs (".PP\n", stream);
-            s_roff (stream, rest, true);
-            fputc ('\n', stream);
-        }
+        if (*rest && strspn (rest, " \n") < strlen (rest))
+            s_paragraph (stream, rest);
         rest = end? end + 2: NULL;
     }
     free (copy);
@@ -126,6 +145,16 @@ s_lists_choices (const char *help, const char *choices)
     return true;
 }
 
+//  True if the page lists the option named name.
+static bool
+s_on_page (const sluice_cli_page_t *page, const char *name)
+{
+    for (size_t i = 0; i < page->count; i++)
+        if (streq (page->items [i].opt->name, name))
+            return true;
+    return false;
+}
+
 //  One option: heading, help, then what else the table says of it.
 static void
 s_option (FILE *stream, const sluice_cli_page_t *page, const sluice_cli_item_t *item)
@@ -150,7 +179,7 @@ s_option (FILE *stream, const sluice_cli_page_t *page, const sluice_cli_item_t *
         s_font (stream, 'B', *item->def? item->def: "\"\"");
         fputs (".\n", stream);
     }
-    if (opt->needs) {
+    if (opt->needs && s_on_page (page, opt->needs)) {
         char needs [64];
         snprintf (needs, sizeof needs, "--%s", opt->needs);
         fputs ("Needs ", stream);

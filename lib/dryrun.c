@@ -21,7 +21,8 @@ sluice_dryrun_print (const sluice_config_t *config, const void *data, size_t siz
         fprintf (out, "%s\n", command);
         return 0;
     }
-    char *line = sluice_spawn_command (command, (const uint8_t *) data, size);
+    char *line = sluice_spawn_command (command, sluice_spawn_colsep (config),
+                                       (const uint8_t *) data, size);
     if (!line) {
         zsys_warning ("--dry-run: a task holds a NUL byte; no command line can carry it");
         return -1;

@@ -19,6 +19,7 @@ struct _sluice_joblog_t {
     FILE *file;                 //  open for writing
     char *path;                 //  for messages
     const char *command;        //  the batch's command, or NULL (borrowed)
+    const char *colsep;         //  its --colsep (sluice_spawn_colsep), or NULL
     bool pipe;                  //  --pipe: the command runs as it is
     bool failed;                //  a write failed (logged)
 };
@@ -31,8 +32,8 @@ s_path (const char *path)
 }
 
 sluice_joblog_t *
-sluice_joblog_open (const char *path, const char *command, bool pipe, char *err,
-                    size_t errlen)
+sluice_joblog_open (const char *path, const char *command, const char *colsep, bool pipe,
+                    char *err, size_t errlen)
 {
     bool append = path [0] == '+';
     FILE *file = fopen (s_path (path), append? "a": "w");
@@ -46,6 +47,7 @@ sluice_joblog_open (const char *path, const char *command, bool pipe, char *err,
     self->path = strdup (s_path (path));
     assert (self->path);
     self->command = command;
+    self->colsep = colsep;
     self->pipe = pipe;
     struct stat st;
     if (fstat (fileno (file), &st) == 0 && st.st_size == 0)
@@ -104,7 +106,7 @@ s_command (sluice_joblog_t *self, const sluice_result_t *r)
     const uint8_t *input = r->input? r->input: (const uint8_t *) "";
     size_t size = r->input? r->input_size: 0;
     char *line = self->command && !self->pipe
-               ? sluice_spawn_command (self->command, input, size): NULL;
+               ? sluice_spawn_command (self->command, self->colsep, input, size): NULL;
     if (line)
         s_field (self->file, line, strlen (line));
     else

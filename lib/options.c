@@ -54,7 +54,8 @@ static const sluice_option_t s_table [] = {
               "tasks; a worker with another refuses it)",
       .store = s_mode_store, .show = s_mode_show, .choice = SLUICE_MODE_EXEC },
     { .name = "pipe", .roles = VENT | WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec", FIELD (pipe),
-      .help = "with --exec: payload on the command's stdin" },
+      .help = "with --exec: each task on the command's stdin,\n"
+              "then a newline (NUL with -0)" },
     { .name = "shell", .roles = WORKER, .type = SLUICE_TYPE_BOOL, .needs = "exec",
       FIELD (shell), .help = "with --exec: always run CMD with /bin/sh -c" },
     { .name = "colsep", .roles = WORKER, .type = SLUICE_TYPE_STRING, .arg = "REGEX",
@@ -133,8 +134,9 @@ static const sluice_option_t s_table [] = {
               "--retry-failed reads the failures" },
     { .name = "results-dir", .roles = SINK, .type = SLUICE_TYPE_STRING, .arg = "DIR",
       FIELD (results_dir), .min = 1,
-      .help = "a directory per task, DIR/1/INPUT/ with seq,\n"
-              "stdout, stderr (GNU parallel's --results DIR)" },
+      .help = "a directory per task, DIR/1/INPUT/ (several\n"
+              "sources: DIR/1/A/2/B/) with seq, stdout, stderr\n"
+              "(GNU parallel's --results DIR)" },
 
     //  topology, shared by all programs
     { .name = "config", .letter = 'c', .roles = ALL, .type = SLUICE_TYPE_STRING, .cli = true,

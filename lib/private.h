@@ -60,6 +60,8 @@ struct _sluice_config_t {
     bool pipe;               //  --exec: payload on stdin
     bool shell;              //  --exec: always run the command with /bin/sh -c
     char *colsep;            //  --exec: column separator for {1} {2} ..., or NULL
+    bool args;               //  sluice, several sources: each task is a list of
+                             //  arguments separated by NUL (the command's ARGS)
     unsigned jobs;           //  tasks processed at once
     size_t prefetch;         //  extra tasks held beyond free slots; SIZE_MAX = auto
     int64_t task_timeout_ms; //  0: none
@@ -197,6 +199,11 @@ int
 //  through sluice_log_stream.
 void
     sluice_log_init (void);
+
+//  Whether a progress line is on stderr (progress.c), its cursor at the
+//  line's start: each log line then first clears it.
+void
+    sluice_log_over_progress (bool shown);
 
 //  The stream zsys logs to: stderr, each line's stamp rewritten in ISO 8601
 //  UTC by sluice_log_rewrite. One per process, never closed.

@@ -54,6 +54,8 @@ void
 sluice_progress_destroy (sluice_progress_t **self_p)
 {
     assert (self_p);
+    if (*self_p && (*self_p)->fd == STDERR_FILENO)
+        sluice_log_over_progress (false);
     free (*self_p);
     *self_p = NULL;
 }
@@ -137,6 +139,8 @@ sluice_progress_draw (sluice_progress_t *self, const sluice_counts_t *counts, bo
     if (write (self->fd, line, (size_t) n) < 0)
         self->ended = true;     //  the terminal went away: stop drawing
     self->ended |= final;
+    if (self->fd == STDERR_FILENO)
+        sluice_log_over_progress (!self->ended);
 }
 
 int64_t

@@ -16,6 +16,7 @@
 
 struct _sluice_results_dir_t {
     char *dir;                  //  DIR
+    bool args;                  //  inputs are NUL-separated arguments: DIR/1/a/2/b
     sluice_ratelimit_t limit;   //  warnings of files that cannot be written
 };
 
@@ -36,7 +37,7 @@ s_mkdirs (char *path)
 }
 
 sluice_results_dir_t *
-sluice_results_dir_new (const char *dir, char *err, size_t errlen)
+sluice_results_dir_new (const char *dir, bool args, char *err, size_t errlen)
 {
     char *path = strdup (dir);
     assert (path);
@@ -48,6 +49,7 @@ sluice_results_dir_new (const char *dir, char *err, size_t errlen)
     sluice_results_dir_t *self = (sluice_results_dir_t *) calloc (1, sizeof *self);
     assert (self);
     self->dir = path;
+    self->args = args;
     return self;
 }
 
@@ -90,13 +92,20 @@ s_file (const char *dir, const char *name, const void *data, size_t size)
 int
 sluice_results_dir_write (sluice_results_dir_t *self, const sluice_result_t *r)
 {
-    //  DIR/1/<input, '/' as "\_">
+    //  DIR/1/<input, '/' as "\_">, or DIR/1/<first>/2/<second>...
     zchunk_t *name = zchunk_new (NULL, 64);
     zchunk_append (name, self->dir, strlen (self->dir));
     zchunk_append (name, "/1/", 3);
+    unsigned source = 1;
     for (size_t i = 0; r->input && i < r->input_size; i++)
         if (r->input [i] == '/')
             zchunk_append (name, "\\_", 2);
+        else
+        if (r->input [i] == 0 && self->args) {
+            char level [24];
+            int n = snprintf (level, sizeof level, "/%u/", ++source);
+            zchunk_append (name, level, (size_t) n);
+        }
         else
             zchunk_append (name, &r->input [i], 1);
     zchunk_append (name, "", 1);

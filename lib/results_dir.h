@@ -9,9 +9,9 @@
         stderr    the command's error output
 
     <input> is the task's input with each '/' written as "\_", as parallel
-    names it. "1" is parallel's number of the input source: sluice
-    combines its sources into one task, so there is only one (parallel
-    nests DIR/1/a/2/b for two ::: sources; here it is DIR/1/a b). The exit
+    names it. "1" is parallel's number of the input source; a task of
+    several sources (sluice's argument lists, ARGS) nests one level per
+    source as parallel does: DIR/1/a/2/b for `::: a ::: b`. The exit
     status is in --joblog, as with parallel.
     =========================================================================
 */
@@ -26,10 +26,11 @@
 
 typedef struct _sluice_results_dir_t sluice_results_dir_t;
 
-//  A writer under dir (created if missing). Returns NULL with "cannot
-//  create DIR: reason" in err.
+//  A writer under dir (created if missing); args: each input is a list of
+//  NUL-separated arguments, one directory level per source. Returns NULL
+//  with "cannot create DIR: reason" in err.
 sluice_results_dir_t *
-    sluice_results_dir_new (const char *dir, char *err, size_t errlen);
+    sluice_results_dir_new (const char *dir, bool args, char *err, size_t errlen);
 
 //  Destroy it; nulls the caller's pointer.
 void

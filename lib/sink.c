@@ -44,6 +44,7 @@
 #include "seen.h"
 #include "joblog.h"
 #include "results_dir.h"
+#include "spawn.h"
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -589,11 +590,36 @@ s_may_hold (sluice_sink_t *self, const sluice_result_t *r, size_t worker_size)
     return false;
 }
 
+static bool
+    s_final_shown (sluice_sink_t *self, const sluice_result_t *r, const sluice_result_t *given,
+                   const uint8_t *worker, size_t worker_size);
+
 //  Take one final result: write it (or hold it for order), mark it done.
-//  Returns false if it was dropped instead (s_may_hold).
+//  Returns false if it was dropped instead (s_may_hold). An argument
+//  list's input (ARGS, sluice's several sources) is shown as GNU parallel
+//  shows {}: its arguments joined by spaces (--tag, jsonl, msgpack); the
+//  joblog and --results-dir take it as it is.
 static bool
 s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
          size_t worker_size)
+{
+    if (!self->config->args || !r->input || !memchr (r->input, 0, r->input_size))
+        return s_final_shown (self, r, r, worker, worker_size);
+    uint8_t *joined = (uint8_t *) malloc (r->input_size);
+    assert (joined);
+    for (size_t i = 0; i < r->input_size; i++)
+        joined [i] = r->input [i]? r->input [i]: ' ';
+    sluice_result_t shown = *r;
+    shown.input = joined;
+    bool taken = s_final_shown (self, &shown, r, worker, worker_size);
+    free (joined);
+    return taken;
+}
+
+//  s_final, with r the result as shown and given the one received.
+static bool
+s_final_shown (sluice_sink_t *self, const sluice_result_t *r, const sluice_result_t *given,
+               const uint8_t *worker, size_t worker_size)
 {
     bool failed = r->status != SLUICE_STATUS_OK;
     bool in_turn = !self->config->keep_order || r->id == sluice_seen_low (self->seen);
@@ -614,9 +640,9 @@ s_final (sluice_sink_t *self, const sluice_result_t *r, const uint8_t *worker,
                            : r->status == SLUICE_STATUS_SIGNAL? 128 + r->code: 1;
     }
     if (self->joblog)
-        sluice_joblog_write (self->joblog, r, worker, worker_size);
+        sluice_joblog_write (self->joblog, given, worker, worker_size);
     if (self->results_dir)
-        sluice_results_dir_write (self->results_dir, r);
+        sluice_results_dir_write (self->results_dir, given);
     if (in_turn) {
         sluice_output_record (self->output, r, worker, worker_size);
         s_record_done (self, r->id, failed);
@@ -1619,12 +1645,14 @@ s_open_jobs (sluice_sink_t *self, char *err, size_t errlen)
     if (config->joblog) {
         bool exec = config->mode == SLUICE_MODE_EXEC;
         self->joblog = sluice_joblog_open (config->joblog, exec? config->command: NULL,
-                                           config->pipe, err, errlen);
+                                           sluice_spawn_colsep (config), config->pipe, err,
+                                           errlen);
         if (!self->joblog)
             return -1;
     }
     if (config->results_dir) {
-        self->results_dir = sluice_results_dir_new (config->results_dir, err, errlen);
+        self->results_dir = sluice_results_dir_new (config->results_dir, config->args, err,
+                                                    errlen);
         if (!self->results_dir)
             return -1;
     }

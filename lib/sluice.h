@@ -81,6 +81,7 @@ typedef enum {
 #define SLUICE_COMMAND_COPROC 2    //  kind: long-lived copies (--coproc)
 #define SLUICE_COMMAND_PIPE 1      //  flag: --exec with the payload on stdin
 #define SLUICE_COMMAND_NUL 2       //  flag: --coproc records are NUL-delimited
+#define SLUICE_COMMAND_ARGS 4      //  flag: each payload is NUL-separated arguments
 
 typedef struct {
     uint32_t kind;              //  SLUICE_COMMAND_EXEC or _COPROC

@@ -70,10 +70,11 @@ sluice_spawn_quote (zchunk_t *buf, const uint8_t *data, size_t size)
 }
 
 char *
-sluice_spawn_command (const char *command, const uint8_t *data, size_t size)
+sluice_spawn_command (const char *command, const char *colsep, const uint8_t *data,
+                      size_t size)
 {
     char err [256];
-    sluice_template_t *template = sluice_template_new (command, NULL, err, sizeof err);
+    sluice_template_t *template = sluice_template_new (command, colsep, err, sizeof err);
     if (!template)
         return NULL;
     //  an empty payload may be NULL
@@ -480,7 +481,8 @@ struct _sluice_template_t {
     char *command;              //  as given
     bool any;                   //  holds a replacement string; else the task is appended
     bool raw;                   //  its first word holds one: values unquoted (parallel)
-    bool columns;               //  --colsep given
+    bool columns;               //  --colsep given, or args
+    bool args;                  //  the task is NUL-separated arguments (sluice_colsep_args)
     bool spread;                //  with --colsep, holds {} {.} ...: several words
     regex_t colsep;             //  compiled --colsep, when columns
 };
@@ -625,6 +627,14 @@ s_colsep_pattern (const char *colsep)
     return pattern;
 }
 
+const char sluice_colsep_args [] = "(the task's arguments)";
+
+const char *
+sluice_spawn_colsep (const sluice_config_t *config)
+{
+    return config->args? sluice_colsep_args: config->colsep;
+}
+
 sluice_template_t *
 sluice_template_new (const char *command, const char *colsep, char *err, size_t errlen)
 {
@@ -632,6 +642,9 @@ sluice_template_new (const char *command, const char *colsep, char *err, size_t 
     assert (self);
     self->command = strdup (command);
     assert (self->command);
+    if (colsep == sluice_colsep_args)
+        self->columns = self->args = true;
+    else
     if (colsep && *colsep) {
         char *pattern = s_colsep_pattern (colsep);
         int rc = regcomp (&self->colsep, pattern, REG_EXTENDED);
@@ -676,7 +689,8 @@ int
 sluice_spawn_check (const char *command, const sluice_config_t *config, char *err,
                     size_t errlen)
 {
-    sluice_template_t *template = sluice_template_new (command, config->colsep, err, errlen);
+    sluice_template_t *template = sluice_template_new (command, sluice_spawn_colsep (config),
+                                                       err, errlen);
     int rc = template? 0: -1;
     sluice_template_destroy (&template);
     return rc;
@@ -689,7 +703,7 @@ sluice_template_destroy (sluice_template_t **self_p)
     sluice_template_t *self = *self_p;
     if (!self)
         return;
-    if (self->columns)
+    if (self->columns && !self->args)
         regfree (&self->colsep);
     free (self->command);
     free (self);
@@ -708,6 +722,25 @@ static void
 s_cols_split (const sluice_template_t *self, s_cols_t *cols)
 {
     size_t size = cols->values->size, capacity = 8;
+    if (self->args) {
+        //  one argument per NUL-separated field, as it is
+        const uint8_t *data = cols->values->data;
+        size_t fields = 1;
+        for (size_t i = 0; i < size; i++)
+            fields += data [i] == 0;
+        cols->start = (size_t *) malloc (fields * sizeof (size_t));
+        cols->end = (size_t *) malloc (fields * sizeof (size_t));
+        assert (cols->start && cols->end);
+        cols->count = 0;
+        size_t from = 0;
+        for (size_t i = 0; i <= size; i++)
+            if (i == size || data [i] == 0) {
+                cols->start [cols->count] = from;
+                cols->end [cols->count++] = i;
+                from = i + 1;
+            }
+        return;
+    }
     //  regexec reads up to a NUL whatever REG_STARTEND says (glibc's does
     //  not, ASan's interceptor does): give it a terminated copy
     char *data = (char *) malloc (size + 1);
@@ -871,13 +904,13 @@ s_append_rs (const sluice_template_t *self, zchunk_t *out, const s_rs_t *rs,
             if (i)
                 zchunk_extend (out, " ", 1);
             s_append_value (out, value, rs, v->data + cols->start [i],
-                            cols->end [i] - cols->start [i], true, quote);
+                            cols->end [i] - cols->start [i], !self->args, quote);
         }
         //  a column the line does not have is nothing, not even '' (parallel)
         long index = rs->column > 0? rs->column - 1: (long) cols->count + rs->column;
         if (rs->column && index >= 0 && (size_t) index < cols->count)
             s_append_value (out, value, rs, v->data + cols->start [index],
-                            cols->end [index] - cols->start [index], true, quote);
+                            cols->end [index] - cols->start [index], !self->args, quote);
     }
     zchunk_destroy (&value);
 }
@@ -907,7 +940,7 @@ s_expand (const sluice_template_t *self, zchunk_t *out, const char *text, size_t
 char *
 sluice_template_shell (const sluice_template_t *self, const sluice_values_t *values)
 {
-    if (memchr (values->data, 0, values->size))
+    if (!self->args && memchr (values->data, 0, values->size))
         return NULL;
     s_cols_t cols = { .values = values, .count = 0, .start = NULL, .end = NULL };
     zchunk_t *buf = zchunk_new (NULL, strlen (self->command) + 2 * values->size + 16);
@@ -1061,7 +1094,7 @@ sluice_spawn_direct_argv (sluice_direct_t *self, const sluice_values_t *values)
         free (self->built [i]);
         self->built [i] = NULL;
     }
-    if (values && memchr (values->data, 0, values->size))
+    if (values && !self->template->args && memchr (values->data, 0, values->size))
         return NULL;
     s_cols_t cols = { .values = values, .count = 0, .start = NULL, .end = NULL };
     size_t argc = 0, built = 0;

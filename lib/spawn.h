@@ -59,6 +59,17 @@ typedef struct {
     unsigned slot;              //  {%}: the job slot, 1..-j
 } sluice_values_t;
 
+//  sluice_template_new's colsep for a task that is a list of arguments,
+//  separated by NUL bytes (a batch of several sources,
+//  the command's ARGS flag): {} is every argument as a word, {N} the Nth,
+//  untrimmed; without a replacement string they are appended as words.
+extern const char sluice_colsep_args [];
+
+//  The colsep of a config's command: sluice_colsep_args when its tasks
+//  are argument lists (config->args), else its --colsep (or NULL).
+const char *
+    sluice_spawn_colsep (const sluice_config_t *config);
+
 //  Parse command. colsep (NULL for none) is a POSIX extended regular
 //  expression (regcomp) with Perl's \t \n \r \d \D; its columns are
 //  split as Perl's split does and trimmed of white space, as parallel's
@@ -95,9 +106,11 @@ char *
     sluice_template_shell (const sluice_template_t *self, const sluice_values_t *values);
 
 //  The shell command for one payload: sluice_template_shell of command
-//  without --colsep, as task 1 in slot 1. NULL also for a bad command.
+//  with colsep (sluice_template_new's), as task 1 in slot 1. NULL also for
+//  a bad command.
 char *
-    sluice_spawn_command (const char *command, const uint8_t *data, size_t size);
+    sluice_spawn_command (const char *command, const char *colsep, const uint8_t *data,
+                          size_t size);
 
 //  A copy of environ with vars ("NAME=value", NULL-terminated) first and
 //  any earlier entry of those names left out. Free the array, not its

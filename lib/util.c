@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <time.h>
@@ -162,11 +163,23 @@ sluice_log_rewrite (const char *line, size_t size, int64_t epoch_ms, char *out,
     return stamp + length + rest;
 }
 
+static atomic_bool s_log_over_progress;    //  a progress line is on stderr
+
+void
+sluice_log_over_progress (bool shown)
+{
+    atomic_store (&s_log_over_progress, shown);
+}
+
 //  Pass the held bytes on, rewritten if they are a whole line.
 static void
 s_log_emit (s_log_t *self, bool whole)
 {
     char out [S_LOG_LINE + SLUICE_LOG_GROWTH];
+    //  the progress line leaves the cursor at its start: clear it first, so
+    //  a shorter log line keeps none of it (it is drawn again below)
+    if (self->target == stderr && atomic_load (&s_log_over_progress))
+        fputs ("\033[K", self->target);
     if (whole) {
         struct timespec now;
         clock_gettime (CLOCK_REALTIME, &now);

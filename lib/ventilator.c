@@ -249,6 +249,8 @@ s_command_init (sluice_ventilator_t *self)
         self->command.kind = SLUICE_COMMAND_EXEC;
         self->command.flags = !config->pipe? 0: config->input == SLUICE_INPUT_NUL
                             ? SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL: SLUICE_COMMAND_PIPE;
+        if (config->args)
+            self->command.flags |= SLUICE_COMMAND_ARGS;
     }
     else {
         self->command.kind = SLUICE_COMMAND_COPROC;

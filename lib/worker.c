@@ -89,6 +89,7 @@ struct _sluice_job_t {
     size_t command_capacity;
     bool pipe;                  //  --pool: the batch's --pipe
     bool pipe_nul;              //  ... its records end in NUL (-0), not a newline
+    bool args;                  //  its payload is an argument list (its batch's ARGS)
 };
 
 //  A packed RESULTS message, held from its packing until STORED covers
@@ -823,13 +824,16 @@ sluice_worker_termseq (sluice_worker_t *self)
 }
 
 const char *
-sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end)
+sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end,
+                           bool *args)
 {
     if (self->config->mode == SLUICE_MODE_POOL) {
         *pipe_end = !job->pipe? -1: job->pipe_nul? 0: '\n';
+        *args = job->args;
         return job->command? job->command: "";
     }
     *pipe_end = !self->config->pipe? -1: self->config->input == SLUICE_INPUT_NUL? 0: '\n';
+    *args = job->args;
     return self->config->command;
 }
 
@@ -1333,6 +1337,8 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
     while (sluice_msg_next_task (msg, &task) > 0) {
         taken++;
         sluice_job_t *job = s_job_fill (self, msg->batch, &task);
+        if (job)
+            job->args = msg->has_command && (msg->command_flags & SLUICE_COMMAND_ARGS);
         if (job && self->config->mode == SLUICE_MODE_POOL)
             s_job_command (job, msg);
         if (!job) {
@@ -1403,6 +1409,24 @@ s_trusted (sluice_worker_t *self, zmq_msg_t *body)
     return peer && sluice_peer_is_local (peer);
 }
 
+//  The flags a fixed command must match: ARGS is not one of them (it says
+//  how the batch's payloads are cut into arguments, which any exec worker
+//  follows, job by job).
+#define S_FLAGS_KNOWN (SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL)
+
+//  The command flags of a fixed-command worker's own command.
+static uint32_t
+s_own_flags (const sluice_config_t *config)
+{
+    if (config->mode != SLUICE_MODE_EXEC)
+        return config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0;
+    uint32_t flags = 0;
+    if (config->pipe)
+        flags |= SLUICE_COMMAND_PIPE
+              | (config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0);
+    return flags;
+}
+
 //  Whether this worker runs the tasks of a TASKS message: 0, or the
 //  SLUICE_REFUSE_* reason it will not.
 static int
@@ -1421,16 +1445,19 @@ s_check_command (sluice_worker_t *self, const sluice_msg_t *msg, zmq_msg_t *body
     if (config->mode == SLUICE_MODE_ECHO || !config->command)
         return SLUICE_REFUSE_COMMAND;
     uint32_t kind = config->mode == SLUICE_MODE_EXEC? SLUICE_COMMAND_EXEC: SLUICE_COMMAND_COPROC;
-    uint32_t flags = config->mode == SLUICE_MODE_EXEC
-                   ? (config->pipe? SLUICE_COMMAND_PIPE | (config->input == SLUICE_INPUT_NUL
-                                                           ? SLUICE_COMMAND_NUL: 0): 0)
-                   : (config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0);
-    uint32_t known = SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL;
-    if (msg->command_kind != kind || (msg->command_flags & known) != flags
+    if (msg->command_kind != kind || (msg->command_flags & S_FLAGS_KNOWN) != s_own_flags (config)
     ||  msg->command_size != strlen (config->command)
     ||  memcmp (msg->command, config->command, msg->command_size))
         return SLUICE_REFUSE_COMMAND;
     return 0;
+}
+
+//  A command's flags as its options: " --pipe -0".
+static void
+s_flags_text (uint32_t flags, char *text, size_t size)
+{
+    snprintf (text, size, "%s%s", flags & SLUICE_COMMAND_PIPE? " --pipe": "",
+              flags & SLUICE_COMMAND_NUL? " -0": "");
 }
 
 //  Refuse the tasks of a batch (reason): REFUSE to the ventilator, which
@@ -1450,12 +1477,20 @@ s_refuse (sluice_worker_t *self, const sluice_msg_t *msg, int reason)
     sluice_batch_str (msg->batch, batch);
     int shown = msg->command_size > 200? 200: (int) msg->command_size;
     const char *theirs = msg->has_command? (const char *) msg->command: "";
-    if (reason == SLUICE_REFUSE_COMMAND)
-        zsys_warning ("refused batch %s: it runs %s'%.*s', this worker runs %s '%s'", batch,
+    if (reason == SLUICE_REFUSE_COMMAND) {
+        const sluice_config_t *config = self->config;
+        bool exec = msg->command_kind == SLUICE_COMMAND_EXEC && config->mode == SLUICE_MODE_EXEC;
+        char theirs_as [80] = "", ours_as [80] = "";
+        if (exec) {
+            s_flags_text (msg->command_flags & S_FLAGS_KNOWN, theirs_as, sizeof theirs_as);
+            s_flags_text (s_own_flags (config), ours_as, sizeof ours_as);
+        }
+        zsys_warning ("refused batch %s: it runs %s'%.*s'%s, this worker runs %s '%s'%s", batch,
                       msg->command_kind == SLUICE_COMMAND_COPROC? "--coproc ": "--exec ",
-                      shown, theirs, self->config->mode == SLUICE_MODE_ECHO? "--echo"
-                      : self->config->mode == SLUICE_MODE_COPROC? "--coproc": "--exec",
-                      self->config->command? self->config->command: "");
+                      shown, theirs, theirs_as, config->mode == SLUICE_MODE_ECHO? "--echo"
+                      : config->mode == SLUICE_MODE_COPROC? "--coproc": "--exec",
+                      config->command? config->command: "", ours_as);
+    }
     else
     if (reason == SLUICE_REFUSE_UNTRUSTED)
         zsys_warning ("refused batch %s: a --pool worker runs a batch's command ('%.*s') only "

@@ -92,10 +92,12 @@ int
 //  The command to run a job with, and whether its payload goes on stdin
 //  (--pipe): *pipe_end is then the byte written after it, '\n', or NUL
 //  under -0 (the record's delimiter, as GNU parallel's --pipe passes a
-//  record whole), else -1. The worker's --exec, or (--pool) the command
-//  its batch carries.
+//  record whole), else -1; *args: the payload is NUL-separated arguments
+//  (its batch's command has the ARGS flag). The worker's --exec, or (--pool) the
+//  command its batch carries.
 const char *
-    sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end);
+    sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end,
+                               bool *args);
 
 //  True if the job's batch was dropped (DROP): stop its command with
 //  the --termseq; its reply is discarded.

@@ -60,6 +60,7 @@ typedef struct {
     sluice_template_t *template; //  the command's replacement strings
     sluice_direct_t *direct;    //  the command without /bin/sh, or NULL
     char *command;              //  the command template and direct were made
+    bool args;                  //  ... for argument-list tasks (ARGS)
                                 //  for (a --pool batch's own may differ)
     s_slot_t *slots;            //  config->jobs of them
     size_t running;             //  slots in use
@@ -76,18 +77,19 @@ static void s_exec_destroy (s_exec_t **self_p);
 //  once per command (a --pool worker runs each batch's own). Returns 0,
 //  or -1 with the reason (an unknown replacement string) in err.
 static int
-s_prepare (s_exec_t *self, const char *command, char *err, size_t errlen)
+s_prepare (s_exec_t *self, const char *command, bool args, char *err, size_t errlen)
 {
-    if (self->command && streq (self->command, command))
+    if (self->command && streq (self->command, command) && self->args == args)
         return 0;
-    sluice_template_t *template = sluice_template_new (command, self->config->colsep, err,
-                                                       errlen);
+    sluice_template_t *template = sluice_template_new (command, args? sluice_colsep_args
+                                                       : self->config->colsep, err, errlen);
     if (!template)
         return -1;
     sluice_template_destroy (&self->template);
     sluice_spawn_direct_destroy (&self->direct);
     free (self->command);
     self->template = template;
+    self->args = args;
     self->command = strdup (command);
     assert (self->command);
     if (!self->config->shell)
@@ -118,7 +120,7 @@ s_exec_new (sluice_worker_t *worker)
     //  a fixed --exec command is checked now (the command line checked it
     //  first: this is for embedders); a --pool batch's when it comes
     char err [256];
-    if (config->command && s_prepare (self, config->command, err, sizeof err)) {
+    if (config->command && s_prepare (self, config->command, config->args, err, sizeof err)) {
         zsys_error ("--exec: %s", err);
         s_exec_destroy (&self);
         return NULL;
@@ -322,10 +324,11 @@ static void
 s_start (s_exec_t *self, s_slot_t *slot)
 {
     int pipe_end;
-    const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe_end);
+    bool args;
+    const char *command = sluice_worker_job_command (self->worker, slot->job, &pipe_end, &args);
     bool pipe = pipe_end >= 0;
     char err [256];
-    if (!command || s_prepare (self, command, err, sizeof err)) {
+    if (!command || s_prepare (self, command, args, err, sizeof err)) {
         char why [300];
         snprintf (why, sizeof why, "cannot run the batch's command: %s", command? err: "none");
         s_answer_error (self, slot, why);

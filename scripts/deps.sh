@@ -7,7 +7,7 @@ set -u
 what=${1:-build}
 pkgs="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev"
 case "$what" in
-  test)  pkgs="$pkgs libcmocka-dev python3 python3-zmq python3-msgpack valgrind time procps man-db groff-base" ;;
+  test)  pkgs="$pkgs libcmocka-dev python3 python3-zmq python3-msgpack valgrind time procps man-db groff-base parallel" ;;
   hosts) pkgs="$pkgs iproute2 iptables libnetfilter-queue-dev libnfnetlink-dev python3 iputils-ping procps" ;;
   bench) pkgs="$pkgs python3 python3-zmq python3-msgpack python3-redis redis-server libhiredis-dev parallel time procps" ;;
 esac

@@ -59,6 +59,13 @@ s_help_text (const sluice_option_t *opt)
                "GNU parallel's --timeout N% (--task-timeout N%)";
     if (streq (opt->name, "quiet"))
         return "no summary line, nor a line per failed task";
+    if (streq (opt->name, "prefetch"))
+        return "tasks held beyond free slots (default: enough for\n"
+               "the round trip, and at least 8 ms of tasks)";
+    //  sluice has no --exec: its COMMAND is one
+    const char *exec = "with --exec: ";
+    if (strncmp (opt->help, exec, strlen (exec)) == 0)
+        return opt->help + strlen (exec);
     return opt->help;
 }
 
@@ -87,8 +94,8 @@ static const char *s_about =
     "word holds one); without any the task is appended:\n"
     "  {}    the task                  {#}   the task id (1, 2, ...)\n"
     "  {.}   without its extension     {%}   the job slot (1..-j)\n"
-    "  {/}   its basename              {N}   column N with --colsep (-N: from\n"
-    "  {//}  its dirname                     the end); {N.} {N/} {N//} {N/.}\n"
+    "  {/}   its basename              {N}   source N, or column N with --colsep\n"
+    "  {//}  its dirname                     (-N: from the end); {N.} {N/} ...\n"
     "  {/.}  basename, no extension\n"
     "An unknown {...} is a usage error. The command's environment has\n"
     "SLUICE_TASK_ID, SLUICE_SLOT, SLUICE_ATTEMPT and SLUICE_BATCH.\n"
@@ -99,7 +106,8 @@ static const char *s_about =
     "--shell; else directly: split at spaces and tabs, the program found in\n"
     "PATH, each word holding replacement strings one argument: the same\n"
     "arguments the shell would pass. Several sources combine as in GNU\n"
-    "parallel: one task per combination, values joined by a space.\n"
+    "parallel: one task per combination, one argument per source ({1} {2}\n"
+    "without --colsep; appended one word each): cp ::: a ::: b runs cp a b.\n"
     "`sluice ventilator|worker|sink` run that program, with its own options\n"
     "(`sluice worker --help`).\n";
 
@@ -204,7 +212,10 @@ static const char *s_subcommands =
     "keygen\t[--force] DIR [HOST...]: create a deployment's CURVE certificates in "
     "DIR (ventilator.cert, sink.cert, worker.cert, each with a _secret file of mode "
     "0600, and worker-HOST.cert per HOST); --force replaces existing ones. "
-    "Then every program takes --keys DIR (`sluice keygen --help`).\n";
+    "Then every program takes --keys DIR (`sluice keygen --help`).\n"
+    "cat\t[--format lines|raw|jsonl|msgpack] [FILE...]: read a sink's --format "
+    "msgpack output (FILEs, or stdin) and write it as the sink would have in that "
+    "format (default lines), byte for byte (`sluice cat --help`).\n";
 
 static const char *s_more =
     "Inside, sluice is the three roles in one process: the ventilator and the\n"
@@ -247,7 +258,8 @@ s_document (bool man, FILE *stream)
         .summary = "run a command once per task, on every core, with honest exit codes",
         .synopsis = "[OPTIONS] COMMAND [ARG...] [::: ARG...]...\n"
                     "ventilator|worker|sink [OPTIONS...]\n"
-                    "keygen [--force] DIR [HOST...]",
+                    "keygen [--force] DIR [HOST...]\n"
+                    "cat [--format lines|raw|jsonl|msgpack] [FILE...]",
         .about = s_about, .more = s_more, .examples = s_examples, .items = items,
         .count = s_items (items, defaults), .exits = s_exits, .exit_codes = s_exit_codes,
         .subcommands = s_subcommands, .operands = "command",
@@ -366,6 +378,24 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
         sluice_sources_add_list (self->sources, argv + start, (size_t) (end - start));
     }
     return 0;
+}
+
+//  How every role reads a task's columns: several sources make each task
+//  an argument list (args: the command's ARGS flag, so remote workers
+//  read it too); --colsep, given to the worker, also builds the command
+//  lines of --dry-run (the ventilator) and --joblog (the sink).
+static void
+s_columns (sluice_args_t *args)
+{
+    sluice_config_t *roles [3] = { args->vent, args->worker, args->sink };
+    for (size_t i = 0; i < 3; i++) {
+        roles [i]->args = sluice_sources_combined (args->sources) && !args->worker->colsep;
+        if (roles [i] != args->worker && args->worker->colsep) {
+            free (roles [i]->colsep);
+            roles [i]->colsep = strdup (args->worker->colsep);
+            assert (roles [i]->colsep);
+        }
+    }
 }
 
 //  Check COMMAND's replacement strings, and that --resume-failed has a
@@ -509,6 +539,8 @@ sluice_args_parse (int argc, char *argv [], int *rc)
     }
     if (*rc < 0 && s_operands (self, argc, argv, optind))
         *rc = SLUICE_EXIT_USAGE;
+    if (*rc < 0)
+        s_columns (self);
     if (*rc < 0 && s_check_command (self))
         *rc = SLUICE_EXIT_USAGE;
     //  the batch carries its command: a worker left over from another job

@@ -444,7 +444,8 @@ sluice_batch_run (sluice_args_t *args)
 {
     s_batch_t self = { .args = args };
     char err [512];
-    if (sluice_sources_open (args->sources, args->nul, err, sizeof err)) {
+    bool colsep = args->worker->colsep != NULL;
+    if (sluice_sources_open (args->sources, args->nul, colsep, err, sizeof err)) {
         fprintf (stderr, "sluice: %s\n", err);
         return SLUICE_RUN_EXIT_RUNTIME;
     }

@@ -90,7 +90,7 @@ static void
 s_usage (FILE *stream)
 {
     fprintf (stream,
-             "usage: sluice cat [--format lines|raw|jsonl|msgpack] [FILE...]\n"
+             "Usage: sluice cat [--format lines|raw|jsonl|msgpack] [FILE...]\n"
              "Read the result records of a sink's --format msgpack output (FILE,\n"
              "or stdin) and write them as the sink would have in that format\n"
              "(default lines).\n");

@@ -42,10 +42,19 @@ void
     sluice_sources_add_list (sluice_sources_t *self, char **values, size_t count);
 
 //  Open the files (and, with more than one source, read them all: the
-//  tasks are their combinations). Returns 0, or -1 with "cannot open 'x':
-//  reason" in err.
+//  tasks are their combinations). joined: a combination's values are
+//  joined by one space (for --colsep to split), else separated by a NUL
+//  byte (an argument list, ARGS). Returns
+//  0, or -1 with "cannot open 'x': reason" or, for a value holding a NUL
+//  byte that an argument list cannot carry, "'x' record N holds a NUL
+//  byte" in err.
 int
-    sluice_sources_open (sluice_sources_t *self, bool nul, char *err, size_t errlen);
+    sluice_sources_open (sluice_sources_t *self, bool nul, bool joined, char *err,
+                         size_t errlen);
+
+//  True if the tasks are combinations of several sources.
+bool
+    sluice_sources_combined (sluice_sources_t *self);
 
 //  The descriptor the ventilator should read as its input, and its name,
 //  when the tasks are the records of one stream (stdin or one -a FILE);
@@ -54,8 +63,8 @@ int
     sluice_sources_fd (sluice_sources_t *self, const char **name);
 
 //  The next task of a ::: list or of the sources' combinations (each
-//  combination's values joined by one space, the last source varying
-//  fastest, as GNU parallel combines them). Returns 1 with the bytes
+//  combination's values joined as sluice_sources_open says, the last
+//  source varying fastest, as GNU parallel combines them). Returns 1 with the bytes
 //  (owned by self, valid until the next call), 0 after the last.
 int
     sluice_sources_next (sluice_sources_t *self, const char **data, size_t *size);

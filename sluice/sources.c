@@ -5,8 +5,11 @@
     its input, so it is read as the window allows and never held whole.
     One ::: list is submitted value by value. Several sources combine as
     in GNU parallel: every combination is one task, the last source
-    varying fastest, its values joined by one space; for that, -a FILEs
-    are read into memory when opened.
+    varying fastest, its values the arguments of an argument list (NUL
+    between them: {1} is the first source's value, and without a
+    replacement string each is a word of its own), or under --colsep
+    joined by one space; for that, -a FILEs are read into memory when
+    opened.
     =========================================================================
 */
 
@@ -31,6 +34,7 @@ struct _sluice_sources_t {
     size_t *at;                 //  the next combination: an index per source
     bool ended;                 //  every combination was returned
     bool again;                 //  unget: return the last task again
+    char separator;             //  between a combination's values: ' ' or NUL
     zchunk_t *task;             //  the last task's bytes
 };
 
@@ -138,9 +142,18 @@ s_slurp (s_source_t *source, char delimiter)
     return 0;
 }
 
-int
-sluice_sources_open (sluice_sources_t *self, bool nul, char *err, size_t errlen)
+//  The name of a source, for messages.
+static const char *
+s_source_name (const s_source_t *source)
 {
+    return !source->path? ":::": streq (source->path, "-")? "stdin": source->path;
+}
+
+int
+sluice_sources_open (sluice_sources_t *self, bool nul, bool joined, char *err,
+                     size_t errlen)
+{
+    self->separator = joined? ' ': '\0';
     if (self->count == 0)
         sluice_sources_add_file (self, "-");
     for (size_t i = 0; i < self->count; i++) {
@@ -155,6 +168,14 @@ sluice_sources_open (sluice_sources_t *self, bool nul, char *err, size_t errlen)
             return -1;
         }
     }
+    for (size_t i = 0; self->count > 1 && !joined && i < self->count; i++)
+        for (size_t j = 0; j < self->items [i].count; j++)
+            if (memchr (self->items [i].values [j], 0, self->items [i].sizes [j])) {
+                snprintf (err, errlen, "%s: record %zu holds a NUL byte, which an argument "
+                          "cannot carry (use -0, or --colsep)",
+                          s_source_name (&self->items [i]), j + 1);
+                return -1;
+            }
     self->at = (size_t *) calloc (self->count, sizeof (size_t));
     assert (self->at);
     for (size_t i = 0; i < self->count; i++)
@@ -186,7 +207,7 @@ sluice_sources_next (sluice_sources_t *self, const char **data, size_t *size)
     for (size_t i = 0; i < self->count; i++) {
         s_source_t *source = &self->items [i];
         if (i)
-            zchunk_extend (self->task, " ", 1);
+            zchunk_extend (self->task, &self->separator, 1);
         zchunk_extend (self->task, source->values [self->at [i]], source->sizes [self->at [i]]);
     }
     //  the next combination: the last source varies fastest
@@ -197,6 +218,12 @@ sluice_sources_next (sluice_sources_t *self, const char **data, size_t *size)
     *data = (const char *) zchunk_data (self->task);
     *size = zchunk_size (self->task);
     return 1;
+}
+
+bool
+sluice_sources_combined (sluice_sources_t *self)
+{
+    return self->count > 1;
 }
 
 void

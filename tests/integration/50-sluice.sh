@@ -49,6 +49,31 @@ t_eq "::: one task per value" "$(sort "$O" | tr '\n' ' ')" "a b c "
 t_eq "::: ::: combinations, in order with -k" "$(tr '\n' ' ' < "$O")" "a 1 a 2 b 1 b 2 "
 "$S" -q -k 'echo \<{}\>' ::: 'x y' "it's" > "$O"
 t_eq "::: values are shell-quoted" "$(tr '\n' '|' < "$O")" "<x y>|<it's>|"
+# several sources make a list of arguments, one per source (parallel's):
+# `cp ::: SRC ::: DST` copies (it ran `cp 'SRC DST'`); {N} is source N
+echo data > "$T_DIR/src file"
+"$S" -q cp ::: "$T_DIR/src file" ::: "$T_DIR/dst file" 2> "$E"; rc=$?
+t_eq "cp ::: SRC ::: DST: exit code" "$rc:$(cat "$E")" "0:"
+t_eq "cp ::: SRC ::: DST: copied" "$(cat "$T_DIR/dst file" 2>&1)" data
+t_eq "--dry-run: one argument per source" "$("$S" --dry-run cp ::: 'a b' c ::: d)" \
+    "$(printf "%s\n" "cp 'a b' d" "cp c d")"
+t_eq "{2} {1} without --colsep" "$("$S" -q -k 'echo {2}-{1}' ::: a b ::: 1)" "$(printf '1-a\n1-b')"
+t_eq "--tag: the arguments joined by a space" "$("$S" -q -k --tag echo ::: a ::: 'b c')" \
+    "$(printf 'a b c\ta b c')"
+t_eq "jsonl input: the arguments joined by a space" \
+    "$("$S" -q --format jsonl echo ::: a ::: b | grep -o '"input":"[^"]*"')" '"input":"a b"'
+rm -rf "$T_DIR/rd"
+"$S" -q --results "$T_DIR/rd" echo ::: a ::: 1 2 > /dev/null
+t_eq "--results DIR: one level per source, as parallel (DIR/1/a/2/1)" \
+    "$(cd "$T_DIR/rd" && find . -name stdout | sort | tr '\n' ' ')" "./1/a/2/1/stdout ./1/a/2/2/stdout "
+"$S" -q -k --joblog "$T_DIR/jl" 'echo {2}' ::: a ::: 'b c' > /dev/null
+t_eq "--joblog: Command as it ran" "$(tail -1 "$T_DIR/jl" | cut -f9)" "echo 'b c'"
+t_eq "--colsep: several sources still joined by a space, for it to split" \
+    "$("$S" -q --colsep ' ' 'echo {3}' ::: a ::: 'b c')" c
+printf 'x\0y\n' > "$T_DIR/nul"
+"$S" -q -a "$T_DIR/nul" echo ::: z > "$O" 2> "$E"; rc=$?
+t_eq "a NUL byte in a combined record: exit 254, named, nothing run" \
+    "$rc:$(grep -c "nul: record 1 holds a NUL byte" "$E"):$(wc -c < "$O")" "254:1:0"
 
 # -k: input order although the first tasks finish last
 seq 1 40 | "$S" -q -k -j 4 'n={}; [ "$n" -le 3 ] && sleep 0.3; echo $n' > "$O"; rc=$?

@@ -31,6 +31,14 @@ t_eq "--progress: final line left on screen (ends with a newline)" \
     "$(tail -c 3 "$P" | tr '\r\n' 'RN')" "sRN"
 t_check "--progress: redrawn in place (CR, erase line)" grep -qaP '\r\e\[K' "$P"
 
+# a log line written over the progress line (the summary, a warning)
+# clears it first: the cursor is at its start, and a shorter log line left
+# the progress line's tail on screen ("...0.61 sker")
+t_pty "seq 1 6 | $S -j 2 --progress 'sleep 0.2; echo {}' > $O"
+t_check "a log line over the progress line clears it first (CR, erase line, then the line)" \
+    grep -qaP '\r\e\[KI: \(sluice\) .* 6 tasks, 0 failed' "$P"
+t_eq "... every log line does" "$(tr '\r' '\n' < "$P" | grep -ac '^I: \|^W: ')" "0"
+
 # failures are counted
 t_pty "seq 1 50 | $S -q -j 2 --progress 'test {} -le 45' > $O"
 t_eq "failed: exit code 5 (the number failed, as parallel)" "$(cat "$T_DIR/pty.rc")" 5

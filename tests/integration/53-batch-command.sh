@@ -10,6 +10,10 @@
 #       without keys: tests/hosts/run ("security"), in network namespaces
 #   (e) sluice always sends its command: a worker left from an earlier job
 #       (--tasks tcp://...) refuses, sluice's own worker runs the batch
+#   (f) a batch of several ::: sources (argument lists, the ARGS flag):
+#       a worker on "another host" started with the same command joins
+#       it, and a --pool worker too; each runs its tasks with one argument
+#       per source (the fixed worker reads ARGS from the batch)
 . "$(dirname "$0")/../lib.sh"
 S="$T_ROOT/sluice/sluice"
 export TMPDIR="$T_DIR/tmp"; mkdir -p "$TMPDIR"
@@ -83,4 +87,26 @@ seq 1 30 | sed 's/^/new/' > "$T_DIR/want"
 t_same_set "(e) no output of the old command" "$T_DIR/e.out" "$T_DIR/want"
 t_check "(e) sluice logs the refusal" grep -q "refused the batch" "$T_DIR/e.err"
 kill -TERM "$old"
+
+#  (f) several sources: other workers join, one argument per source
+for kind in fixed pool; do
+    P1=$(t_port); P2=$(t_port); while [ "$P2" = "$P1" ]; do P2=$(t_port); done
+    #  a fixed command is checked when its worker starts, where {2} needs
+    #  --colsep: it takes the appended form, the pool the batch's {2} {1}
+    if [ $kind = fixed ]; then cmd="$T_DIR/args.sh"; else cmd="$T_DIR/args.sh {2} {1}"; fi
+    if [ $kind = fixed ]; then how=(--exec "$cmd"); else how=(--pool); fi
+    printf '#!/bin/sh\nsleep 0.05; printf "%%s|" "$@"; echo\n' > "$T_DIR/args.sh"; chmod +x "$T_DIR/args.sh"
+    t_start "f-$kind" "$WORKER" "${how[@]}" -j 3 \
+        --tasks ">tcp://127.0.0.1:$P1" --results ">tcp://127.0.0.1:$P2"; other=$T_LAST
+    "$S" -q -j 1 --tasks "tcp://127.0.0.1:$P1" --results "tcp://127.0.0.1:$P2" \
+        "$cmd" ::: 'a b' c d e f g ::: 1 '2 3' > "$T_DIR/f.out" 2> "$T_DIR/f.err"
+    t_eq "(f) $kind worker: sluice exit code" "$?" 0
+    for x in 'a b' c d e f g; do for y in 1 '2 3'; do
+        if [ $kind = fixed ]; then echo "$x|$y|"; else echo "$y|$x|"; fi
+    done; done > "$T_DIR/want"
+    t_same_set "(f) $kind worker: one argument per source, every task once" "$T_DIR/f.out" "$T_DIR/want"
+    kill -TERM "$other"; t_rc rc "$other" 10
+    ran=$(grep -o '[0-9]* tasks run' "$T_DIR/f-$kind.err" | cut -d' ' -f1)
+    t_check "(f) $kind worker: it ran some of them ($ran of 12)" [ "${ran:-0}" -ge 1 ]
+done
 t_done

@@ -74,6 +74,34 @@ printf '%s\0' $'a\tb\tc' $'d\t\te' > "$T_DIR/names"
 t_both "--colsep '\\t'" 'printf "[%s]\n" {3} {1}' --colsep '\t'
 t_both "--colsep, direct form" "$T_DIR/show {3} x{1}y {4} x{4}y" --colsep '\t'
 
+# several sources: each combination is a list of arguments, as parallel's
+# (before, their values were joined into one: `cp ::: a ::: b` ran `cp 'a b'`)
+# t_sources DESC CMD SOURCES... : sluice -k and parallel -k, same operands
+t_sources () {
+    local desc="$1" cmd="$2"; shift 2
+    "$S" -q -k -j 3 "${OPTS[@]}" "$cmd" "$@" > "$O" 2> "$E"; local rc=$?
+    parallel -k -j 3 "${OPTS[@]}" "$cmd" "$@" > "$P" 2> /dev/null; local prc=$?
+    t_eq "$desc: exit code" "$rc" "$prc"
+    if cmp -s "$O" "$P"; then
+        t_eq "$desc: the bytes parallel prints" ok ok
+    else
+        t_eq "$desc: the bytes parallel prints" "$(diff "$O" "$P" | head -6)" ""
+    fi
+}
+OPTS=()
+t_sources "::: ::: appended: one argument each" "$T_DIR/show -x" ::: 'a b' "it's" '' ::: 1 '$HOME'
+t_sources "::: ::: appended, shell form" 'printf "[%s]\n"' ::: 'a b' 'c' ::: 'x y' "'"
+t_sources "::: ::: {1} {2} {-1} and their edits" \
+    'printf "[%s]\n" {2} {1} {-1} {1.} {2/} {1//} {2/.} {3}' ::: dir/f.tar.gz 'a b/c.d' ::: x/y.z w
+t_sources "::: ::: {} is every argument" 'printf "[%s]\n" {}' ::: 'a b' c ::: "it's" d
+t_sources "::: ::: direct form" "$T_DIR/show {2} x{1}y {} {3}" ::: 'p q' r ::: s
+t_sources "three sources" 'echo {3}{2}{1}' ::: a b ::: 1 2 ::: x y
+printf '%s\n' 'f 1' f2 > "$T_DIR/file"
+OPTS=(-a "$T_DIR/file")
+t_sources "-a FILE and :::" "$T_DIR/show {1} {2}" ::: 'g h'
+OPTS=(--tag)
+t_sources "--tag: the arguments joined by spaces" 'echo {2}' ::: a 'b c' ::: 1
+
 # {#} is the task id, 1..N; {%} a job slot within 1..-j, as $SLUICE_SLOT
 seq 1 60 | "$S" -q -j 3 'echo {#} {} {%} $SLUICE_TASK_ID $SLUICE_SLOT' > "$O"
 t_eq "{#}: the task id, 1..N" "$(awk '$1 != $2' "$O" | wc -l) $(wc -l < "$O")" "0 60"

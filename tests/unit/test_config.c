@@ -110,6 +110,8 @@ t_bad_value (const sluice_option_t *opt)
         return "TERM,soon,KILL";
     if (streq (opt->name, "halt"))
         return "later,fail=1";
+    if (streq (opt->name, "jobs"))
+        return "0";                 //  -1 is cores - 1, as in GNU parallel
     switch (opt->type) {
         case SLUICE_TYPE_ENDPOINT: return "nonsense";
         case SLUICE_TYPE_DURATION: return "5x";
@@ -737,6 +739,22 @@ test_values_out_of_range_are_rejected (void **state)
     assert_string_equal (err, "invalid jobs value '0'");
     assert_int_equal (sluice_config_set (config, "jobs", "4097", err, sizeof err), -1);
     assert_int_equal (sluice_config_set (config, "jobs", "4096", err, sizeof err), 0);
+    //  GNU parallel's forms, relative to the cores: +N, -N, N% (at least 1)
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    assert_int_equal (sluice_config_set (config, "jobs", "+2", err, sizeof err), 0);
+    assert_int_equal (config->jobs, cores + 2);
+    assert_int_equal (sluice_config_set (config, "jobs", "-1", err, sizeof err), 0);
+    assert_int_equal (config->jobs, cores > 1? cores - 1: 1);
+    assert_int_equal (sluice_config_set (config, "jobs", "-5000", err, sizeof err), 0);
+    assert_int_equal (config->jobs, 1);
+    assert_int_equal (sluice_config_set (config, "jobs", "200%", err, sizeof err), 0);
+    assert_int_equal (config->jobs, cores * 2);
+    assert_int_equal (sluice_config_set (config, "jobs", "1%", err, sizeof err), 0);
+    assert_int_equal (config->jobs, 1);
+    assert_string_equal (sluice_config_get (config, "jobs"), "1");
+    const char *bad [] = { "0%", "+", "-", "%", "1.5", "+4096", "4097", "2x", " 1", NULL };
+    for (int i = 0; bad [i]; i++)
+        assert_int_equal (sluice_config_set (config, "jobs", bad [i], err, sizeof err), -1);
     assert_int_equal (sluice_config_set (config, "max-size", "1023", err, sizeof err), -1);
     assert_int_equal (sluice_config_set (config, "max-size", "1k", err, sizeof err), 0);
     assert_int_equal (sluice_config_set (config, "window", "0", err, sizeof err), -1);

@@ -166,7 +166,7 @@ test_joblog_written_and_read_back (void **state)
     assert_true (fd >= 0);
     close (fd);
     char err [256];
-    sluice_joblog_t *log = sluice_joblog_open (path, "echo {}", false, err, sizeof err);
+    sluice_joblog_t *log = sluice_joblog_open (path, "echo {}", NULL, false, err, sizeof err);
     assert_non_null (log);
     sluice_result_t ok = { .id = 1, .status = SLUICE_STATUS_OK, .elapsed_us = 1500,
                            .output = (const uint8_t *) "a\n", .output_size = 2,

@@ -239,6 +239,36 @@ test_receipt_bytes (void **state)
     sluice_encoder_destroy (&encoder);
 }
 
+//  A TASKS of a batch of several sources (protocol 5.4, the ARGS flag):
+//  its dump is in docs/PROTOCOL.md section 4.1.
+static void
+test_args_tasks_bytes (void **state)
+{
+    (void) state;
+    sluice_encoder_t *encoder = sluice_encoder_new ();
+    sluice_command_t command = { SLUICE_COMMAND_EXEC, SLUICE_COMMAND_ARGS, "cp" };
+    sluice_encoder_begin_tasks (encoder, t_example_batch, &command);
+    sluice_encoder_task (encoder, 1, 1, SLUICE_FLAG_WANT_INPUT | SLUICE_FLAG_RETRYABLE,
+                         "src\0dst", 7);
+    size_t size;
+    const uint8_t *data = sluice_encoder_data (encoder, &size);
+    assert_int_equal (size, 49);
+    sluice_msg_t msg;
+    const char *reason = NULL;
+    assert_int_equal (sluice_msg_decode (&msg, data, size, &reason), 0);
+    assert_int_equal (msg.command_flags, SLUICE_COMMAND_ARGS);
+    char *doc = t_read_doc ();
+    assert_non_null (doc);
+    const char *at = strstr (doc, "the ARGS example, 49 bytes");
+    assert_non_null (at);
+    char *dump = t_dump (data, size);
+    if (!strstr (at, dump))
+        fail_msg ("docs/PROTOCOL.md: the ARGS example differs from the encoder's:\n%s", dump);
+    free (dump);
+    free (doc);
+    sluice_encoder_destroy (&encoder);
+}
+
 //  REFUSE and DROP, new in protocol 3, HANDBACK, new in protocol 5, and a
 //  TASKS whose batch names no command (a ventilator without --exec).
 static void
@@ -370,6 +400,7 @@ main (int argc, char *argv [])
         cmocka_unit_test (test_refuse_drop_handback_and_bare_tasks_bytes),
         cmocka_unit_test (test_receipt_bytes),
         cmocka_unit_test (test_examples_decode),
+        cmocka_unit_test (test_args_tasks_bytes),
         cmocka_unit_test (test_doc_shows_every_example),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -91,7 +91,7 @@ t_quote (const char *payload)
 static void
 t_round_trip (const char *payload)
 {
-    char *command = sluice_spawn_command ("printf %s {}", (const uint8_t *) payload,
+    char *command = sluice_spawn_command ("printf %s {}", NULL, (const uint8_t *) payload,
                                           strlen (payload));
     assert_non_null (command);
     int status, code;
@@ -169,7 +169,7 @@ static void
 test_command_without_braces_gets_the_payload_appended (void **state)
 {
     (void) state;
-    char *command = sluice_spawn_command ("echo", (const uint8_t *) "x y", 3);
+    char *command = sluice_spawn_command ("echo", NULL, (const uint8_t *) "x y", 3);
     assert_string_equal (command, "echo 'x y'");
     free (command);
 }
@@ -178,7 +178,7 @@ static void
 test_command_replaces_every_pair_of_braces (void **state)
 {
     (void) state;
-    char *command = sluice_spawn_command ("echo {} and {}", (const uint8_t *) "p", 1);
+    char *command = sluice_spawn_command ("echo {} and {}", NULL, (const uint8_t *) "p", 1);
     assert_string_equal (command, "echo p and p");     //  safe bytes: unquoted, as parallel
     free (command);
 }
@@ -189,13 +189,13 @@ static void
 test_command_leaves_a_plain_word_bare (void **state)
 {
     (void) state;
-    char *command = sluice_spawn_command ("echo {}", (const uint8_t *) "a-1/b.c", 7);
+    char *command = sluice_spawn_command ("echo {}", NULL, (const uint8_t *) "a-1/b.c", 7);
     assert_string_equal (command, "echo a-1/b.c");
     free (command);
-    command = sluice_spawn_command ("echo {}", (const uint8_t *) "p q", 3);
+    command = sluice_spawn_command ("echo {}", NULL, (const uint8_t *) "p q", 3);
     assert_string_equal (command, "echo 'p q'");
     free (command);
-    command = sluice_spawn_command ("echo", (const uint8_t *) "a=b", 3);
+    command = sluice_spawn_command ("echo", NULL, (const uint8_t *) "a=b", 3);
     assert_string_equal (command, "echo 'a=b'");
     free (command);
 }
@@ -205,7 +205,7 @@ static void
 test_command_takes_an_empty_payload_as_null (void **state)
 {
     (void) state;
-    char *command = sluice_spawn_command ("echo x{}y", NULL, 0);
+    char *command = sluice_spawn_command ("echo x{}y", NULL, NULL, 0);
     assert_string_equal (command, "echo x''y");
     free (command);
 }
@@ -214,7 +214,7 @@ static void
 test_command_refuses_a_payload_with_a_nul_byte (void **state)
 {
     (void) state;
-    assert_null (sluice_spawn_command ("echo {}", (const uint8_t *) "a\0b", 3));
+    assert_null (sluice_spawn_command ("echo {}", NULL, (const uint8_t *) "a\0b", 3));
 }
 
 //  --------------------------------------------------------------------------
@@ -398,6 +398,41 @@ test_direct_form_leaves_out_a_word_for_a_missing_column (void **state)
     template = sluice_template_new ("env printf %s. {}", ",", err, sizeof err);
     assert_null (sluice_spawn_direct_new (template));
     sluice_template_destroy (&template);
+}
+
+//  A task of several sources (ARGS): one argument per NUL-separated field,
+//  untrimmed, {N} the Nth, appended one word each; the shell form quotes
+//  each.
+static void
+test_argument_lists_are_one_word_per_source (void **state)
+{
+    (void) state;
+    char err [256];
+    sluice_template_t *template = sluice_template_new ("env printf %s. {2} {1} {-1} {3}",
+                                                       sluice_colsep_args, err, sizeof err);
+    assert_non_null (template);
+    sluice_direct_t *direct = sluice_spawn_direct_new (template);
+    assert_non_null (direct);
+    char **argv = t_argv (direct, " a b\0c", 6);
+    assert_string_equal (argv [2], "%s.");
+    assert_string_equal (argv [3], "c");
+    assert_string_equal (argv [4], " a b");
+    assert_string_equal (argv [5], "c");
+    assert_null (argv [6]);
+    sluice_spawn_direct_destroy (&direct);
+    sluice_template_destroy (&template);
+    template = sluice_template_new ("cp", sluice_colsep_args, err, sizeof err);
+    sluice_values_t values = { (const uint8_t *) "it's\0d", 6, 1, 1 };
+    char *line = sluice_template_shell (template, &values);
+    assert_string_equal (line, "cp 'it'\"'\"'s' d");
+    free (line);
+    sluice_template_destroy (&template);
+    //  {2} without --colsep is an error only for a one-argument task
+    assert_null (sluice_template_new ("echo {2}", NULL, err, sizeof err));
+    char *command = sluice_spawn_command ("echo {2}-{1}", sluice_colsep_args,
+                                          (const uint8_t *) "x\0y", 3);
+    assert_string_equal (command, "echo y-x");
+    free (command);
 }
 
 static void
@@ -634,7 +669,7 @@ t_same_both_ways (const char *template, const char *payload)
     int status, code;
     char *direct_out = t_collect (child, &status, &code);
     assert_int_equal (status, SLUICE_STATUS_OK);
-    char *command = sluice_spawn_command (template, (const uint8_t *) payload,
+    char *command = sluice_spawn_command (template, NULL, (const uint8_t *) payload,
                                           strlen (payload));
     char *shell_out = t_run (command, &status, &code);
     assert_string_equal (direct_out, shell_out);
@@ -748,6 +783,7 @@ main (void)
         cmocka_unit_test (test_direct_form_passes_the_arguments_sh_would),
         cmocka_unit_test (test_direct_form_keeps_a_word_with_braces_one_argument),
         cmocka_unit_test (test_shell_syntax_keeps_the_shell),
+        cmocka_unit_test (test_argument_lists_are_one_word_per_source),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
