@@ -157,6 +157,7 @@ struct _sluice_sink_t {
     size_t stored_count;
     s_stored_t *peer;           //  entry of the results message being handled
     bool warned_wrong_peer;     //  a tasks socket sent to our results port
+    int64_t told_wrong_peer_ms; //  when we last answered one (STORED, no range)
     int64_t stored_ms;          //  when STORED was last sent
     zhashx_t *unread;           //  workers (results routing id, in hex) sent
                                 //  STORED and no receipt since (protocol 5.1)
@@ -1197,9 +1198,12 @@ s_recv_control (sluice_sink_t *self)
 }
 
 //  True (and warned once) if a results message is what a worker sends a
-//  ventilator: a worker's --tasks points at our results endpoint.
+//  ventilator: a worker's --tasks points at our results endpoint. It is
+//  answered (at most once a second) with a STORED of no range, which a
+//  worker's tasks socket never gets from a ventilator, so the worker can
+//  say what is wrong too (protocol 5.4).
 static bool
-s_wrong_peer (sluice_sink_t *self, zmq_msg_t *body)
+s_wrong_peer (sluice_sink_t *self, zmq_msg_t *routing, zmq_msg_t *body)
 {
     sluice_msg_t msg;
     if (sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), NULL)
@@ -1214,6 +1218,17 @@ s_wrong_peer (sluice_sink_t *self, zmq_msg_t *body)
                       "its --tasks endpoint points here)", endpoints, address? address: "?",
                       sluice_msg_type_name (msg.type));
         self->warned_wrong_peer = true;
+    }
+    int64_t now = sluice_now_ms ();
+    if (now - self->told_wrong_peer_ms >= 1000) {
+        static const uint8_t none [SLUICE_BATCH_SIZE] = { 0 };
+        sluice_encoder_begin (self->encoder, SLUICE_MSG_STORED, none);
+        size_t size;
+        const uint8_t *data = sluice_encoder_data (self->encoder, &size);
+        if (sluice_send (self->results_handle, zmq_msg_data (routing), zmq_msg_size (routing),
+                         ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0)
+            sluice_send (self->results_handle, data, size, ZMQ_DONTWAIT);
+        self->told_wrong_peer_ms = now;
     }
     return true;
 }
@@ -1232,7 +1247,7 @@ s_recv_results (sluice_sink_t *self)
         sluice_warn_ratelimited (&self->limit, "dropped multi-part result message");
     }
     else
-    if (rc > 0 && !s_wrong_peer (self, &body)
+    if (rc > 0 && !s_wrong_peer (self, &routing, &body)
     &&  !s_handle_results (self, zmq_msg_data (&routing), zmq_msg_size (&routing),
                            zmq_msg_data (&body), zmq_msg_size (&body)))
         s_keep_early (self, zmq_msg_data (&routing), zmq_msg_size (&routing),

@@ -205,6 +205,7 @@ struct _sluice_worker_t {
     //  counts
     uint64_t done;              //  tasks answered
     uint64_t dropped;
+    bool warned_sink_peer;      //  said that --tasks points at a sink
     uint64_t refused_tasks;     //  tasks of refused batches
     uint64_t discarded;         //  tasks and results of dropped batches
     uint64_t handed_back;       //  stopping: tasks handed back unstarted (HANDBACK)
@@ -1638,9 +1639,21 @@ s_take_message (sluice_worker_t *self, zmq_msg_t *body)
 {
     sluice_msg_t msg;
     const char *reason = "not a TASKS message";
-    if (zmq_msg_more (body)
-    ||  sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason)
-    ||  (msg.type != SLUICE_MSG_TASKS && msg.type != SLUICE_MSG_DROP)) {
+    bool opened = !zmq_msg_more (body)
+               && sluice_msg_open (&msg, zmq_msg_data (body), zmq_msg_size (body), &reason) == 0;
+    if (opened && msg.type == SLUICE_MSG_STORED) {
+        //  a sink answers the CREDIT it got on its results endpoint so
+        if (!self->warned_sink_peer) {
+            const char *peer = zmq_msg_gets (body, "Peer-Address");
+            zsys_warning ("%s: peer %s is a sluice sink's results endpoint (it answered "
+                          "STORED), not a ventilator: --tasks points at the sink",
+                          self->config->tasks + 1, peer? peer: "?");
+            self->warned_sink_peer = true;
+        }
+        self->dropped++;
+        return;
+    }
+    if (!opened || (msg.type != SLUICE_MSG_TASKS && msg.type != SLUICE_MSG_DROP)) {
         self->dropped++;
         sluice_warn_ratelimited (&self->limit, "dropped malformed task message "
                                  "(%zu bytes): %s", zmq_msg_size (body), reason);

@@ -147,11 +147,14 @@ else
 fi
 expect "results host unresolvable: the worker says so" worker3 \
     "cannot reach the sink at >?tcp://$BAD:5558 for 5 s: cannot resolve host '$BAD'"
-# without keys the ZMTP handshake succeeds (DEALER to ROUTER) and the sink
-# is the one that can tell; with keys the worker's handshake fails and it
+# without keys the ZMTP handshake succeeds (DEALER to ROUTER): the sink
+# tells, and answers the CREDIT with a STORED of no range (protocol 5.4),
+# so the worker tells too; with keys the worker's handshake fails and it
 # says "peer ... is not a sluice ventilator (handshake failed: ...)"
 expect "--tasks at the sink's results port: the sink names the mistake" sink4 \
     "tcp://$L:$R4: peer $L is not a sluice worker's results socket \(it sent CREDIT: its --tasks endpoint points here\)"
+expect "--tasks at the sink's results port: the worker names the mistake" worker4 \
+    "tcp://$L:$R4: peer $L is a sluice sink's results endpoint \(it answered STORED\), not a ventilator: --tasks points at the sink"
 expect "--tasks at the sink's results port: the ventilator has no worker" vent4 \
     "no workers connected to tcp://$L:$T4 for 5 s \(100 tasks waiting\)"
 expect "no worker: the ventilator says so, with the tasks waiting" vent5 \

@@ -12,7 +12,9 @@
 #       "peer 127.0.0.1:P is not a sluice sink (handshake failed: wrong
 #       socket type)"
 #   (e) worker --tasks pointed at a sink's results port: the sink names the
-#       peer ("is not a sluice worker's results socket")
+#       peer ("is not a sluice worker's results socket"), and answers its
+#       CREDIT with a STORED of no range, so the worker says it too ("is a
+#       sluice sink's results endpoint"; it said nothing before)
 . "$(dirname "$0")/../lib.sh"
 
 # count FILE TEXT : lines of FILE containing TEXT
@@ -100,6 +102,10 @@ t_check "(e) the sink names the misdirected worker within 5 s" \
 grep "not a sluice" "$T_DIR/e-sink.err" | sed 's/^/# (e) /'
 sleep 1
 t_eq "(e) said once" "$(count "$T_DIR/e-sink.err" "is not a sluice worker")" 1
+t_check "(e) the worker says --tasks points at the sink" grep -q \
+    "tcp://127.0.0.1:$R: peer 127.0.0.1 is a sluice sink's results endpoint (it answered STORED), not a ventilator: --tasks points at the sink" \
+    "$T_DIR/e.err"
+t_eq "(e) ... once" "$(count "$T_DIR/e.err" "is a sluice sink's results endpoint")" 1
 kill -TERM "$E"; t_wait "$E" 10 > /dev/null
 kill -TERM "$ES"; t_wait "$ES" 10 > /dev/null
 t_done
