@@ -382,14 +382,17 @@ s_operands (sluice_args_t *self, int argc, char *argv [], int first)
 
 //  How every role reads a task's columns: several sources make each task
 //  an argument list (args: the command's ARGS flag, so remote workers
-//  read it too); --colsep, given to the worker, also builds the command
-//  lines of --dry-run (the ventilator) and --joblog (the sink).
+//  read it too), but for --colsep to split and for --pipe's stdin they
+//  stay one record, joined by spaces; --colsep, given to the worker, also
+//  builds the command lines of --dry-run (the ventilator) and --joblog
+//  (the sink).
 static void
 s_columns (sluice_args_t *args)
 {
     sluice_config_t *roles [3] = { args->vent, args->worker, args->sink };
     for (size_t i = 0; i < 3; i++) {
-        roles [i]->args = sluice_sources_combined (args->sources) && !args->worker->colsep;
+        roles [i]->args = sluice_sources_combined (args->sources) && !args->worker->colsep
+                       && !args->worker->pipe;
         if (roles [i] != args->worker && args->worker->colsep) {
             free (roles [i]->colsep);
             roles [i]->colsep = strdup (args->worker->colsep);

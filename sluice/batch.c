@@ -444,8 +444,9 @@ sluice_batch_run (sluice_args_t *args)
 {
     s_batch_t self = { .args = args };
     char err [512];
-    bool colsep = args->worker->colsep != NULL;
-    if (sluice_sources_open (args->sources, args->nul, colsep, err, sizeof err)) {
+    //  joined by spaces for --colsep to split, or as one record on --pipe's stdin
+    bool joined = args->worker->colsep || args->worker->pipe;
+    if (sluice_sources_open (args->sources, args->nul, joined, err, sizeof err)) {
         fprintf (stderr, "sluice: %s\n", err);
         return SLUICE_RUN_EXIT_RUNTIME;
     }

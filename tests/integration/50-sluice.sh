@@ -68,6 +68,8 @@ t_eq "--results DIR: one level per source, as parallel (DIR/1/a/2/1)" \
     "$(cd "$T_DIR/rd" && find . -name stdout | sort | tr '\n' ' ')" "./1/a/2/1/stdout ./1/a/2/2/stdout "
 "$S" -q -k --joblog "$T_DIR/jl" 'echo {2}' ::: a ::: 'b c' > /dev/null
 t_eq "--joblog: Command as it ran" "$(tail -1 "$T_DIR/jl" | cut -f9)" "echo 'b c'"
+t_eq "--pipe: several sources are one record on stdin, joined by a space" \
+    "$("$S" -q -k --pipe cat ::: a b ::: 1)" "$(printf 'a 1\nb 1')"
 t_eq "--colsep: several sources still joined by a space, for it to split" \
     "$("$S" -q --colsep ' ' 'echo {3}' ::: a ::: 'b c')" c
 printf 'x\0y\n' > "$T_DIR/nul"
