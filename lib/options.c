@@ -16,6 +16,7 @@
 #include "halt.h"
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 //  The field of a plain row: its offset and width
@@ -76,7 +77,9 @@ static const sluice_option_t s_table [] = {
       .zpl = "sluice/jobs", FIELD (jobs), .min = 1, .max = 4096, .store = s_jobs_store,
       .help = "tasks processed at once (default: cores); as\n"
               "in GNU parallel, +N and -N are cores plus or\n"
-              "minus N, N% that share of the cores (at least 1)" },
+              "minus N, N% that share of the cores (at least 1),\n"
+              "0 as many as the open-file limit allows (4 per\n"
+              "command, at most 4096)" },
     { .name = "prefetch", .roles = WORKER, .type = SLUICE_TYPE_COUNT, .arg = "N",
       .zpl = "sluice/prefetch", FIELD (prefetch), .min = 0, .max = 1000000, .auto_ok = true,
       .def = "auto", .help = "tasks held beyond free slots (default: enough for\n"
@@ -652,9 +655,22 @@ s_task_timeout_store (sluice_config_t *config, const sluice_option_t *opt, const
     return 0;
 }
 
+//  -j 0, GNU parallel's "as many as possible": as many commands as the
+//  open-file limit leaves descriptors for (each running command holds up
+//  to 4: its stdin, stdout and stderr pipes and a pidfd; 64 kept for the
+//  worker's own sockets), at least 1, at most opt->max.
+static long
+s_jobs_possible (const sluice_option_t *opt)
+{
+    struct rlimit limit;
+    long fds = getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+             ? (long) limit.rlim_cur: opt->max * 4 + 64;
+    long jobs = (fds - 64) / 4;
+    return jobs < 1? 1: jobs > opt->max? opt->max: jobs;
+}
+
 //  -j: N, or as GNU parallel reads it, +N (cores + N), -N (cores - N) or
-//  N% (of the cores), each at least 1; 0 (parallel's "as many as
-//  possible") is refused: a worker's slots are a number.
+//  N% (of the cores), each at least 1, or 0: as many as possible.
 static int
 s_jobs_store (sluice_config_t *config, const sluice_option_t *opt, const char *value)
 {
@@ -668,6 +684,9 @@ s_jobs_store (sluice_config_t *config, const sluice_option_t *opt, const char *v
     if (count == 0 || count > 9 || digits [count + percent] != 0)
         return -1;
     long n = strtol (digits, NULL, 10), jobs = n;
+    if (!sign && !percent && n == 0)
+        jobs = s_jobs_possible (opt);
+    else
     if (sign == '+')
         jobs = cores + n;
     else

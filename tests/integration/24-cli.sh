@@ -51,7 +51,7 @@ usage_error "ventilator --max-attempts -1" "'-1'" "$VENT" --max-attempts -1
 usage_error "ventilator --max-size 1" "'1'" "$VENT" --max-size 1
 usage_error "ventilator --resume-failed without a record" "--resume-failed" "$VENT" --resume-failed
 usage_error "ventilator --retry-failed without a record" "--retry-failed" "$VENT" --retry-failed
-usage_error "worker -j 0" "'0'" "$WORKER" --echo -j 0
+usage_error "worker -j 0%" "'0%'" "$WORKER" --echo -j 0%
 usage_error "worker -j x" "'x'" "$WORKER" --echo -j x
 usage_error "worker --task-timeout 1y" 1y "$WORKER" --exec true --task-timeout 1y
 usage_error "worker --max-size 1" "'1'" "$WORKER" --echo --max-size 1

@@ -112,8 +112,8 @@ t_eq "-o: the file" "$(sort "$T_DIR/o.txt" | tr '\n' ' ')" "1 2 3 "
 "$S" --bogus echo > "$O" 2> "$E"; rc=$?
 t_eq "unknown option: exit 255" "$rc" 255
 t_eq "unknown option: the message" "$(cat "$E")" "sluice: unknown option '--bogus'"
-"$S" -j 0 echo < /dev/null 2> "$E"; rc=$?
-t_eq "bad -j: exit 255 and message" "$rc:$(head -c 28 "$E")" "255:sluice: invalid -j value '0'"
+"$S" -j x echo < /dev/null 2> "$E"; rc=$?
+t_eq "bad -j: exit 255 and message" "$rc:$(head -c 28 "$E")" "255:sluice: invalid -j value 'x'"
 #  -j as GNU parallel reads it: +N, -N, N% of the cores (at least 1); the
 #  slots {%} that tasks sleeping side by side take show how many ran at once
 cores=$(nproc)
@@ -123,7 +123,12 @@ less=$(( cores > 1? cores - 1: 1 )); half=$(( cores / 2 > 0? cores / 2: 1 ))
 t_eq "-j -1: cores - 1 at once (at least 1)" "$(slots -1 "$less" | tr -s ' ')" "$(seq 1 "$less" | tr '\n' ' ')"
 t_eq "-j 50%: half the cores (at least 1)" "$(slots 50% "$half")" "$(seq 1 "$half" | tr '\n' ' ')"
 t_eq "-j -99: at least 1" "$(slots -99 2)" "1 1 "
-for bad in 0 0% 1x +4095 4097 ''; do
+#  -j 0, parallel's "as many as possible": the open-file limit's share, 4
+#  descriptors a command (ulimit -n 256: 48 at once)
+t_eq "-j 0: as many as the open-file limit allows" \
+    "$(ulimit -n 256; "$S" -q -j 0 'sleep 0.5; echo {%}' ::: $(seq 1 60) | sort -n | tail -1)" 48
+t_eq "-j 0: all at once when the limit allows" "$(slots 0 12)" "$(seq 1 12 | tr '\n' ' ')"
+for bad in 0% 1x +4095 4097 ''; do
     "$S" -j "$bad" echo < /dev/null 2> "$E"; rc=$?
     t_eq "-j '$bad': exit 255 and message" "$rc:$(cat "$E")" "255:sluice: invalid -j value '$bad'"
 done

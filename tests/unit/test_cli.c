@@ -174,8 +174,8 @@ static void
 test_bad_value_names_option_and_value (void **state)
 {
     (void) state;
-    assert_null (t_parse (&s_worker, "worker", "--echo", "-j", "0", NULL));
-    t_usage_error ("worker: invalid -j value '0'");
+    assert_null (t_parse (&s_worker, "worker", "--echo", "-j", "0%", NULL));
+    t_usage_error ("worker: invalid -j value '0%'");
     assert_null (t_parse (&s_worker, "worker", "--echo", "--jobs", "x", NULL));
     t_usage_error ("worker: invalid --jobs value 'x'");
     assert_null (t_parse (&s_ventilator, "ventilator", "--timeout", "5x", NULL));

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -111,7 +112,7 @@ t_bad_value (const sluice_option_t *opt)
     if (streq (opt->name, "halt"))
         return "later,fail=1";
     if (streq (opt->name, "jobs"))
-        return "0";                 //  -1 is cores - 1, as in GNU parallel
+        return "0%";                //  -1 is cores - 1, 0 as many as possible
     switch (opt->type) {
         case SLUICE_TYPE_ENDPOINT: return "nonsense";
         case SLUICE_TYPE_DURATION: return "5x";
@@ -735,8 +736,20 @@ test_values_out_of_range_are_rejected (void **state)
     (void) state;
     char err [256] = "";
     sluice_config_t *config = sluice_config_new (SLUICE_ROLE_WORKER);
-    assert_int_equal (sluice_config_set (config, "jobs", "0", err, sizeof err), -1);
-    assert_string_equal (err, "invalid jobs value '0'");
+    assert_int_equal (sluice_config_set (config, "jobs", "0%", err, sizeof err), -1);
+    assert_string_equal (err, "invalid jobs value '0%'");
+    //  0: as many as the open-file limit leaves 4 descriptors each for
+    struct rlimit limit, low = { 256, 0 };
+    getrlimit (RLIMIT_NOFILE, &limit);
+    low.rlim_max = limit.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &low);
+    assert_int_equal (sluice_config_set (config, "jobs", "0", err, sizeof err), 0);
+    assert_int_equal (config->jobs, (256 - 64) / 4);
+    low.rlim_cur = 40;
+    setrlimit (RLIMIT_NOFILE, &low);
+    assert_int_equal (sluice_config_set (config, "jobs", "0", err, sizeof err), 0);
+    assert_int_equal (config->jobs, 1);
+    setrlimit (RLIMIT_NOFILE, &limit);
     assert_int_equal (sluice_config_set (config, "jobs", "4097", err, sizeof err), -1);
     assert_int_equal (sluice_config_set (config, "jobs", "4096", err, sizeof err), 0);
     //  GNU parallel's forms, relative to the cores: +N, -N, N% (at least 1)
