@@ -46,6 +46,18 @@ sluice_config_new (sluice_role_t role)
     return self;
 }
 
+uint32_t
+sluice_command_flags (const sluice_config_t *config)
+{
+    bool nul = config->input == SLUICE_INPUT_NUL;
+    if (config->mode != SLUICE_MODE_EXEC)
+        return nul? SLUICE_COMMAND_NUL: 0;
+    uint32_t flags = config->args? SLUICE_COMMAND_ARGS: 0;
+    if (config->pipe)
+        flags |= SLUICE_COMMAND_PIPE | (nul? SLUICE_COMMAND_NUL: 0);
+    return flags;
+}
+
 void
 sluice_config_destroy (sluice_config_t **self_p)
 {

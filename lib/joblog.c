@@ -19,7 +19,7 @@ struct _sluice_joblog_t {
     FILE *file;                 //  open for writing
     char *path;                 //  for messages
     const char *command;        //  the batch's command, or NULL (borrowed)
-    const char *colsep;         //  its --colsep (sluice_spawn_colsep), or NULL
+    sluice_template_t *template;    //  the command, parsed once; NULL with --pipe
     bool pipe;                  //  --pipe: the command runs as it is
     bool failed;                //  a write failed (logged)
 };
@@ -47,8 +47,10 @@ sluice_joblog_open (const char *path, const char *command, const char *colsep, b
     self->path = strdup (s_path (path));
     assert (self->path);
     self->command = command;
-    self->colsep = colsep;
     self->pipe = pipe;
+    char why [256];
+    if (command && !pipe)
+        self->template = sluice_template_new (command, colsep, why, sizeof why);
     struct stat st;
     if (fstat (fileno (file), &st) == 0 && st.st_size == 0)
         fputs (SLUICE_JOBLOG_HEADER "\n", file);
@@ -64,6 +66,7 @@ sluice_joblog_destroy (sluice_joblog_t **self_p)
         sluice_joblog_flush (self);
         fclose (self->file);
         free (self->path);
+        sluice_template_destroy (&self->template);
         free (self);
         *self_p = NULL;
     }
@@ -105,8 +108,8 @@ s_command (sluice_joblog_t *self, const sluice_result_t *r)
 {
     const uint8_t *input = r->input? r->input: (const uint8_t *) "";
     size_t size = r->input? r->input_size: 0;
-    char *line = self->command && !self->pipe
-               ? sluice_spawn_command (self->command, self->colsep, input, size): NULL;
+    sluice_values_t values = { .data = input, .size = size, .id = 1, .slot = 1 };
+    char *line = self->template? sluice_template_shell (self->template, &values): NULL;
     if (line)
         s_field (self->file, line, strlen (line));
     else

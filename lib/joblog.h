@@ -42,7 +42,7 @@ typedef struct _sluice_joblog_t sluice_joblog_t;
 //  Open the joblog at path ("+path": append), writing the header to a new
 //  or empty file. command (may be NULL) is the batch's --exec command,
 //  colsep its sluice_spawn_colsep (may be NULL), pipe its --pipe: each
-//  line's Command is built from them (both strings borrowed). Returns NULL
+//  line's Command is built from them (command borrowed). Returns NULL
 //  with "cannot open joblog PATH: reason" in err.
 sluice_joblog_t *
     sluice_joblog_open (const char *path, const char *command, const char *colsep, bool pipe,

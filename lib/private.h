@@ -221,11 +221,23 @@ size_t
     sluice_log_rewrite (const char *line, size_t size, int64_t epoch_ms, char *out,
                         size_t outsize);
 
+//  The flags of the command a config runs (docs/PROTOCOL.md 4.1): --exec:
+//  PIPE (and NUL with -0) for --pipe, ARGS for argument lists; --coproc:
+//  NUL with -0.
+uint32_t
+    sluice_command_flags (const sluice_config_t *config);
+
 //  --retry-failed and --resume-failed read the earlier run: they need
 //  --journal or --joblog. Returns 0, or -1 with a one-line message in err
 //  (a usage error).
 int
     sluice_config_check_rerun (const sluice_config_t *config, char *err, size_t errlen);
+
+//  Take SIGHUP (a closed terminal) with handler, unless it is ignored
+//  (nohup), which it then stays; the disposition it had goes to *old
+//  unless old is NULL.
+void
+    sluice_catch_hangup (void (*handler) (int), struct sigaction *old);
 
 //  Set up zsys for a command-line program: log ident, logs to stderr
 //  (sluice_log_stream), one I/O thread, signal handling via zsys_interrupted.

@@ -292,6 +292,23 @@ sluice_exit_bounded_after (int rc, unsigned seconds)
     return rc;
 }
 
+void
+sluice_catch_hangup (void (*handler) (int), struct sigaction *old)
+{
+    struct sigaction was;
+    memset (&was, 0, sizeof was);           //  SIG_DFL, should the query fail
+    sigaction (SIGHUP, NULL, &was);
+    if (old)
+        *old = was;
+    if (was.sa_handler == SIG_IGN)
+        return;                 //  nohup: it stays ignored
+    struct sigaction action;
+    memset (&action, 0, sizeof action);
+    action.sa_handler = handler;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGHUP, &action, NULL);
+}
+
 //  SIGHUP: a stop, as SIGTERM is to CZMQ's handler.
 static void
 s_on_hangup (int signum)
@@ -311,13 +328,7 @@ sluice_init_process (const char *ident, int verbose)
     zsys_set_linger (5000);
     zsys_init ();
     //  a hangup (the terminal closed) stops a program as SIGTERM does,
-    //  rather than killing it mid-batch; under nohup it stays ignored
-    struct sigaction hup;
-    if (sigaction (SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN) {
-        memset (&hup, 0, sizeof hup);
-        hup.sa_handler = s_on_hangup;
-        sigemptyset (&hup.sa_mask);
-        sigaction (SIGHUP, &hup, NULL);
-    }
+    //  rather than killing it mid-batch
+    sluice_catch_hangup (s_on_hangup, NULL);
     sluice_verbose = verbose;
 }

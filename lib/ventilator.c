@@ -245,17 +245,9 @@ s_command_init (sluice_ventilator_t *self)
         return;
     self->has_command = true;
     self->command.line = config->command;
-    if (config->mode == SLUICE_MODE_EXEC) {
-        self->command.kind = SLUICE_COMMAND_EXEC;
-        self->command.flags = !config->pipe? 0: config->input == SLUICE_INPUT_NUL
-                            ? SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL: SLUICE_COMMAND_PIPE;
-        if (config->args)
-            self->command.flags |= SLUICE_COMMAND_ARGS;
-    }
-    else {
-        self->command.kind = SLUICE_COMMAND_COPROC;
-        self->command.flags = config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0;
-    }
+    self->command.kind = config->mode == SLUICE_MODE_EXEC? SLUICE_COMMAND_EXEC
+                                                         : SLUICE_COMMAND_COPROC;
+    self->command.flags = sluice_command_flags (config);
 }
 
 //  An endpoint list for messages: "@tcp://*:5557,@ipc://x" without the

@@ -87,9 +87,8 @@ struct _sluice_job_t {
     int64_t received_us;        //  when it arrived, 0 when the job is free
     char *command;              //  --pool: the batch's command line, buffer reused
     size_t command_capacity;
-    bool pipe;                  //  --pool: the batch's --pipe
-    bool pipe_nul;              //  ... its records end in NUL (-0), not a newline
-    bool args;                  //  its payload is an argument list (its batch's ARGS)
+    uint32_t command_flags;     //  its batch's command flags (0 if none): --pool
+                                //  runs by them all, a fixed command by ARGS
 };
 
 //  A packed RESULTS message, held from its packing until STORED covers
@@ -828,13 +827,12 @@ const char *
 sluice_worker_job_command (sluice_worker_t *self, const sluice_job_t *job, int *pipe_end,
                            bool *args)
 {
-    if (self->config->mode == SLUICE_MODE_POOL) {
-        *pipe_end = !job->pipe? -1: job->pipe_nul? 0: '\n';
-        *args = job->args;
+    bool pool = self->config->mode == SLUICE_MODE_POOL;
+    uint32_t flags = pool? job->command_flags: sluice_command_flags (self->config);
+    *pipe_end = !(flags & SLUICE_COMMAND_PIPE)? -1: flags & SLUICE_COMMAND_NUL? 0: '\n';
+    *args = (job->command_flags & SLUICE_COMMAND_ARGS) != 0;
+    if (pool)
         return job->command? job->command: "";
-    }
-    *pipe_end = !self->config->pipe? -1: self->config->input == SLUICE_INPUT_NUL? 0: '\n';
-    *args = job->args;
     return self->config->command;
 }
 
@@ -1325,8 +1323,6 @@ s_job_command (sluice_job_t *job, const sluice_msg_t *msg)
     }
     memcpy (job->command, msg->command, msg->command_size);
     job->command [msg->command_size] = 0;
-    job->pipe = (msg->command_flags & SLUICE_COMMAND_PIPE) != 0;
-    job->pipe_nul = (msg->command_flags & SLUICE_COMMAND_NUL) != 0;
 }
 
 //  Queue every task of a message as a job. Returns the number read.
@@ -1339,7 +1335,7 @@ s_enqueue (sluice_worker_t *self, sluice_msg_t *msg)
         taken++;
         sluice_job_t *job = s_job_fill (self, msg->batch, &task);
         if (job)
-            job->args = msg->has_command && (msg->command_flags & SLUICE_COMMAND_ARGS);
+            job->command_flags = msg->has_command? msg->command_flags: 0;
         if (job && self->config->mode == SLUICE_MODE_POOL)
             s_job_command (job, msg);
         if (!job) {
@@ -1415,19 +1411,6 @@ s_trusted (sluice_worker_t *self, zmq_msg_t *body)
 //  follows, job by job).
 #define S_FLAGS_KNOWN (SLUICE_COMMAND_PIPE | SLUICE_COMMAND_NUL)
 
-//  The command flags of a fixed-command worker's own command.
-static uint32_t
-s_own_flags (const sluice_config_t *config)
-{
-    if (config->mode != SLUICE_MODE_EXEC)
-        return config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0;
-    uint32_t flags = 0;
-    if (config->pipe)
-        flags |= SLUICE_COMMAND_PIPE
-              | (config->input == SLUICE_INPUT_NUL? SLUICE_COMMAND_NUL: 0);
-    return flags;
-}
-
 //  Whether this worker runs the tasks of a TASKS message: 0, or the
 //  SLUICE_REFUSE_* reason it will not.
 static int
@@ -1446,7 +1429,7 @@ s_check_command (sluice_worker_t *self, const sluice_msg_t *msg, zmq_msg_t *body
     if (config->mode == SLUICE_MODE_ECHO || !config->command)
         return SLUICE_REFUSE_COMMAND;
     uint32_t kind = config->mode == SLUICE_MODE_EXEC? SLUICE_COMMAND_EXEC: SLUICE_COMMAND_COPROC;
-    if (msg->command_kind != kind || (msg->command_flags & S_FLAGS_KNOWN) != s_own_flags (config)
+    if (msg->command_kind != kind || (msg->command_flags & S_FLAGS_KNOWN) != (sluice_command_flags (config) & S_FLAGS_KNOWN)
     ||  msg->command_size != strlen (config->command)
     ||  memcmp (msg->command, config->command, msg->command_size))
         return SLUICE_REFUSE_COMMAND;
@@ -1484,7 +1467,7 @@ s_refuse (sluice_worker_t *self, const sluice_msg_t *msg, int reason)
         char theirs_as [80] = "", ours_as [80] = "";
         if (exec) {
             s_flags_text (msg->command_flags & S_FLAGS_KNOWN, theirs_as, sizeof theirs_as);
-            s_flags_text (s_own_flags (config), ours_as, sizeof ours_as);
+            s_flags_text ((sluice_command_flags (config) & S_FLAGS_KNOWN), ours_as, sizeof ours_as);
         }
         zsys_warning ("refused batch %s: it runs %s'%.*s'%s, this worker runs %s '%s'%s", batch,
                       msg->command_kind == SLUICE_COMMAND_COPROC? "--coproc ": "--exec ",
@@ -2030,10 +2013,8 @@ s_signals_catch (struct sigaction *old, bool restore)
     sigaction (SIGTERM, &action, &old [0]);
     sigaction (SIGINT, &action, &old [1]);
     //  a hangup (its terminal closed) stops it as SIGTERM does, so its
-    //  commands are not left running; under nohup it stays ignored
-    sigaction (SIGHUP, NULL, &old [2]);
-    if (old [2].sa_handler != SIG_IGN)
-        sigaction (SIGHUP, &action, NULL);
+    //  commands are not left running
+    sluice_catch_hangup (s_on_signal, &old [2]);
 }
 
 //  Stop without the results the sink has not taken: say how many.

@@ -108,11 +108,8 @@ s_signals_catch (void)
     sigemptyset (&action.sa_mask);
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
-    //  a hangup (the terminal closed) is a stop too, as in GNU parallel;
-    //  under nohup it stays ignored
-    struct sigaction hup;
-    if (sigaction (SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
-        sigaction (SIGHUP, &action, NULL);
+    //  a hangup (the terminal closed) is a stop too, as in GNU parallel
+    sluice_catch_hangup (s_on_signal, NULL);
     return 0;
 }
 
@@ -444,9 +441,9 @@ sluice_batch_run (sluice_args_t *args)
 {
     s_batch_t self = { .args = args };
     char err [512];
-    //  joined by spaces for --colsep to split, or as one record on --pipe's stdin
-    bool joined = args->worker->colsep || args->worker->pipe;
-    if (sluice_sources_open (args->sources, args->nul, joined, err, sizeof err)) {
+    //  a combination is an argument list, or (--colsep, --pipe: args.c's
+    //  s_columns) one record joined by spaces
+    if (sluice_sources_open (args->sources, args->nul, !args->worker->args, err, sizeof err)) {
         fprintf (stderr, "sluice: %s\n", err);
         return SLUICE_RUN_EXIT_RUNTIME;
     }
